@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package lowbit needs. Idempotent: when all are present it does nothing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build make g++ clang clang-format
+  libtorch-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages and not root; run as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q "${missing[@]}"
