@@ -44,8 +44,8 @@ Quantizer make_quantizer(const QuantSpec& spec, Role role) {
       std::string keys;
       for (const auto& p : type.params) keys += (keys.empty() ? "" : ", ") + p.name;
       throw SpecError("quantizer spec '" + spec.str() + "': unknown parameter '" + key +
-                      "' for type '" + type.name + "'; accepted: " +
-                      (keys.empty() ? std::string("none") : keys));
+                      "' for type '" + type.name +
+                      "'; accepted: " + (keys.empty() ? std::string("none") : keys));
     }
   }
   if (std::find(type.roles.begin(), type.roles.end(), role) == type.roles.end()) {

@@ -21,10 +21,10 @@ struct ParamInfo {
 
 /// A quantizer type as the registry lists it.
 struct QuantizerType {
-  std::string name;                ///< Type name, the SPEC's first word.
-  std::string description;         ///< One line: what the grid is and where it comes from.
-  std::vector<ParamInfo> params;   ///< Every accepted key; any other key is an error.
-  std::vector<Role> roles;         ///< Roles the type may be used for.
+  std::string name;               ///< Type name, the SPEC's first word.
+  std::string description;        ///< One line: what the grid is and where it comes from.
+  std::vector<ParamInfo> params;  ///< Every accepted key; any other key is an error.
+  std::vector<Role> roles;        ///< Roles the type may be used for.
   /// Builds a quantizer from a spec whose keys were already checked against `params`.
   std::function<Quantizer(const QuantSpec&, Role)> make;
 };
