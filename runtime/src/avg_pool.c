@@ -27,12 +27,18 @@ lowbit_status_t lowbit_avg_pool_s8(const lowbit_pool_params_t* params, const int
         int64_t count = 0;
         size_t ky;
         for (ky = 0; ky < params->kernel_h; ++ky) {
-          /* Unsigned wrap-around makes rows above the image fail the same bounds test. */
-          const size_t iy = oy * params->stride_h + ky - params->pad_top;
+          const size_t row = oy * params->stride_h + ky;
+          size_t iy;
           size_t kx;
+          /* Padding positions are excluded from the window, never read. */
+          if (row < params->pad_top) continue;
+          iy = row - params->pad_top;
           if (iy >= params->in_height) continue;
           for (kx = 0; kx < params->kernel_w; ++kx) {
-            const size_t ix = ox * params->stride_w + kx - params->pad_left;
+            const size_t col = ox * params->stride_w + kx;
+            size_t ix;
+            if (col < params->pad_left) continue;
+            ix = col - params->pad_left;
             if (ix >= params->in_width) continue;
             sum += plane[iy * params->in_width + ix];
             ++count;

@@ -80,13 +80,18 @@ lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int
           const int8_t* kernel = scratch + ci * params->kernel_h * params->kernel_w;
           size_t ky;
           for (ky = 0; ky < params->kernel_h; ++ky) {
-            /* Unsigned wrap-around turns "above the image" into a huge row index, which the
-             * single bounds test then rejects along with "below the image". */
-            const size_t iy = oy * params->stride_h + ky - params->pad_top;
+            const size_t row = oy * params->stride_h + ky;
+            size_t iy;
             size_t kx;
+            /* Padding positions hold the input zero point, so they would add exactly 0. */
+            if (row < params->pad_top) continue;
+            iy = row - params->pad_top;
             if (iy >= params->in_height) continue;
             for (kx = 0; kx < params->kernel_w; ++kx) {
-              const size_t ix = ox * params->stride_w + kx - params->pad_left;
+              const size_t col = ox * params->stride_w + kx;
+              size_t ix;
+              if (col < params->pad_left) continue;
+              ix = col - params->pad_left;
               if (ix >= params->in_width) continue;
               acc +=
                   (int64_t)((int32_t)plane[iy * params->in_width + ix] - params->input_zero_point) *

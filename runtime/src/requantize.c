@@ -5,9 +5,10 @@ int8_t lowbit_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t
                          int32_t act_min, int32_t act_max) {
   const int64_t product = (int64_t)acc * (int64_t)multiplier;
   const uint32_t right = (uint32_t)(31 - shift);
-  /* Rounding the magnitude in uint64 avoids right-shifting a negative signed value, which C99
-   * leaves implementation-defined, and gives round-half-away-from-zero symmetrically. */
-  uint64_t magnitude = product < 0 ? (uint64_t)0 - (uint64_t)product : (uint64_t)product;
+  /* |product| <= 2^62, so negating it cannot overflow. Rounding the magnitude in uint64 avoids
+   * right-shifting a negative signed value (implementation-defined in C99) and rounds half away
+   * from zero symmetrically. */
+  uint64_t magnitude = (uint64_t)(product < 0 ? -product : product);
   magnitude = (magnitude + (UINT64_C(1) << (right - 1u))) >> right;
   int64_t result = product < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
   result += output_zero_point;
