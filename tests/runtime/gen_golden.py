@@ -233,7 +233,8 @@ def make_requant(rng, channels, per_channel, accs, act):
     ms = []
     peak = max([abs(a) for a in accs] + [1])
     for c in range(channels):
-        real = rng.uniform(60.0, 160.0) / peak
+        # Per-channel scales an octave or two apart so channels also differ in shift.
+        real = rng.uniform(60.0, 160.0) / peak * rng.choice([0.25, 0.5, 1.0, 2.0])
         ms.append(quantize_multiplier(real))
     if not per_channel:
         ms = [ms[0]] * channels
@@ -343,6 +344,10 @@ def gen_fc(em, rng):
                                     f"{'per-channel' if per_channel else 'per-layer'} {act}",
                                     fenum, bits, enc, batch, nin, nout, zp_in, x, w, bias, rq))
             k += 1
+    # Hard-sigmoid through the exporter recipe of docs/runtime.md, checked against real values.
+    for fname, fenum, bits, enc in [FORMATS[1], FORMATS[4], FORMATS[3]]:
+        rows_out.append(hard_sigmoid_fc(em, rng, k, fname, fenum, bits, enc))
+        k += 1
     # Saturation edges: accumulators beyond int32, multipliers near 2^31, both shift extremes.
     edges = [
         ("acc saturates high, M max, shift 30", INT32_MAX, 127, Q31_MAX, 30, 0),
@@ -368,6 +373,29 @@ def gen_fc(em, rng):
     em.raw("static const golden_fc_case_t g_fc_cases[] = {")
     em.lines += rows_out
     em.raw("};")
+
+
+def hard_sigmoid_fc(em, rng, k, fname, fenum, bits, enc):
+    """FC + hard-sigmoid quantized as documented; asserts the integer result tracks the real one."""
+    nin, nout = 17, 7
+    s_in, zp_in = 0.05, rng.randint(-10, 10)
+    s_w = [rng.uniform(0.01, 0.03) for _ in range(nout)]
+    s_out, zp_out = 1.0 / 255.0, -128
+    x = [[rng.randint(-128, 127) for _ in range(nin)]]
+    w = [random_codes(rng, bits, enc, nin) for _ in range(nout)]
+    bias = [rng.randint(-300, 300) for _ in range(nout)]
+    s_acc = [s_in * sw for sw in s_w]
+    folded = [b + math.floor(3.0 / sa + 0.5) for b, sa in zip(bias, s_acc)]
+    lo, hi = activation_range("LOWBIT_ACT_HARD_SIGMOID", zp_out, math.floor(1.0 / s_out + 0.5))
+    rq = {"ms": [quantize_multiplier(sa / (6.0 * s_out)) for sa in s_acc], "zp": zp_out,
+          "min": lo, "max": hi, "per_channel": True}
+    got = fully_connected(x, zp_in, w, folded, rq)[0]
+    for o in range(nout):
+        v = s_acc[o] * (bias[o] + sum((xi - zp_in) * wi for xi, wi in zip(x[0], w[o])))
+        want = zp_out + min(max(v / 6.0 + 0.5, 0.0), 1.0) / s_out
+        assert abs(got[o] - want) <= 1.0, (o, got[o], want)
+    return emit_fc(em, k, f"{fname} 17->7 hard-sigmoid recipe", fenum, bits, enc, 1, nin, nout,
+                   zp_in, x, w, folded, rq)
 
 
 def emit_fc(em, k, name, fenum, bits, enc, batch, nin, nout, zp_in, x, w, bias, rq):
