@@ -1,0 +1,422 @@
+/**
+ * @file lowbit_runtime.h
+ * @brief The lowbit C99 integer inference runtime: the one public header.
+ *
+ * Everything here is integer arithmetic: int8 activations, packed 1- to 8-bit weights, int32
+ * bias and accumulators, fixed-point requantization. The runtime never allocates memory; any
+ * buffer an operator needs beyond its inputs and outputs is caller-owned scratch whose size is
+ * given by `lowbit_<op>_scratch_size()`. Every function that can fail returns a lowbit_status_t
+ * and writes nothing to its outputs when it fails on argument checks.
+ *
+ * Conventions used throughout:
+ * - Activation tensors are int8, batch 1, CHW (channel-major, then rows, then columns), densely
+ *   packed. A flattened CHW tensor is the same buffer: flatten is a no-op and has no function.
+ * - A real activation value is `scale * (q - zero_point)`; zero points are in [-128, 127].
+ * - Weights are symmetric integer codes (no weight zero point) packed by ::lowbit_pack_weights.
+ * - Bias is int32 in the accumulator scale (input_scale * weight_scale[channel]).
+ * - Requantization (one function, ::lowbit_requantize) maps an int32 accumulator to int8 and
+ *   carries the output activation (ReLU, ReLU6, hard-sigmoid) as a clamp; see docs/runtime.md.
+ */
+#ifndef LOWBIT_RUNTIME_H_
+#define LOWBIT_RUNTIME_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Major version of the runtime interface; bumped on incompatible changes. */
+#define LOWBIT_RUNTIME_VERSION_MAJOR 1
+/** Minor version of the runtime interface; bumped on compatible additions. */
+#define LOWBIT_RUNTIME_VERSION_MINOR 0
+
+/** Result of every fallible runtime call. */
+typedef enum {
+  LOWBIT_OK = 0,         /**< Success. */
+  LOWBIT_ERR_ARG = 1,    /**< NULL pointer, zero size or inconsistent shape. */
+  LOWBIT_ERR_FORMAT = 2, /**< Unknown ::lowbit_format_t or ::lowbit_activation_t value. */
+  LOWBIT_ERR_RANGE = 3,  /**< A value outside its documented range (code, multiplier, shift...). */
+  LOWBIT_ERR_BUFFER = 4  /**< A caller buffer (weights, scratch, output) has the wrong size. */
+} lowbit_status_t;
+
+/**
+ * @brief Name of a status value, for log messages.
+ * @param[in] status Any value; unknown values give "LOWBIT_ERR_UNKNOWN".
+ * @return A static NUL-terminated string such as "LOWBIT_ERR_ARG".
+ */
+const char* lowbit_status_name(lowbit_status_t status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requantization                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Smallest allowed requantization shift (divides by 2^62 in total). */
+#define LOWBIT_SHIFT_MIN (-31)
+/** Largest allowed requantization shift (divides by 2^1 in total). */
+#define LOWBIT_SHIFT_MAX 30
+/** Multiplier 2^30 with shift 1 is the exact identity: acc * 2^30 / 2^30. */
+#define LOWBIT_IDENTITY_MULTIPLIER (INT32_C(1) << 30)
+/** Shift that goes with ::LOWBIT_IDENTITY_MULTIPLIER. */
+#define LOWBIT_IDENTITY_SHIFT 1
+
+/**
+ * @brief Requantize one int32 accumulator to int8 (the single rounding rule of the runtime).
+ *
+ * Computes, exactly in 64-bit integers:
+ *   p = acc * multiplier                      (|p| < 2^62)
+ *   r = 31 - shift                            (r in [1, 62])
+ *   y = sign(p) * floor((|p| + 2^(r-1)) / 2^r)   (round half away from zero of p / 2^r)
+ *   out = clamp(y + output_zero_point, act_min, act_max)
+ * so the real factor applied to acc is multiplier * 2^(shift - 31).
+ *
+ * @param[in] acc               Accumulator, any int32 value.
+ * @param[in] multiplier        Q31 multiplier in [0, INT32_MAX]; the exporter normalizes it to
+ *                              [2^30, 2^31 - 1] (see docs/runtime.md), 0 maps everything to 0.
+ * @param[in] shift             Exponent in [LOWBIT_SHIFT_MIN, LOWBIT_SHIFT_MAX] = [-31, 30].
+ * @param[in] output_zero_point Output zero point in [-128, 127].
+ * @param[in] act_min           Lower clamp in [-128, 127]; ReLU and friends live here.
+ * @param[in] act_max           Upper clamp in [act_min, 127].
+ * @return The int8 result. Arguments out of range are a precondition violation: callers check
+ *         them once with ::lowbit_requant_check (every operator does).
+ */
+int8_t lowbit_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zero_point,
+                         int32_t act_min, int32_t act_max);
+
+/** Per-layer or per-channel requantization parameters of one operator output. */
+typedef struct {
+  const int32_t* multiplier; /**< count multipliers, each in [0, INT32_MAX]. */
+  const int32_t* shift;      /**< count shifts, each in [-31, 30]. */
+  size_t count;              /**< 1 (per-layer) or the number of output channels (per-channel). */
+  int32_t output_zero_point; /**< Output zero point in [-128, 127]. */
+  int32_t act_min;           /**< Lower output clamp in [-128, 127]. */
+  int32_t act_max;           /**< Upper output clamp in [act_min, 127]. */
+} lowbit_requant_t;
+
+/**
+ * @brief Check requantization parameters against the ranges of ::lowbit_requantize.
+ * @param[in] requant  Parameters to check; must not be NULL.
+ * @param[in] channels Output channels of the operator (>= 1); count must be 1 or channels.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG (NULL pointers, count not 1 or channels) or
+ *         LOWBIT_ERR_RANGE (a multiplier, shift, zero point or clamp out of range).
+ */
+lowbit_status_t lowbit_requant_check(const lowbit_requant_t* requant, size_t channels);
+
+/** Output activation merged into requantization as a clamp. */
+typedef enum {
+  LOWBIT_ACT_NONE = 0,  /**< Identity: clamp to [-128, 127]. */
+  LOWBIT_ACT_RELU = 1,  /**< max(x, 0). */
+  LOWBIT_ACT_RELU6 = 2, /**< min(max(x, 0), 6). */
+  LOWBIT_ACT_HARD_SIGMOID =
+      3,               /**< min(max(x / 6 + 1/2, 0), 1); affine part folded by the exporter. */
+  LOWBIT_ACT_COUNT = 4 /**< Number of activations (not an activation). */
+} lowbit_activation_t;
+
+/**
+ * @brief Clamp bounds [act_min, act_max] that implement an output activation.
+ *
+ * NONE: [-128, 127]. RELU: [max(-128, zp), 127]. RELU6 and HARD_SIGMOID:
+ * [max(-128, zp), min(127, zp + upper_q)], where upper_q is the quantized size of the upper
+ * limit: round(6 / output_scale) for RELU6, round(1 / output_scale) for HARD_SIGMOID. For
+ * HARD_SIGMOID the exporter also folds x / 6 + 1/2 into the multiplier and the bias (see
+ * docs/runtime.md, "Hard-sigmoid").
+ *
+ * @param[in]  activation        A ::lowbit_activation_t value below LOWBIT_ACT_COUNT.
+ * @param[in]  output_zero_point Output zero point in [-128, 127].
+ * @param[in]  upper_q           Quantized upper limit in [0, INT32_MAX]; ignored by NONE and RELU.
+ * @param[out] act_min           Receives the lower clamp; must not be NULL.
+ * @param[out] act_max           Receives the upper clamp; must not be NULL.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG (NULL), LOWBIT_ERR_FORMAT (unknown activation) or
+ *         LOWBIT_ERR_RANGE (zero point or upper_q out of range).
+ */
+lowbit_status_t lowbit_activation_range(lowbit_activation_t activation, int32_t output_zero_point,
+                                        int32_t upper_q, int32_t* act_min, int32_t* act_max);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Weight formats                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Packed weight formats. Values are stable: the exporter writes them into generated code. */
+typedef enum {
+  LOWBIT_FORMAT_INT8 = 0,   /**< 8 bits, codes -128..127. */
+  LOWBIT_FORMAT_INT4 = 1,   /**< 4 bits two's complement, codes -8..7. */
+  LOWBIT_FORMAT_INT2 = 2,   /**< 2 bits two's complement, codes -2..1 (carries ternary -1/0/1). */
+  LOWBIT_FORMAT_BINARY = 3, /**< 1 bit, bit 1 = +1 and bit 0 = -1. */
+  LOWBIT_FORMAT_SYM2 = 4,   /**< 2-bit index i -> odd code 2i - 3 in {-3, -1, 1, 3}. */
+  LOWBIT_FORMAT_SYM4 = 5,   /**< 4-bit index i -> odd code 2i - 15 in {-15, ..., 15}. */
+  LOWBIT_FORMAT_COUNT = 6   /**< Number of formats (not a format). */
+} lowbit_format_t;
+
+/** How a stored bit field maps to a weight code. */
+typedef enum {
+  LOWBIT_ENCODING_TWOS_COMPLEMENT = 0, /**< code = field read as a bits-wide two's complement. */
+  LOWBIT_ENCODING_ODD_GRID = 1         /**< code = 2 * field - (2^bits - 1): odd, symmetric. */
+} lowbit_encoding_t;
+
+/** Traits of one weight format (one row of the traits table). */
+typedef struct {
+  const char* name;           /**< Stable lower-case name, e.g. "int4", "sym2". */
+  lowbit_format_t format;     /**< The format this row describes (its index in the table). */
+  uint8_t bits;               /**< Bits per weight: 1, 2, 4 or 8 (always divides 8). */
+  uint8_t codes_per_byte;     /**< 8 / bits. */
+  lowbit_encoding_t encoding; /**< How a field decodes to a code. */
+  int8_t code_min;            /**< Smallest code. */
+  int8_t code_max;            /**< Largest code. */
+} lowbit_format_traits_t;
+
+/**
+ * @brief The traits table row of a format.
+ * @param[in] format A ::lowbit_format_t value.
+ * @return Pointer to a static row, or NULL for a value outside [0, LOWBIT_FORMAT_COUNT).
+ */
+const lowbit_format_traits_t* lowbit_format_traits(lowbit_format_t format);
+
+/**
+ * @brief Whether an integer is a code of a format (in range, and odd for odd-grid formats).
+ * @param[in] format A ::lowbit_format_t value.
+ * @param[in] code   Candidate code.
+ * @return 1 if representable, 0 otherwise (also 0 for an unknown format).
+ */
+int lowbit_format_has_code(lowbit_format_t format, int32_t code);
+
+/**
+ * @brief Bytes of one packed row. Rows are padded to a whole byte: ceil(row_length * bits / 8).
+ * @param[in] format     A ::lowbit_format_t value.
+ * @param[in] row_length Weights per row, >= 1.
+ * @return The byte count, or 0 for an unknown format or row_length 0.
+ */
+size_t lowbit_packed_row_bytes(lowbit_format_t format, size_t row_length);
+
+/**
+ * @brief Bytes of a packed [rows][row_length] weight matrix: rows * lowbit_packed_row_bytes().
+ * @param[in] format     A ::lowbit_format_t value.
+ * @param[in] rows       Rows (output channels), >= 1.
+ * @param[in] row_length Weights per row, >= 1.
+ * @return The byte count, or 0 for an unknown format, a zero size or size_t overflow.
+ */
+size_t lowbit_packed_size(lowbit_format_t format, size_t rows, size_t row_length);
+
+/**
+ * @brief Pack a row-major [rows][row_length] matrix of codes (reference packer).
+ *
+ * Layout: row r starts at byte r * row_bytes. Weight j of a row sits in byte (j * bits) / 8 at
+ * bit offset (j * bits) % 8, i.e. little-endian within a byte: the first weight in the lowest
+ * bits. The field is the code's low `bits` bits (two's complement) or (code + 2^bits - 1) / 2
+ * (odd grid). Unused padding bits at the end of each row are 0.
+ *
+ * @param[in]  format      A ::lowbit_format_t value.
+ * @param[in]  codes       rows * row_length codes, each representable (lowbit_format_has_code).
+ * @param[in]  rows        Rows, >= 1.
+ * @param[in]  row_length  Weights per row, >= 1.
+ * @param[out] packed      Output bytes.
+ * @param[in]  packed_size Size of packed; must equal lowbit_packed_size(format, rows, row_length).
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG, LOWBIT_ERR_FORMAT, LOWBIT_ERR_BUFFER, or LOWBIT_ERR_RANGE if
+ *         a code is not representable (packed is then left unspecified).
+ */
+lowbit_status_t lowbit_pack_weights(lowbit_format_t format, const int8_t* codes, size_t rows,
+                                    size_t row_length, uint8_t* packed, size_t packed_size);
+
+/**
+ * @brief Unpack a packed matrix back to row-major codes (reference unpacker).
+ * @param[in]  format      A ::lowbit_format_t value.
+ * @param[in]  packed      Bytes in the layout of ::lowbit_pack_weights.
+ * @param[in]  packed_size Must equal lowbit_packed_size(format, rows, row_length).
+ * @param[in]  rows        Rows, >= 1.
+ * @param[in]  row_length  Weights per row, >= 1.
+ * @param[out] codes       rows * row_length codes.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG, LOWBIT_ERR_FORMAT, LOWBIT_ERR_BUFFER, or LOWBIT_ERR_RANGE if
+ *         a row's padding bits are not 0 (codes is then left unspecified).
+ */
+lowbit_status_t lowbit_unpack_weights(lowbit_format_t format, const uint8_t* packed,
+                                      size_t packed_size, size_t rows, size_t row_length,
+                                      int8_t* codes);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Operators                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Accumulation rule shared by fully connected and conv2d: for each output element
+ *   acc = bias[o] + sum_k (x_k - input_zero_point) * w[o][k]
+ * is formed exactly (64-bit), saturated to [INT32_MIN, INT32_MAX], then passed to
+ * lowbit_requantize() with the multiplier/shift of channel o (or entry 0 when per-layer).
+ */
+
+/** Fully connected (dense) layer parameters. */
+typedef struct {
+  size_t batch;                  /**< Rows of input/output, >= 1. */
+  size_t in_features;            /**< Inputs per row, >= 1. */
+  size_t out_features;           /**< Outputs per row, >= 1 (= weight rows). */
+  int32_t input_zero_point;      /**< Input zero point in [-128, 127]. */
+  lowbit_format_t weight_format; /**< Format of the packed [out_features][in_features] weights. */
+  lowbit_requant_t requant;      /**< count 1 or out_features. */
+} lowbit_fc_params_t;
+
+/**
+ * @brief Fully connected layer: output[b][o] = requant(bias[o] + sum_i (in[b][i] - zp) w[o][i]).
+ * @param[in]  params       Layer parameters; must not be NULL.
+ * @param[in]  input        int8 [batch][in_features].
+ * @param[in]  weights      Packed [out_features][in_features] (see ::lowbit_pack_weights).
+ * @param[in]  weights_size Must equal lowbit_packed_size(format, out_features, in_features).
+ * @param[in]  bias         int32 [out_features], or NULL for no bias.
+ * @param[out] output       int8 [batch][out_features]; must not overlap input.
+ * @return LOWBIT_OK or the first argument error found.
+ */
+lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, const int8_t* input,
+                                          const uint8_t* weights, size_t weights_size,
+                                          const int32_t* bias, int8_t* output);
+
+/** 2-D convolution parameters (CHW, batch 1, grouped; groups == in_channels is depthwise). */
+typedef struct {
+  size_t in_channels;            /**< Input channels, >= 1, divisible by groups. */
+  size_t in_height;              /**< Input rows, >= 1. */
+  size_t in_width;               /**< Input columns, >= 1. */
+  size_t out_channels;           /**< Output channels, >= 1, divisible by groups. */
+  size_t kernel_h;               /**< Kernel rows, >= 1, <= in_height + pad_top + pad_bottom. */
+  size_t kernel_w;               /**< Kernel columns, >= 1, <= in_width + pad_left + pad_right. */
+  size_t stride_h;               /**< Vertical stride, >= 1. */
+  size_t stride_w;               /**< Horizontal stride, >= 1. */
+  size_t pad_top;                /**< Rows of padding above (value = input_zero_point). */
+  size_t pad_bottom;             /**< Rows of padding below. */
+  size_t pad_left;               /**< Columns of padding on the left. */
+  size_t pad_right;              /**< Columns of padding on the right. */
+  size_t groups;                 /**< Channel groups, >= 1. */
+  int32_t input_zero_point;      /**< Input zero point in [-128, 127]; also the pad value. */
+  lowbit_format_t weight_format; /**< Format of the packed weights. */
+  lowbit_requant_t requant;      /**< count 1 or out_channels. */
+} lowbit_conv2d_params_t;
+
+/**
+ * @brief Output size of a convolution: out = (in + pad_before + pad_after - kernel) / stride + 1.
+ * @param[in]  params     Convolution parameters; must not be NULL.
+ * @param[out] out_height Receives the output rows; must not be NULL.
+ * @param[out] out_width  Receives the output columns; must not be NULL.
+ * @return LOWBIT_OK or LOWBIT_ERR_ARG (zero size, kernel larger than the padded input, groups
+ *         not dividing the channels).
+ */
+lowbit_status_t lowbit_conv2d_output_shape(const lowbit_conv2d_params_t* params, size_t* out_height,
+                                           size_t* out_width);
+
+/**
+ * @brief Scratch bytes needed by ::lowbit_conv2d_s8: one unpacked kernel row,
+ *        (in_channels / groups) * kernel_h * kernel_w int8 codes.
+ * @param[in] params Convolution parameters.
+ * @return The size in bytes, or 0 if params is NULL or invalid.
+ */
+size_t lowbit_conv2d_scratch_size(const lowbit_conv2d_params_t* params);
+
+/**
+ * @brief Grouped 2-D convolution, CHW int8 in and out.
+ *
+ * Weights are packed [out_channels][in_channels / groups][kernel_h][kernel_w], one padded row per
+ * output channel (row_length = (in_channels / groups) * kernel_h * kernel_w). Output channel o
+ * reads input channels g * (in_channels / groups) ... where g = o / (out_channels / groups).
+ * Output element (o, y, x) reads input rows y * stride_h - pad_top + ky and columns
+ * x * stride_w - pad_left + kx; positions outside the input hold input_zero_point, so they add 0.
+ *
+ * @param[in]  params       Convolution parameters; must not be NULL.
+ * @param[in]  input        int8 [in_channels][in_height][in_width].
+ * @param[in]  weights      Packed weights, as above.
+ * @param[in]  weights_size Must equal lowbit_packed_size(format, out_channels, row_length).
+ * @param[in]  bias         int32 [out_channels], or NULL for no bias.
+ * @param[out] output       int8 [out_channels][out_height][out_width]; must not overlap input.
+ * @param[out] scratch      Caller-owned scratch of at least lowbit_conv2d_scratch_size() bytes.
+ * @param[in]  scratch_size Size of scratch in bytes.
+ * @return LOWBIT_OK or the first argument error found.
+ */
+lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int8_t* input,
+                                 const uint8_t* weights, size_t weights_size, const int32_t* bias,
+                                 int8_t* output, int8_t* scratch, size_t scratch_size);
+
+/** Pooling parameters (CHW, batch 1; input and output share scale and zero point). */
+typedef struct {
+  size_t channels;   /**< Channels, >= 1. */
+  size_t in_height;  /**< Input rows, >= 1. */
+  size_t in_width;   /**< Input columns, >= 1. */
+  size_t kernel_h;   /**< Window rows, >= 1. */
+  size_t kernel_w;   /**< Window columns, >= 1. */
+  size_t stride_h;   /**< Vertical stride, >= 1. */
+  size_t stride_w;   /**< Horizontal stride, >= 1. */
+  size_t pad_top;    /**< Rows of padding above, < kernel_h; padding is never read. */
+  size_t pad_bottom; /**< Rows of padding below, < kernel_h. */
+  size_t pad_left;   /**< Columns of padding on the left, < kernel_w. */
+  size_t pad_right;  /**< Columns of padding on the right, < kernel_w. */
+} lowbit_pool_params_t;
+
+/**
+ * @brief Output size of a pooling: out = (in + pad_before + pad_after - kernel) / stride + 1.
+ * @param[in]  params     Pool parameters; must not be NULL.
+ * @param[out] out_height Receives the output rows; must not be NULL.
+ * @param[out] out_width  Receives the output columns; must not be NULL.
+ * @return LOWBIT_OK or LOWBIT_ERR_ARG (zero size, padding >= kernel, kernel > padded input).
+ */
+lowbit_status_t lowbit_pool_output_shape(const lowbit_pool_params_t* params, size_t* out_height,
+                                         size_t* out_width);
+
+/**
+ * @brief Max pooling: each output is the largest input in its window; padding is excluded.
+ * @param[in]  params Pool parameters; must not be NULL.
+ * @param[in]  input  int8 [channels][in_height][in_width].
+ * @param[out] output int8 [channels][out_height][out_width]; must not overlap input.
+ * @return LOWBIT_OK or LOWBIT_ERR_ARG.
+ */
+lowbit_status_t lowbit_max_pool_s8(const lowbit_pool_params_t* params, const int8_t* input,
+                                   int8_t* output);
+
+/**
+ * @brief Average pooling over the in-bounds elements of each window (padding excluded from both
+ *        the sum and the count): out = round_half_away_from_zero(sum / count).
+ *
+ * Averaging q directly equals averaging q - zero_point and adding it back, because the zero
+ * point is an integer, so no zero point parameter is needed.
+ *
+ * @param[in]  params Pool parameters; must not be NULL.
+ * @param[in]  input  int8 [channels][in_height][in_width].
+ * @param[out] output int8 [channels][out_height][out_width]; must not overlap input.
+ * @return LOWBIT_OK or LOWBIT_ERR_ARG.
+ */
+lowbit_status_t lowbit_avg_pool_s8(const lowbit_pool_params_t* params, const int8_t* input,
+                                   int8_t* output);
+
+/** One input of ::lowbit_concat_s8 with its rescale to the common output scale. */
+typedef struct {
+  const int8_t* data; /**< length int8 values. */
+  size_t length;      /**< Elements, >= 1 (C * H * W of a CHW tensor, or a feature count). */
+  int32_t zero_point; /**< Zero point of this input in [-128, 127]. */
+  int32_t multiplier; /**< input_scale / output_scale as a Q31 multiplier (see requantization). */
+  int32_t shift;      /**< Shift that goes with multiplier, in [-31, 30]. */
+} lowbit_concat_input_t;
+
+/**
+ * @brief Concatenate int8 buffers along the channel (CHW) or feature axis.
+ *
+ * For batch-1 CHW tensors with equal H and W, channel concatenation is buffer concatenation.
+ * Each element becomes lowbit_requantize(q - zero_point, multiplier, shift, output_zero_point,
+ * -128, 127); inputs already in the output scale use LOWBIT_IDENTITY_MULTIPLIER and
+ * LOWBIT_IDENTITY_SHIFT, which reduces to q - zero_point + output_zero_point exactly.
+ *
+ * @param[in]  inputs            num_inputs descriptors; must not be NULL.
+ * @param[in]  num_inputs        Number of inputs, >= 1.
+ * @param[in]  output_zero_point Output zero point in [-128, 127].
+ * @param[out] output            int8 buffer of output_length; must not overlap any input.
+ * @param[in]  output_length     Must equal the sum of the input lengths.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG, LOWBIT_ERR_RANGE or LOWBIT_ERR_BUFFER.
+ */
+lowbit_status_t lowbit_concat_s8(const lowbit_concat_input_t* inputs, size_t num_inputs,
+                                 int32_t output_zero_point, int8_t* output, size_t output_length);
+
+/**
+ * @brief Index of the largest value (the predicted class); ties go to the lowest index.
+ * @param[in]  values int8 scores.
+ * @param[in]  length Number of scores, >= 1.
+ * @param[out] index  Receives the index in [0, length); must not be NULL.
+ * @return LOWBIT_OK or LOWBIT_ERR_ARG.
+ */
+lowbit_status_t lowbit_argmax_s8(const int8_t* values, size_t length, size_t* index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOWBIT_RUNTIME_H_ */

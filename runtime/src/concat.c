@@ -1,0 +1,32 @@
+/* Channel / feature concatenation with a rescale of every input to the output scale. */
+#include "lowbit_internal.h"
+
+lowbit_status_t lowbit_concat_s8(const lowbit_concat_input_t* inputs, size_t num_inputs,
+                                 int32_t output_zero_point, int8_t* output, size_t output_length) {
+  size_t total = 0;
+  size_t n;
+  size_t i;
+  if (inputs == NULL || output == NULL || num_inputs == 0 || output_length == 0) {
+    return LOWBIT_ERR_ARG;
+  }
+  if (!lowbit_zero_point_ok(output_zero_point)) return LOWBIT_ERR_RANGE;
+  /* Check everything before writing so a failed call leaves output untouched. */
+  for (n = 0; n < num_inputs; ++n) {
+    if (inputs[n].data == NULL || inputs[n].length == 0) return LOWBIT_ERR_ARG;
+    if (!lowbit_zero_point_ok(inputs[n].zero_point) || inputs[n].multiplier < 0 ||
+        inputs[n].shift < LOWBIT_SHIFT_MIN || inputs[n].shift > LOWBIT_SHIFT_MAX) {
+      return LOWBIT_ERR_RANGE;
+    }
+    if (inputs[n].length > SIZE_MAX - total) return LOWBIT_ERR_BUFFER;
+    total += inputs[n].length;
+  }
+  if (total != output_length) return LOWBIT_ERR_BUFFER;
+  for (n = 0; n < num_inputs; ++n) {
+    for (i = 0; i < inputs[n].length; ++i) {
+      *output++ = lowbit_requantize((int32_t)inputs[n].data[i] - inputs[n].zero_point,
+                                    inputs[n].multiplier, inputs[n].shift, output_zero_point,
+                                    LOWBIT_INT8_MIN_I32, LOWBIT_INT8_MAX_I32);
+    }
+  }
+  return LOWBIT_OK;
+}

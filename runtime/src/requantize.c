@@ -1,0 +1,38 @@
+/* The single requantization rule of the runtime: Q31 multiplier, shift, round half away. */
+#include "lowbit_internal.h"
+
+int8_t lowbit_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zero_point,
+                         int32_t act_min, int32_t act_max) {
+  const int64_t product = (int64_t)acc * (int64_t)multiplier;
+  const uint32_t right = (uint32_t)(31 - shift);
+  /* |product| <= 2^62, so negating it cannot overflow. Rounding the magnitude in uint64 avoids
+   * right-shifting a negative signed value (implementation-defined in C99) and rounds half away
+   * from zero symmetrically. */
+  uint64_t magnitude = (uint64_t)(product < 0 ? -product : product);
+  magnitude = (magnitude + (UINT64_C(1) << (right - 1u))) >> right;
+  int64_t result = product < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
+  result += output_zero_point;
+  if (result < act_min) result = act_min;
+  if (result > act_max) result = act_max;
+  return (int8_t)result;
+}
+
+lowbit_status_t lowbit_requant_check(const lowbit_requant_t* requant, size_t channels) {
+  size_t i;
+  if (requant == NULL || requant->multiplier == NULL || requant->shift == NULL || channels == 0) {
+    return LOWBIT_ERR_ARG;
+  }
+  if (requant->count != 1 && requant->count != channels) return LOWBIT_ERR_ARG;
+  if (!lowbit_zero_point_ok(requant->output_zero_point)) return LOWBIT_ERR_RANGE;
+  if (requant->act_min < LOWBIT_INT8_MIN_I32 || requant->act_max > LOWBIT_INT8_MAX_I32 ||
+      requant->act_min > requant->act_max) {
+    return LOWBIT_ERR_RANGE;
+  }
+  for (i = 0; i < requant->count; ++i) {
+    if (requant->multiplier[i] < 0) return LOWBIT_ERR_RANGE;
+    if (requant->shift[i] < LOWBIT_SHIFT_MIN || requant->shift[i] > LOWBIT_SHIFT_MAX) {
+      return LOWBIT_ERR_RANGE;
+    }
+  }
+  return LOWBIT_OK;
+}

@@ -1,0 +1,616 @@
+#!/usr/bin/env python3
+"""Generate tests/runtime/golden_vectors.h for the lowbit C runtime tests.
+
+This is an independent reference: it implements the arithmetic exactly as docs/runtime.md and
+runtime/include/lowbit_runtime.h describe it, with Python's unbounded integers, exact fractions
+and whole-row bit strings, not by mirroring the C code. Pure Python 3, no third-party modules.
+
+Usage: python3 tests/runtime/gen_golden.py [--check] [OUTPUT]
+  OUTPUT defaults to golden_vectors.h beside this file; --check compares instead of writing and
+  exits 1 when the file differs from what this script generates.
+"""
+
+import math
+import os
+import random
+import sys
+from fractions import Fraction
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+Q31_MAX = 2**31 - 1
+
+# name, enum, bits, encoding ("twos" or "odd"); the documented formats.
+FORMATS = [
+    ("int8", "LOWBIT_FORMAT_INT8", 8, "twos"),
+    ("int4", "LOWBIT_FORMAT_INT4", 4, "twos"),
+    ("int2", "LOWBIT_FORMAT_INT2", 2, "twos"),
+    ("binary", "LOWBIT_FORMAT_BINARY", 1, "odd"),
+    ("sym2", "LOWBIT_FORMAT_SYM2", 2, "odd"),
+    ("sym4", "LOWBIT_FORMAT_SYM4", 4, "odd"),
+]
+
+
+def codes_of(bits, encoding):
+    """Every code of a format, smallest first."""
+    if encoding == "twos":
+        return list(range(-(2 ** (bits - 1)), 2 ** (bits - 1)))
+    return [2 * i - (2**bits - 1) for i in range(2**bits)]
+
+
+# ----------------------------------------------------------------------------------------------
+# The documented arithmetic
+# ----------------------------------------------------------------------------------------------
+
+
+def round_half_away(value):
+    """Round a Fraction to the nearest integer, ties away from zero."""
+    magnitude = abs(value)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= Fraction(1, 2):
+        whole += 1
+    return whole if value >= 0 else -whole
+
+
+def requantize(acc, multiplier, shift, zero_point, act_min, act_max):
+    """clamp(round_half_away(acc * multiplier * 2^(shift - 31)) + zero_point, act_min, act_max)."""
+    scaled = round_half_away(Fraction(acc * multiplier) * Fraction(2) ** (shift - 31))
+    return min(max(scaled + zero_point, act_min), act_max)
+
+
+def quantize_multiplier(real_scale):
+    """The exporter's recipe from docs/runtime.md: real_scale ~= multiplier * 2^(shift - 31)."""
+    assert real_scale > 0
+    mantissa, exponent = math.frexp(real_scale)  # real_scale = mantissa * 2^exponent, [0.5, 1)
+    multiplier = math.floor(mantissa * 2**31 + 0.5)
+    if multiplier == 2**31:
+        multiplier //= 2
+        exponent += 1
+    if exponent > 30:
+        raise ValueError("scale too large for the runtime")
+    if exponent < -31:
+        multiplier = math.floor(real_scale * 2**62 + 0.5)
+        exponent = -31
+    return multiplier, exponent
+
+
+def saturate_i32(value):
+    return min(max(value, INT32_MIN), INT32_MAX)
+
+
+def field_of(code, bits, encoding):
+    if encoding == "twos":
+        return code % (2**bits)
+    return (code + 2**bits - 1) // 2
+
+
+def pack(rows_of_codes, bits, encoding):
+    """Each row becomes one little-endian integer, weight j at bit j * bits, padded to bytes."""
+    out = bytearray()
+    for row in rows_of_codes:
+        value = 0
+        for j, code in enumerate(row):
+            value |= field_of(code, bits, encoding) << (j * bits)
+        out += value.to_bytes((len(row) * bits + 7) // 8, "little")
+    return bytes(out)
+
+
+def fully_connected(x, zp_in, w_rows, bias, requant_rows):
+    """x: [batch][in]; w_rows: [out][in] codes; requant_rows[o] = (M, shift); returns [batch][out]."""
+    zp_out, lo, hi = requant_rows["zp"], requant_rows["min"], requant_rows["max"]
+    out = []
+    for xb in x:
+        row = []
+        for o, w in enumerate(w_rows):
+            acc = (bias[o] if bias is not None else 0) + sum(
+                (xi - zp_in) * wi for xi, wi in zip(xb, w)
+            )
+            m, s = requant_rows["ms"][o]
+            row.append(requantize(saturate_i32(acc), m, s, zp_out, lo, hi))
+        out.append(row)
+    return out
+
+
+def conv2d(x, cfg, zp_in, w_rows, bias, rq):
+    """x: [C][H][W]; builds the padded image explicitly (pad value zp_in) and slides over it."""
+    cin, h, w = cfg["cin"], cfg["h"], cfg["w"]
+    pt, pb, pl, pr = cfg["pad"]
+    kh, kw = cfg["k"]
+    sh, sw = cfg["stride"]
+    groups, cout = cfg["groups"], cfg["cout"]
+    padded = [
+        [[zp_in] * (w + pl + pr) for _ in range(pt)]
+        + [[zp_in] * pl + list(x[c][y]) + [zp_in] * pr for y in range(h)]
+        + [[zp_in] * (w + pl + pr) for _ in range(pb)]
+        for c in range(cin)
+    ]
+    ph, pw = h + pt + pb, w + pl + pr
+    oh, ow = (ph - kh) // sh + 1, (pw - kw) // sw + 1
+    gin, gout = cin // groups, cout // groups
+    out = []
+    for o in range(cout):
+        g = o // gout
+        kernel = w_rows[o]  # [gin][kh][kw] flattened
+        plane = []
+        for oy in range(oh):
+            line = []
+            for ox in range(ow):
+                acc = bias[o] if bias is not None else 0
+                for ci in range(gin):
+                    src = padded[g * gin + ci]
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            wv = kernel[(ci * kh + ky) * kw + kx]
+                            acc += (src[oy * sh + ky][ox * sw + kx] - zp_in) * wv
+                m, s = rq["ms"][o]
+                line.append(requantize(saturate_i32(acc), m, s, rq["zp"], rq["min"], rq["max"]))
+            plane.append(line)
+        out.append(plane)
+    return out, oh, ow
+
+
+def pool(x, cfg, is_max):
+    """Windows over the real elements only; average rounds half away from zero."""
+    c, h, w = cfg["c"], cfg["h"], cfg["w"]
+    kh, kw = cfg["k"]
+    sh, sw = cfg["stride"]
+    pt, pb, pl, pr = cfg["pad"]
+    oh, ow = (h + pt + pb - kh) // sh + 1, (w + pl + pr - kw) // sw + 1
+    out = []
+    for ch in range(c):
+        plane = []
+        for oy in range(oh):
+            line = []
+            for ox in range(ow):
+                ys = range(max(oy * sh - pt, 0), min(oy * sh - pt + kh, h))
+                xs = range(max(ox * sw - pl, 0), min(ox * sw - pl + kw, w))
+                vals = [x[ch][y][xx] for y in ys for xx in xs]
+                assert vals
+                if is_max:
+                    line.append(max(vals))
+                else:
+                    line.append(round_half_away(Fraction(sum(vals), len(vals))))
+            plane.append(line)
+        out.append(plane)
+    return out, oh, ow
+
+
+def activation_range(act, zp, upper_q):
+    if act == "LOWBIT_ACT_NONE":
+        return -128, 127
+    if act == "LOWBIT_ACT_RELU":
+        return max(-128, zp), 127
+    return max(-128, zp), min(127, zp + upper_q)
+
+
+# ----------------------------------------------------------------------------------------------
+# C emission
+# ----------------------------------------------------------------------------------------------
+
+
+class Emitter:
+    def __init__(self):
+        self.lines = []
+
+    def array(self, ctype, name, values):
+        assert len(values) > 0
+        self.lines.append(f"static const {ctype} {name}[{len(values)}] = {{")
+        for i in range(0, len(values), 16):
+            self.lines.append("    " + ", ".join(c_int(v) for v in values[i : i + 16]) + ",")
+        self.lines.append("};")
+        return name
+
+    def raw(self, text):
+        self.lines.append(text)
+
+
+def c_int(v):
+    if v == INT32_MIN:
+        return "INT32_MIN"
+    if v == INT32_MAX:
+        return "INT32_MAX"
+    return str(v)
+
+
+def flat(nested):
+    if isinstance(nested, (list, tuple)):
+        return [v for item in nested for v in flat(item)]
+    return [nested]
+
+
+def requant_init(em, prefix, rq):
+    ms = rq["ms"] if rq["per_channel"] else rq["ms"][:1]
+    mult = em.array("int32_t", prefix + "_mult", [m for m, _ in ms])
+    shift = em.array("int32_t", prefix + "_shift", [s for _, s in ms])
+    return f"{{{mult}, {shift}, {len(ms)}, {rq['zp']}, {rq['min']}, {rq['max']}}}"
+
+
+def make_requant(rng, channels, per_channel, accs, act):
+    """Scales chosen from the actual accumulators so outputs spread over the int8 range."""
+    zp = rng.randint(-20, 20)
+    upper = rng.randint(60, 200)
+    lo, hi = activation_range(act, zp, upper)
+    ms = []
+    peak = max([abs(a) for a in accs] + [1])
+    for c in range(channels):
+        # Per-channel scales an octave or two apart so channels also differ in shift.
+        real = rng.uniform(60.0, 160.0) / peak * rng.choice([0.25, 0.5, 1.0, 2.0])
+        ms.append(quantize_multiplier(real))
+    if not per_channel:
+        ms = [ms[0]] * channels
+    return {"ms": ms, "zp": zp, "min": lo, "max": hi, "per_channel": per_channel}
+
+
+ACTS = ["LOWBIT_ACT_NONE", "LOWBIT_ACT_RELU", "LOWBIT_ACT_RELU6", "LOWBIT_ACT_HARD_SIGMOID"]
+
+
+def gen_requant(em, rng):
+    cases = []
+    accs = [INT32_MIN, INT32_MIN + 1, -(2**30), -12345, -3, -1, 0, 1, 3, 777, 2**30, INT32_MAX]
+    mults = [0, 1, 2**30, 2**30 + 1, Q31_MAX - 1, Q31_MAX]
+    shifts = [-31, -30, -16, -1, 0, 1, 8, 29, 30]
+    for a in accs:
+        for m in mults:
+            for s in shifts:
+                zp = rng.choice([-128, -7, 0, 5, 127])
+                lo = rng.choice([-128, -128, zp if zp > -128 else -128, -50])
+                hi = rng.choice([127, 127, max(lo, 100), max(lo, 0)])
+                cases.append((a, m, s, zp, lo, hi))
+    # Exact ties at several shifts, both signs: x.5 must round away from zero.
+    for s in [-31, -20, -1, 0, 1, 30]:
+        r = 31 - s
+        for sign in (1, -1):
+            for whole in (0, 1, 2, 63):
+                # acc * 2^30 * 2^-r = whole + 1/2  <=>  acc = (2 * whole + 1) * 2^(r - 31)
+                if r >= 31:
+                    acc = sign * (2 * whole + 1) * 2 ** (r - 31)
+                    for a in (acc, acc + sign, acc - sign):
+                        if INT32_MIN <= a <= INT32_MAX:
+                            cases.append((a, 2**30, s, 0, -128, 127))
+    for a, m, s in [(3, 2**30, 0), (-3, 2**30, 0), (5, 2**30, -1), (-6, 2**30, -1), (-5, 2**30, -1)]:
+        cases.append((a, m, s, 0, -128, 127))
+    for _ in range(300):
+        m = rng.randint(2**30, Q31_MAX)
+        s = rng.randint(-24, 4)
+        a = rng.randint(INT32_MIN, INT32_MAX) >> rng.randint(0, 31)
+        zp = rng.randint(-128, 127)
+        lo = rng.randint(-128, 0)
+        hi = rng.randint(max(lo, 1), 127)
+        cases.append((a, m, s, zp, lo, hi))
+    em.raw("static const golden_requant_case_t g_requant_cases[] = {")
+    for a, m, s, zp, lo, hi in cases:
+        exp = requantize(a, m, s, zp, lo, hi)
+        em.raw(f"    {{{c_int(a)}, {c_int(m)}, {s}, {zp}, {lo}, {hi}, {exp}}},")
+    em.raw("};")
+
+
+def gen_activation(em):
+    em.raw("static const golden_activation_case_t g_activation_cases[] = {")
+    for act in ACTS:
+        for zp in [-128, -5, 0, 100, 127]:
+            for upper in [0, 3, 200, INT32_MAX]:
+                lo, hi = activation_range(act, zp, upper)
+                em.raw(f"    {{{act}, {zp}, {c_int(upper)}, {lo}, {hi}}},")
+    em.raw("};")
+
+
+def random_codes(rng, bits, encoding, n):
+    pool_codes = codes_of(bits, encoding)
+    out = [rng.choice(pool_codes) for _ in range(n)]
+    # Make sure both ends of the code range appear whenever there is room.
+    if n >= 2:
+        out[0], out[-1] = pool_codes[0], pool_codes[-1]
+    return out
+
+
+def gen_pack(em, rng):
+    rows_out = []
+    k = 0
+    for fname, fenum, bits, enc in FORMATS:
+        for length in [1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33]:
+            rows = 1 if length % 2 else 3
+            codes = [random_codes(rng, bits, enc, length) for _ in range(rows)]
+            packed = pack(codes, bits, enc)
+            c = em.array("int8_t", f"g_pack_{k}_codes", flat(codes))
+            p = em.array("uint8_t", f"g_pack_{k}_packed", list(packed))
+            rows_out.append(
+                f'    {{"{fname} {rows}x{length}", {fenum}, {rows}, {length}, {c}, {p}, {len(packed)}}},'
+            )
+            k += 1
+    em.raw("static const golden_pack_case_t g_pack_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def gen_fc(em, rng):
+    sizes = [(1, 1, 1), (1, 3, 7), (2, 7, 3), (1, 15, 17), (1, 17, 15), (1, 31, 33), (1, 33, 31)]
+    rows_out = []
+    k = 0
+    for fname, fenum, bits, enc in FORMATS:
+        for si, (batch, nin, nout) in enumerate(sizes):
+            per_channel = (si + k) % 2 == 1
+            act = ACTS[(si + k) % 3]
+            zp_in = rng.randint(-128, 127)
+            x = [[rng.randint(-128, 127) for _ in range(nin)] for _ in range(batch)]
+            w = [random_codes(rng, bits, enc, nin) for _ in range(nout)]
+            bias = None if si == 2 else [rng.randint(-3000, 3000) for _ in range(nout)]
+            accs = [
+                (bias[o] if bias else 0) + sum((xi - zp_in) * wi for xi, wi in zip(xb, w[o]))
+                for xb in x
+                for o in range(nout)
+            ]
+            rq = make_requant(rng, nout, per_channel, accs, act)
+            rows_out.append(emit_fc(em, k, f"{fname} b{batch} {nin}->{nout} "
+                                    f"{'per-channel' if per_channel else 'per-layer'} {act}",
+                                    fenum, bits, enc, batch, nin, nout, zp_in, x, w, bias, rq))
+            k += 1
+    # Hard-sigmoid through the exporter recipe of docs/runtime.md, checked against real values.
+    for fname, fenum, bits, enc in [FORMATS[1], FORMATS[4], FORMATS[3]]:
+        rows_out.append(hard_sigmoid_fc(em, rng, k, fname, fenum, bits, enc))
+        k += 1
+    # Saturation edges: accumulators beyond int32, multipliers near 2^31, both shift extremes.
+    edges = [
+        ("acc saturates high, M max, shift 30", INT32_MAX, 127, Q31_MAX, 30, 0),
+        ("acc saturates low, M max, shift 30", INT32_MIN, -128, Q31_MAX, 30, 0),
+        ("acc saturates high, shift -31", INT32_MAX, 127, Q31_MAX, -31, 3),
+        ("acc saturates low, shift -31", INT32_MIN, -128, Q31_MAX, -31, -3),
+        ("acc near int32 max, M 2^31-2, shift -8", INT32_MAX - 5000, -3, Q31_MAX - 1, -8, 0),
+        ("acc near int32 min, M 2^30, shift -23", INT32_MIN + 5000, 3, 2**30, -23, 10),
+    ]
+    for name, bias_value, xval, mult, shift, zp_out in edges:
+        for fname, fenum, bits, enc in [FORMATS[0], FORMATS[3]]:
+            nin, nout = 33, 3
+            zp_in = -128 if xval > 0 else 127
+            x = [[xval] * nin]
+            pool_codes = codes_of(bits, enc)
+            w = [[pool_codes[-1]] * nin, [pool_codes[0]] * nin, random_codes(rng, bits, enc, nin)]
+            bias = [bias_value, bias_value, bias_value]
+            rq = {"ms": [(mult, shift)] * nout, "zp": zp_out, "min": -128, "max": 127,
+                  "per_channel": False}
+            rows_out.append(emit_fc(em, k, f"{fname} {name}", fenum, bits, enc, 1, nin, nout,
+                                    zp_in, x, w, bias, rq))
+            k += 1
+    em.raw("static const golden_fc_case_t g_fc_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def hard_sigmoid_fc(em, rng, k, fname, fenum, bits, enc):
+    """FC + hard-sigmoid quantized as documented; asserts the integer result tracks the real one."""
+    nin, nout = 17, 7
+    s_in, zp_in = 0.05, rng.randint(-10, 10)
+    s_w = [rng.uniform(0.01, 0.03) for _ in range(nout)]
+    s_out, zp_out = 1.0 / 255.0, -128
+    x = [[rng.randint(-128, 127) for _ in range(nin)]]
+    w = [random_codes(rng, bits, enc, nin) for _ in range(nout)]
+    bias = [rng.randint(-300, 300) for _ in range(nout)]
+    s_acc = [s_in * sw for sw in s_w]
+    folded = [b + math.floor(3.0 / sa + 0.5) for b, sa in zip(bias, s_acc)]
+    lo, hi = activation_range("LOWBIT_ACT_HARD_SIGMOID", zp_out, math.floor(1.0 / s_out + 0.5))
+    rq = {"ms": [quantize_multiplier(sa / (6.0 * s_out)) for sa in s_acc], "zp": zp_out,
+          "min": lo, "max": hi, "per_channel": True}
+    got = fully_connected(x, zp_in, w, folded, rq)[0]
+    for o in range(nout):
+        v = s_acc[o] * (bias[o] + sum((xi - zp_in) * wi for xi, wi in zip(x[0], w[o])))
+        want = zp_out + min(max(v / 6.0 + 0.5, 0.0), 1.0) / s_out
+        assert abs(got[o] - want) <= 1.0, (o, got[o], want)
+    return emit_fc(em, k, f"{fname} 17->7 hard-sigmoid recipe", fenum, bits, enc, 1, nin, nout,
+                   zp_in, x, w, folded, rq)
+
+
+def emit_fc(em, k, name, fenum, bits, enc, batch, nin, nout, zp_in, x, w, bias, rq):
+    expected = fully_connected(x, zp_in, w, bias, rq)
+    packed = pack(w, bits, enc)
+    p = f"g_fc_{k}"
+    xin = em.array("int8_t", p + "_input", flat(x))
+    wt = em.array("uint8_t", p + "_weights", list(packed))
+    b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
+    rqi = requant_init(em, p, rq)
+    ex = em.array("int8_t", p + "_expected", flat(expected))
+    return (f'    {{"{name}", {{{batch}, {nin}, {nout}, {zp_in}, {fenum}, {rqi}}}, {xin}, {wt}, '
+            f"{len(packed)}, {b}, {ex}, {batch * nout}}},")
+
+
+CONV_CONFIGS = [
+    # cin, h, w, cout, (kh, kw), (sh, sw), (pt, pb, pl, pr), groups
+    (1, 5, 5, 1, (3, 3), (1, 1), (1, 1, 1, 1), 1),
+    (3, 7, 5, 4, (3, 3), (2, 2), (1, 1, 1, 1), 1),
+    (3, 6, 6, 3, (3, 3), (1, 1), (1, 1, 1, 1), 3),
+    (4, 5, 7, 8, (3, 2), (1, 2), (0, 2, 1, 0), 2),
+    (2, 4, 4, 6, (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    (3, 3, 3, 6, (3, 3), (1, 1), (2, 2, 2, 2), 3),
+    (1, 17, 15, 1, (5, 3), (3, 2), (2, 1, 0, 2), 1),
+    (15, 3, 3, 17, (3, 3), (1, 1), (1, 1, 1, 1), 1),
+    (33, 3, 3, 33, (3, 3), (2, 1), (1, 1, 1, 1), 33),
+    (7, 1, 1, 31, (1, 1), (1, 1), (0, 0, 0, 0), 1),
+]
+
+
+def gen_conv(em, rng):
+    rows_out = []
+    k = 0
+    for fname, fenum, bits, enc in FORMATS:
+        for ci_, (cin, h, w, cout, ks, st, pad, groups) in enumerate(CONV_CONFIGS):
+            cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
+                   "groups": groups}
+            per_channel = (ci_ + k) % 2 == 0
+            act = ACTS[(ci_ + 2 * k) % 3]
+            zp_in = rng.randint(-128, 127)
+            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
+            row_len = (cin // groups) * ks[0] * ks[1]
+            wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
+            bias = None if ci_ == 4 else [rng.randint(-2000, 2000) for _ in range(cout)]
+            # Exact accumulators (identity multiplier, no clamp) to pick a sensible output scale.
+            raw, _, _ = conv2d(x, cfg, zp_in, wts, bias,
+                               {"ms": [(2**30, 1)] * cout, "zp": 0, "min": INT32_MIN,
+                                "max": INT32_MAX})
+            rq = make_requant(rng, cout, per_channel, flat(raw), act)
+            out, oh, ow = conv2d(x, cfg, zp_in, wts, bias, rq)
+            packed = pack(wts, bits, enc)
+            p = f"g_conv_{k}"
+            xin = em.array("int8_t", p + "_input", flat(x))
+            wt = em.array("uint8_t", p + "_weights", list(packed))
+            b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
+            rqi = requant_init(em, p, rq)
+            ex = em.array("int8_t", p + "_expected", flat(out))
+            name = (f"{fname} c{cin}x{h}x{w}->{cout} k{ks[0]}x{ks[1]} s{st[0]}x{st[1]} "
+                    f"p{pad[0]}{pad[1]}{pad[2]}{pad[3]} g{groups} "
+                    f"{'per-channel' if per_channel else 'per-layer'} {act}")
+            params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, {pad[0]}, "
+                      f"{pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, {rqi}}}")
+            rows_out.append(f'    {{"{name}", {params}, {xin}, {wt}, {len(packed)}, {b}, {ex}, '
+                            f"{oh}, {ow}, {row_len}, {cout * oh * ow}}},")
+            k += 1
+    em.raw("static const golden_conv_case_t g_conv_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+POOL_CONFIGS = [
+    # c, h, w, (kh, kw), (sh, sw), (pt, pb, pl, pr)
+    (1, 4, 4, (2, 2), (2, 2), (0, 0, 0, 0)),
+    (3, 7, 5, (3, 3), (2, 2), (1, 1, 1, 1)),
+    (2, 5, 5, (3, 2), (1, 2), (2, 0, 1, 1)),
+    (1, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (17, 3, 3, (3, 3), (1, 1), (1, 1, 1, 1)),
+    (2, 15, 1, (2, 1), (2, 1), (0, 1, 0, 0)),
+    (3, 6, 6, (6, 6), (1, 1), (0, 0, 0, 0)),
+    (33, 2, 3, (2, 2), (1, 1), (1, 0, 0, 1)),
+]
+
+
+def gen_pool(em, rng):
+    rows_out = []
+    k = 0
+    for is_max in (1, 0):
+        for c, h, w, ks, st, pad in POOL_CONFIGS:
+            cfg = {"c": c, "h": h, "w": w, "k": ks, "stride": st, "pad": pad}
+            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(c)]
+            out, oh, ow = pool(x, cfg, is_max)
+            k = emit_pool(em, rows_out, k, is_max, cfg, x, out, oh, ow)
+        # Hand-made ties and extremes: means of x.5 both signs, all -128, all 127.
+        for vals in ([1, 2, -1, -2], [-128, -128, -128, -127], [127, 127, 126, 127], [0, 1, 0, 0],
+                     [-3, -2, -2, -2]):
+            cfg = {"c": 1, "h": 2, "w": 2, "k": (2, 2), "stride": (1, 1), "pad": (0, 0, 0, 0)}
+            x = [[vals[0:2], vals[2:4]]]
+            out, oh, ow = pool(x, cfg, is_max)
+            k = emit_pool(em, rows_out, k, is_max, cfg, x, out, oh, ow)
+        for pair in ([1, 2], [-1, -2], [5, -6], [-128, 127]):
+            cfg = {"c": 1, "h": 1, "w": 2, "k": (1, 2), "stride": (1, 1), "pad": (0, 0, 0, 0)}
+            out, oh, ow = pool([[pair]], cfg, is_max)
+            k = emit_pool(em, rows_out, k, is_max, cfg, [[pair]], out, oh, ow)
+    em.raw("static const golden_pool_case_t g_pool_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def emit_pool(em, rows_out, k, is_max, cfg, x, out, oh, ow):
+    p = f"g_pool_{k}"
+    xin = em.array("int8_t", p + "_input", flat(x))
+    ex = em.array("int8_t", p + "_expected", flat(out))
+    ks, st, pad = cfg["k"], cfg["stride"], cfg["pad"]
+    name = (f"{'max' if is_max else 'avg'} c{cfg['c']}x{cfg['h']}x{cfg['w']} k{ks[0]}x{ks[1]} "
+            f"s{st[0]}x{st[1]} p{pad[0]}{pad[1]}{pad[2]}{pad[3]}")
+    params = (f"{{{cfg['c']}, {cfg['h']}, {cfg['w']}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, "
+              f"{pad[0]}, {pad[1]}, {pad[2]}, {pad[3]}}}")
+    rows_out.append(f'    {{"{name}", {is_max}, {params}, {xin}, {ex}, {oh}, {ow}, '
+                    f"{cfg['c'] * oh * ow}}},")
+    return k + 1
+
+
+def gen_concat(em, rng):
+    identity = (2**30, 1)
+    cases = [
+        ("two branches, equal scales", 0, [(17, 0, identity, None), (15, 0, identity, None)]),
+        ("two branches, equal scales, zero points move", -5,
+         [(3, 10, identity, None), (7, -20, identity, None)]),
+        ("three inputs, different scales", 3,
+         [(1, 0, quantize_multiplier(0.5), None), (17, -7, quantize_multiplier(1.75), None),
+          (33, 12, quantize_multiplier(0.031), None)]),
+        ("saturating rescale", 0,
+         [(31, 0, (Q31_MAX, 30), None), (5, -128, quantize_multiplier(2.0**-40), None)]),
+        ("extremes identity", 127, [(4, -128, identity, [-128, 127, 0, -1])]),
+        ("extremes identity low zero point", -128, [(4, 127, identity, [-128, 127, 0, 1])]),
+    ]
+    rows_out = []
+    for k, (name, zp_out, inputs) in enumerate(cases):
+        descs = []
+        expected = []
+        for n, (length, zp, (m, s), values) in enumerate(inputs):
+            vals = values if values is not None else [rng.randint(-128, 127) for _ in range(length)]
+            arr = em.array("int8_t", f"g_concat_{k}_in{n}", vals)
+            descs.append(f"{{{arr}, {length}, {zp}, {m}, {s}}}")
+            expected += [requantize(v - zp, m, s, zp_out, -128, 127) for v in vals]
+        em.raw(f"static const lowbit_concat_input_t g_concat_{k}_inputs[] = {{")
+        em.raw("    " + ", ".join(descs) + ",")
+        em.raw("};")
+        ex = em.array("int8_t", f"g_concat_{k}_expected", expected)
+        rows_out.append(f'    {{"{name}", g_concat_{k}_inputs, {len(inputs)}, {zp_out}, {ex}, '
+                        f"{len(expected)}}},")
+    em.raw("static const golden_concat_case_t g_concat_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def gen_argmax(em, rng):
+    cases = [
+        ("single", [-128]),
+        ("all equal", [-128] * 7),
+        ("tie picks first", [3, 9, -1, 9, 9]),
+        ("max at end", [-5, -4, -3, -2, -1, 0, 127]),
+        ("ten classes", [rng.randint(-128, 127) for _ in range(10)]),
+        ("thirty-three", [rng.randint(-128, 127) for _ in range(33)]),
+    ]
+    rows_out = []
+    for k, (name, vals) in enumerate(cases):
+        arr = em.array("int8_t", f"g_argmax_{k}_values", vals)
+        rows_out.append(f'    {{"{name}", {arr}, {len(vals)}, {vals.index(max(vals))}}},')
+    em.raw("static const golden_argmax_case_t g_argmax_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    args = sys.argv[1:]
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    target = args[0] if args else os.path.join(here, "golden_vectors.h")
+    rng = random.Random(20261123)
+    em = Emitter()
+    em.raw("/* @generated by gen_golden.py -- do not edit; regenerate with")
+    em.raw(" *   python3 tests/runtime/gen_golden.py")
+    em.raw(" * Expected values come from the independent Python reference in gen_golden.py. */")
+    em.raw("#ifndef LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_")
+    em.raw("#define LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_")
+    em.raw("")
+    em.raw("#include <stddef.h>")
+    em.raw("#include <stdint.h>")
+    em.raw("")
+    em.raw('#include "golden_types.h"')
+    em.raw("")
+    gen_requant(em, rng)
+    gen_activation(em)
+    gen_pack(em, rng)
+    gen_fc(em, rng)
+    gen_conv(em, rng)
+    gen_pool(em, rng)
+    gen_concat(em, rng)
+    gen_argmax(em, rng)
+    em.raw("")
+    em.raw("#endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */")
+    text = "\n".join(em.lines) + "\n"
+    if check:
+        with open(target, encoding="ascii") as f:
+            if f.read() != text:
+                print(f"{target} is stale: regenerate it with python3 tests/runtime/gen_golden.py")
+                return 1
+        print(f"{target} is up to date")
+        return 0
+    with open(target, "w", encoding="ascii") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

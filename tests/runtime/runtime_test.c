@@ -1,0 +1,442 @@
+/* Golden-vector and argument-check tests of the lowbit C runtime (zero tolerance).
+ *
+ * Every golden case is one test; every argument-check scenario is one test. Each mismatching
+ * element is printed as "MISMATCH <op> case <n> (<name>) index <i>: expected <e>, got <g>" and
+ * the program ends with "<N> passed, <M> failed", exiting non-zero when M > 0. */
+#include <stdio.h>
+#include <string.h>
+
+#include "golden_vectors.h"
+#include "lowbit_runtime.h"
+
+/** Elements of a static array. */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/** Size of the shared output buffers; every golden case fits with room for the guard. */
+#define BUFFER_LEN 8192
+/** Value written around outputs to catch writes past the documented size. */
+#define GUARD ((int8_t)0x5A)
+
+static unsigned g_passed;
+static unsigned g_failed;
+static int8_t g_out[BUFFER_LEN];
+static int8_t g_scratch[BUFFER_LEN];
+static uint8_t g_packed[BUFFER_LEN];
+
+/* Prints one mismatch and returns 1 so callers can count them. */
+static int report(const char* op, size_t case_index, const char* name, size_t index, long expected,
+                  long got) {
+  printf("MISMATCH %s case %lu (%s) index %lu: expected %ld, got %ld\n", op,
+         (unsigned long)case_index, name, (unsigned long)index, expected, got);
+  return 1;
+}
+
+/* Compares n int8 outputs and checks the guard right after them; returns the mismatch count. */
+static int compare_s8(const char* op, size_t case_index, const char* name, const int8_t* expected,
+                      const int8_t* got, size_t n) {
+  int bad = 0;
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    if (expected[i] != got[i]) bad += report(op, case_index, name, i, expected[i], got[i]);
+  }
+  if (got[n] != GUARD) bad += report(op, case_index, name, n, GUARD, got[n]);
+  return bad;
+}
+
+/* Records one test result. */
+static void record(int bad) {
+  if (bad == 0) {
+    ++g_passed;
+  } else {
+    ++g_failed;
+  }
+}
+
+/* Fills the output buffer with the guard value. */
+static void guard_output(void) {
+  memset(g_out, GUARD, sizeof(g_out));
+}
+
+/* Compares a status with the expected one; returns the mismatch count. */
+static int expect_status(const char* op, size_t case_index, const char* name,
+                         lowbit_status_t expected, lowbit_status_t got) {
+  if (expected == got) return 0;
+  printf("MISMATCH %s case %lu (%s) status: expected %s, got %s\n", op, (unsigned long)case_index,
+         name, lowbit_status_name(expected), lowbit_status_name(got));
+  return 1;
+}
+
+static void test_requantize(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_requant_cases); ++k) {
+    const golden_requant_case_t* c = &g_requant_cases[k];
+    const int8_t got = lowbit_requantize(c->acc, c->multiplier, c->shift, c->output_zero_point,
+                                         c->act_min, c->act_max);
+    record(got == c->expected ? 0 : report("requantize", k, "table", 0, c->expected, got));
+  }
+}
+
+static void test_activation_range(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_activation_cases); ++k) {
+    const golden_activation_case_t* c = &g_activation_cases[k];
+    int32_t lo = 0;
+    int32_t hi = 0;
+    int bad = expect_status(
+        "activation_range", k, "table", LOWBIT_OK,
+        lowbit_activation_range(c->activation, c->output_zero_point, c->upper_q, &lo, &hi));
+    if (lo != c->act_min) bad += report("activation_range", k, "table", 0, c->act_min, lo);
+    if (hi != c->act_max) bad += report("activation_range", k, "table", 1, c->act_max, hi);
+    record(bad);
+  }
+}
+
+static void test_format_traits(void) {
+  int f;
+  for (f = 0; f < (int)LOWBIT_FORMAT_COUNT; ++f) {
+    const lowbit_format_traits_t* t = lowbit_format_traits((lowbit_format_t)f);
+    int bad = 0;
+    int32_t code;
+    int32_t count = 0;
+    if (t == NULL || t->format != (lowbit_format_t)f || t->bits * t->codes_per_byte != 8) {
+      bad += report("format_traits", (size_t)f, "row", 0, 1, 0);
+      record(bad);
+      continue;
+    }
+    /* The table's range and the has_code predicate must describe exactly 2^bits codes. */
+    for (code = -200; code <= 200; ++code) {
+      if (lowbit_format_has_code((lowbit_format_t)f, code)) {
+        ++count;
+        if (code < t->code_min || code > t->code_max) {
+          bad += report("format_traits", (size_t)f, t->name, 1, t->code_min, code);
+        }
+      }
+    }
+    if (count != (INT32_C(1) << t->bits)) {
+      bad += report("format_traits", (size_t)f, t->name, 2, INT32_C(1) << t->bits, count);
+    }
+    if (!lowbit_format_has_code((lowbit_format_t)f, t->code_min) ||
+        !lowbit_format_has_code((lowbit_format_t)f, t->code_max)) {
+      bad += report("format_traits", (size_t)f, t->name, 3, 1, 0);
+    }
+    record(bad);
+  }
+  record(lowbit_format_traits(LOWBIT_FORMAT_COUNT) == NULL
+             ? 0
+             : report("format_traits", 99, "unknown format", 0, 0, 1));
+}
+
+static void test_pack(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_pack_cases); ++k) {
+    const golden_pack_case_t* c = &g_pack_cases[k];
+    const size_t n = c->rows * c->row_length;
+    int bad = 0;
+    size_t i;
+    if (lowbit_packed_size(c->format, c->rows, c->row_length) != c->packed_size) {
+      bad += report("packed_size", k, c->name, 0, (long)c->packed_size,
+                    (long)lowbit_packed_size(c->format, c->rows, c->row_length));
+    }
+    memset(g_packed, 0xA5, sizeof(g_packed));
+    bad += expect_status(
+        "pack", k, c->name, LOWBIT_OK,
+        lowbit_pack_weights(c->format, c->codes, c->rows, c->row_length, g_packed, c->packed_size));
+    for (i = 0; i < c->packed_size; ++i) {
+      if (g_packed[i] != c->packed[i])
+        bad += report("pack", k, c->name, i, c->packed[i], g_packed[i]);
+    }
+    guard_output();
+    bad += expect_status(
+        "unpack", k, c->name, LOWBIT_OK,
+        lowbit_unpack_weights(c->format, c->packed, c->packed_size, c->rows, c->row_length, g_out));
+    bad += compare_s8("unpack", k, c->name, c->codes, g_out, n);
+    record(bad);
+  }
+}
+
+static void test_fully_connected(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_fc_cases); ++k) {
+    const golden_fc_case_t* c = &g_fc_cases[k];
+    int bad = 0;
+    guard_output();
+    bad += expect_status("fully_connected", k, c->name, LOWBIT_OK,
+                         lowbit_fully_connected_s8(&c->params, c->input, c->weights,
+                                                   c->weights_size, c->bias, g_out));
+    bad += compare_s8("fully_connected", k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
+static void test_conv2d(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_conv_cases); ++k) {
+    const golden_conv_case_t* c = &g_conv_cases[k];
+    size_t out_h = 0;
+    size_t out_w = 0;
+    const size_t scratch = lowbit_conv2d_scratch_size(&c->params);
+    int bad = expect_status("conv2d_output_shape", k, c->name, LOWBIT_OK,
+                            lowbit_conv2d_output_shape(&c->params, &out_h, &out_w));
+    if (out_h != c->out_height)
+      bad += report("conv2d", k, c->name, 0, (long)c->out_height, (long)out_h);
+    if (out_w != c->out_width)
+      bad += report("conv2d", k, c->name, 1, (long)c->out_width, (long)out_w);
+    if (scratch != c->scratch_size) {
+      bad += report("conv2d_scratch_size", k, c->name, 0, (long)c->scratch_size, (long)scratch);
+    }
+    guard_output();
+    bad += expect_status("conv2d", k, c->name, LOWBIT_OK,
+                         lowbit_conv2d_s8(&c->params, c->input, c->weights, c->weights_size,
+                                          c->bias, g_out, g_scratch, c->scratch_size));
+    bad += compare_s8("conv2d", k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
+static void test_pool(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_pool_cases); ++k) {
+    const golden_pool_case_t* c = &g_pool_cases[k];
+    const char* op = c->is_max ? "max_pool" : "avg_pool";
+    size_t out_h = 0;
+    size_t out_w = 0;
+    int bad = expect_status(op, k, c->name, LOWBIT_OK,
+                            lowbit_pool_output_shape(&c->params, &out_h, &out_w));
+    if (out_h != c->out_height) bad += report(op, k, c->name, 0, (long)c->out_height, (long)out_h);
+    if (out_w != c->out_width) bad += report(op, k, c->name, 1, (long)c->out_width, (long)out_w);
+    guard_output();
+    bad += expect_status(op, k, c->name, LOWBIT_OK,
+                         c->is_max ? lowbit_max_pool_s8(&c->params, c->input, g_out)
+                                   : lowbit_avg_pool_s8(&c->params, c->input, g_out));
+    bad += compare_s8(op, k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
+static void test_concat(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_concat_cases); ++k) {
+    const golden_concat_case_t* c = &g_concat_cases[k];
+    int bad = 0;
+    guard_output();
+    bad += expect_status(
+        "concat", k, c->name, LOWBIT_OK,
+        lowbit_concat_s8(c->inputs, c->num_inputs, c->output_zero_point, g_out, c->output_size));
+    bad += compare_s8("concat", k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
+static void test_argmax(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_argmax_cases); ++k) {
+    const golden_argmax_case_t* c = &g_argmax_cases[k];
+    size_t index = 12345;
+    int bad = expect_status("argmax", k, c->name, LOWBIT_OK,
+                            lowbit_argmax_s8(c->values, c->length, &index));
+    if (index != c->expected)
+      bad += report("argmax", k, c->name, 0, (long)c->expected, (long)index);
+    record(bad);
+  }
+}
+
+/* One argument-check scenario: the status must match and the output must stay untouched. */
+static void expect_error(const char* name, lowbit_status_t expected, lowbit_status_t got) {
+  static size_t scenario = 0;
+  int bad = expect_status("errors", scenario, name, expected, got);
+  if (g_out[0] != GUARD) bad += report("errors", scenario, name, 0, GUARD, g_out[0]);
+  record(bad);
+  ++scenario;
+  guard_output();
+}
+
+static void test_argument_errors(void) {
+  static const int8_t x[4] = {1, 2, 3, 4};
+  static const int8_t bad_sym[2] = {1, 2};
+  static const int8_t bad_int4[2] = {7, 8};
+  static const uint8_t w[4] = {0x11, 0x22, 0x33, 0x44};
+  static const uint8_t dirty_pad[1] = {0xF0};
+  static const int32_t mult[3] = {1 << 30, 1 << 30, -1};
+  static const int32_t shift_ok[3] = {0, 0, 0};
+  static const int32_t shift_bad[3] = {0, 31, 0};
+  const golden_fc_case_t* fc = &g_fc_cases[0];
+  const golden_conv_case_t* conv = &g_conv_cases[0];
+  const golden_pool_case_t* pool = &g_pool_cases[0];
+  lowbit_fc_params_t fp;
+  lowbit_conv2d_params_t cp;
+  lowbit_pool_params_t pp;
+  lowbit_concat_input_t ci[2];
+  int32_t lo = 0;
+  int32_t hi = 0;
+  size_t index = 0;
+  size_t h = 0;
+  size_t wd = 0;
+  guard_output();
+
+  /* Formats and packing. */
+  expect_error("pack NULL codes", LOWBIT_ERR_ARG,
+               lowbit_pack_weights(LOWBIT_FORMAT_INT8, NULL, 1, 4, g_packed, 4));
+  expect_error("pack zero rows", LOWBIT_ERR_ARG,
+               lowbit_pack_weights(LOWBIT_FORMAT_INT8, x, 0, 4, g_packed, 4));
+  expect_error("pack bad format", LOWBIT_ERR_FORMAT,
+               lowbit_pack_weights(LOWBIT_FORMAT_COUNT, x, 1, 4, g_packed, 4));
+  expect_error("pack wrong size", LOWBIT_ERR_BUFFER,
+               lowbit_pack_weights(LOWBIT_FORMAT_INT4, x, 1, 4, g_packed, 3));
+  expect_error("pack even sym2 code", LOWBIT_ERR_RANGE,
+               lowbit_pack_weights(LOWBIT_FORMAT_SYM2, bad_sym, 1, 2, g_packed, 1));
+  expect_error("pack int4 code 8", LOWBIT_ERR_RANGE,
+               lowbit_pack_weights(LOWBIT_FORMAT_INT4, bad_int4, 1, 2, g_packed, 1));
+  expect_error("unpack NULL packed", LOWBIT_ERR_ARG,
+               lowbit_unpack_weights(LOWBIT_FORMAT_INT4, NULL, 1, 1, 2, g_out));
+  expect_error("unpack non-zero padding", LOWBIT_ERR_RANGE,
+               lowbit_unpack_weights(LOWBIT_FORMAT_INT4, dirty_pad, 1, 1, 1, g_scratch));
+  expect_error("packed_size zero length",
+               lowbit_packed_size(LOWBIT_FORMAT_BINARY, 1, 0) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG,
+               LOWBIT_OK);
+  expect_error(
+      "packed_size overflow",
+      lowbit_packed_size(LOWBIT_FORMAT_INT8, SIZE_MAX / 2, 3) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG,
+      LOWBIT_OK);
+
+  /* Requantization parameters and activations. */
+  fp = fc->params;
+  fp.requant.count = 2;
+  fp.out_features = 3;
+  expect_error("requant count neither 1 nor channels", LOWBIT_ERR_ARG,
+               lowbit_requant_check(&fp.requant, 3));
+  fp.requant.multiplier = mult;
+  fp.requant.shift = shift_ok;
+  fp.requant.count = 3;
+  expect_error("requant negative multiplier", LOWBIT_ERR_RANGE,
+               lowbit_requant_check(&fp.requant, 3));
+  fp.requant.multiplier = mult;
+  fp.requant.shift = shift_bad;
+  fp.requant.count = 2;
+  expect_error("requant shift 31", LOWBIT_ERR_RANGE, lowbit_requant_check(&fp.requant, 2));
+  fp.requant.shift = shift_ok;
+  fp.requant.act_min = 10;
+  fp.requant.act_max = 9;
+  expect_error("requant act_min > act_max", LOWBIT_ERR_RANGE, lowbit_requant_check(&fp.requant, 2));
+  fp.requant.act_min = -128;
+  fp.requant.act_max = 127;
+  fp.requant.output_zero_point = 128;
+  expect_error("requant zero point 128", LOWBIT_ERR_RANGE, lowbit_requant_check(&fp.requant, 2));
+  expect_error("activation NULL out", LOWBIT_ERR_ARG,
+               lowbit_activation_range(LOWBIT_ACT_RELU, 0, 0, NULL, &hi));
+  expect_error("activation unknown", LOWBIT_ERR_FORMAT,
+               lowbit_activation_range(LOWBIT_ACT_COUNT, 0, 0, &lo, &hi));
+  expect_error("activation negative upper", LOWBIT_ERR_RANGE,
+               lowbit_activation_range(LOWBIT_ACT_RELU6, 0, -1, &lo, &hi));
+  expect_error("activation zero point -129", LOWBIT_ERR_RANGE,
+               lowbit_activation_range(LOWBIT_ACT_NONE, -129, 0, &lo, &hi));
+
+  /* Fully connected. */
+  expect_error(
+      "fc NULL params", LOWBIT_ERR_ARG,
+      lowbit_fully_connected_s8(NULL, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  expect_error(
+      "fc NULL input", LOWBIT_ERR_ARG,
+      lowbit_fully_connected_s8(&fc->params, NULL, fc->weights, fc->weights_size, fc->bias, g_out));
+  expect_error(
+      "fc NULL weights", LOWBIT_ERR_ARG,
+      lowbit_fully_connected_s8(&fc->params, fc->input, NULL, fc->weights_size, fc->bias, g_out));
+  fp = fc->params;
+  fp.in_features = 0;
+  expect_error(
+      "fc zero in_features", LOWBIT_ERR_ARG,
+      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  fp = fc->params;
+  fp.weight_format = (lowbit_format_t)77;
+  expect_error(
+      "fc bad format", LOWBIT_ERR_FORMAT,
+      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  fp = fc->params;
+  fp.input_zero_point = 200;
+  expect_error(
+      "fc input zero point 200", LOWBIT_ERR_RANGE,
+      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  expect_error(
+      "fc wrong weights size", LOWBIT_ERR_BUFFER,
+      lowbit_fully_connected_s8(&fc->params, fc->input, w, fc->weights_size + 1, fc->bias, g_out));
+
+  /* Conv2d. */
+  cp = conv->params;
+  expect_error("conv NULL scratch", LOWBIT_ERR_ARG,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
+                                g_out, NULL, conv->scratch_size));
+  expect_error("conv small scratch", LOWBIT_ERR_BUFFER,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
+                                g_out, g_scratch, conv->scratch_size - 1));
+  expect_error("conv wrong weights size", LOWBIT_ERR_BUFFER,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size - 1, conv->bias,
+                                g_out, g_scratch, conv->scratch_size));
+  cp.stride_h = 0;
+  expect_error("conv zero stride", LOWBIT_ERR_ARG, lowbit_conv2d_output_shape(&cp, &h, &wd));
+  cp = conv->params;
+  cp.groups = 2;
+  cp.in_channels = 3;
+  expect_error("conv groups do not divide channels", LOWBIT_ERR_ARG,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
+                                g_out, g_scratch, BUFFER_LEN));
+  cp = conv->params;
+  cp.kernel_w = cp.in_width + cp.pad_left + cp.pad_right + 1;
+  expect_error("conv kernel wider than padded input", LOWBIT_ERR_ARG,
+               lowbit_conv2d_output_shape(&cp, &h, &wd));
+  expect_error("conv scratch size of invalid params",
+               lowbit_conv2d_scratch_size(&cp) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  cp = conv->params;
+  cp.weight_format = LOWBIT_FORMAT_COUNT;
+  expect_error("conv bad format", LOWBIT_ERR_FORMAT,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
+                                g_out, g_scratch, conv->scratch_size));
+
+  /* Pools. */
+  pp = pool->params;
+  pp.pad_top = pp.kernel_h;
+  expect_error("pool padding as large as kernel", LOWBIT_ERR_ARG,
+               lowbit_max_pool_s8(&pp, pool->input, g_out));
+  pp = pool->params;
+  pp.channels = 0;
+  expect_error("pool zero channels", LOWBIT_ERR_ARG, lowbit_avg_pool_s8(&pp, pool->input, g_out));
+  expect_error("pool NULL input", LOWBIT_ERR_ARG, lowbit_avg_pool_s8(&pool->params, NULL, g_out));
+  expect_error("pool NULL params", LOWBIT_ERR_ARG, lowbit_max_pool_s8(NULL, pool->input, g_out));
+
+  /* Concat and argmax. */
+  ci[0].data = x;
+  ci[0].length = 4;
+  ci[0].zero_point = 0;
+  ci[0].multiplier = LOWBIT_IDENTITY_MULTIPLIER;
+  ci[0].shift = LOWBIT_IDENTITY_SHIFT;
+  ci[1] = ci[0];
+  expect_error("concat output length mismatch", LOWBIT_ERR_BUFFER,
+               lowbit_concat_s8(ci, 2, 0, g_out, 7));
+  expect_error("concat zero inputs", LOWBIT_ERR_ARG, lowbit_concat_s8(ci, 0, 0, g_out, 8));
+  ci[1].data = NULL;
+  expect_error("concat NULL input data", LOWBIT_ERR_ARG, lowbit_concat_s8(ci, 2, 0, g_out, 8));
+  ci[1] = ci[0];
+  ci[1].shift = LOWBIT_SHIFT_MAX + 1;
+  expect_error("concat shift out of range", LOWBIT_ERR_RANGE, lowbit_concat_s8(ci, 2, 0, g_out, 8));
+  expect_error("concat output zero point", LOWBIT_ERR_RANGE,
+               lowbit_concat_s8(ci, 1, -129, g_out, 4));
+  expect_error("argmax zero length", LOWBIT_ERR_ARG, lowbit_argmax_s8(x, 0, &index));
+  expect_error("argmax NULL index", LOWBIT_ERR_ARG, lowbit_argmax_s8(x, 4, NULL));
+  expect_error("status name",
+               strcmp(lowbit_status_name(LOWBIT_ERR_BUFFER), "LOWBIT_ERR_BUFFER") == 0
+                   ? LOWBIT_OK
+                   : LOWBIT_ERR_ARG,
+               LOWBIT_OK);
+}
+
+int main(void) {
+  test_requantize();
+  test_activation_range();
+  test_format_traits();
+  test_pack();
+  test_fully_connected();
+  test_conv2d();
+  test_pool();
+  test_concat();
+  test_argmax();
+  test_argument_errors();
+  printf("%u passed, %u failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}
