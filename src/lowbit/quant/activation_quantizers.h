@@ -1,5 +1,9 @@
 // Activation quantizers with a fixed grid, after QKeras: quantized_relu, clip (ReLU6-like),
 // hard_sigmoid and hard_tanh (quantized_sigmoid / quantized_tanh with use_real_*=False).
+// Gradients are the fused ops' straight-through mask (zero where the code is clipped), times 0.5
+// inside hard_sigmoid's slope; QKeras's quantized_relu is_quantized_clip=True is the code clamp.
+// hard_tanh uses clip(x, -1, 1), which QKeras writes 2 * hard_sigmoid(x) - 1 (equal up to float
+// rounding of 0.5x + 0.5).
 #pragma once
 
 #include <torch/types.h>

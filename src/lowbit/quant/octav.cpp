@@ -23,7 +23,7 @@ ClipRange OctavEstimatorImpl::estimate(const torch::Tensor& x, int64_t axis, int
                                        int64_t qmax) {
   const torch::Tensor rows = estimator_rows(x, axis);
   const double bits = std::log2(static_cast<double>(qmax - qmin + 1));
-  return magnitude_range(rows, octav_clip(rows.abs(), bits), axis);
+  return magnitude_range(std::get<0>(rows.min(1)), octav_clip(rows.abs(), bits), axis);
 }
 
 }  // namespace lowbit::quant

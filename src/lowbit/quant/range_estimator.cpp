@@ -21,9 +21,9 @@ torch::Tensor per_axis(const torch::Tensor& per_row, int64_t axis) {
   return axis < 0 ? per_row.reshape({}) : per_row;
 }
 
-ClipRange magnitude_range(const torch::Tensor& rows, const torch::Tensor& s, int64_t axis) {
+ClipRange magnitude_range(const torch::Tensor& row_min, const torch::Tensor& s, int64_t axis) {
   // A grid for data without negatives should not spend codes on them (e.g. after a ReLU).
-  const torch::Tensor has_negative = std::get<0>(rows.min(1)) < 0;
+  const torch::Tensor has_negative = row_min < 0;
   const torch::Tensor lo = torch::where(has_negative, -s, torch::zeros_like(s));
   return {per_axis(lo, axis), per_axis(s, axis)};
 }
@@ -31,13 +31,15 @@ ClipRange magnitude_range(const torch::Tensor& rows, const torch::Tensor& s, int
 ClipRange AbsMaxEstimatorImpl::estimate(const torch::Tensor& x, int64_t axis, int64_t /*qmin*/,
                                         int64_t /*qmax*/) {
   const torch::Tensor rows = estimator_rows(x, axis);
-  return magnitude_range(rows, std::get<0>(rows.abs().max(1)), axis);
+  // One pass for both extremes: max |x| = max(-min, max).
+  const auto [row_min, row_max] = torch::aminmax(rows, 1);
+  return magnitude_range(row_min, torch::maximum(-row_min, row_max), axis);
 }
 
 ClipRange AbsMeanEstimatorImpl::estimate(const torch::Tensor& x, int64_t axis, int64_t /*qmin*/,
                                          int64_t /*qmax*/) {
   const torch::Tensor rows = estimator_rows(x, axis);
-  return magnitude_range(rows, rows.abs().mean(1) * prop_, axis);
+  return magnitude_range(std::get<0>(rows.min(1)), rows.abs().mean(1) * prop_, axis);
 }
 
 ClipRange MinMaxEstimatorImpl::estimate(const torch::Tensor& x, int64_t axis, int64_t /*qmin*/,
@@ -117,7 +119,7 @@ ClipRange MseEstimatorImpl::estimate(const torch::Tensor& x, int64_t axis, int64
     best_err = torch::where(better, err, best_err);
     best_s = torch::where(better, s, best_s);
   }
-  return magnitude_range(rows, best_s, axis);
+  return magnitude_range(std::get<0>(rows.min(1)), best_s, axis);
 }
 
 RangeEstimator make_range_estimator(const QuantSpec& spec, std::string_view fallback) {

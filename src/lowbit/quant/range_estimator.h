@@ -66,8 +66,8 @@ torch::Tensor estimator_rows(const torch::Tensor& x, int64_t axis);
 /// Shapes a per-row statistic {R} as the estimate for `axis`: {} per tensor, {C} per channel.
 torch::Tensor per_axis(const torch::Tensor& per_row, int64_t axis);
 
-/// A symmetric range [-s, s] for rows that hold negative values, [0, s] for rows that do not.
-ClipRange magnitude_range(const torch::Tensor& rows, const torch::Tensor& s, int64_t axis);
+/// A symmetric range [-s, s] for rows whose minimum `row_min` is negative, [0, s] for the others.
+ClipRange magnitude_range(const torch::Tensor& row_min, const torch::Tensor& s, int64_t axis);
 
 /// clip at max |x|.
 class AbsMaxEstimatorImpl : public RangeEstimatorImpl {

@@ -1,5 +1,16 @@
 // The uniform quantizer: a signed or unsigned B-bit affine grid whose scale comes either from a
 // range estimator or from QKeras quantized_bits fixed-point semantics.
+//
+// Choices, and where they differ from QKeras quantized_bits:
+// - integer=N, alpha=1: exactly QKeras's grid, step 2^(N - bits + signed), codes
+//   [-2^(bits-1) (+1 if narrow), 2^(bits-1) - 1] or [0, 2^bits - 1], round half to even (tf.round).
+// - alpha=auto|auto_po2 follow QKeras 0.9's formula (per channel along axis 0, which is Keras's
+//   last kernel axis in lowbit's [out, in] layout; always symmetric/narrow). QKeras picks the codes
+//   with floor(|x|/s + 0.5) (ties away from zero); lowbit rounds with the fused op (ties to even),
+//   so an input exactly halfway between two levels may land on the other one.
+// - The gradient is the incoming one where the code is not clipped and zero where it is (the
+//   fused ops' mask); QKeras's quantized_bits passes the gradient everywhere.
+// - signed, bits=1 is binary {-s, +s} (codes -1, +1; x = 0 maps to +s), QKeras's 1-bit sign.
 #pragma once
 
 #include <torch/types.h>
