@@ -8,6 +8,8 @@ const std::vector<QuantizerType>& quantizer_types() {
   static const std::vector<QuantizerType> types = [] {
     std::vector<QuantizerType> all;
     // Each family appends its types here, in the order `lowbit quantizers` lists them.
+    add_uniform_types(all);
+    add_activation_types(all);
     return all;
   }();
   return types;

@@ -42,6 +42,12 @@ Quantizer make_quantizer(const QuantSpec& spec, Role role = Role::kWeight);
 /// Parses `spec_text` and builds the quantizer it names.
 Quantizer make_quantizer(std::string_view spec_text, Role role = Role::kWeight);
 
+/// Appends the `uniform` quantizer type (uniform.cpp).
+void add_uniform_types(std::vector<QuantizerType>& types);
+
+/// Appends quantized_relu, clip, hard_sigmoid and hard_tanh (activation_quantizers.cpp).
+void add_activation_types(std::vector<QuantizerType>& types);
+
 /// Lower-case name of a role ("weight", "bias", "activation").
 std::string role_name(Role role);
 
