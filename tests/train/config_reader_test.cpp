@@ -111,6 +111,23 @@ TEST(ConfigReader, DoneAcceptsFullyReadSection) {
   EXPECT_NO_THROW(root.done());
 }
 
+TEST(ConfigReader, KeysOfUserNamedSections) {
+  ConfigNode root = ConfigNode::parse("layers:\n  fc1: {bits: 4}\n  fc2: {bits: 2}\n", "k.yaml");
+  ConfigNode layers = root.child("layers");
+  EXPECT_EQ(layers.keys(), (std::vector<std::string>{"fc1", "fc2"}));
+  EXPECT_EQ(layers.child("fc2").require<int>("bits"), 2);
+  EXPECT_EQ(layers.child("fc2").path(), "layers.fc2");
+  EXPECT_NO_THROW(layers.done());
+  EXPECT_NO_THROW(root.done());
+}
+
+TEST(ConfigReader, FloatValues) {
+  ConfigNode root = ConfigNode::parse("a: 0.25\nb: [1, 2.5]\nc: 1.0e300\n", "f.yaml");
+  EXPECT_EQ(root.require<float>("a"), 0.25f);
+  EXPECT_EQ(root.require<std::vector<float>>("b"), (std::vector<float>{1.0f, 2.5f}));
+  EXPECT_THAT(error_of([&] { root.require<float>("c"); }), HasSubstr("within the float range"));
+}
+
 TEST(ConfigReader, RangeChecks) {
   ConfigNode root = ConfigNode::parse("momentum: 1.5\nlr: 0\n", "r.yaml");
   EXPECT_THAT(error_of([&] { root.get_in_range<double>("momentum", 0.0, 0.0, 1.0); }),

@@ -82,6 +82,10 @@ TEST(LrScheduler, RejectsBadSetup) {
   torch::optim::SGD sgd({p}, torch::optim::SGDOptions(0.1));
   EXPECT_THROW(LrScheduler(sgd, polynomial(LrUpdate::kStep), 10, 0), std::invalid_argument);
   EXPECT_THROW(LrScheduler(sgd, polynomial(LrUpdate::kStep), 0, 1), std::invalid_argument);
+  LrScheduler scheduler(sgd, polynomial(LrUpdate::kEpoch), 10, 1);
+  torch::Tensor q = torch::ones({1}, torch::requires_grad());
+  sgd.add_param_group(torch::optim::OptimizerParamGroup({q}));
+  EXPECT_THROW(scheduler.apply(1), std::logic_error);
   set_learning_rate(sgd, 0.0);
   EXPECT_THROW(LrScheduler(sgd, polynomial(LrUpdate::kStep), 10, 1), std::invalid_argument);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -276,6 +277,17 @@ std::string ConfigNode::require_choice(const std::string& key,
   return choice(key, "", choices);
 }
 
+std::vector<std::string> ConfigNode::keys() const {
+  std::vector<std::string> result;
+  if (node_.IsNull()) return result;
+  if (!node_.IsMap()) fail("expected a map of settings, got " + describe(node_));
+  for (const auto& entry : node_) {
+    result.push_back(entry.first.as<std::string>());
+    asked_->insert(result.back());
+  }
+  return result;
+}
+
 ConfigNode ConfigNode::child(const std::string& key) const {
   auto node = optional_child(key);
   if (!node) fail(key, "missing required section");
@@ -364,6 +376,15 @@ double ConfigNode::convert<double>(const YAML::Node& value, const std::string& k
 }
 
 template <>
+float ConfigNode::convert<float>(const YAML::Node& value, const std::string& key) const {
+  const double result = convert<double>(value, key);
+  if (std::fabs(result) > static_cast<double>(std::numeric_limits<float>::max())) {
+    fail_value(value, key, "expected a number within the float range, got " + describe(value));
+  }
+  return static_cast<float>(result);
+}
+
+template <>
 std::string ConfigNode::convert<std::string>(const YAML::Node& value,
                                              const std::string& key) const {
   if (!value.IsScalar()) fail_value(value, key, "expected a text value, got " + describe(value));
@@ -386,6 +407,7 @@ std::string ConfigNode::convert<std::string>(const YAML::Node& value,
 LOWBIT_CONFIG_LIST(int)
 LOWBIT_CONFIG_LIST(int64_t)
 LOWBIT_CONFIG_LIST(double)
+LOWBIT_CONFIG_LIST(float)
 LOWBIT_CONFIG_LIST(std::string)
 
 #undef LOWBIT_CONFIG_LIST

@@ -107,6 +107,10 @@ class ConfigNode {
   /// Reads `key` as one of `choices`; throws if absent or not one of them.
   std::string require_choice(const std::string& key, const std::vector<std::string>& choices) const;
 
+  /// The keys of this map in file order, all marked as read (for sections keyed by user-chosen
+  /// names, such as per-layer settings); empty for a null node, throws if not a map.
+  std::vector<std::string> keys() const;
+
   /// The map under `key`; throws if absent or not a map.
   ConfigNode child(const std::string& key) const;
 
@@ -167,6 +171,9 @@ int ConfigNode::convert<int>(const YAML::Node& value, const std::string& key) co
 /// Reads a 64-bit integer (no fractional part).
 template <>
 int64_t ConfigNode::convert<int64_t>(const YAML::Node& value, const std::string& key) const;
+/// Reads a finite number that fits a float.
+template <>
+float ConfigNode::convert<float>(const YAML::Node& value, const std::string& key) const;
 /// Reads a finite floating-point number.
 template <>
 double ConfigNode::convert<double>(const YAML::Node& value, const std::string& key) const;
@@ -185,6 +192,10 @@ std::vector<int64_t> ConfigNode::convert<std::vector<int64_t>>(const YAML::Node&
 template <>
 std::vector<double> ConfigNode::convert<std::vector<double>>(const YAML::Node& value,
                                                              const std::string& key) const;
+/// Reads a list of float numbers.
+template <>
+std::vector<float> ConfigNode::convert<std::vector<float>>(const YAML::Node& value,
+                                                           const std::string& key) const;
 /// Reads a list of strings.
 template <>
 std::vector<std::string> ConfigNode::convert<std::vector<std::string>>(

@@ -54,6 +54,11 @@ double LrScheduler::apply(int64_t epoch, int64_t step) {
       scheduled_lr(config_, time_of(epoch, step), static_cast<double>(total_epochs_), base_lrs_[0]);
   const double multiplier = first / base_lrs_[0];
   auto& groups = optimizer_.param_groups();
+  if (groups.size() != base_lrs_.size()) {
+    throw std::logic_error("LrScheduler: the optimizer had " + std::to_string(base_lrs_.size()) +
+                           " param groups when the scheduler was made and has " +
+                           std::to_string(groups.size()) + " now");
+  }
   for (size_t i = 0; i < groups.size(); ++i) {
     groups[i].options().set_lr(i == 0 ? first : base_lrs_[i] * multiplier);
   }
