@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/quant/fused_fake_quantize.h"
 #include "lowbit/quant/registry.h"
 
 namespace {
@@ -30,11 +31,13 @@ torch::Tensor composed_lsq(const torch::Tensor& x, const torch::Tensor& step, in
                            int64_t qmax) {
   const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * static_cast<double>(qmax));
   const torch::Tensor s = step * g + (step - step * g).detach();  // gradient scaling trick
-  const torch::Tensor xs = torch::clamp(x / s, static_cast<double>(qmin), static_cast<double>(qmax));
+  const torch::Tensor xs =
+      torch::clamp(x / s, static_cast<double>(qmin), static_cast<double>(qmax));
   return (xs + (torch::round(xs) - xs).detach()) * s;
 }
 
-void run_forward_backward(benchmark::State& state, const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+void run_forward_backward(benchmark::State& state,
+                          const std::function<torch::Tensor(const torch::Tensor&)>& f) {
   at::set_num_threads(1);
   torch::manual_seed(0);
   const torch::Tensor x = torch::randn({state.range(0)}).requires_grad_(true);
@@ -51,9 +54,8 @@ void run_forward_backward(benchmark::State& state, const std::function<torch::Te
 void register_all() {
   const std::vector<int64_t> sizes = {4096, 65536, 1 << 20};
   auto add = [&](const std::string& name, std::function<torch::Tensor(const torch::Tensor&)> f) {
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [f](benchmark::State& s) {
-      run_forward_backward(s, f);
-    });
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [f](benchmark::State& s) { run_forward_backward(s, f); });
     for (int64_t n : sizes) b->Arg(n);
     b->Unit(benchmark::kMicrosecond);
   };
@@ -68,9 +70,14 @@ void register_all() {
     lowbit::quant::Quantizer q = lowbit::quant::make_quantizer(spec, role);
     add("lowbit/" + spec, [q](const torch::Tensor& x) { return q->forward(x); });
   }
+  add("kernel/fused_fake_quantize_cpu", [](const torch::Tensor& x) {
+    return lowbit::quant::fused_fake_quantize_cpu(x, torch::tensor(0.1f),
+                                                  torch::tensor(0, torch::kInt32), -1, -8, 7);
+  });
   add("composed/uniform:bits=4", [](const torch::Tensor& x) { return composed_uniform(x, -8, 7); });
   const torch::Tensor step = torch::full({1}, 0.1).requires_grad_(true);
-  add("composed/lsq:bits=4", [step](const torch::Tensor& x) { return composed_lsq(x, step, -8, 7); });
+  add("composed/lsq:bits=4",
+      [step](const torch::Tensor& x) { return composed_lsq(x, step, -8, 7); });
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "lowbit/quant/affine_grid.h"
 
+#include "lowbit/quant/fused_fake_quantize.h"
+
 #include <torch/autograd.h>
 
 #include <stdexcept>
@@ -46,6 +48,9 @@ AffineGrid constant_grid(double scale, int64_t zero_point, int64_t qmin, int64_t
 }
 
 torch::Tensor fake_quantize(const torch::Tensor& x, const AffineGrid& grid) {
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) {
+    return fused_fake_quantize_cpu(x, grid.scale, grid.zero_point, grid.axis, grid.qmin, grid.qmax);
+  }
   if (grid.axis < 0) {
     return torch::fake_quantize_per_tensor_affine(
         x, grid.scale.reshape({1}), grid.zero_point.reshape({1}), grid.qmin, grid.qmax);

@@ -33,8 +33,9 @@ AffineGrid affine_grid(const ClipRange& range, int64_t qmin, int64_t qmax, int64
 AffineGrid constant_grid(double scale, int64_t zero_point, int64_t qmin, int64_t qmax,
                          const torch::Device& device);
 
-/// Fake-quantizes x on the grid with LibTorch's fused op: the gradient is the incoming one where
-/// the rounded code lies in [qmin, qmax] and zero where it is clipped.
+/// Fake-quantizes x on the grid in one fused pass: lowbit's CPU kernel for float32 CPU tensors,
+/// LibTorch's fused op elsewhere (CUDA); both give the same values. The gradient is the incoming
+/// one where the rounded code lies in [qmin, qmax] and zero where it is clipped.
 torch::Tensor fake_quantize(const torch::Tensor& x, const AffineGrid& grid);
 
 /// The integer codes of x on the grid, computed with the fused kernel's float32 arithmetic

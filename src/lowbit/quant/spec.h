@@ -23,7 +23,8 @@ class QuantSpec {
  public:
   QuantSpec() = default;
   /// Builds a spec from a type and parameters without parsing.
-  QuantSpec(std::string type, std::vector<std::pair<std::string, std::string>> params = {});
+  explicit QuantSpec(std::string type,
+                     std::vector<std::pair<std::string, std::string>> params = {});
 
   /// Parses `type[:key=value,...]`; throws SpecError on empty type, missing '=', repeated key.
   static QuantSpec parse(std::string_view text);
