@@ -42,6 +42,9 @@ Quantizer make_quantizer(const QuantSpec& spec, Role role = Role::kWeight);
 /// Parses `spec_text` and builds the quantizer it names.
 Quantizer make_quantizer(std::string_view spec_text, Role role = Role::kWeight);
 
+/// Appends the fixed weight grids: binary, ternary, sym, nf4, fp, fp130 (grid_types.cpp).
+void add_grid_types(std::vector<QuantizerType>& types);
+
 /// Lower-case name of a role ("weight", "bias", "activation").
 std::string role_name(Role role);
 
