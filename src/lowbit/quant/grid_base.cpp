@@ -77,10 +77,11 @@ IntegerForm GridQuantizerImpl::form_for(const torch::Tensor& x, const torch::Ten
   IntegerForm form;
   form.axis = per_channel_ ? 0 : -1;
   form.scale = scale_from_stat(stat).to(torch::kFloat32);
-  form.zero_point = torch::zeros(form.scale.sizes(), torch::kInt32);
+  form.zero_point = torch::zeros(form.scale.sizes(), form.scale.options().dtype(torch::kInt32));
   const torch::Tensor s = broadcast_along(form.scale, form.axis, x.dim());
   form.codes = encode(x.detach().to(torch::kFloat32), s).to(torch::kInt32);
   describe(form);
+  if (form.levels.defined()) form.levels = form.levels.to(x.device());
   return form;
 }
 
@@ -99,7 +100,7 @@ torch::Tensor GridQuantizerImpl::forward(const torch::Tensor& x) {
   if (ste_ == SteMode::kPlain) return straight_through(x, q);
   // The grid's span per tensor or channel: its lowest and highest levels at this scale.
   IntegerForm ends = form;
-  ends.codes = torch::tensor({form.code_min, form.code_max}, torch::kInt32);
+  ends.codes = torch::tensor({form.code_min, form.code_max}, torch::kInt32).to(x.device());
   ends.axis = -1;
   if (per_channel_) {
     ends.codes = ends.codes.unsqueeze(1).expand({2, form.scale.numel()}).contiguous();
@@ -113,10 +114,11 @@ torch::Tensor GridQuantizerImpl::forward(const torch::Tensor& x) {
 torch::Tensor GridQuantizerImpl::levels(const torch::Tensor& x) {
   IntegerForm form;
   describe(form);
-  const torch::Tensor codes = all_codes();
-  const torch::Tensor unit =
-      form.levels.defined() ? form.levels.index_select(0, codes) : codes.to(torch::kFloat32);
   const torch::Tensor scale = scale_from_stat(current_stat(x)).to(torch::kFloat32);
+  const torch::Tensor codes = all_codes().to(scale.device());
+  const torch::Tensor unit = form.levels.defined()
+                                 ? form.levels.to(scale.device()).index_select(0, codes)
+                                 : codes.to(torch::kFloat32);
   return per_channel_ ? unit.unsqueeze(0) * scale.unsqueeze(1) : unit * scale;
 }
 

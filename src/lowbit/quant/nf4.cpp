@@ -26,7 +26,7 @@ torch::Tensor Nf4QuantizerImpl::scale_from_stat(const torch::Tensor& stat) const
 }
 
 torch::Tensor Nf4QuantizerImpl::encode(const torch::Tensor& x, const torch::Tensor& scale) const {
-  const torch::Tensor book = codebook();
+  const torch::Tensor book = codebook().to(x.device());
   const torch::Tensor mid = (book.slice(0, 0, 15) + book.slice(0, 1, 16)) / 2;
   // right=true: a value equal to a midpoint goes to the upper level.
   return torch::bucketize(x / scale, mid, /*out_int32=*/true, /*right=*/true);
