@@ -56,6 +56,16 @@ TEST(Fp130Quantizer, GradientIsZeroBeyondTheTopLevel) {
   EXPECT_TRUE(torch::equal(w.grad(), torch::tensor({0.f, 2.f, 3.f, 4.f, 0.f})));
 }
 
+TEST(Fp130Quantizer, RecomputedScaleIsNoFixedPoint) {
+  // mean|y| differs from mean|w|, so the unfrozen grid moves; frozen it is a fixed point
+  // (checked in the invariants).
+  torch::manual_seed(52);
+  const Quantizer q = make_quantizer("fp130");
+  const torch::Tensor w = torch::randn({33, 33});
+  const torch::Tensor y = q->forward(w);
+  EXPECT_FALSE(torch::equal(q->forward(y), y));
+}
+
 TEST(Fp130Quantizer, FixedWidthAndBadQuantscale) {
   EXPECT_THROW(make_quantizer("fp130")->set_bits(3), SpecError);
   try {

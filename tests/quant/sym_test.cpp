@@ -74,6 +74,21 @@ TEST(SymQuantizer, SetBitsChangesTheGridAndRejectsBadWidths) {
   EXPECT_EQ(q->bits(), 4);
 }
 
+TEST(SymQuantizer, FrozenStatisticCarriesOverAWidthChange) {
+  // The recorded statistic is mean|w|, not the step, so a frozen quantizer switched from 2 to 4
+  // bits uses the 4-bit step of the same clip level.
+  torch::manual_seed(25);
+  const torch::Tensor w = torch::randn({17, 7});
+  const Quantizer q = make_quantizer("sym:bits=2");
+  q->train();
+  q->forward(w);
+  q->set_frozen(true);
+  q->set_bits(4);
+  const IntegerForm frozen = q->integer_form(w * 2);  // the input's own mean is ignored
+  EXPECT_TRUE(torch::equal(frozen.scale, make_quantizer("sym:bits=4")->integer_form(w).scale));
+  EXPECT_EQ(frozen.code_max, 15);
+}
+
 TEST(SymQuantizer, GradientIsZeroOutsideTheGridSpan) {
   const torch::Tensor w = torch::tensor({-10.0f, -1.0f, 0.0f, 1.0f, 10.0f}, torch::requires_grad());
   const torch::Tensor upstream = torch::tensor({1.f, 2.f, 3.f, 4.f, 5.f});
