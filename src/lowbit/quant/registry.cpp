@@ -9,6 +9,7 @@ const std::vector<QuantizerType>& quantizer_types() {
     std::vector<QuantizerType> all;
     // Each family appends its types here, in the order `lowbit quantizers` lists them.
     add_uniform_types(all);
+    add_grid_types(all);
     add_activation_types(all);
     return all;
   }();

@@ -48,6 +48,9 @@ void add_uniform_types(std::vector<QuantizerType>& types);
 /// Appends quantized_relu, clip, hard_sigmoid and hard_tanh (activation_quantizers.cpp).
 void add_activation_types(std::vector<QuantizerType>& types);
 
+/// Appends the fixed weight grids: binary, ternary, sym, nf4, fp, fp130 (grid_types.cpp).
+void add_grid_types(std::vector<QuantizerType>& types);
+
 /// Lower-case name of a role ("weight", "bias", "activation").
 std::string role_name(Role role);
 
