@@ -38,8 +38,8 @@ TEST(Codegen, HeaderHasTheInterfaceAndProvenance) {
   EXPECT_TRUE(contains(header, "#define PIXEL_INPUT_SIZE 36\n"));
   EXPECT_TRUE(contains(header, "#define PIXEL_OUTPUT_SIZE 1\n"));
   EXPECT_TRUE(contains(header, "#define PIXEL_SCRATCH_SIZE 128\n"));
-  EXPECT_TRUE(contains(header, "#define PIXEL_INPUT_ZERO_POINT -5\n"));
-  EXPECT_TRUE(contains(header, "#define PIXEL_OUTPUT_ZERO_POINT -128\n"));
+  EXPECT_TRUE(contains(header, "#define PIXEL_INPUT_ZERO_POINT (-5)\n"));
+  EXPECT_TRUE(contains(header, "#define PIXEL_OUTPUT_ZERO_POINT (-128)\n"));
   EXPECT_TRUE(contains(header,
                        "lowbit_status_t pixel_predict(const int8_t* input, int8_t* "
                        "output, void* scratch);"));

@@ -159,14 +159,14 @@ std::string generate_header(const IntegerModel& model, const CodegenOptions& opt
       << "/** int8 elements of one input sample. */\n"
       << "#define " << P << "_INPUT_SIZE " << cost.input_bytes << "\n"
       << "/** Zero point of the int8 input. */\n"
-      << "#define " << P << "_INPUT_ZERO_POINT " << model.input_zero_point << "\n\n"
+      << "#define " << P << "_INPUT_ZERO_POINT (" << model.input_zero_point << ")\n\n"
       << "/* Output: int8 " << shape_text(validate(model).back())
       << ", real value = " << real_text(last.output_scale) << " * (q - " << last.output_zero_point
       << "). */\n"
       << "/** int8 elements of one output sample. */\n"
       << "#define " << P << "_OUTPUT_SIZE " << cost.output_bytes << "\n"
       << "/** Zero point of the int8 output. */\n"
-      << "#define " << P << "_OUTPUT_ZERO_POINT " << last.output_zero_point << "\n"
+      << "#define " << P << "_OUTPUT_ZERO_POINT (" << last.output_zero_point << ")\n"
       << "/** Bytes of the scratch buffer " << p << "_predict needs (activations "
       << cost.arena_bytes << " + conv kernel " << cost.conv_scratch_bytes << "). */\n"
       << "#define " << P << "_SCRATCH_SIZE " << cost.scratch_bytes << "\n"
