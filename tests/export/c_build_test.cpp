@@ -91,6 +91,29 @@ TEST(CompareOutputs, ReportsEveryMismatchWithSampleAndIndex) {
   EXPECT_THROW(compare_outputs(expected, {1, 2}, 3), std::invalid_argument);
 }
 
+TEST(VerifyExport, FindsEveryDifferenceFromAnotherModel) {
+  const IntegerModel exported = testing::random_mlp(WeightFormat::kInt4, 8);
+  IntegerModel changed = exported;
+  // Shifting the last layer's output zero point moves every unsaturated output by one.
+  changed.layers.back().output_zero_point += 1;
+  const fs::path dir = fresh_dir("differs");
+  CodegenOptions options;
+  export_model(exported, (dir / "export").string(), options);
+  const std::vector<int8_t> inputs = testing::random_inputs(33, 30, 4);
+  const VerifyReport same = verify_export(exported, (dir / "export").string(), "model", inputs, 32,
+                                          (dir / "build").string());
+  EXPECT_TRUE(same.ok()) << same.describe();
+  const VerifyReport report = verify_export(changed, (dir / "export").string(), "model", inputs, 32,
+                                            (dir / "build").string());
+  const std::vector<int8_t> expected = ReferenceExecutor(changed).run_batch(inputs, 32);
+  int64_t unsaturated = 0;
+  for (int8_t value : expected) unsaturated += value != -128 ? 1 : 0;
+  EXPECT_GT(unsaturated, 0);
+  EXPECT_EQ(static_cast<int64_t>(report.mismatches.size()), unsaturated) << report.describe();
+  for (const Mismatch& m : report.mismatches) EXPECT_EQ(m.expected, m.actual + 1);
+  fs::remove_all(dir);
+}
+
 TEST(BuildExport, CompilerErrorsAreReportedWithTheCompilerOutput) {
   const IntegerModel model = testing::random_mlp(WeightFormat::kInt8, 5);
   const fs::path dir = fresh_dir("broken");
