@@ -22,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("lowbit_c_build_test_" + std::to_string(::getpid())) / name;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("lowbit_c_build_test_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
