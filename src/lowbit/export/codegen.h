@@ -1,0 +1,52 @@
+// Code generation: an IntegerModel to a self-contained C99 folder (model.h, model.c, model.json
+// and a copy of the runtime) that any C99 compiler builds without lowbit.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lowbit/export/integer_model.h"
+#include "lowbit/export/model_cost.h"
+
+namespace lowbit::exporter {
+
+/// Where an exported model came from; written into the generated files' header comment and json.
+struct Provenance {
+  std::string source_run;   ///< Run folder or name the model was trained in.
+  std::string stage;        ///< Training stage (e.g. "4bit").
+  std::string config_hash;  ///< Hash of the run's configuration.
+  std::string date;         ///< Export date (ISO 8601); left as given.
+};
+
+/// Options of one export.
+struct CodegenOptions {
+  /// C identifier prefix: generates <prefix>_predict and <PREFIX>_SCRATCH_SIZE etc.
+  std::string prefix = "model";
+  Provenance provenance;  ///< Recorded provenance.
+  /// The runtime folder (with include/ and src/) copied into the export.
+  std::string runtime_dir = std::string(LOWBIT_SOURCE_DIR) + "/runtime";
+};
+
+/// The text of model.h for a model (validates it; throws std::invalid_argument on a bad model
+/// or a prefix that is not a C identifier).
+std::string generate_header(const IntegerModel& model, const CodegenOptions& options);
+
+/// The text of model.c: packed weights, biases, multipliers and shifts as static const data and
+/// <prefix>_predict, which calls the runtime's operators layer by layer.
+std::string generate_source(const IntegerModel& model, const CodegenOptions& options);
+
+/// model.json: input/output quantization, every layer with shapes, format, bits, scales, zero
+/// points, multipliers, shifts, sizes and MACs, the memory plan totals and the provenance.
+nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& options);
+
+/// Writes the export folder `folder`: model.h, model.c, model.json, runtime/include and
+/// runtime/src. Everything is written into a temporary sibling folder first and renamed into
+/// place, so a failure leaves `folder` as it was (an old export there is replaced only at the
+/// end). Returns the model's cost. Throws std::invalid_argument (bad model) or
+/// lowbit::util::FileError (I/O, naming the path).
+ModelCost export_model(const IntegerModel& model, const std::string& folder,
+                       const CodegenOptions& options);
+
+}  // namespace lowbit::exporter

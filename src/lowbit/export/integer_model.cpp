@@ -1,0 +1,347 @@
+#include "lowbit/export/integer_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace lowbit::exporter {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& layer, const std::string& what) {
+  throw std::invalid_argument("integer model: layer '" + layer + "': " + what);
+}
+
+void check_zero_point(const std::string& layer, const char* what, int64_t zp) {
+  if (zp < -128 || zp > 127) {
+    fail(layer, std::string(what) + " " + std::to_string(zp) + " is outside [-128, 127]");
+  }
+}
+
+void check_positive(const std::string& layer, const char* what, int64_t value) {
+  if (value < 1) fail(layer, std::string(what) + " must be >= 1, got " + std::to_string(value));
+}
+
+void check_weights(const std::string& layer, WeightFormat format,
+                   const std::vector<int8_t>& weights, int64_t rows, int64_t row_length) {
+  if (static_cast<int>(format) < 0 || static_cast<int>(format) > 5) {
+    fail(layer, "unsupported weight format value " + std::to_string(static_cast<int>(format)) +
+                    " (expected int8, int4, int2, binary, sym2 or sym4)");
+  }
+  if (static_cast<int64_t>(weights.size()) != rows * row_length) {
+    fail(layer, "expected " + std::to_string(rows) + "x" + std::to_string(row_length) + " = " +
+                    std::to_string(rows * row_length) + " weight codes, got " +
+                    std::to_string(weights.size()));
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!format_has_code(format, weights[i])) {
+      fail(layer, "weight code " + std::to_string(weights[i]) + " at index " + std::to_string(i) +
+                      " is not representable in format " + format_name(format));
+    }
+  }
+}
+
+void check_bias_and_requant(const std::string& layer, const std::vector<int32_t>& bias,
+                            const Requant& requant, int64_t channels) {
+  if (!bias.empty() && static_cast<int64_t>(bias.size()) != channels) {
+    fail(layer, "expected " + std::to_string(channels) + " biases (or none), got " +
+                    std::to_string(bias.size()));
+  }
+  const size_t count = requant.multiplier.size();
+  if ((count != 1 && static_cast<int64_t>(count) != channels) || requant.shift.size() != count) {
+    fail(layer, "expected 1 or " + std::to_string(channels) +
+                    " multipliers with as many shifts, got " + std::to_string(count) +
+                    " multipliers and " + std::to_string(requant.shift.size()) + " shifts");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (requant.multiplier[i] < 0) {
+      fail(layer, "multiplier " + std::to_string(i) + " is negative");
+    }
+    if (requant.shift[i] < -31 || requant.shift[i] > 30) {
+      fail(layer, "shift " + std::to_string(requant.shift[i]) + " is outside [-31, 30]");
+    }
+  }
+  if (requant.act_min < -128 || requant.act_max > 127 || requant.act_min > requant.act_max) {
+    fail(layer, "clamp [" + std::to_string(requant.act_min) + ", " +
+                    std::to_string(requant.act_max) + "] is not within [-128, 127]");
+  }
+}
+
+std::string producer_name(const IntegerModel& model, int producer) {
+  return producer == kModelInput ? std::string("model input")
+                                 : "layer '" + model.layers[producer].name + "'";
+}
+
+[[noreturn]] void shape_mismatch(const IntegerModel& model, const Layer& layer, int producer,
+                                 const Shape& got, const std::string& expected) {
+  throw std::invalid_argument("integer model: shape mismatch between " +
+                              producer_name(model, producer) + " (output " + shape_text(got) +
+                              ") and layer '" + layer.name + "' (expects " + expected + ")");
+}
+
+}  // namespace
+
+const char* format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kInt8:
+      return "int8";
+    case WeightFormat::kInt4:
+      return "int4";
+    case WeightFormat::kInt2:
+      return "int2";
+    case WeightFormat::kBinary:
+      return "binary";
+    case WeightFormat::kSym2:
+      return "sym2";
+    case WeightFormat::kSym4:
+      return "sym4";
+  }
+  throw std::invalid_argument("unknown weight format value " +
+                              std::to_string(static_cast<int>(format)));
+}
+
+int format_bits(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kInt8:
+      return 8;
+    case WeightFormat::kInt4:
+      return 4;
+    case WeightFormat::kInt2:
+      return 2;
+    case WeightFormat::kBinary:
+      return 1;
+    case WeightFormat::kSym2:
+      return 2;
+    case WeightFormat::kSym4:
+      return 4;
+  }
+  throw std::invalid_argument("unknown weight format value " +
+                              std::to_string(static_cast<int>(format)));
+}
+
+bool format_is_odd_grid(WeightFormat format) {
+  return format == WeightFormat::kBinary || format == WeightFormat::kSym2 ||
+         format == WeightFormat::kSym4;
+}
+
+int format_code_min(WeightFormat format) {
+  const int bits = format_bits(format);
+  return format_is_odd_grid(format) ? -((1 << bits) - 1) : -(1 << (bits - 1));
+}
+
+int format_code_max(WeightFormat format) {
+  const int bits = format_bits(format);
+  return format_is_odd_grid(format) ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+}
+
+bool format_has_code(WeightFormat format, int code) {
+  if (code < format_code_min(format) || code > format_code_max(format)) return false;
+  return !format_is_odd_grid(format) || (code % 2 != 0);
+}
+
+WeightFormat format_for_bits(int bits, bool odd_grid, const std::string& layer_name) {
+  if (!odd_grid) {
+    if (bits == 8) return WeightFormat::kInt8;
+    if (bits == 4) return WeightFormat::kInt4;
+    if (bits == 2) return WeightFormat::kInt2;
+  } else {
+    if (bits == 1) return WeightFormat::kBinary;
+    if (bits == 2) return WeightFormat::kSym2;
+    if (bits == 4) return WeightFormat::kSym4;
+  }
+  throw std::invalid_argument(
+      "layer '" + layer_name + "': unsupported weight bit width " + std::to_string(bits) +
+      (odd_grid ? " for an odd (symmetric half-integer) grid: expected 1, 2 or 4"
+                : " for a two's complement grid: expected 2, 4 or 8"));
+}
+
+const char* activation_name(Activation activation) {
+  switch (activation) {
+    case Activation::kNone:
+      return "none";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kRelu6:
+      return "relu6";
+    case Activation::kHardSigmoid:
+      return "hard_sigmoid";
+  }
+  throw std::invalid_argument("unknown activation value " +
+                              std::to_string(static_cast<int>(activation)));
+}
+
+std::string shape_text(const Shape& shape) {
+  return std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" +
+         std::to_string(shape.width);
+}
+
+int8_t quantize_input(double x, double scale, int32_t zero_point) {
+  if (!(scale > 0)) throw std::invalid_argument("quantize_input: scale must be > 0");
+  // std::round rounds half away from zero, the rule the runtime uses everywhere.
+  const double q = std::round(x / scale) + zero_point;
+  return static_cast<int8_t>(std::clamp(q, -128.0, 127.0));
+}
+
+double dequantize_output(int8_t q, double scale, int32_t zero_point) {
+  return scale * (static_cast<int32_t>(q) - zero_point);
+}
+
+int32_t input_zero_point_of(const IntegerModel& model, int producer) {
+  return producer == kModelInput ? model.input_zero_point
+                                 : model.layers.at(producer).output_zero_point;
+}
+
+double input_scale_of(const IntegerModel& model, int producer) {
+  return producer == kModelInput ? model.input_scale : model.layers.at(producer).output_scale;
+}
+
+std::vector<Shape> validate(const IntegerModel& model) {
+  if (model.input_shape.channels < 1 || model.input_shape.height < 1 ||
+      model.input_shape.width < 1) {
+    throw std::invalid_argument("integer model '" + model.name + "': input shape " +
+                                shape_text(model.input_shape) + " has a zero extent");
+  }
+  if (!(model.input_scale > 0)) {
+    throw std::invalid_argument("integer model '" + model.name + "': input scale must be > 0");
+  }
+  check_zero_point("input", "input zero point", model.input_zero_point);
+  if (model.layers.empty()) {
+    throw std::invalid_argument("integer model '" + model.name + "' has no layers");
+  }
+  std::set<std::string> names;
+  std::vector<Shape> shapes;
+  for (size_t index = 0; index < model.layers.size(); ++index) {
+    const Layer& layer = model.layers[index];
+    const std::string& name = layer.name;
+    if (name.empty()) fail("#" + std::to_string(index), "has no name");
+    if (!names.insert(name).second) fail(name, "name is used twice");
+    check_zero_point(name, "output zero point", layer.output_zero_point);
+    if (!(layer.output_scale > 0)) fail(name, "output scale must be > 0");
+    if (layer.inputs.empty()) fail(name, "has no inputs");
+    std::vector<Shape> in;
+    for (int producer : layer.inputs) {
+      if (producer != kModelInput && (producer < 0 || producer >= static_cast<int>(index))) {
+        fail(name,
+             "input " + std::to_string(producer) + " is not the model input or an earlier layer");
+      }
+      in.push_back(producer == kModelInput ? model.input_shape : shapes[producer]);
+    }
+    const bool concat = std::holds_alternative<Concat>(layer.op);
+    if (!concat && layer.inputs.size() != 1) {
+      fail(name, "expected exactly 1 input, got " + std::to_string(layer.inputs.size()));
+    }
+    const int producer = layer.inputs[0];
+    // Operators that do not rescale must keep the producer's quantization.
+    const bool same_quantization = std::holds_alternative<Pool>(layer.op) ||
+                                   std::holds_alternative<Flatten>(layer.op) ||
+                                   std::holds_alternative<Slice>(layer.op);
+    if (same_quantization && (layer.output_zero_point != input_zero_point_of(model, producer) ||
+                              layer.output_scale != input_scale_of(model, producer))) {
+      fail(name, "pool, flatten and slice must keep the scale and zero point of " +
+                     producer_name(model, producer));
+    }
+    Shape out;
+    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
+      check_positive(name, "in_features", fc->in_features);
+      check_positive(name, "out_features", fc->out_features);
+      if (in[0].size() != fc->in_features) {
+        shape_mismatch(model, layer, producer, in[0],
+                       std::to_string(fc->in_features) + " features");
+      }
+      check_weights(name, fc->format, fc->weights, fc->out_features, fc->in_features);
+      check_bias_and_requant(name, fc->bias, fc->requant, fc->out_features);
+      out = {fc->out_features, 1, 1};
+    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
+      for (auto [what, value] : {std::pair<const char*, int64_t>{"in_channels", conv->in_channels},
+                                 {"in_height", conv->in_height},
+                                 {"in_width", conv->in_width},
+                                 {"out_channels", conv->out_channels},
+                                 {"kernel_h", conv->kernel_h},
+                                 {"kernel_w", conv->kernel_w},
+                                 {"stride_h", conv->stride_h},
+                                 {"stride_w", conv->stride_w},
+                                 {"groups", conv->groups}}) {
+        check_positive(name, what, value);
+      }
+      if (conv->pad_top < 0 || conv->pad_bottom < 0 || conv->pad_left < 0 || conv->pad_right < 0) {
+        fail(name, "padding must be >= 0");
+      }
+      if (conv->in_channels % conv->groups != 0 || conv->out_channels % conv->groups != 0) {
+        fail(name, "groups " + std::to_string(conv->groups) + " must divide in_channels " +
+                       std::to_string(conv->in_channels) + " and out_channels " +
+                       std::to_string(conv->out_channels));
+      }
+      if (conv->kernel_h > conv->in_height + conv->pad_top + conv->pad_bottom ||
+          conv->kernel_w > conv->in_width + conv->pad_left + conv->pad_right) {
+        fail(name, "kernel is larger than the padded input");
+      }
+      const Shape expected{conv->in_channels, conv->in_height, conv->in_width};
+      if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
+      check_weights(name, conv->format, conv->weights, conv->out_channels, conv->row_length());
+      check_bias_and_requant(name, conv->bias, conv->requant, conv->out_channels);
+      out = {conv->out_channels, conv->out_height(), conv->out_width()};
+    } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
+      for (auto [what, value] : {std::pair<const char*, int64_t>{"channels", pool->channels},
+                                 {"in_height", pool->in_height},
+                                 {"in_width", pool->in_width},
+                                 {"kernel_h", pool->kernel_h},
+                                 {"kernel_w", pool->kernel_w},
+                                 {"stride_h", pool->stride_h},
+                                 {"stride_w", pool->stride_w}}) {
+        check_positive(name, what, value);
+      }
+      if (pool->pad_top < 0 || pool->pad_bottom < 0 || pool->pad_left < 0 || pool->pad_right < 0 ||
+          pool->pad_top >= pool->kernel_h || pool->pad_bottom >= pool->kernel_h ||
+          pool->pad_left >= pool->kernel_w || pool->pad_right >= pool->kernel_w) {
+        fail(name, "pool padding must be in [0, kernel)");
+      }
+      if (pool->kernel_h > pool->in_height + pool->pad_top + pool->pad_bottom ||
+          pool->kernel_w > pool->in_width + pool->pad_left + pool->pad_right) {
+        fail(name, "window is larger than the padded input");
+      }
+      const Shape expected{pool->channels, pool->in_height, pool->in_width};
+      if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
+      out = {pool->channels, pool->out_height(), pool->out_width()};
+    } else if (std::holds_alternative<Flatten>(layer.op)) {
+      out = {in[0].size(), 1, 1};
+    } else if (const auto* slice = std::get_if<Slice>(&layer.op)) {
+      if (slice->offset < 0 || slice->length < 1 || slice->offset + slice->length > in[0].size()) {
+        shape_mismatch(model, layer, producer, in[0],
+                       "at least " + std::to_string(slice->offset + slice->length) +
+                           " elements for slice [" + std::to_string(slice->offset) + ", " +
+                           std::to_string(slice->offset + slice->length) + ")");
+      }
+      out = {slice->length, 1, 1};
+    } else {
+      const auto& cat = std::get<Concat>(layer.op);
+      if (cat.inputs.size() != layer.inputs.size()) {
+        fail(name, "has " + std::to_string(layer.inputs.size()) + " inputs but " +
+                       std::to_string(cat.inputs.size()) + " rescales");
+      }
+      out = {0, in[0].height, in[0].width};
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i].height != out.height || in[i].width != out.width) {
+          shape_mismatch(model, layer, layer.inputs[i], in[i],
+                         "HxW " + std::to_string(out.height) + "x" + std::to_string(out.width) +
+                             " like its first input");
+        }
+        out.channels += in[i].channels;
+        if (cat.inputs[i].multiplier < 0 || cat.inputs[i].shift < -31 || cat.inputs[i].shift > 30) {
+          fail(name, "rescale of input " + std::to_string(i) + " is out of range");
+        }
+      }
+    }
+    shapes.push_back(out);
+  }
+  const Op& last = model.layers.back().op;
+  if (std::holds_alternative<Flatten>(last) || std::holds_alternative<Slice>(last)) {
+    fail(model.layers.back().name,
+         "the last layer must compute a new buffer (fully connected, conv2d, pool or concat), "
+         "not a flatten or slice view");
+  }
+  return shapes;
+}
+
+}  // namespace lowbit::exporter

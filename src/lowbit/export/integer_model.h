@@ -1,0 +1,211 @@
+// The integer model as plain data: what the exporter generates C from and what the C++ reference
+// executor runs. No LibTorch here, so the reference and the code generator need no torch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace lowbit::exporter {
+
+/// Packed weight formats; values equal the runtime's lowbit_format_t (docs/runtime.md).
+enum class WeightFormat { kInt8 = 0, kInt4 = 1, kInt2 = 2, kBinary = 3, kSym2 = 4, kSym4 = 5 };
+
+/// Every weight format, in enum order.
+inline constexpr WeightFormat kAllWeightFormats[] = {WeightFormat::kInt8, WeightFormat::kInt4,
+                                                     WeightFormat::kInt2, WeightFormat::kBinary,
+                                                     WeightFormat::kSym2, WeightFormat::kSym4};
+
+/// Output activation merged into requantization; values equal the runtime's lowbit_activation_t.
+enum class Activation { kNone = 0, kRelu = 1, kRelu6 = 2, kHardSigmoid = 3 };
+
+/// Stable lower-case name of a format ("int8", "int4", "int2", "binary", "sym2", "sym4").
+const char* format_name(WeightFormat format);
+
+/// Bits per stored weight of a format (1, 2, 4 or 8).
+int format_bits(WeightFormat format);
+
+/// Whether the format stores odd codes 2i - (2^bits - 1) (binary, sym2, sym4).
+bool format_is_odd_grid(WeightFormat format);
+
+/// Smallest code of a format.
+int format_code_min(WeightFormat format);
+
+/// Largest code of a format.
+int format_code_max(WeightFormat format);
+
+/// Whether `code` is representable in `format` (in range, and odd for odd-grid formats).
+bool format_has_code(WeightFormat format, int code);
+
+/// The format for a weight bit width; `odd_grid` picks binary/sym2/sym4 over two's complement.
+/// Throws std::invalid_argument naming `layer_name` for bit widths without a format (e.g. 3, or
+/// 8 with odd_grid, or 1 without).
+WeightFormat format_for_bits(int bits, bool odd_grid, const std::string& layer_name);
+
+/// Stable lower-case name of an activation ("none", "relu", "relu6", "hard_sigmoid").
+const char* activation_name(Activation activation);
+
+/// A batch-1 CHW activation shape; vectors are {features, 1, 1}.
+struct Shape {
+  int64_t channels = 1;  ///< C (or the feature count of a vector).
+  int64_t height = 1;    ///< H.
+  int64_t width = 1;     ///< W.
+
+  /// Number of int8 elements, C * H * W.
+  int64_t size() const { return channels * height * width; }
+  /// Equality of all three extents.
+  bool operator==(const Shape& other) const {
+    return channels == other.channels && height == other.height && width == other.width;
+  }
+  /// Inequality of any extent.
+  bool operator!=(const Shape& other) const { return !(*this == other); }
+};
+
+/// "CxHxW" text of a shape, for messages and model.json.
+std::string shape_text(const Shape& shape);
+
+/// Requantization of one layer output (docs/runtime.md, "Requantization").
+struct Requant {
+  std::vector<int32_t> multiplier;  ///< 1 (per layer) or out-channel count Q31 multipliers.
+  std::vector<int32_t> shift;       ///< Shifts in [-31, 30], same count as multiplier.
+  int32_t act_min = -128;           ///< Lower output clamp (activation), in [-128, 127].
+  int32_t act_max = 127;            ///< Upper output clamp, in [act_min, 127].
+};
+
+/// Dense layer: out[o] = requant(bias[o] + sum_i (x[i] - input_zp) * w[o][i]).
+struct FullyConnected {
+  int64_t in_features = 0;   ///< Inputs (C * H * W of the producer; flatten is implicit).
+  int64_t out_features = 0;  ///< Outputs.
+  WeightFormat format = WeightFormat::kInt8;  ///< Storage format of the weights.
+  std::vector<int8_t> weights;                ///< Codes, row-major [out_features][in_features].
+  std::vector<int32_t> bias;  ///< int32 [out_features] in the accumulator scale (may be empty).
+  Requant requant;            ///< Per-layer or per-channel requantization and clamp.
+  Activation activation = Activation::kNone;  ///< The activation the clamp implements (record).
+  /// Real weight scale(s), 1 or one per output channel; recorded in model.json only (the integer
+  /// path uses the multipliers). May be empty.
+  std::vector<double> weight_scales;
+};
+
+/// Grouped 2-D convolution, CHW, batch 1 (groups == in_channels is depthwise).
+struct Conv2d {
+  int64_t in_channels = 0;                    ///< Input channels.
+  int64_t in_height = 0;                      ///< Input rows.
+  int64_t in_width = 0;                       ///< Input columns.
+  int64_t out_channels = 0;                   ///< Output channels.
+  int64_t kernel_h = 1;                       ///< Kernel rows.
+  int64_t kernel_w = 1;                       ///< Kernel columns.
+  int64_t stride_h = 1;                       ///< Vertical stride.
+  int64_t stride_w = 1;                       ///< Horizontal stride.
+  int64_t pad_top = 0;                        ///< Rows of padding above.
+  int64_t pad_bottom = 0;                     ///< Rows of padding below.
+  int64_t pad_left = 0;                       ///< Columns of padding left.
+  int64_t pad_right = 0;                      ///< Columns of padding right.
+  int64_t groups = 1;                         ///< Channel groups.
+  WeightFormat format = WeightFormat::kInt8;  ///< Storage format of the weights.
+  std::vector<int8_t> weights;  ///< Codes [out_channels][in_channels/groups][kernel_h][kernel_w].
+  std::vector<int32_t> bias;    ///< int32 [out_channels] (may be empty).
+  Requant requant;              ///< Per-layer or per-channel requantization and clamp.
+  Activation activation = Activation::kNone;  ///< The activation the clamp implements (record).
+  /// Real weight scale(s), 1 or one per output channel; recorded in model.json only. May be empty.
+  std::vector<double> weight_scales;
+
+  /// Output rows: (in + pads - kernel) / stride + 1.
+  int64_t out_height() const {
+    return (in_height + pad_top + pad_bottom - kernel_h) / stride_h + 1;
+  }
+  /// Output columns.
+  int64_t out_width() const { return (in_width + pad_left + pad_right - kernel_w) / stride_w + 1; }
+  /// Weights per output channel: (in_channels / groups) * kernel_h * kernel_w.
+  int64_t row_length() const { return in_channels / groups * kernel_h * kernel_w; }
+};
+
+/// Max or average pooling (input and output share scale and zero point; padding excluded).
+struct Pool {
+  bool average = false;    ///< Average pooling when true, max pooling otherwise.
+  int64_t channels = 0;    ///< Channels.
+  int64_t in_height = 0;   ///< Input rows.
+  int64_t in_width = 0;    ///< Input columns.
+  int64_t kernel_h = 1;    ///< Window rows.
+  int64_t kernel_w = 1;    ///< Window columns.
+  int64_t stride_h = 1;    ///< Vertical stride.
+  int64_t stride_w = 1;    ///< Horizontal stride.
+  int64_t pad_top = 0;     ///< Padding above (< kernel_h).
+  int64_t pad_bottom = 0;  ///< Padding below (< kernel_h).
+  int64_t pad_left = 0;    ///< Padding left (< kernel_w).
+  int64_t pad_right = 0;   ///< Padding right (< kernel_w).
+
+  /// Output rows.
+  int64_t out_height() const {
+    return (in_height + pad_top + pad_bottom - kernel_h) / stride_h + 1;
+  }
+  /// Output columns.
+  int64_t out_width() const { return (in_width + pad_left + pad_right - kernel_w) / stride_w + 1; }
+};
+
+/// Flatten: CHW -> {C*H*W, 1, 1}; the same buffer, no code.
+struct Flatten {};
+
+/// A contiguous feature range [offset, offset + length) of the producer's flattened buffer, as a
+/// vector {length, 1, 1}; the same memory, no copy (the two input slices of the smart-pixel model).
+struct Slice {
+  int64_t offset = 0;  ///< First element.
+  int64_t length = 0;  ///< Element count.
+};
+
+/// Rescale of one concat input to the common output scale.
+struct ConcatInput {
+  int32_t multiplier = 1 << 30;  ///< Q31 multiplier of input_scale / output_scale.
+  int32_t shift = 1;             ///< Shift that goes with multiplier.
+};
+
+/// Concatenation along channels (CHW with equal H and W) or features; one entry per input.
+struct Concat {
+  std::vector<ConcatInput> inputs;  ///< Rescales, one per layer input, in input order.
+};
+
+/// One operation of the integer model.
+using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat>;
+
+/// Index in Layer::inputs that names the model input instead of a layer output.
+inline constexpr int kModelInput = -1;
+
+/// A node of the graph: an operation, where its inputs come from and its output quantization.
+struct Layer {
+  std::string name;         ///< Unique name (used in messages, generated identifiers and json).
+  std::vector<int> inputs;  ///< Producers: kModelInput or the index of an earlier layer.
+  Op op;                    ///< The operation.
+  double output_scale = 1;  ///< Real value = output_scale * (q - output_zero_point).
+  int32_t output_zero_point = 0;  ///< Output zero point in [-128, 127].
+};
+
+/// A whole integer model: the output is the last layer's output.
+struct IntegerModel {
+  std::string name;   ///< Model name (recorded in generated files).
+  Shape input_shape;  ///< CHW shape of one sample.
+  /// Input quantization: a raw float x becomes q = clamp(round(x / input_scale) + zp, -128, 127)
+  /// (round half away from zero), see quantize_input().
+  double input_scale = 1;
+  int32_t input_zero_point = 0;  ///< Input zero point in [-128, 127].
+  std::vector<Layer> layers;     ///< Layers in execution order (producers before consumers).
+};
+
+/// Quantizes one raw float input value: clamp(round_half_away(x / scale) + zero_point, -128, 127).
+int8_t quantize_input(double x, double scale, int32_t zero_point);
+
+/// Real value of an int8 output: scale * (q - zero_point).
+double dequantize_output(int8_t q, double scale, int32_t zero_point);
+
+/// The output shape of every layer, after checking the whole model: producer indices, shapes
+/// between layers (a mismatch names both layers), formats and codes, bias and requantization
+/// sizes and ranges, zero points. Throws std::invalid_argument naming the offending layer(s).
+std::vector<Shape> validate(const IntegerModel& model);
+
+/// Zero point of a producer (the model input's for kModelInput, else the layer's output zero
+/// point); every operator's input_zero_point comes from here.
+int32_t input_zero_point_of(const IntegerModel& model, int producer);
+
+/// Input scale of a producer (the model's input scale or the layer's output scale).
+double input_scale_of(const IntegerModel& model, int producer);
+
+}  // namespace lowbit::exporter

@@ -1,0 +1,80 @@
+#include "lowbit/export/memory_plan.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace lowbit::exporter {
+
+namespace {
+
+bool is_view(const Op& op) {
+  return std::holds_alternative<Flatten>(op) || std::holds_alternative<Slice>(op);
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes) {
+  const int count = static_cast<int>(model.layers.size());
+  MemoryPlan plan;
+  plan.outputs.resize(static_cast<size_t>(count));
+  // root[i]: the computing layer (or kModelInput) whose buffer layer i's output lives in.
+  std::vector<int> root(static_cast<size_t>(count));
+  std::vector<int> last_use(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const Layer& layer = model.layers[static_cast<size_t>(i)];
+    last_use[static_cast<size_t>(i)] = i;
+    root[static_cast<size_t>(i)] =
+        is_view(layer.op)
+            ? (layer.inputs[0] == kModelInput ? kModelInput
+                                              : root[static_cast<size_t>(layer.inputs[0])])
+            : i;
+    for (int producer : layer.inputs) {
+      if (producer == kModelInput) continue;
+      const int base = root[static_cast<size_t>(producer)];
+      if (base != kModelInput) last_use[static_cast<size_t>(base)] = i;
+    }
+  }
+  // Live arena blocks: (offset, end, owner layer).
+  struct Block {
+    int64_t offset;
+    int64_t end;
+    int owner;
+  };
+  std::vector<Block> live;
+  for (int i = 0; i < count; ++i) {
+    const Layer& layer = model.layers[static_cast<size_t>(i)];
+    if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
+      plan.conv_scratch_bytes = std::max(plan.conv_scratch_bytes, conv->row_length());
+    }
+    if (is_view(layer.op)) {
+      const int producer = layer.inputs[0];
+      BufferView view = producer == kModelInput ? BufferView{BufferKind::kModelInput, 0}
+                                                : plan.outputs[static_cast<size_t>(producer)];
+      if (const auto* slice = std::get_if<Slice>(&layer.op)) view.offset += slice->offset;
+      plan.outputs[static_cast<size_t>(i)] = view;
+      continue;
+    }
+    if (i == count - 1) {
+      plan.outputs[static_cast<size_t>(i)] = {BufferKind::kModelOutput, 0};
+      continue;
+    }
+    live.erase(
+        std::remove_if(live.begin(), live.end(),
+                       [&](const Block& b) { return last_use[static_cast<size_t>(b.owner)] < i; }),
+        live.end());
+    std::sort(live.begin(), live.end(),
+              [](const Block& a, const Block& b) { return a.offset < b.offset; });
+    const int64_t size = shapes[static_cast<size_t>(i)].size();
+    int64_t offset = 0;
+    for (const Block& block : live) {
+      if (offset + size <= block.offset) break;
+      offset = std::max(offset, block.end);
+    }
+    live.push_back({offset, offset + size, i});
+    plan.outputs[static_cast<size_t>(i)] = {BufferKind::kArena, offset};
+    plan.arena_bytes = std::max(plan.arena_bytes, offset + size);
+  }
+  return plan;
+}
+
+}  // namespace lowbit::exporter

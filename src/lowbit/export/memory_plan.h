@@ -1,0 +1,41 @@
+// Where every activation of an integer model lives in the generated code's scratch buffer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lowbit/export/integer_model.h"
+
+namespace lowbit::exporter {
+
+/// Which buffer a layer output is in.
+enum class BufferKind {
+  kModelInput,  ///< The caller's input (slices and flattens of the input are views of it).
+  kArena,       ///< The activation arena at the start of scratch.
+  kModelOutput  ///< The caller's output (the last layer writes there directly).
+};
+
+/// Location of one layer's output: a buffer and a byte offset into it.
+struct BufferView {
+  BufferKind kind = BufferKind::kArena;  ///< Which buffer.
+  int64_t offset = 0;                    ///< Byte offset into that buffer.
+};
+
+/// Placement of all activations. Buffers are placed first-fit by liveness: an output is placed
+/// at the lowest offset that overlaps no buffer still to be read (the layer's own inputs are
+/// still live, so outputs never overlap inputs); flatten and slice are views, no memory. For a
+/// plain chain this is the ping-pong of consecutive buffers.
+struct MemoryPlan {
+  std::vector<BufferView> outputs;  ///< One per layer.
+  int64_t arena_bytes = 0;          ///< Bytes of the activation arena.
+  int64_t conv_scratch_bytes = 0;   ///< Largest conv2d kernel-decoding scratch (after the arena).
+  /// Total scratch the caller provides: arena_bytes + conv_scratch_bytes (at least 1).
+  int64_t scratch_bytes() const {
+    return arena_bytes + conv_scratch_bytes > 0 ? arena_bytes + conv_scratch_bytes : 1;
+  }
+};
+
+/// Plans the buffers of a validated model; `shapes` are validate()'s output shapes.
+MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes);
+
+}  // namespace lowbit::exporter

@@ -1,0 +1,45 @@
+#include "lowbit/export/model_cost.h"
+
+#include "lowbit/export/memory_plan.h"
+#include "lowbit/export/packing.h"
+
+namespace lowbit::exporter {
+
+ModelCost model_cost(const IntegerModel& model) {
+  const std::vector<Shape> shapes = validate(model);
+  const MemoryPlan plan = plan_memory(model, shapes);
+  ModelCost cost;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& layer = model.layers[i];
+    LayerCost lc;
+    lc.name = layer.name;
+    lc.output_shape = shapes[i];
+    lc.output_bytes = shapes[i].size();
+    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
+      lc.weight_bytes = packed_size(fc->format, fc->out_features, fc->in_features);
+      lc.bias_bytes = 4 * static_cast<int64_t>(fc->bias.size());
+      lc.requant_bytes = 8 * static_cast<int64_t>(fc->requant.multiplier.size());
+      lc.macs = fc->in_features * fc->out_features;
+    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
+      lc.weight_bytes = packed_size(conv->format, conv->out_channels, conv->row_length());
+      lc.bias_bytes = 4 * static_cast<int64_t>(conv->bias.size());
+      lc.requant_bytes = 8 * static_cast<int64_t>(conv->requant.multiplier.size());
+      lc.macs = shapes[i].size() * conv->row_length();
+    } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
+      lc.requant_bytes = 8 * static_cast<int64_t>(cat->inputs.size());
+    } else if (!std::holds_alternative<Pool>(layer.op)) {
+      lc.output_bytes = 0;  // flatten and slice are views of their producer
+    }
+    cost.flash_bytes += lc.flash_bytes();
+    cost.macs += lc.macs;
+    cost.layers.push_back(lc);
+  }
+  cost.arena_bytes = plan.arena_bytes;
+  cost.conv_scratch_bytes = plan.conv_scratch_bytes;
+  cost.scratch_bytes = plan.scratch_bytes();
+  cost.input_bytes = model.input_shape.size();
+  cost.output_bytes = shapes.back().size();
+  return cost;
+}
+
+}  // namespace lowbit::exporter

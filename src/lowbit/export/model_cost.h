@@ -1,0 +1,41 @@
+// Flash, RAM and multiply-accumulate accounting of an integer model as the generated C stores it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowbit/export/integer_model.h"
+
+namespace lowbit::exporter {
+
+/// Cost of one layer.
+struct LayerCost {
+  std::string name;           ///< Layer name.
+  Shape output_shape;         ///< Output shape.
+  int64_t weight_bytes = 0;   ///< Packed weights (rows padded to bytes).
+  int64_t bias_bytes = 0;     ///< int32 biases.
+  int64_t requant_bytes = 0;  ///< int32 multipliers and shifts (concat: 8 bytes per input).
+  int64_t macs = 0;           ///< Multiply-accumulates per sample (0 for pool, views, concat).
+  int64_t output_bytes = 0;   ///< int8 output elements (0 for flatten/slice views).
+
+  /// Constant data of the layer: weights + biases + requantization parameters.
+  int64_t flash_bytes() const { return weight_bytes + bias_bytes + requant_bytes; }
+};
+
+/// Cost of a model.
+struct ModelCost {
+  std::vector<LayerCost> layers;   ///< Per layer, in model order.
+  int64_t flash_bytes = 0;         ///< Sum of the layers' constant data.
+  int64_t arena_bytes = 0;         ///< Activation arena (see MemoryPlan).
+  int64_t conv_scratch_bytes = 0;  ///< Conv2d kernel scratch.
+  int64_t scratch_bytes = 0;       ///< Scratch the caller passes to predict (arena + conv).
+  int64_t input_bytes = 0;         ///< Input elements (int8).
+  int64_t output_bytes = 0;        ///< Output elements (int8).
+  int64_t macs = 0;                ///< Multiply-accumulates per sample.
+};
+
+/// Accounts a model (validates it first; throws what validate() throws).
+ModelCost model_cost(const IntegerModel& model);
+
+}  // namespace lowbit::exporter

@@ -1,0 +1,39 @@
+// The C++ reference executor of an IntegerModel: the integer arithmetic of docs/runtime.md,
+// written independently of the C runtime, so the generated C can be checked against it exactly.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lowbit/export/integer_model.h"
+
+namespace lowbit::exporter {
+
+/// Requantizes an accumulator: clamp(round_half_away(acc * multiplier / 2^(31 - shift)) + zp,
+/// act_min, act_max), exact in 64 bits.
+int8_t reference_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
+                            int32_t act_min, int32_t act_max);
+
+/// Runs a validated model on a whole batch of samples.
+class ReferenceExecutor {
+ public:
+  /// Validates `model` (throws what validate() throws) and keeps a copy.
+  explicit ReferenceExecutor(IntegerModel model);
+
+  /// int8 elements of one input sample.
+  int64_t input_size() const { return model_.input_shape.size(); }
+  /// int8 elements of one output sample.
+  int64_t output_size() const { return shapes_.back().size(); }
+
+  /// Runs one sample; throws std::invalid_argument if input has not input_size() elements.
+  std::vector<int8_t> run(const std::vector<int8_t>& input) const;
+
+  /// Runs `samples` samples stored back to back; returns their outputs back to back.
+  std::vector<int8_t> run_batch(const std::vector<int8_t>& inputs, int64_t samples) const;
+
+ private:
+  IntegerModel model_;
+  std::vector<Shape> shapes_;
+};
+
+}  // namespace lowbit::exporter

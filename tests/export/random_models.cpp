@@ -1,0 +1,232 @@
+#include "export/random_models.h"
+
+#include <cmath>
+
+#include "lowbit/export/requantization.h"
+
+namespace lowbit::exporter::testing {
+
+namespace {
+
+double uniform(std::mt19937& rng, double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+
+int uniform_int(std::mt19937& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+double code_rms(const std::vector<int8_t>& codes) {
+  double sum = 0;
+  for (int8_t c : codes) sum += static_cast<double>(c) * c;
+  return std::sqrt(sum / static_cast<double>(codes.size()) + 1e-6);
+}
+
+// Spread of (x - zp) of the activations we feed, in int8 units.
+constexpr double kActivationSpread = 40;
+
+// Weight scales and output quantization for a layer: accumulators spread about
+// kActivationSpread output units (or span [-3, 3] before a hard-sigmoid).
+struct LayerScales {
+  std::vector<double> weight_scales;
+  double output_scale;
+  int32_t output_zero_point;
+};
+
+LayerScales pick_scales(double input_scale, int64_t fan_in, const std::vector<int8_t>& codes,
+                        int64_t channels, bool per_channel, Activation activation,
+                        std::mt19937& rng) {
+  const double acc_spread =
+      std::sqrt(static_cast<double>(fan_in)) * code_rms(codes) * kActivationSpread;
+  LayerScales scales;
+  if (activation == Activation::kHardSigmoid) {
+    scales.output_scale = 1.0 / 255;
+    scales.output_zero_point = -128;
+  } else {
+    // Relu6 needs 6 to span many output steps; otherwise keep scales from drifting.
+    scales.output_scale = activation == Activation::kRelu6 ? 6.0 / uniform(rng, 60, 120)
+                                                           : input_scale * uniform(rng, 0.5, 2.0);
+    scales.output_zero_point =
+        activation == Activation::kNone ? uniform_int(rng, -10, 10) : uniform_int(rng, -128, -100);
+  }
+  // Weight scale that maps the accumulator spread to kActivationSpread output units (or to
+  // [-3, 3] before a hard-sigmoid).
+  const double base = activation == Activation::kHardSigmoid
+                          ? 3.0 / (input_scale * acc_spread)
+                          : scales.output_scale * kActivationSpread / (input_scale * acc_spread);
+  for (int64_t c = 0; c < (per_channel ? channels : 1); ++c) {
+    scales.weight_scales.push_back(base * uniform(rng, 0.6, 1.4));
+  }
+  return scales;
+}
+
+std::vector<int32_t> random_bias(int64_t count, double spread, std::mt19937& rng) {
+  std::vector<int32_t> bias;
+  for (int64_t i = 0; i < count; ++i) {
+    bias.push_back(static_cast<int32_t>(std::lround(uniform(rng, -spread, spread))));
+  }
+  return bias;
+}
+
+Layer fc_layer(const IntegerModel& model, const std::string& name, int producer, int64_t in,
+               int64_t out, WeightFormat format, Activation activation, bool per_channel,
+               std::mt19937& rng) {
+  FullyConnected fc;
+  fc.in_features = in;
+  fc.out_features = out;
+  fc.format = format;
+  fc.weights = random_codes(format, in * out, rng);
+  fc.activation = activation;
+  const double input_scale = input_scale_of(model, producer);
+  LayerScales s = pick_scales(input_scale, in, fc.weights, out, per_channel, activation, rng);
+  fc.bias = random_bias(out, std::sqrt(static_cast<double>(in)) * code_rms(fc.weights) * 20, rng);
+  fc.weight_scales = s.weight_scales;
+  fc.requant = build_requant(name, input_scale, s.weight_scales, s.output_scale,
+                             s.output_zero_point, activation, out, fc.bias);
+  return Layer{name, {producer}, fc, s.output_scale, s.output_zero_point};
+}
+
+Layer same_quantization(const IntegerModel& model, const std::string& name, int producer, Op op) {
+  return Layer{name,
+               {producer},
+               std::move(op),
+               input_scale_of(model, producer),
+               input_zero_point_of(model, producer)};
+}
+
+}  // namespace
+
+std::vector<int8_t> random_codes(WeightFormat format, int64_t count, std::mt19937& rng) {
+  std::vector<int8_t> codes;
+  const int lo = format_code_min(format);
+  const int hi = format_code_max(format);
+  for (int64_t i = 0; i < count; ++i) {
+    int code = 0;
+    if (format == WeightFormat::kInt2) {
+      code = uniform_int(rng, 0, 15) == 0 ? -2 : uniform_int(rng, -1, 1);
+    } else if (format_is_odd_grid(format)) {
+      code = 2 * uniform_int(rng, 0, (hi - lo) / 2) + lo;
+    } else {
+      code = uniform_int(rng, lo, hi);
+    }
+    codes.push_back(static_cast<int8_t>(code));
+  }
+  return codes;
+}
+
+IntegerModel random_mlp(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "mlp";
+  model.input_shape = {33, 1, 1};
+  model.input_scale = 0.05;
+  model.input_zero_point = 3;
+  const int64_t sizes[] = {33, 17, 31, 15, 7, 3, 1};
+  const Activation acts[] = {Activation::kRelu, Activation::kRelu6, Activation::kNone,
+                             Activation::kRelu, Activation::kNone,  Activation::kNone};
+  for (int i = 0; i < 6; ++i) {
+    model.layers.push_back(fc_layer(model, "fc" + std::to_string(i), i - 1, sizes[i], sizes[i + 1],
+                                    format, acts[i], i % 2 == 0, rng));
+  }
+  return model;
+}
+
+IntegerModel random_two_branch(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "two_branch";
+  model.input_shape = {36, 1, 1};
+  model.input_scale = 0.1;
+  model.input_zero_point = -5;
+  model.layers.push_back(same_quantization(model, "x_slice", kModelInput, Slice{0, 22}));
+  model.layers.push_back(same_quantization(model, "y_slice", kModelInput, Slice{22, 14}));
+  model.layers.push_back(fc_layer(model, "x_fc", 0, 22, 32, format, Activation::kRelu, true, rng));
+  model.layers.push_back(
+      fc_layer(model, "y_fc", 1, 14, 32, format, Activation::kRelu6, false, rng));
+  const double out_scale = std::max(model.layers[2].output_scale, model.layers[3].output_scale);
+  Concat cat;
+  cat.inputs.push_back(build_concat_input("concat", model.layers[2].output_scale, out_scale));
+  cat.inputs.push_back(build_concat_input("concat", model.layers[3].output_scale, out_scale));
+  model.layers.push_back(Layer{"concat", {2, 3}, cat, out_scale, -120});
+  model.layers.push_back(fc_layer(model, "fc1", 4, 64, 16, format, Activation::kRelu, true, rng));
+  model.layers.push_back(
+      fc_layer(model, "out", 5, 16, 1, format, Activation::kHardSigmoid, false, rng));
+  return model;
+}
+
+IntegerModel random_cnn(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "cnn";
+  model.input_shape = {3, 9, 11};
+  model.input_scale = 0.02;
+  model.input_zero_point = -7;
+
+  Conv2d dw;
+  dw.in_channels = 3;
+  dw.in_height = 9;
+  dw.in_width = 11;
+  dw.out_channels = 6;
+  dw.kernel_h = dw.kernel_w = 3;
+  dw.pad_top = dw.pad_bottom = dw.pad_left = dw.pad_right = 1;
+  dw.groups = 3;
+  dw.format = format;
+  dw.activation = Activation::kRelu6;
+  dw.weights = random_codes(format, dw.out_channels * dw.row_length(), rng);
+  LayerScales s =
+      pick_scales(model.input_scale, dw.row_length(), dw.weights, 6, true, dw.activation, rng);
+  dw.bias = random_bias(6, 60, rng);
+  dw.weight_scales = s.weight_scales;
+  dw.requant = build_requant("depthwise", model.input_scale, s.weight_scales, s.output_scale,
+                             s.output_zero_point, dw.activation, 6, dw.bias);
+  model.layers.push_back(
+      Layer{"depthwise", {kModelInput}, dw, s.output_scale, s.output_zero_point});
+
+  Conv2d pw;
+  pw.in_channels = 6;
+  pw.in_height = 9;
+  pw.in_width = 11;
+  pw.out_channels = 8;
+  pw.format = format;
+  pw.activation = Activation::kRelu;
+  pw.weights = random_codes(format, pw.out_channels * pw.row_length(), rng);
+  const double pw_in = model.layers[0].output_scale;
+  s = pick_scales(pw_in, 6, pw.weights, 8, false, pw.activation, rng);
+  pw.weight_scales = s.weight_scales;
+  pw.requant = build_requant("pointwise", pw_in, s.weight_scales, s.output_scale,
+                             s.output_zero_point, pw.activation, 8, pw.bias);
+  model.layers.push_back(Layer{"pointwise", {0}, pw, s.output_scale, s.output_zero_point});
+
+  Pool max_pool;
+  max_pool.channels = 8;
+  max_pool.in_height = 9;
+  max_pool.in_width = 11;
+  max_pool.kernel_h = max_pool.kernel_w = 2;
+  max_pool.stride_h = max_pool.stride_w = 2;
+  model.layers.push_back(same_quantization(model, "max_pool", 1, max_pool));  // 8x4x5
+
+  Pool avg_pool;
+  avg_pool.average = true;
+  avg_pool.channels = 8;
+  avg_pool.in_height = 4;
+  avg_pool.in_width = 5;
+  avg_pool.kernel_h = avg_pool.kernel_w = 2;
+  avg_pool.pad_bottom = avg_pool.pad_right = 1;
+  model.layers.push_back(same_quantization(model, "avg_pool", 2, avg_pool));  // 8x4x5
+  model.layers.push_back(same_quantization(model, "flatten", 3, Flatten{}));
+  model.layers.push_back(
+      fc_layer(model, "classifier", 4, 160, 5, format, Activation::kNone, true, rng));
+  return model;
+}
+
+std::vector<int8_t> random_inputs(int64_t input_size, int64_t samples, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int8_t> inputs(static_cast<size_t>(input_size * 2), -128);
+  std::fill(inputs.begin() + input_size, inputs.end(), 127);
+  for (int64_t i = 0; i < input_size * samples; ++i) {
+    inputs.push_back(static_cast<int8_t>(uniform_int(rng, -64, 63)));
+  }
+  return inputs;
+}
+
+}  // namespace lowbit::exporter::testing

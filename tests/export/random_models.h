@@ -1,0 +1,31 @@
+// Seeded random integer models for the export tests: an MLP with awkward sizes, the two-branch
+// concat model of the smart-pixel workflow, and a depthwise CNN, for any weight format.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "lowbit/export/integer_model.h"
+
+namespace lowbit::exporter::testing {
+
+/// Uniform random codes of a format (int2 draws ternary -1/0/1 with an occasional -2).
+std::vector<int8_t> random_codes(WeightFormat format, int64_t count, std::mt19937& rng);
+
+/// MLP 33 -> 17 -> 31 -> 15 -> 7 -> 3 -> 1 with relu/relu6/none, per-layer and per-channel.
+IntegerModel random_mlp(WeightFormat format, uint32_t seed);
+
+/// Input 36: slice [0, 22) -> FC 32 relu, slice [22, 36) -> FC 32 relu6, concat 64 (different
+/// scales) -> FC 16 relu -> FC 1 hard-sigmoid.
+IntegerModel random_two_branch(WeightFormat format, uint32_t seed);
+
+/// Input 3x9x11 -> depthwise 3x3 conv (x2 multiplier, pad 1) relu6 -> pointwise 1x1 -> 8 relu
+/// -> max pool 2x2/2 -> avg pool 2x2/1 (padded) -> flatten -> FC 5.
+IntegerModel random_cnn(WeightFormat format, uint32_t seed);
+
+/// samples + 2 int8 inputs back to back: an all -128 sample, an all 127 sample, then `samples`
+/// random ones in [-64, 63].
+std::vector<int8_t> random_inputs(int64_t input_size, int64_t samples, uint32_t seed);
+
+}  // namespace lowbit::exporter::testing
