@@ -18,6 +18,7 @@ constexpr double kMuonMassMev = 105.66;
 constexpr double kSiliconX0Um = 93.7e3;  // radiation length of silicon
 constexpr double kStepUm = 1.0;          // tracking step inside the sensor
 constexpr double kMaxPathUm = 1500.0;    // beyond this a track has left any 13 x 21 window
+constexpr int kMaxAttempts = 1000;       // redraws of a hit that fired no pixel
 constexpr int64_t kCenterRow = kSmartpixRows / 2;
 constexpr int64_t kCenterCol = kSmartpixCols / 2;
 
@@ -289,14 +290,23 @@ SmartpixData generate_smartpix(const SmartpixOptions& o) {
       Rng rng(mix_seed(o.seed, static_cast<uint64_t>(i) + 1));
       const bool is_signal = order[static_cast<size_t>(i)] < n / 2;
       double z = 0, y = 0;
-      Track track = is_signal ? signal_track(o, rng, z, y) : background_track(o, rng, z, y);
-      aim(track, rng.uniform(-0.5, 0.5) * o.pitch_x_um, rng.uniform(-0.5, 0.5) * o.pitch_y_um, o);
-      Grid grid{};
-      simulate(track, o, rng, grid);
       float* out = charge_ptr + i * kSmartpixRows * kSmartpixCols;
-      for (size_t k = 0; k < grid.size(); ++k) {
-        const double value = grid[k] + o.noise_electrons * rng.normal();
-        out[k] = value >= o.threshold_electrons ? static_cast<float>(value) : 0.0f;
+      // A cluster exists only if a pixel fired, so hits that stay below threshold are redrawn.
+      for (int attempt = 0, fired = 0; !fired; ++attempt) {
+        if (attempt == kMaxAttempts) {
+          throw std::invalid_argument("generate_smartpix: no pixel passed threshold_electrons = " +
+                                      std::to_string(o.threshold_electrons) + " in " +
+                                      std::to_string(kMaxAttempts) + " tries; lower the threshold");
+        }
+        Track track = is_signal ? signal_track(o, rng, z, y) : background_track(o, rng, z, y);
+        aim(track, rng.uniform(-0.5, 0.5) * o.pitch_x_um, rng.uniform(-0.5, 0.5) * o.pitch_y_um, o);
+        Grid grid{};
+        simulate(track, o, rng, grid);
+        for (size_t k = 0; k < grid.size(); ++k) {
+          const double value = grid[k] + o.noise_electrons * rng.normal();
+          out[k] = value >= o.threshold_electrons ? static_cast<float>(value) : 0.0f;
+          if (out[k] > 0) fired = 1;
+        }
       }
       z_ptr[i] = static_cast<float>(z);
       y_ptr[i] = static_cast<float>(y);
