@@ -21,11 +21,14 @@ class TempDir {
     if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + templ);
     path_ = templ;
   }
+  /// Removes the folder and its content.
   ~TempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+  /// Not copyable: one owner removes the folder.
   TempDir(const TempDir&) = delete;
+  /// Not copyable: one owner removes the folder.
   TempDir& operator=(const TempDir&) = delete;
   /// The folder joined with `name`.
   std::string file(const std::string& name) const { return (path_ / name).string(); }

@@ -47,7 +47,9 @@ class Loader {
   Loader(Dataset dataset, LoaderOptions options, BatchTransform transform = nullptr);
   /// Stops and joins the worker.
   ~Loader();
+  /// Not copyable: the worker thread refers to this object.
   Loader(const Loader&) = delete;
+  /// Not copyable: the worker thread refers to this object.
   Loader& operator=(const Loader&) = delete;
 
   /// Begins epoch `epoch` (abandoning any unfinished one) and starts preparing its batches.

@@ -67,7 +67,10 @@ struct SmartpixOptions {
   double bib_max_collected = 0.7;         ///< ...this fraction of their charge.
   double bib_inside_start_fraction =
       0.3;                             ///< Share of background electrons born inside the sensor.
-  double bib_beamlike_fraction = 0.5;  ///< Share arriving at shallow angles along the beam.
+  double bib_nozzle_fraction = 0.5;    ///< Share coming from the beam line away from the IP.
+  double bib_nozzle_min_z_mm = 60.0;   ///< Nozzle sources lie at |z| from this...
+  double bib_nozzle_max_z_mm = 600.0;  ///< ...to this distance from the IP.
+  double bib_nozzle_smear_deg = 3.0;   ///< Angular smearing of nozzle background directions.
 };
 
 /// Raw generated clusters, for studies and tests.
