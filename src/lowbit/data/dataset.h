@@ -1,0 +1,48 @@
+// An in-memory data set: one tensor of inputs and one of targets, indexed along dimension 0.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lowbit::data {
+
+/// Samples held as two tensors with the same first dimension N.
+///
+/// `inputs` is float32 [N, ...] (images [N, C, H, W], feature rows [N, F]). `targets` is either
+/// int64 [N] class ids in 0..num_classes-1 (classification with cross-entropy) or float32 [N]
+/// (binary labels 0/1 for a sigmoid output, or regression values); num_classes is 0 then.
+struct Dataset {
+  torch::Tensor inputs;     ///< float32 [N, ...].
+  torch::Tensor targets;    ///< int64 [N] class ids or float32 [N] values.
+  std::string name;         ///< Where the data came from, for logs and error messages.
+  int64_t num_classes = 0;  ///< Number of classes for int64 targets; 0 for float targets.
+
+  /// Number of samples N.
+  int64_t size() const { return inputs.defined() ? inputs.size(0) : 0; }
+  /// Throws std::invalid_argument (naming the data set) unless dtypes and sizes fit together.
+  void check() const;
+  /// The samples at `indices` (int64 [K]), in that order.
+  Dataset subset(const torch::Tensor& indices) const;
+  /// The samples at `indices`, in that order.
+  Dataset subset(const std::vector<int64_t>& indices) const;
+};
+
+/// A training part and a validation part of one data set.
+struct Split {
+  Dataset train;  ///< The samples not drawn for validation, in their original order.
+  Dataset val;    ///< round(fraction * N) samples, in their original order.
+};
+
+/// Draws round(fraction * N) samples for validation with a permutation fixed by `seed`; the two
+/// parts are disjoint and cover the data set. With `stratify` (int64 targets only) each class
+/// gives round(fraction * its count) samples, so class proportions are kept.
+Split split_validation(const Dataset& dataset, double fraction, uint64_t seed,
+                       bool stratify = false);
+
+/// Number of samples of each class 0..num_classes-1 (int64 targets).
+std::vector<int64_t> class_counts(const Dataset& dataset);
+
+}  // namespace lowbit::data

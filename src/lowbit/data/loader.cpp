@@ -1,0 +1,109 @@
+#include "lowbit/data/loader.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "lowbit/data/rng.h"
+
+namespace lowbit::data {
+
+Loader::Loader(Dataset dataset, LoaderOptions options, BatchTransform transform)
+    : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)) {
+  if (options_.batch_size <= 0) {
+    throw std::invalid_argument("Loader: batch_size must be > 0, got " +
+                                std::to_string(options_.batch_size));
+  }
+  if (options_.prefetch < 1) {
+    throw std::invalid_argument("Loader: prefetch must be >= 1, got " +
+                                std::to_string(options_.prefetch));
+  }
+}
+
+Loader::~Loader() {
+  stop_worker();
+}
+
+int64_t Loader::batches_per_epoch() const {
+  const int64_t n = dataset_.size();
+  return options_.drop_last ? n / options_.batch_size
+                            : (n + options_.batch_size - 1) / options_.batch_size;
+}
+
+std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
+  const int64_t n = dataset_.size();
+  if (options_.shuffle)
+    return random_permutation(n, mix_seed(options_.seed, static_cast<uint64_t>(epoch)));
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  return order;
+}
+
+void Loader::stop_worker() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  queue_.clear();
+  error_ = nullptr;
+  stop_ = false;
+  done_ = true;
+}
+
+void Loader::start_epoch(int64_t epoch) {
+  stop_worker();
+  done_ = false;
+  worker_ = std::thread(&Loader::produce, this, epoch_order(epoch), epoch);
+}
+
+void Loader::produce(std::vector<int64_t> order, int64_t epoch) {
+  try {
+    const int64_t batches = batches_per_epoch();
+    const auto n = static_cast<int64_t>(order.size());
+    const uint64_t epoch_seed =
+        mix_seed(options_.seed ^ 0x5DEECE66DULL, static_cast<uint64_t>(epoch));
+    for (int64_t b = 0; b < batches; ++b) {
+      const int64_t begin = b * options_.batch_size;
+      const int64_t end = std::min(n, begin + options_.batch_size);
+      std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
+      Batch batch;
+      batch.indices = torch::tensor(idx, torch::kInt64);
+      batch.inputs = dataset_.inputs.index_select(0, batch.indices);
+      batch.targets = dataset_.targets.index_select(0, batch.indices);
+      if (transform_)
+        batch = transform_(std::move(batch), mix_seed(epoch_seed, static_cast<uint64_t>(b)));
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(
+          lock, [&] { return stop_ || static_cast<int64_t>(queue_.size()) < options_.prefetch; });
+      if (stop_) return;
+      queue_.push_back(std::move(batch));
+      changed_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    error_ = std::current_exception();
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  done_ = true;
+  changed_.notify_all();
+}
+
+std::optional<Batch> Loader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !queue_.empty() || done_; });
+  if (!queue_.empty()) {
+    Batch batch = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return batch;
+  }
+  if (error_) {
+    std::exception_ptr error = error_;
+    error_ = nullptr;
+    std::rethrow_exception(error);
+  }
+  return std::nullopt;
+}
+
+}  // namespace lowbit::data

@@ -1,0 +1,67 @@
+// Image transforms on whole batches [N, C, H, W] with vectorized tensor ops. Random transforms
+// draw from a torch::Generator, so a seeded generator gives the same output every run.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace lowbit::data {
+
+/// How resize() computes output pixels.
+enum class ResizeMode {
+  kArea,      ///< Average of the covered input area (adaptive average pooling), for shrinking.
+  kBilinear,  ///< Bilinear interpolation with half-pixel centers (align_corners = false).
+};
+
+/// Resizes images [N, C, H, W] (or [N, H, W]) to height x width.
+torch::Tensor resize(const torch::Tensor& images, int64_t height, int64_t width,
+                     ResizeMode mode = ResizeMode::kArea);
+
+/// (x - mean[c]) / std[c] per channel c of [N, C, ...]; one value applies to every channel.
+torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& mean,
+                        const std::vector<double>& std);
+
+/// Per-channel mean and standard deviation of [N, C, ...], for normalize().
+std::pair<std::vector<double>, std::vector<double>> channel_mean_std(const torch::Tensor& images);
+
+/// A torch::Generator (CPU) seeded with `seed`.
+torch::Generator make_generator(uint64_t seed);
+
+/// Mirrors images [..., W] left to right.
+torch::Tensor hflip(const torch::Tensor& images);
+
+/// Mirrors each image of [N, ...] with probability `p`.
+torch::Tensor random_hflip(const torch::Tensor& images, double p, torch::Generator& generator);
+
+/// Pads [N, C, H, W] by `padding` zero pixels on each side and crops a random H x W window per
+/// image (pixels are moved exactly, never interpolated).
+torch::Tensor random_crop(const torch::Tensor& images, int64_t padding,
+                          torch::Generator& generator);
+
+/// Ranges of the random affine transform; each image draws its own parameters uniformly.
+struct AffineOptions {
+  double max_rotation_deg = 10.0;  ///< Rotation in [-max, max] degrees.
+  double max_translate = 0.1;      ///< Shift in [-max, max] of the image size, per axis.
+  double min_scale = 0.9;          ///< Smallest zoom factor.
+  double max_scale = 1.1;          ///< Largest zoom factor.
+};
+
+/// Rotates, shifts and zooms each image of [N, C, H, W] (bilinear, zeros outside).
+torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& options,
+                            torch::Generator& generator);
+
+/// A chain of augmentations for training batches; each step runs when enabled.
+struct AugmentOptions {
+  int64_t crop_padding = 0;       ///< random_crop padding; 0 = off.
+  double flip_probability = 0.0;  ///< random_hflip probability; 0 = off.
+  bool affine = false;            ///< Whether to apply random_affine.
+  AffineOptions affine_options;   ///< Ranges for random_affine.
+};
+
+/// Applies crop, then flip, then affine, as enabled in `options`.
+torch::Tensor augment(const torch::Tensor& images, const AugmentOptions& options,
+                      torch::Generator& generator);
+
+}  // namespace lowbit::data

@@ -1,0 +1,69 @@
+#include "lowbit/data/csv.h"
+
+#include <gtest/gtest.h>
+
+#include "data/test_files.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::data {
+namespace {
+
+using testing::TempDir;
+
+std::string error_of(const std::string& path, const CsvOptions& options) {
+  try {
+    read_csv(path, options);
+  } catch (const util::FileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Csv, ReadsChosenColumnsAndLabels) {
+  TempDir dir("csv");
+  testing::write_bytes(dir.file("t.csv"), "a, b ,label,c\r\n1,2,0,3\r\n\n-4.5, 5e1 ,2,6\r\n");
+  CsvOptions options;
+  options.label_column = "label";
+  Dataset all = read_csv(dir.file("t.csv"), options);
+  all.check();
+  EXPECT_TRUE(torch::equal(all.inputs,
+                           torch::tensor({1.0f, 2.0f, 3.0f, -4.5f, 50.0f, 6.0f}).reshape({2, 3})));
+  EXPECT_TRUE(torch::equal(all.targets, torch::tensor({0, 2}, torch::kInt64)));
+  EXPECT_EQ(all.num_classes, 3);
+  options.feature_columns = {"c", "a"};
+  options.integer_labels = false;
+  const Dataset some = read_csv(dir.file("t.csv"), options);
+  EXPECT_TRUE(torch::equal(some.inputs, torch::tensor({3.0f, 1.0f, 6.0f, -4.5f}).reshape({2, 2})));
+  EXPECT_EQ(some.targets.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(some.num_classes, 0);
+}
+
+TEST(Csv, BadCellsNameFileLineAndColumn) {
+  TempDir dir("csv_bad");
+  CsvOptions options;
+  options.label_column = "y";
+  testing::write_bytes(dir.file("bad.csv"), "x,y\n1,0\n2x,1\n");
+  std::string message = error_of(dir.file("bad.csv"), options);
+  EXPECT_NE(message.find(dir.file("bad.csv") + ":3: column 'x'"), std::string::npos) << message;
+  testing::write_bytes(dir.file("empty_cell.csv"), "x,y\n,0\n");
+  message = error_of(dir.file("empty_cell.csv"), options);
+  EXPECT_NE(message.find(":2: column 'x': empty cell"), std::string::npos) << message;
+  testing::write_bytes(dir.file("frac.csv"), "x,y\n1,0.5\n");
+  message = error_of(dir.file("frac.csv"), options);
+  EXPECT_NE(message.find(":2: column 'y'"), std::string::npos) << message;
+  testing::write_bytes(dir.file("nan.csv"), "x,y\nnan,1\n");
+  EXPECT_NE(error_of(dir.file("nan.csv"), options).find("not a finite number"), std::string::npos);
+  testing::write_bytes(dir.file("ragged.csv"), "x,y\n1,0\n1,0,3\n");
+  message = error_of(dir.file("ragged.csv"), options);
+  EXPECT_NE(message.find(":3: 3 cells (expected 2"), std::string::npos) << message;
+  options.feature_columns = {"z"};
+  message = error_of(dir.file("bad.csv"), options);
+  EXPECT_NE(message.find("no column named 'z'"), std::string::npos) << message;
+  testing::write_bytes(dir.file("empty.csv"), "\n");
+  EXPECT_NE(error_of(dir.file("empty.csv"), options).find("header"), std::string::npos);
+  EXPECT_NE(error_of(dir.file("missing.csv"), options).find(dir.file("missing.csv")),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lowbit::data

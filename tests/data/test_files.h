@@ -1,0 +1,64 @@
+// Helpers for data tests: a private temporary folder and small file writers.
+#pragma once
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lowbit::data::testing {
+
+/// A fresh folder under the system temp folder, removed with its content on destruction.
+class TempDir {
+ public:
+  /// Creates lowbit_data_<tag>_<random>.
+  explicit TempDir(const std::string& tag) {
+    std::string templ =
+        (std::filesystem::temp_directory_path() / ("lowbit_data_" + tag + "_XXXXXX")).string();
+    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + templ);
+    path_ = templ;
+  }
+  /// Removes the folder and its content.
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  /// Not copyable: one owner removes the folder.
+  TempDir(const TempDir&) = delete;
+  /// Not copyable: one owner removes the folder.
+  TempDir& operator=(const TempDir&) = delete;
+  /// The folder joined with `name`.
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  /// The folder.
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;  ///< The folder.
+};
+
+/// Writes `bytes` to `path` as they are.
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+/// Writes `bytes` to `path` gzip-compressed.
+inline void write_gzip(const std::string& path, const std::string& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  if (file == nullptr) throw std::runtime_error("cannot write " + path);
+  const int written = gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+  if (written != static_cast<int>(bytes.size())) throw std::runtime_error("gzwrite " + path);
+}
+
+/// A big-endian 32-bit value as 4 bytes.
+inline std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+}  // namespace lowbit::data::testing
