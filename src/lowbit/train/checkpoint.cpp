@@ -1,0 +1,152 @@
+#include "lowbit/train/checkpoint.h"
+
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <sstream>
+
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::train {
+namespace {
+
+// Identifies lowbit checkpoints among other LibTorch archives.
+constexpr const char* kMagicKey = "lowbit_checkpoint";
+
+torch::Tensor bytes_to_tensor(const std::string& bytes) {
+  auto tensor = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+  if (!bytes.empty()) std::memcpy(tensor.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  return tensor;
+}
+
+std::string tensor_to_bytes(const torch::Tensor& tensor) {
+  auto contiguous = tensor.contiguous();
+  return std::string(reinterpret_cast<const char*>(contiguous.data_ptr<uint8_t>()),
+                     static_cast<size_t>(contiguous.numel()));
+}
+
+}  // namespace
+
+std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::ostringstream stream;
+  archive.save_to(stream);
+  return stream.str();
+}
+
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& bytes,
+                          const std::string& what) {
+  try {
+    std::istringstream stream(bytes);
+    torch::serialize::InputArchive archive;
+    archive.load_from(stream);
+    optimizer.load(archive);
+  } catch (const std::exception& e) {
+    throw CheckpointError(what + ": the saved optimizer state does not fit the optimizer: " +
+                          std::string(e.what()).substr(0, 300));
+  }
+}
+
+void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  archive.write(kMagicKey, c10::IValue(true));
+  archive.write("format_version", c10::IValue(checkpoint.format_version));
+  archive.write("stage", c10::IValue(checkpoint.stage));
+  archive.write("epoch", c10::IValue(checkpoint.epoch));
+  archive.write("best_epoch", c10::IValue(checkpoint.best_epoch));
+  archive.write("best_metric", c10::IValue(checkpoint.best_metric));
+  archive.write("best_metric_name", c10::IValue(checkpoint.best_metric_name));
+  archive.write("scheduler_epoch", c10::IValue(checkpoint.scheduler_epoch));
+  archive.write("lr_factor", c10::IValue(checkpoint.lr_factor));
+  archive.write("stage_config", c10::IValue(checkpoint.stage_config));
+  // Tensors are stored by index with the names in a separate list, because archive keys must
+  // not contain the dots that module paths do.
+  c10::List<std::string> names;
+  torch::serialize::OutputArchive model;
+  int64_t index = 0;
+  for (const auto& item : checkpoint.model) {
+    names.push_back(item.key());
+    model.write("t" + std::to_string(index++), item.value(), /*is_buffer=*/true);
+  }
+  archive.write("model_names", c10::IValue(names));
+  archive.write("model", model);
+  archive.write("optimizer_state", bytes_to_tensor(checkpoint.optimizer_state), true);
+  try {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    util::write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot write checkpoint '" + path + "': " + e.what());
+  }
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw CheckpointError("checkpoint '" + path + "' does not exist");
+  }
+  Checkpoint checkpoint;
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    throw CheckpointError("checkpoint '" + path +
+                          "' cannot be read: the file is truncated, corrupt or not a LibTorch "
+                          "archive (" +
+                          std::string(e.what()).substr(0, 200) + ")");
+  }
+  c10::IValue value;
+  if (!archive.try_read(kMagicKey, value)) {
+    throw CheckpointError("'" + path + "' is a LibTorch archive but not a lowbit checkpoint");
+  }
+  try {
+    archive.read("format_version", value);
+    checkpoint.format_version = value.toInt();
+    if (checkpoint.format_version != kCheckpointFormatVersion) {
+      throw CheckpointError("checkpoint '" + path + "' has format version " +
+                            std::to_string(checkpoint.format_version) + ", this lowbit reads " +
+                            std::to_string(kCheckpointFormatVersion));
+    }
+    archive.read("stage", value);
+    checkpoint.stage = value.toStringRef();
+    archive.read("epoch", value);
+    checkpoint.epoch = value.toInt();
+    archive.read("best_epoch", value);
+    checkpoint.best_epoch = value.toInt();
+    archive.read("best_metric", value);
+    checkpoint.best_metric = value.toDouble();
+    archive.read("best_metric_name", value);
+    checkpoint.best_metric_name = value.toStringRef();
+    archive.read("scheduler_epoch", value);
+    checkpoint.scheduler_epoch = value.toInt();
+    archive.read("lr_factor", value);
+    checkpoint.lr_factor = value.toDouble();
+    archive.read("stage_config", value);
+    checkpoint.stage_config = value.toStringRef();
+    archive.read("model_names", value);
+    auto names = value.toList();
+    torch::serialize::InputArchive model;
+    archive.read("model", model);
+    for (size_t i = 0; i < names.size(); ++i) {
+      torch::Tensor tensor;
+      model.read("t" + std::to_string(i), tensor, /*is_buffer=*/true);
+      checkpoint.model.insert(names.get(i).toStringRef(), tensor);
+    }
+    torch::Tensor optimizer;
+    archive.read("optimizer_state", optimizer, true);
+    checkpoint.optimizer_state = tensor_to_bytes(optimizer);
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError("checkpoint '" + path +
+                          "' is incomplete or corrupt: " + std::string(e.what()).substr(0, 200));
+  }
+  return checkpoint;
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,67 @@
+// Training checkpoints: model state, optimizer state, scheduler position, epoch, best metric and
+// the stage's config in one LibTorch archive, written atomically so that a crash during a save
+// leaves the previous checkpoint intact.
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "lowbit/train/model_state.h"
+
+namespace lowbit::train {
+
+/// The checkpoint layout this code writes; loading refuses any other.
+inline constexpr int64_t kCheckpointFormatVersion = 1;
+
+/// A checkpoint file could not be written, read or understood; the message names the file.
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Everything needed to resume a stage or to warm-start another one.
+struct Checkpoint {
+  /// Layout version (kCheckpointFormatVersion when written by this code).
+  int64_t format_version = kCheckpointFormatVersion;
+  /// Name of the stage that wrote it.
+  std::string stage;
+  /// The last completed epoch (0-based); -1 before the first.
+  int64_t epoch = -1;
+  /// Epoch of the best metric so far; -1 when none yet.
+  int64_t best_epoch = -1;
+  /// Best value of the tracked metric so far (NaN when none yet).
+  double best_metric = std::numeric_limits<double>::quiet_NaN();
+  /// Name of the tracked metric (e.g. "val_accuracy").
+  std::string best_metric_name;
+  /// The epoch the LR schedule continues from (epoch + 1 for a completed epoch).
+  int64_t scheduler_epoch = 0;
+  /// Multiplier that `set_lr` events put on the scheduled LR.
+  double lr_factor = 1.0;
+  /// The stage's configuration as YAML text.
+  std::string stage_config;
+  /// Every parameter and buffer of the model, by name.
+  NamedTensors model;
+  /// The optimizer's own archive bytes (see optimizer_state_bytes); empty when not saved.
+  std::string optimizer_state;
+};
+
+/// Serializes an optimizer's state (moments, step counts) into archive bytes.
+std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer);
+
+/// Restores an optimizer's state from optimizer_state_bytes(); `what` names the source in errors.
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& bytes,
+                          const std::string& what);
+
+/// Writes `checkpoint` to `path` atomically (temporary file, flush, rename). Throws
+/// CheckpointError naming the path when it cannot be written; the old file then stays.
+void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
+
+/// Reads a checkpoint. Throws CheckpointError naming the path when the file is missing,
+/// truncated, corrupt, not a lowbit checkpoint or of another format version.
+Checkpoint load_checkpoint(const std::string& path);
+
+}  // namespace lowbit::train

@@ -1,0 +1,28 @@
+// The `data:` section of a run: which data set to load and how to split it into training,
+// validation and test parts.
+#pragma once
+
+#include <cstdint>
+
+#include "lowbit/data/dataset.h"
+#include "lowbit/train/config_reader.h"
+#include "lowbit/train/trainer.h"
+
+namespace lowbit::train {
+
+/// The `source` names accepted in `data:` sections.
+const std::vector<std::string>& data_source_names();
+
+/// Reads a `data:` section and loads its data. Keys: `source` (smartpix, mnist_like, cifar10,
+/// csv), the source's own keys, `val_fraction` (default 0.1), `test_fraction` (sources without a
+/// test split; default 0.2), `limit` (use only the first N training samples; 0 = all) and
+/// `stratify` (default true for class targets). Splits are fixed by `seed`.
+StageData load_data(const ConfigNode& node, uint64_t seed);
+
+/// Features per sample: the product of the non-batch input dimensions.
+int64_t input_features(const data::Dataset& dataset);
+
+/// Outputs the model needs: num_classes for class targets, 1 for float targets.
+int64_t model_outputs(const data::Dataset& dataset);
+
+}  // namespace lowbit::train

@@ -1,0 +1,51 @@
+#include "lowbit/train/regularizer.h"
+
+#include <map>
+#include <mutex>
+
+namespace lowbit::train {
+namespace {
+
+std::map<std::string, RegularizerFactory>& registry() {
+  static std::map<std::string, RegularizerFactory> factories;
+  return factories;
+}
+
+std::mutex& registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
+void register_regularizer(const std::string& type, RegularizerFactory factory) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry()[type] = std::move(factory);
+}
+
+std::vector<std::string> regularizer_types() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<Regularizer> make_regularizer(const ConfigNode& node) {
+  const std::vector<std::string> types = regularizer_types();
+  if (types.empty()) {
+    node.fail(
+        "no regularizer types are available in this build (weight decay is set in "
+        "`optimizer.weight_decay`)");
+  }
+  const std::string type = node.require_choice("type", types);
+  RegularizerFactory factory;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    factory = registry().at(type);
+  }
+  auto regularizer = factory(node);
+  node.done();
+  return regularizer;
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,174 @@
+#include "lowbit/train/run.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "lowbit/models/model.h"
+#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/csv_log.h"
+#include "lowbit/train/data_source.h"
+#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/results_table.h"
+#include "lowbit/train/warm_start.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+// NaN has no JSON form; it is written as null.
+nlohmann::json number_or_null(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
+double number_from(const nlohmann::json& value) {
+  return value.is_null() ? std::nan("") : value.get<double>();
+}
+
+std::string result_path(const std::string& run_dir, const std::string& stage) {
+  return (fs::path(stage_dir(run_dir, stage)) / "result.json").string();
+}
+
+std::string cell(double value, int digits) {
+  return std::isnan(value) ? "-" : format_number(value, digits);
+}
+
+ResultsTable results_table(const std::vector<StageResult>& results) {
+  ResultsTable table({"stage", "bits", "parameters", "weight bytes", "accuracy", "auc", "epochs",
+                      "time (s)", "status"});
+  for (const auto& r : results) {
+    table.add_row({r.stage, r.bits, std::to_string(r.parameters), std::to_string(r.weight_bytes),
+                   cell(r.test.accuracy, 4), cell(r.test.auc, 4), std::to_string(r.epochs_run),
+                   format_number(r.seconds, 3),
+                   r.completed ? "done" : (r.interrupted ? "interrupted" : "stopped")});
+  }
+  return table;
+}
+
+}  // namespace
+
+nlohmann::json stage_result_json(const StageResult& r) {
+  return {{"stage", r.stage},
+          {"completed", r.completed},
+          {"interrupted", r.interrupted},
+          {"stop_reason", r.stop_reason},
+          {"epochs", r.epochs_run},
+          {"best_epoch", r.best_epoch + 1},
+          {"best_metric", number_or_null(r.best_metric)},
+          {"evaluated_on", r.test_set},
+          {"loss", number_or_null(r.test.loss)},
+          {"accuracy", number_or_null(r.test.accuracy)},
+          {"auc", number_or_null(r.test.auc)},
+          {"seconds", r.seconds},
+          {"parameters", r.parameters},
+          {"weight_bytes", r.weight_bytes},
+          {"bits", r.bits}};
+}
+
+StageResult stage_result_from_json(const nlohmann::json& j) {
+  StageResult r;
+  r.stage = j.at("stage").get<std::string>();
+  r.completed = j.at("completed").get<bool>();
+  r.interrupted = j.at("interrupted").get<bool>();
+  r.stop_reason = j.at("stop_reason").get<std::string>();
+  r.epochs_run = j.at("epochs").get<int64_t>();
+  r.best_epoch = j.at("best_epoch").get<int64_t>() - 1;
+  r.best_metric = number_from(j.at("best_metric"));
+  r.test_set = j.at("evaluated_on").get<std::string>();
+  r.test.loss = number_from(j.at("loss"));
+  r.test.accuracy = number_from(j.at("accuracy"));
+  r.test.auc = number_from(j.at("auc"));
+  r.seconds = j.at("seconds").get<double>();
+  r.parameters = j.at("parameters").get<int64_t>();
+  r.weight_bytes = j.at("weight_bytes").get<int64_t>();
+  r.bits = j.at("bits").get<std::string>();
+  return r;
+}
+
+RunSummary run_training(const RunConfig& config, const RunOptions& options) {
+  std::ostream& log = *options.log;
+  at::set_num_threads(config.threads);
+  const std::string& run_dir = config.output;
+  fs::create_directories(run_dir);
+  if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
+
+  StageData data = load_data(*config.data, config.seed);
+  log << "data: " << data.train.size() << " training, " << data.val.size() << " validation, "
+      << data.test.size() << " test samples\n";
+  const int64_t in_features = input_features(data.train);
+  const int64_t outputs = model_outputs(data.train);
+
+  RunSummary summary;
+  for (const StageConfig& stage : config.stages) {
+    if (!options.only_stage.empty() && stage.name != options.only_stage) continue;
+    const std::string stage_result = result_path(run_dir, stage.name);
+    if (options.resume && fs::exists(stage_result)) {
+      StageResult done =
+          stage_result_from_json(nlohmann::json::parse(util::read_file(stage_result)));
+      if (done.completed) {
+        log << "stage '" << stage.name << "': already completed, skipped\n";
+        continue;
+      }
+    }
+    log << "== stage '" << stage.name << "' ==\n";
+    torch::manual_seed(config.seed);
+    torch::nn::AnyModule model = models::build_model(*config.model, in_features, outputs);
+    QuantizationReport quantization = quantize_model(*model.ptr(), stage.quantization);
+    if (!quantization.layers.empty()) log << "quantization:\n" << quantization.text();
+
+    const std::string last = (fs::path(stage_dir(run_dir, stage.name)) / "last.pt").string();
+    const bool resuming = options.resume && fs::exists(last);
+    if (!stage.from.empty() && !resuming) {
+      const std::string source =
+          stage.from_stage ? (fs::path(stage_dir(run_dir, stage.from)) / "best.pt").string()
+                           : stage.from;
+      if (stage.from_stage && !fs::exists(source)) {
+        throw CheckpointError("stage '" + stage.name + "' warm-starts from stage '" + stage.from +
+                              "', but '" + source + "' does not exist: run that stage first");
+      }
+      Checkpoint checkpoint = load_checkpoint(source);
+      WarmStartReport report = warm_start(*model.ptr(), checkpoint.model, stage.strict);
+      log << report.text(stage.from_stage ? "stage '" + stage.from + "' (" + source + ")" : source,
+                         "stage '" + stage.name + "'");
+    }
+
+    TrainerOptions trainer_options;
+    trainer_options.run_dir = run_dir;
+    trainer_options.seed = config.seed;
+    trainer_options.resume = options.resume;
+    trainer_options.log = options.log;
+    trainer_options.live_progress = options.live_progress;
+    trainer_options.stop_requested = options.stop_requested;
+    Trainer trainer(model, stage, trainer_options);
+    StageResult result = trainer.run(data);
+    util::write_text_atomically(stage_result, stage_result_json(result).dump(2) + "\n");
+    if (!result.completed) {
+      summary.stopped = "stage '" + stage.name + "' " + result.stop_reason;
+      if (result.interrupted) break;
+    }
+  }
+
+  // The table covers every stage with a result, including those of earlier invocations.
+  nlohmann::json stages = nlohmann::json::array();
+  for (const StageConfig& stage : config.stages) {
+    const std::string path = result_path(run_dir, stage.name);
+    if (!fs::exists(path)) continue;
+    summary.results.push_back(stage_result_from_json(nlohmann::json::parse(util::read_file(path))));
+    stages.push_back(stage_result_json(summary.results.back()));
+  }
+  ResultsTable table = results_table(summary.results);
+  summary.table = table.to_text();
+  util::write_text_atomically((fs::path(run_dir) / "results.md").string(),
+                              "# Results of " + config.file + "\n\n" + table.to_markdown());
+  util::write_text_atomically(
+      (fs::path(run_dir) / "results.json").string(),
+      nlohmann::json{{"config", config.file}, {"stages", stages}}.dump(2) + "\n");
+  log << "\n" << summary.table;
+  return summary;
+}
+
+}  // namespace lowbit::train

@@ -1,0 +1,163 @@
+// The run configuration: data, model and an ordered list of training stages, read strictly from
+// YAML (every unknown key is an error naming the key, file and line). docs/config.md documents
+// every key and its default.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/train/best_checkpoint.h"
+#include "lowbit/train/config_reader.h"
+#include "lowbit/train/grad_clip.h"
+#include "lowbit/train/loss.h"
+#include "lowbit/train/lr_schedule.h"
+#include "lowbit/train/optimizer_factory.h"
+#include "lowbit/train/regularizer.h"
+
+namespace lowbit::train {
+
+/// Quantizer SPECs for the layers whose names match one glob.
+struct LayerQuantOverride {
+  /// fnmatch glob over the layer's dotted module name, e.g. "fc*" or "block1.*".
+  std::string pattern;
+  /// Weight SPEC ("none" or "" = no quantizer); unset keeps the default.
+  std::optional<std::string> weights;
+  /// Bias SPEC; unset keeps the default.
+  std::optional<std::string> biases;
+  /// Layer-input SPEC of QLinear/QConv2d; unset keeps the default.
+  std::optional<std::string> inputs;
+  /// Layer-output SPEC of QLinear/QConv2d; unset keeps the default.
+  std::optional<std::string> outputs;
+  /// Output SPEC of QActivation layers; unset keeps the default.
+  std::optional<std::string> activations;
+};
+
+/// The quantizers a stage puts on the model's quantizable layers ("" means none: full precision).
+struct QuantizationConfig {
+  /// Default weight SPEC of QLinear/QConv2d.
+  std::string weights;
+  /// Default bias SPEC of QLinear/QConv2d.
+  std::string biases;
+  /// Default input SPEC of QLinear/QConv2d.
+  std::string inputs;
+  /// Default output SPEC of QLinear/QConv2d.
+  std::string outputs;
+  /// Default output SPEC of QActivation.
+  std::string activations;
+  /// Per-layer overrides, applied in order (a later match wins).
+  std::vector<LayerQuantOverride> layers;
+};
+
+/// What an epoch event does.
+enum class EventAction {
+  kSetBits,          ///< set the bit width of matching quantizers
+  kSwitchQuantizer,  ///< replace matching quantizers by a new SPEC
+  kFreeze,           ///< freeze learned step sizes / clipping levels / observers
+  kUnfreeze,         ///< release them again
+  kSetLr,            ///< multiply the scheduled LR so the base LR becomes `lr`
+};
+
+/// The action names accepted in configs, in enum order.
+const std::vector<std::string>& event_action_names();
+
+/// The quantizer slots an event may target.
+const std::vector<std::string>& event_role_names();
+
+/// A change applied at the start of one epoch of a stage.
+struct EpochEvent {
+  /// The epoch (0-based, within the stage) at whose start the event fires.
+  int64_t at = 0;
+  /// What it does.
+  EventAction action = EventAction::kSetBits;
+  /// fnmatch glob over layer names (default "*": every quantized layer).
+  std::string layers = "*";
+  /// Quantizer slot: weights, biases, inputs, outputs, activations or all (default all).
+  std::string role = "all";
+  /// kSetBits: the new width.
+  int bits = 0;
+  /// kSwitchQuantizer: the new SPEC.
+  std::string spec;
+  /// kSetLr: the new base LR.
+  double lr = 0.0;
+};
+
+/// One training stage.
+struct StageConfig {
+  /// Unique name; also the folder of its checkpoints in the run directory.
+  std::string name;
+  /// Warm start: an earlier stage's name or a checkpoint file; empty for none.
+  std::string from;
+  /// Whether `from` names an earlier stage (else a checkpoint file).
+  bool from_stage = false;
+  /// A warm start that cannot copy every non-quantizer tensor is an error.
+  bool strict = false;
+  /// Quantizers of the stage.
+  QuantizationConfig quantization;
+  /// Epochs to train (>= 1).
+  int64_t epochs = 1;
+  /// Samples per batch.
+  int64_t batch_size = 64;
+  /// Optimizer settings.
+  OptimizerConfig optimizer;
+  /// LR schedule.
+  LrScheduleConfig lr_schedule;
+  /// Gradient clipping.
+  ClipConfig clipping;
+  /// Loss function.
+  LossConfig loss;
+  /// Metric (and mode) choosing the best epoch.
+  std::string best_metric = "val_accuracy";
+  /// Whether larger or smaller values of best_metric are better.
+  MetricMode best_mode = MetricMode::kMax;
+  /// Smallest improvement that counts as a new best.
+  double best_min_delta = 0.0;
+  /// Extra loss terms.
+  std::vector<std::shared_ptr<Regularizer>> regularizers;
+  /// Events, sorted by epoch (stable for events of one epoch).
+  std::vector<EpochEvent> events;
+  /// The stage's section as YAML text (saved in checkpoints).
+  std::string yaml;
+};
+
+/// A whole run.
+struct RunConfig {
+  /// Seeds model initialisation, shuffling and every per-epoch RNG.
+  uint64_t seed = 1;
+  /// Intra-op CPU threads (at::set_num_threads).
+  int threads = 1;
+  /// Run directory for checkpoints, metrics.csv and results.
+  std::string output;
+  /// The `data:` section, read by the data builder.
+  std::optional<ConfigNode> data;
+  /// The `model:` section, read by models::build_model.
+  std::optional<ConfigNode> model;
+  /// The stages in order.
+  std::vector<StageConfig> stages;
+  /// The file the config was read from.
+  std::string file;
+
+  /// The stage named `name`; throws ConfigError listing the stage names otherwise.
+  const StageConfig& stage(const std::string& name) const;
+};
+
+/// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
+/// `layers: [{match, ...}]`); every SPEC is checked with the quantizer registry.
+QuantizationConfig parse_quantization(const ConfigNode& node);
+
+/// Reads one event of a stage of `epochs` epochs.
+EpochEvent parse_event(const ConfigNode& node, int64_t epochs);
+
+/// Reads one stage; `earlier` are the names of the stages before it.
+StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& earlier);
+
+/// Reads a run from a parsed root node (calls done() on every section it owns; `data` and
+/// `model` are checked by their builders).
+RunConfig parse_run_config(const ConfigNode& root);
+
+/// Loads a run config file with `--set` overrides applied.
+RunConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides = {});
+
+}  // namespace lowbit::train

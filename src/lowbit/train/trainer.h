@@ -1,0 +1,86 @@
+// The training loop of one stage: batches, loss, backward, clipping, optimizer step, LR
+// schedule, epoch events, validation every epoch, best/last checkpoints, a NaN guard, the
+// metrics.csv log, and a test evaluation with the best weights at the end.
+#pragma once
+
+#include <torch/nn/modules/container/any.h>
+
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "lowbit/data/dataset.h"
+#include "lowbit/train/evaluation.h"
+#include "lowbit/train/lr_scheduler.h"
+#include "lowbit/train/run_config.h"
+
+namespace lowbit::train {
+
+/// The data one stage trains, validates and tests on (test may be empty: the validation set is
+/// then used for the final evaluation).
+struct StageData {
+  data::Dataset train;  ///< Training samples.
+  data::Dataset val;    ///< Validation samples, evaluated every epoch.
+  data::Dataset test;   ///< Test samples, evaluated once with the best weights.
+};
+
+/// How a stage ended and what it reached.
+struct StageResult {
+  std::string stage;         ///< Stage name.
+  bool completed = false;    ///< All epochs ran.
+  bool interrupted = false;  ///< Stopped on request (resumable), not by the NaN guard.
+  std::string stop_reason;   ///< Why it stopped early ("" when completed).
+  int64_t epochs_run = 0;    ///< Epochs with a good checkpoint.
+  int64_t best_epoch = -1;   ///< Epoch (0-based) of the best checkpoint; -1 if none.
+  double best_metric = 0.0;  ///< The best value of the stage's best metric.
+  EvalResult test;           ///< Final evaluation with the best weights.
+  std::string test_set;      ///< "test" or "val": which set `test` was measured on.
+  double seconds = 0.0;      ///< Wall time of the stage.
+  int64_t parameters = 0;    ///< Parameter count of the model.
+  int64_t weight_bytes = 0;  ///< Storage of the parameters at their bit widths.
+  std::string bits;          ///< Bit widths in use, e.g. "w4 a8".
+};
+
+/// Settings of the trainer that come from the run rather than the stage.
+struct TrainerOptions {
+  std::string run_dir;             ///< Run directory (checkpoints go to run_dir/STAGE/).
+  uint64_t seed = 1;               ///< Run seed; epoch e of a stage re-seeds with seed + e.
+  bool resume = false;             ///< Continue from run_dir/STAGE/last.pt when it exists.
+  std::ostream* log = &std::cout;  ///< Where messages and progress go.
+  bool live_progress = false;      ///< Draw a live progress bar (terminal output).
+  /// Asked after every saved epoch; returning true ends the stage there (interrupted), so that
+  /// `--resume` can continue it. Used for Ctrl-C.
+  std::function<bool()> stop_requested;
+};
+
+/// The checkpoint folder of a stage in a run directory.
+std::string stage_dir(const std::string& run_dir, const std::string& stage);
+
+/// Trains one stage of a model.
+class Trainer {
+ public:
+  /// A trainer for `stage` of `model` (quantized and warm-started already).
+  Trainer(torch::nn::AnyModule model, StageConfig stage, TrainerOptions options);
+
+  /// Runs the remaining epochs (all, or those after last.pt when resuming), then evaluates the
+  /// best weights on the test set (the validation set if there is no test set).
+  StageResult run(const StageData& data);
+
+ private:
+  void apply_events(int64_t epoch, bool replay);
+  void rebuild_optimizer(int64_t steps_per_epoch);
+
+  torch::nn::AnyModule model_;
+  StageConfig stage_;
+  TrainerOptions options_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LrScheduler> scheduler_;
+  double lr_factor_ = 1.0;
+  bool structure_changed_ = false;
+};
+
+}  // namespace lowbit::train
