@@ -8,6 +8,7 @@ const std::vector<QuantizerType>& quantizer_types() {
   static const std::vector<QuantizerType> types = [] {
     std::vector<QuantizerType> all;
     // Each family appends its types here, in the order `lowbit quantizers` lists them.
+    add_learned_types(all);
     return all;
   }();
   return types;
