@@ -118,5 +118,24 @@ TEST(QLinear, CloneWithoutQuantizersCopiesParameters) {
   EXPECT_NE(copy->weight.data_ptr(), q->weight.data_ptr());
 }
 
+TEST(QLinear, CloneCopiesLearnedQuantizerState) {
+  torch::manual_seed(38);
+  QLinear q(QLinearOptions(6, 3).weight_quant("lsq:bits=4").output_quant("pact:bits=4,alpha=2"));
+  const torch::Tensor x = torch::randn({4, 6});
+  q->forward(x);
+  q->weight_quant()->set_bits(3);
+  q->weight_quant()->set_frozen(true);
+  auto copy = std::dynamic_pointer_cast<QLinearImpl>(q->clone());
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->weight_quant()->bits(), 3);
+  EXPECT_TRUE(copy->weight_quant()->frozen());
+  const auto original = q->named_parameters();
+  for (const auto& item : copy->named_parameters()) {
+    EXPECT_TRUE(torch::equal(item.value(), original[item.key()])) << item.key();
+    EXPECT_NE(item.value().data_ptr(), original[item.key()].data_ptr()) << item.key();
+  }
+  EXPECT_TRUE(torch::equal(copy->forward(x), q->forward(x)));
+}
+
 }  // namespace
 }  // namespace lowbit::nn

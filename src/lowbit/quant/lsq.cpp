@@ -156,6 +156,22 @@ void LsqImpl::set_frozen(bool frozen) {
   if (frozen) step_.mutable_grad() = torch::Tensor();
 }
 
+void LsqImpl::clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) {
+  const auto* source = dynamic_cast<const LsqImpl*>(&other);
+  if (source == nullptr) {
+    throw std::invalid_argument("lsq: cannot clone from a module of another type (" + other.name() +
+                                ")");
+  }
+  options_ = source->options_;
+  role_ = source->role_;
+  torch::NoGradGuard no_grad;
+  const torch::Device target = device.value_or(source->step_.device());
+  step_.set_data(source->step_.detach().to(target, /*non_blocking=*/false, /*copy=*/true));
+  initialized_.set_data(
+      source->initialized_.detach().to(target, /*non_blocking=*/false, /*copy=*/true));
+  set_frozen(source->frozen());
+}
+
 QuantSpec LsqImpl::spec() const {
   return QuantSpec("lsq", {{"bits", std::to_string(options_.bits)},
                            {"signed", options_.is_signed ? "1" : "0"},

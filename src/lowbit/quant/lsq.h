@@ -63,6 +63,8 @@ class LsqImpl : public QuantizerImpl {
   double grad_scale(const torch::Tensor& x) const;
 
  private:
+  // Lets Cloneable layers clone a quantizer child: copies settings and state from `other`.
+  void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) override;
   int64_t channel_axis(const torch::Tensor& x) const;
   torch::Tensor initial_step(const torch::Tensor& x) const;
   torch::Tensor current_step(const torch::Tensor& x) const;

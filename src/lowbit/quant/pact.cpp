@@ -103,6 +103,19 @@ void PactImpl::set_frozen(bool frozen) {
   if (frozen) alpha_.mutable_grad() = torch::Tensor();
 }
 
+void PactImpl::clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) {
+  const auto* source = dynamic_cast<const PactImpl*>(&other);
+  if (source == nullptr) {
+    throw std::invalid_argument("pact: cannot clone from a module of another type (" +
+                                other.name() + ")");
+  }
+  options_ = source->options_;
+  torch::NoGradGuard no_grad;
+  const torch::Device target = device.value_or(source->alpha_.device());
+  alpha_.set_data(source->alpha_.detach().to(target, /*non_blocking=*/false, /*copy=*/true));
+  set_frozen(source->frozen());
+}
+
 QuantSpec PactImpl::spec() const {
   return QuantSpec(
       "pact", {{"bits", std::to_string(options_.bits)}, {"alpha", format_real(options_.alpha)}});

@@ -49,6 +49,8 @@ class PactImpl : public QuantizerImpl {
   torch::Tensor step() const;
 
  private:
+  // Lets Cloneable layers clone a quantizer child: copies settings and state from `other`.
+  void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) override;
   void check_input(const torch::Tensor& x) const;
 
   PactOptions options_;
