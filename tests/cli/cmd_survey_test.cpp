@@ -94,7 +94,9 @@ TEST(SurveyTest, SameSeedSameTable) {
   EXPECT_EQ(a.out, b.out);
   const auto header = lines(a.out);
   ASSERT_GE(header.size(), 2u);
-  EXPECT_EQ(header[1].rfind("type  spec  bits", 0), 0u) << header[1];
+  EXPECT_EQ(header[1].rfind("type ", 0), 0u) << header[1];
+  EXPECT_NE(header[1].find(" spec "), std::string::npos) << header[1];
+  EXPECT_NE(header[1].find(" laplace_levels"), std::string::npos) << header[1];
 }
 
 TEST(SurveyTest, CsvIntoMissingFolderIsAnErrorNamingIt) {
