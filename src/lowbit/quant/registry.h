@@ -29,6 +29,9 @@ struct QuantizerType {
   std::function<Quantizer(const QuantSpec&, Role)> make;
 };
 
+/// Appends the learned-step types (lsq, pact) to `types`.
+void add_learned_types(std::vector<QuantizerType>& types);
+
 /// Every quantizer type lowbit knows, in the order `lowbit quantizers` lists them.
 const std::vector<QuantizerType>& quantizer_types();
 

@@ -1,0 +1,17 @@
+// The subcommands of `lowbit`: each adds itself, its options and its callback to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lowbit::cli {
+
+/// `lowbit quantizers [--markdown]`: the reference of every registered quantizer type.
+void add_quantizers_command(CLI::App& app);
+
+/// `lowbit quantize --spec SPEC --in X.npy --out Y.npy ...`: quantizes one NumPy array.
+void add_quantize_command(CLI::App& app);
+
+/// `lowbit survey [--samples N] [--seed S] [--csv FILE]`: error of every weight grid on samples.
+void add_survey_command(CLI::App& app);
+
+}  // namespace lowbit::cli

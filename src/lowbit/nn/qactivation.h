@@ -1,0 +1,60 @@
+// QActivation: an activation function followed by an optional output quantizer.
+#pragma once
+
+#include <torch/arg.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "lowbit/quant/quantizer.h"
+
+namespace lowbit::nn {
+
+/// Options of QActivation.
+struct QActivationOptions {
+  /// An activation `function` with no output quantizer.
+  QActivationOptions(std::string function = "relu");  // NOLINT(google-explicit-constructor)
+  /// One of activation_functions(): none, relu, relu6, sigmoid, hard_sigmoid, tanh.
+  TORCH_ARG(std::string, function);
+  /// SPEC of the output quantizer (role activation); empty for none.
+  TORCH_ARG(std::string, output_quant) = "";
+};
+
+/// The names QActivationOptions::function accepts.
+const std::vector<std::string>& activation_functions();
+
+/// y = output_q(f(x)). hard_sigmoid is PyTorch's relu6(x + 3) / 6. The quantizer is submodule
+/// `output_quant` when set.
+class QActivationImpl : public torch::nn::Cloneable<QActivationImpl> {
+ public:
+  /// A layer from options; throws std::invalid_argument for an unknown function.
+  explicit QActivationImpl(const QActivationOptions& options = {});
+
+  /// (Re)creates the quantizer from the options.
+  void reset() override;
+  /// Prints the function and the quantizer SPEC.
+  void pretty_print(std::ostream& stream) const override;
+  /// output_q(f(input)).
+  torch::Tensor forward(const torch::Tensor& input);
+
+  /// The output quantizer, or null.
+  const quant::Quantizer& output_quant() const { return output_quant_; }
+  /// Replaces the output quantizer ("" removes it) on the device of the one it replaces (CPU
+  /// when there was none or it had no tensors); the options follow.
+  void set_output_quant(const std::string& spec);
+
+  /// The options the layer was built with, quantizer SPEC as last set.
+  QActivationOptions options;
+
+ private:
+  quant::Quantizer output_quant_;
+};
+
+/// Holder of QActivationImpl (the module form layers are used in).
+TORCH_MODULE(QActivation);
+
+}  // namespace lowbit::nn

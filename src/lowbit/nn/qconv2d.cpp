@@ -1,0 +1,104 @@
+#include "lowbit/nn/qconv2d.h"
+
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "lowbit/nn/quant_slot.h"
+
+namespace lowbit::nn {
+
+QConv2dOptions::QConv2dOptions(int64_t in_channels, int64_t out_channels,
+                               torch::ExpandingArray<2> kernel_size)
+    : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
+
+QConv2dImpl::QConv2dImpl(const QConv2dOptions& options_) : options(options_) {
+  reset();
+}
+
+void QConv2dImpl::reset() {
+  const int64_t groups = options.groups();
+  if (options.in_channels() <= 0 || options.out_channels() <= 0 || groups <= 0 ||
+      options.in_channels() % groups != 0 || options.out_channels() % groups != 0) {
+    throw std::invalid_argument("QConv2d: in_channels (" + std::to_string(options.in_channels()) +
+                                ") and out_channels (" + std::to_string(options.out_channels()) +
+                                ") must be positive multiples of groups (" +
+                                std::to_string(groups) + ")");
+  }
+  const auto& k = *options.kernel_size();
+  weight = register_parameter(
+      "weight", torch::empty({options.out_channels(), options.in_channels() / groups, k[0], k[1]}));
+  if (options.bias()) {
+    bias = register_parameter("bias", torch::empty(options.out_channels()));
+  } else {
+    bias = register_parameter("bias", {}, /*requires_grad=*/false);
+  }
+  reset_parameters();
+  set_weight_quant(options.weight_quant());
+  set_bias_quant(options.bias_quant());
+  set_input_quant(options.input_quant());
+  set_output_quant(options.output_quant());
+}
+
+void QConv2dImpl::reset_parameters() {
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const auto fans = torch::nn::init::_calculate_fan_in_and_fan_out(weight);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(std::get<0>(fans)));
+    torch::nn::init::uniform_(bias, -bound, bound);
+  }
+}
+
+void QConv2dImpl::pretty_print(std::ostream& stream) const {
+  stream << "lowbit::nn::QConv2d(" << options.in_channels() << ", " << options.out_channels()
+         << ", kernel_size=" << options.kernel_size() << ", stride=" << options.stride()
+         << ", padding=" << options.padding() << ", dilation=" << options.dilation()
+         << ", groups=" << options.groups() << ", bias=" << std::boolalpha << options.bias()
+         << ", weight_quant=\"" << options.weight_quant() << "\", bias_quant=\""
+         << options.bias_quant() << "\", input_quant=\"" << options.input_quant()
+         << "\", output_quant=\"" << options.output_quant() << "\")";
+}
+
+torch::Tensor QConv2dImpl::quantized_weight() {
+  return apply_quantizer(weight_quant_, weight);
+}
+
+torch::Tensor QConv2dImpl::quantized_bias() {
+  return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
+}
+
+torch::Tensor QConv2dImpl::forward(const torch::Tensor& input) {
+  const torch::Tensor x = apply_quantizer(input_quant_, input);
+  const torch::Tensor y = torch::conv2d(x, quantized_weight(), quantized_bias(), options.stride(),
+                                        options.padding(), options.dilation(), options.groups());
+  return apply_quantizer(output_quant_, y);
+}
+
+void QConv2dImpl::set_weight_quant(const std::string& spec) {
+  weight_quant_ =
+      install_quantizer(*this, "weight_quant", spec, quant::Role::kWeight, weight.device());
+  options.weight_quant(spec);
+}
+
+void QConv2dImpl::set_bias_quant(const std::string& spec) {
+  if (!spec.empty() && !options.bias()) {
+    throw std::invalid_argument("QConv2d: bias_quant '" + spec + "' given to a layer without bias");
+  }
+  bias_quant_ = install_quantizer(*this, "bias_quant", spec, quant::Role::kBias, weight.device());
+  options.bias_quant(spec);
+}
+
+void QConv2dImpl::set_input_quant(const std::string& spec) {
+  input_quant_ =
+      install_quantizer(*this, "input_quant", spec, quant::Role::kActivation, weight.device());
+  options.input_quant(spec);
+}
+
+void QConv2dImpl::set_output_quant(const std::string& spec) {
+  output_quant_ =
+      install_quantizer(*this, "output_quant", spec, quant::Role::kActivation, weight.device());
+  options.output_quant(spec);
+}
+
+}  // namespace lowbit::nn

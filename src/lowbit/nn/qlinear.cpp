@@ -1,0 +1,95 @@
+#include "lowbit/nn/qlinear.h"
+
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "lowbit/nn/quant_slot.h"
+
+namespace lowbit::nn {
+
+QLinearOptions::QLinearOptions(int64_t in_features, int64_t out_features)
+    : in_features_(in_features), out_features_(out_features) {}
+
+QLinearImpl::QLinearImpl(const QLinearOptions& options_) : options(options_) {
+  reset();
+}
+
+void QLinearImpl::reset() {
+  if (options.in_features() <= 0 || options.out_features() <= 0) {
+    throw std::invalid_argument("QLinear: in_features and out_features must be positive, got " +
+                                std::to_string(options.in_features()) + " and " +
+                                std::to_string(options.out_features()));
+  }
+  weight =
+      register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
+  if (options.bias()) {
+    bias = register_parameter("bias", torch::empty(options.out_features()));
+  } else {
+    bias = register_parameter("bias", {}, /*requires_grad=*/false);
+  }
+  reset_parameters();
+  set_weight_quant(options.weight_quant());
+  set_bias_quant(options.bias_quant());
+  set_input_quant(options.input_quant());
+  set_output_quant(options.output_quant());
+}
+
+void QLinearImpl::reset_parameters() {
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const auto fans = torch::nn::init::_calculate_fan_in_and_fan_out(weight);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(std::get<0>(fans)));
+    torch::nn::init::uniform_(bias, -bound, bound);
+  }
+}
+
+void QLinearImpl::pretty_print(std::ostream& stream) const {
+  stream << "lowbit::nn::QLinear(in_features=" << options.in_features()
+         << ", out_features=" << options.out_features() << ", bias=" << std::boolalpha
+         << options.bias() << ", weight_quant=\"" << options.weight_quant() << "\", bias_quant=\""
+         << options.bias_quant() << "\", input_quant=\"" << options.input_quant()
+         << "\", output_quant=\"" << options.output_quant() << "\")";
+}
+
+torch::Tensor QLinearImpl::quantized_weight() {
+  return apply_quantizer(weight_quant_, weight);
+}
+
+torch::Tensor QLinearImpl::quantized_bias() {
+  return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
+}
+
+torch::Tensor QLinearImpl::forward(const torch::Tensor& input) {
+  const torch::Tensor x = apply_quantizer(input_quant_, input);
+  return apply_quantizer(output_quant_, torch::linear(x, quantized_weight(), quantized_bias()));
+}
+
+void QLinearImpl::set_weight_quant(const std::string& spec) {
+  weight_quant_ =
+      install_quantizer(*this, "weight_quant", spec, quant::Role::kWeight, weight.device());
+  options.weight_quant(spec);
+}
+
+void QLinearImpl::set_bias_quant(const std::string& spec) {
+  if (!spec.empty() && !options.bias()) {
+    throw std::invalid_argument("QLinear: bias_quant '" + spec + "' given to a layer without bias");
+  }
+  bias_quant_ = install_quantizer(*this, "bias_quant", spec, quant::Role::kBias, weight.device());
+  options.bias_quant(spec);
+}
+
+void QLinearImpl::set_input_quant(const std::string& spec) {
+  input_quant_ =
+      install_quantizer(*this, "input_quant", spec, quant::Role::kActivation, weight.device());
+  options.input_quant(spec);
+}
+
+void QLinearImpl::set_output_quant(const std::string& spec) {
+  output_quant_ =
+      install_quantizer(*this, "output_quant", spec, quant::Role::kActivation, weight.device());
+  options.output_quant(spec);
+}
+
+}  // namespace lowbit::nn

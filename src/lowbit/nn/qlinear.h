@@ -1,0 +1,98 @@
+// QLinear: torch::nn::Linear with optional quantizers on its input, weight, bias and output.
+#pragma once
+
+#include <torch/arg.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "lowbit/quant/quantizer.h"
+
+namespace lowbit::nn {
+
+/// Options of QLinear; quantizer SPECs are empty for none.
+struct QLinearOptions {
+  /// Sizes of the input and output features.
+  QLinearOptions(int64_t in_features, int64_t out_features);
+  /// Size of each input sample.
+  TORCH_ARG(int64_t, in_features);
+  /// Size of each output sample.
+  TORCH_ARG(int64_t, out_features);
+  /// Whether the layer learns an additive bias.
+  TORCH_ARG(bool, bias) = true;
+  /// SPEC of the weight quantizer (role weight).
+  TORCH_ARG(std::string, weight_quant) = "";
+  /// SPEC of the bias quantizer (role bias).
+  TORCH_ARG(std::string, bias_quant) = "";
+  /// SPEC of the input quantizer (role activation).
+  TORCH_ARG(std::string, input_quant) = "";
+  /// SPEC of the output quantizer (role activation).
+  TORCH_ARG(std::string, output_quant) = "";
+};
+
+/// y = output_q(linear(input_q(x), weight_q(weight), bias_q(bias))). Parameters `weight`
+/// {out, in} and `bias` {out} are named, shaped and initialised as torch::nn::Linear's, so an FP
+/// Linear's parameters load by name; quantizers are submodules `weight_quant`, `bias_quant`,
+/// `input_quant` and `output_quant` when set.
+class QLinearImpl : public torch::nn::Cloneable<QLinearImpl> {
+ public:
+  /// A layer from in to out features with default options.
+  QLinearImpl(int64_t in_features, int64_t out_features)
+      : QLinearImpl(QLinearOptions(in_features, out_features)) {}
+  /// A layer from options.
+  explicit QLinearImpl(const QLinearOptions& options);
+
+  /// (Re)creates parameters and quantizers from the options.
+  void reset() override;
+  /// Initialises weight and bias as torch::nn::Linear does.
+  void reset_parameters();
+  /// Prints the layer and its quantizer SPECs.
+  void pretty_print(std::ostream& stream) const override;
+  /// The layer's output for input {..., in_features}.
+  torch::Tensor forward(const torch::Tensor& input);
+
+  /// weight_quant(weight), or weight without a weight quantizer.
+  torch::Tensor quantized_weight();
+  /// bias_quant(bias), or bias without a bias quantizer (undefined without bias).
+  torch::Tensor quantized_bias();
+
+  /// The weight quantizer, or null.
+  const quant::Quantizer& weight_quant() const { return weight_quant_; }
+  /// The bias quantizer, or null.
+  const quant::Quantizer& bias_quant() const { return bias_quant_; }
+  /// The input quantizer, or null.
+  const quant::Quantizer& input_quant() const { return input_quant_; }
+  /// The output quantizer, or null.
+  const quant::Quantizer& output_quant() const { return output_quant_; }
+
+  /// Replaces the weight quantizer ("" removes it); the options follow.
+  void set_weight_quant(const std::string& spec);
+  /// Replaces the bias quantizer ("" removes it); the options follow.
+  void set_bias_quant(const std::string& spec);
+  /// Replaces the input quantizer ("" removes it); the options follow.
+  void set_input_quant(const std::string& spec);
+  /// Replaces the output quantizer ("" removes it); the options follow.
+  void set_output_quant(const std::string& spec);
+
+  /// The options the layer was built with, quantizer SPECs as last set.
+  QLinearOptions options;
+  /// The learned weight {out_features, in_features}.
+  torch::Tensor weight;
+  /// The learned bias {out_features}; undefined when options.bias() is false.
+  torch::Tensor bias;
+
+ private:
+  quant::Quantizer weight_quant_;
+  quant::Quantizer bias_quant_;
+  quant::Quantizer input_quant_;
+  quant::Quantizer output_quant_;
+};
+
+/// Holder of QLinearImpl (the module form layers are used in).
+TORCH_MODULE(QLinear);
+
+}  // namespace lowbit::nn

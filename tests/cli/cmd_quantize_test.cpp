@@ -1,0 +1,214 @@
+// `lowbit quantize`, run as a program, compared with the library's own quantizers.
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include <limits>
+#include <string>
+
+#include "cli/run_lowbit.h"
+#include "lowbit/data/npy.h"
+#include "lowbit/quant/registry.h"
+
+namespace lowbit::cli {
+namespace {
+
+using testing::count_entries;
+using testing::exists;
+using testing::run_lowbit;
+using testing::TempDir;
+using testing::weight_type_with;
+
+/// What the library gives for x, calibrated the way docs/quantizers.md says `quantize` does:
+/// one training-mode pass without gradients, then the eval-mode output and integer form.
+struct Expected {
+  torch::Tensor y;
+  quant::IntegerForm form;
+};
+
+Expected library_result(const quant::QuantSpec& spec, const torch::Tensor& x) {
+  const quant::Quantizer q = quant::make_quantizer(spec, quant::Role::kWeight);
+  torch::NoGradGuard no_grad;
+  q->train();
+  q->forward(x);
+  q->eval();
+  Expected e;
+  e.y = q->forward(x);
+  e.form = q->integer_form(x);
+  return e;
+}
+
+std::string q(const std::string& path) {
+  return "'" + path + "'";
+}
+
+class QuantizeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::manual_seed(11); }
+  TempDir dir_;
+};
+
+TEST_F(QuantizeTest, OutputCodesAndScaleMatchTheLibrary) {
+  const auto type = weight_type_with("");
+  if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
+  const torch::Tensor x = torch::randn({4, 5}) * 2;
+  data::write_npy(dir_ / "x.npy", x);
+  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
+                            " --out " + q(dir_ / "y.npy") + " --ints " + q(dir_ / "q.npy") +
+                            " --scale " + q(dir_ / "s.npy") + " --zero-point " + q(dir_ / "z.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+
+  const Expected e = library_result(quant::QuantSpec(type->name), x);
+  const torch::Tensor y = data::read_npy(dir_ / "y.npy");
+  ASSERT_EQ(y.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  EXPECT_TRUE(torch::equal(y, e.y)) << type->name;
+
+  const torch::Tensor codes = data::read_npy(dir_ / "q.npy");
+  const bool int8_grid = e.form.code_min >= -128 && e.form.code_max <= 127;
+  EXPECT_EQ(codes.scalar_type(), int8_grid ? torch::kInt8 : torch::kInt32);
+  EXPECT_TRUE(torch::equal(codes.to(torch::kInt32), e.form.codes.to(torch::kInt32)));
+  const torch::Tensor scale = data::read_npy(dir_ / "s.npy");
+  const torch::Tensor zero_point = data::read_npy(dir_ / "z.npy");
+  EXPECT_EQ(scale.dim(), 0);
+  EXPECT_EQ(zero_point.scalar_type(), torch::kInt32);
+
+  // The files alone rebuild the output exactly.
+  quant::IntegerForm from_files = e.form;
+  from_files.codes = codes.to(torch::kInt32);
+  from_files.scale = scale;
+  from_files.zero_point = zero_point;
+  EXPECT_TRUE(torch::equal(from_files.dequantize(), y));
+  if (!e.form.levels.defined()) {
+    EXPECT_TRUE(
+        torch::equal((codes.to(torch::kInt32) - zero_point).to(torch::kFloat32) * scale, y));
+  }
+}
+
+TEST_F(QuantizeTest, Float64InputIsQuantizedAsFloat32) {
+  const auto type = weight_type_with("");
+  if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
+  const torch::Tensor x = torch::randn({3, 7}, torch::kFloat64);
+  data::write_npy(dir_ / "x.npy", x);
+  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
+                            " --out " + q(dir_ / "y.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Expected e = library_result(quant::QuantSpec(type->name), x.to(torch::kFloat32));
+  EXPECT_TRUE(torch::equal(data::read_npy(dir_ / "y.npy"), e.y));
+}
+
+TEST_F(QuantizeTest, PerChannelGivesOneScalePerSliceOfAxisZero) {
+  const auto type = weight_type_with("per_channel");
+  if (!type) GTEST_SKIP() << "no registered weight quantizer type has a per_channel key";
+  const torch::Tensor x =
+      torch::randn({3, 4, 2}) * torch::tensor({0.1f, 1.0f, 10.0f}).view({3, 1, 1});
+  data::write_npy(dir_ / "x.npy", x);
+  const auto r = run_lowbit("quantize --per-channel --spec " + type->name + " --in " +
+                            q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy") + " --scale " +
+                            q(dir_ / "s.npy") + " --ints " + q(dir_ / "q.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const torch::Tensor scale = data::read_npy(dir_ / "s.npy");
+  ASSERT_EQ(scale.sizes(), torch::IntArrayRef({3}));
+  quant::QuantSpec spec(type->name);
+  spec.set("per_channel", "1");
+  const Expected e = library_result(spec, x);
+  EXPECT_TRUE(torch::equal(data::read_npy(dir_ / "y.npy"), e.y));
+  EXPECT_TRUE(torch::equal(scale, e.form.scale.to(torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(data::read_npy(dir_ / "q.npy").to(torch::kInt32),
+                           e.form.codes.to(torch::kInt32)));
+}
+
+TEST_F(QuantizeTest, NonFiniteInputNamesFileAndFirstIndex) {
+  torch::Tensor x = torch::zeros({2, 3});
+  x[1][2] = std::numeric_limits<float>::quiet_NaN();
+  x[1][0] = std::numeric_limits<float>::quiet_NaN();
+  data::write_npy(dir_ / "nan.npy", x);
+  auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "nan.npy") + " --out " +
+                      q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("lowbit: error: '" + (dir_ / "nan.npy") + "'", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("element (1, 0) is nan"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 non-finite values"), std::string::npos) << r.err;
+
+  torch::Tensor y = torch::zeros({4});
+  y[3] = -std::numeric_limits<float>::infinity();
+  data::write_npy(dir_ / "inf.npy", y);
+  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "inf.npy") + " --out " +
+                 q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("element (3) is -inf"), std::string::npos) << r.err;
+
+  data::write_npy(dir_ / "big.npy", torch::tensor({1.0, 1e300}, torch::kFloat64));
+  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "big.npy") + " --out " +
+                 q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("element (1) is inf as float32"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(dir_ / "y.npy"));
+}
+
+TEST_F(QuantizeTest, InputErrorsNameTheFile) {
+  auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "absent.npy") + " --out " +
+                      q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot open '" + (dir_ / "absent.npy") + "'"), std::string::npos) << r.err;
+
+  data::write_npy(dir_ / "ints.npy", torch::ones({3}, torch::kInt32));
+  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "ints.npy") + " --out " +
+                 q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'" + (dir_ / "ints.npy") + "': expected a float32 or float64 array"),
+            std::string::npos)
+      << r.err;
+
+  util::write_text_atomically(dir_ / "text.npy", "not numpy at all");
+  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "text.npy") + " --out " +
+                 q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'" + (dir_ / "text.npy") + "': not a .npy file"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir_ / "y.npy"));
+}
+
+TEST_F(QuantizeTest, SpecErrorsNameTheTypeOrKey) {
+  data::write_npy(dir_ / "x.npy", torch::randn({4}));
+  const std::string io = " --in " + q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy");
+  auto r = run_lowbit("quantize --spec no_such_type" + io);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown quantizer type 'no_such_type'"), std::string::npos) << r.err;
+
+  r = run_lowbit("quantize --spec 'uniform:bits'" + io);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("parameter 'bits' is not of the form key=value"), std::string::npos)
+      << r.err;
+
+  const auto type = weight_type_with("");
+  if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
+  r = run_lowbit("quantize --spec " + type->name + ":zzz_unknown_key=3" + io);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown parameter 'zzz_unknown_key'"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(dir_ / "y.npy"));
+}
+
+TEST_F(QuantizeTest, FailedWriteLeavesEveryOutputAsItWas) {
+  const auto type = weight_type_with("");
+  if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
+  data::write_npy(dir_ / "x.npy", torch::randn({6}));
+  util::write_text_atomically(dir_ / "y.npy", "old content");
+  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
+                            " --out " + q(dir_ / "y.npy") + " --ints " + q(dir_ / "q.npy") +
+                            " --scale " + q(dir_ / "no/such/dir/s.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(dir_ / "no/such/dir/s.npy"), std::string::npos) << r.err;
+  EXPECT_EQ(util::read_file(dir_ / "y.npy"), "old content");
+  EXPECT_FALSE(exists(dir_ / "q.npy"));
+  EXPECT_EQ(count_entries(dir_.path()), 2) << "staged files were left behind";
+
+  const auto same = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
+                               " --out " + q(dir_ / "y.npy") + " --scale " + q(dir_ / "y.npy"));
+  EXPECT_EQ(same.code, 1);
+  EXPECT_NE(same.err.find("named for two different outputs"), std::string::npos) << same.err;
+  EXPECT_EQ(util::read_file(dir_ / "y.npy"), "old content");
+}
+
+}  // namespace
+}  // namespace lowbit::cli
