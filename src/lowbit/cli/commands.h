@@ -14,4 +14,7 @@ void add_quantize_command(CLI::App& app);
 /// `lowbit survey [--samples N] [--seed S] [--csv FILE]`: error of every weight grid on samples.
 void add_survey_command(CLI::App& app);
 
+/// `lowbit train CFG [--set k=v ...] [--out DIR] [--stage NAME] [--resume]`: runs a run config.
+void add_train_command(CLI::App& app);
+
 }  // namespace lowbit::cli

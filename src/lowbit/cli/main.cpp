@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   lowbit::cli::add_quantizers_command(app);
   lowbit::cli::add_quantize_command(app);
   lowbit::cli::add_survey_command(app);
+  lowbit::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

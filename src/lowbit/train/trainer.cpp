@@ -174,7 +174,7 @@ StageResult Trainer::run(const StageData& data) {
         break;
       }
       loss.backward();
-      clip_gradients(stage_.clipping, optimizer_->parameters());
+      clip_gradients(stage_.clipping, module.parameters(true));
       optimizer_->step();
       const int64_t n = batch->inputs.size(0);
       train_loss.add(loss_value, static_cast<double>(n));

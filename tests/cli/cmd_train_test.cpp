@@ -1,0 +1,88 @@
+// `lowbit train`, run as a program on a tiny CSV data set.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "cli/run_lowbit.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::cli {
+namespace {
+
+using testing::exists;
+using testing::run_lowbit;
+using testing::TempDir;
+
+class TrainCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Two separable classes on a diagonal, written without randomness.
+    std::ofstream csv(dir_ / "data.csv");
+    csv << "a,b,label\n";
+    for (int i = 0; i < 120; ++i) {
+      const int label = i % 2;
+      const double a = (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
+      const double b = (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
+      csv << a << "," << b << "," << label << "\n";
+    }
+    csv.close();
+    write("run.yaml", "output: " + (dir_ / "out") +
+                          "\ndata: {source: csv, train: " + (dir_ / "data.csv") +
+                          ", label_column: label}\n" + R"(model: {type: mlp, widths: [4]}
+stages:
+  - name: fp
+    epochs: 2
+    batch_size: 16
+    optimizer: {type: adam, lr: 0.01}
+  - name: w2
+    from: fp
+    epochs: 1
+    batch_size: 16
+    optimizer: {type: adam, lr: 0.01}
+    quantization: {weights: "uniform:bits=2"}
+)");
+  }
+  void write(const std::string& name, const std::string& text) {
+    util::write_text_atomically(dir_ / name, text);
+  }
+  TempDir dir_;
+};
+
+TEST_F(TrainCommandTest, RunsEveryStageAndWritesResults) {
+  const auto r = run_lowbit("train '" + (dir_ / "run.yaml") + "'");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("fp 1/2  lr "), std::string::npos) << r.out;  // plain lines, no bar
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  EXPECT_NE(r.out.find("Copied: 4  Skipped: 0"), std::string::npos) << r.out;
+  EXPECT_TRUE(exists(dir_ / "out/results.md"));
+  EXPECT_TRUE(exists(dir_ / "out/results.json"));
+  EXPECT_TRUE(exists(dir_ / "out/metrics.csv"));
+  EXPECT_TRUE(exists(dir_ / "out/w2/best.pt"));
+}
+
+TEST_F(TrainCommandTest, SetAndOutOverrideTheConfig) {
+  const auto r = run_lowbit("train '" + (dir_ / "run.yaml") + "' --set stages.1.epochs=2 --out '" +
+                            (dir_ / "other") + "' --stage fp");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(exists(dir_ / "other/fp/last.pt"));
+  EXPECT_FALSE(exists(dir_ / "other/w2"));
+  EXPECT_FALSE(exists(dir_ / "out"));
+}
+
+TEST_F(TrainCommandTest, ConfigErrorsNameKeyFileAndLine) {
+  std::string text = util::read_file(dir_ / "run.yaml");
+  text.replace(text.find("    batch_size: 16"), 0, "    batch_sise: 16\n");
+  write("bad.yaml", text);
+  const auto r = run_lowbit("train '" + (dir_ / "bad.yaml") + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("lowbit: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml:7:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("batch_sise"), std::string::npos);
+  const auto missing = run_lowbit("train '" + (dir_ / "run.yaml") + "' --stage w2");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("run that stage first"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace lowbit::cli

@@ -1,0 +1,131 @@
+#include "lowbit/train/run.h"
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "lowbit/train/checkpoint.h"
+#include "lowbit/util/atomic_file.h"
+#include "train/train_fixtures.h"
+
+namespace lowbit::train {
+namespace {
+
+class RunTest : public testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    at::set_num_threads(1);
+    data::Dataset d = testing::blobs(240, 4, true);
+    std::ofstream csv(path("blobs.csv"));
+    csv << "x,y,label\n";
+    for (int64_t i = 0; i < d.size(); ++i) {
+      csv << d.inputs[i][0].item<float>() << "," << d.inputs[i][1].item<float>() << ","
+          << d.targets[i].item<int64_t>() << "\n";
+    }
+    csv.close();
+    std::ofstream cfg(path("run.yaml"));
+    cfg << "seed: 3\noutput: " << path("out") << R"(
+data: {source: csv, train: )"
+        << path("blobs.csv") << R"(, label_column: label}
+model: {type: mlp, widths: [8]}
+stages:
+  - name: fp
+    epochs: 2
+    batch_size: 32
+    optimizer: {type: adam, lr: 0.02}
+  - name: w4
+    from: fp
+    strict: true
+    epochs: 2
+    batch_size: 32
+    optimizer: {type: adam, lr: 0.005}
+    quantization: {weights: "uniform:bits=4", activations: "uniform:bits=8,signed=0"}
+)";
+  }
+  RunSummary run(const std::vector<std::string>& overrides, RunOptions options = {}) {
+    options.log = &log_;
+    return run_training(load_run_config(path("run.yaml"), overrides), options);
+  }
+  std::ostringstream log_;
+};
+
+int lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+TEST_F(RunTest, TwoStagesEndToEnd) {
+  RunSummary summary = run({});
+  EXPECT_TRUE(summary.stopped.empty());
+  ASSERT_EQ(summary.results.size(), 2u);
+  EXPECT_EQ(summary.results[0].stage, "fp");
+  EXPECT_EQ(summary.results[0].bits, "fp");
+  EXPECT_EQ(summary.results[1].bits, "w4 a8");
+  EXPECT_LT(summary.results[1].weight_bytes, summary.results[0].weight_bytes);
+  EXPECT_GT(summary.results[1].test.accuracy, 0.8);
+  EXPECT_GT(summary.results[1].test.auc, 0.85);
+
+  const std::string log = log_.str();
+  EXPECT_NE(log.find("data: 172 training, 20 validation, 48 test samples"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("Warm start of stage 'w4' from stage 'fp'"), std::string::npos);
+  EXPECT_NE(log.find("Copied: 4  Skipped: 0"), std::string::npos) << log;
+  EXPECT_NE(log.find("fc1 (QLinear): weights=uniform:bits=4"), std::string::npos);
+
+  EXPECT_EQ(lines(util::read_file(path("out/metrics.csv"))), 5);
+  const std::string md = util::read_file(path("out/results.md"));
+  EXPECT_NE(md.find("| fp "), std::string::npos) << md;
+  EXPECT_NE(md.find("| w4 "), std::string::npos) << md;
+  EXPECT_NE(md.find("weight bytes"), std::string::npos);
+  auto json = nlohmann::json::parse(util::read_file(path("out/results.json")));
+  ASSERT_EQ(json["stages"].size(), 2u);
+  EXPECT_EQ(json["stages"][1]["stage"], "w4");
+  EXPECT_EQ(json["stages"][1]["epochs"], 2);
+  EXPECT_EQ(json["stages"][1]["bits"], "w4 a8");
+  EXPECT_EQ(stage_result_from_json(json["stages"][1]).test.accuracy,
+            summary.results[1].test.accuracy);
+  EXPECT_TRUE(load_checkpoint(path("out/w4/best.pt")).epoch >= 0);
+}
+
+TEST_F(RunTest, SingleStageAndResumeSkipCompletedStages) {
+  run({});
+  const std::string fp_result = util::read_file(path("out/fp/result.json"));
+  log_.str("");
+  RunOptions only;
+  only.only_stage = "w4";
+  RunSummary summary = run({"stages.1.epochs=3"}, only);
+  EXPECT_EQ(log_.str().find("== stage 'fp'"), std::string::npos);
+  EXPECT_NE(log_.str().find("== stage 'w4'"), std::string::npos);
+  EXPECT_EQ(util::read_file(path("out/fp/result.json")),
+            fp_result);                   // untouched
+  ASSERT_EQ(summary.results.size(), 2u);  // table has both
+  EXPECT_EQ(summary.results[1].epochs_run, 3);
+
+  log_.str("");
+  RunOptions resume;
+  resume.resume = true;
+  run({"stages.1.epochs=3"}, resume);
+  EXPECT_NE(log_.str().find("stage 'fp': already completed, skipped"), std::string::npos);
+  EXPECT_NE(log_.str().find("stage 'w4': already completed, skipped"), std::string::npos);
+}
+
+TEST_F(RunTest, MissingFromStageCheckpointIsAClearError) {
+  RunOptions only;
+  only.only_stage = "w4";
+  try {
+    run({}, only);
+    FAIL() << "expected an error";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("run that stage first"), std::string::npos);
+  }
+  RunOptions bad;
+  bad.only_stage = "nope";
+  EXPECT_THROW(run({}, bad), ConfigError);
+}
+
+}  // namespace
+}  // namespace lowbit::train
