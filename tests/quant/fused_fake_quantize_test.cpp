@@ -102,3 +102,55 @@ TEST(FusedFakeQuantize, RejectsWrongInputs) {
 
 }  // namespace
 }  // namespace lowbit::quant
+
+namespace lowbit::quant {
+namespace {
+
+// Our learned-step kernel against LibTorch's learnable fake-quant op: the forward and the input
+// gradient are exact; the step gradient is a float sum whose order differs, so it gets a relative
+// bound.
+void expect_learned_step_like_libtorch(const torch::Tensor& x_in, const torch::Tensor& step_in,
+                                       int64_t axis, int64_t qmin, int64_t qmax, double g) {
+  const torch::Tensor x1 = x_in.clone().requires_grad_(true);
+  const torch::Tensor x2 = x_in.clone().requires_grad_(true);
+  const torch::Tensor s1 = step_in.clone().requires_grad_(true);
+  const torch::Tensor s2 = step_in.clone().requires_grad_(true);
+  const torch::Tensor ours = fused_learned_step_cpu(x1, s1, axis, qmin, qmax, g);
+  const torch::Tensor zp = torch::zeros_like(step_in);
+  const torch::Tensor theirs =
+      axis < 0
+          ? torch::_fake_quantize_learnable_per_tensor_affine(x2, s2, zp, qmin, qmax, g)
+          : torch::_fake_quantize_learnable_per_channel_affine(x2, s2, zp, axis, qmin, qmax, g);
+  ASSERT_TRUE(torch::equal(ours, theirs));
+  const torch::Tensor upstream = torch::randn(x_in.sizes());
+  ours.backward(upstream);
+  theirs.backward(upstream);
+  EXPECT_TRUE(torch::equal(x1.grad(), x2.grad()));
+  ASSERT_EQ(s1.grad().sizes(), s2.grad().sizes());
+  EXPECT_TRUE(torch::allclose(s1.grad(), s2.grad(), 1e-4, 1e-6))
+      << s1.grad() << " vs " << s2.grad();
+}
+
+TEST(FusedLearnedStep, PerTensorMatchesLibTorch) {
+  for (int64_t n : {1, 3, 7, 17, 33, 4099}) {
+    torch::manual_seed(n);
+    const torch::Tensor x = torch::randn({n}) * 2;
+    for (int bits = 2; bits <= 8; ++bits) {
+      const int64_t half = int64_t{1} << (bits - 1);
+      expect_learned_step_like_libtorch(x, torch::tensor({0.3f}), -1, -half, half - 1, 0.05);
+      expect_learned_step_like_libtorch(x, torch::tensor({0.1f}), -1, 0, 2 * half - 1, 1.0);
+    }
+  }
+}
+
+TEST(FusedLearnedStep, PerChannelMatchesLibTorch) {
+  torch::manual_seed(11);
+  const torch::Tensor x = torch::randn({6, 5, 3}) * 2;
+  for (int64_t axis = 0; axis < 2; ++axis) {
+    const torch::Tensor step = torch::rand({x.size(axis)}) * 0.5f + 0.05f;
+    expect_learned_step_like_libtorch(x, step, axis, -8, 7, 0.2);
+  }
+}
+
+}  // namespace
+}  // namespace lowbit::quant

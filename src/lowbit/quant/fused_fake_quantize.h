@@ -19,4 +19,11 @@ torch::Tensor fused_fake_quantize_cpu(const torch::Tensor& x, const torch::Tenso
                                       const torch::Tensor& zero_point, int64_t axis, int64_t qmin,
                                       int64_t qmax);
 
+/// Learned-step (LSQ) fake quantization of a float32 CPU tensor with zero point 0: the forward
+/// equals LibTorch's _fake_quantize_learnable_per_{tensor,channel}_affine bit for bit; the
+/// backward gives x the incoming gradient inside the grid and zero outside, and `step` (shape
+/// {1} per tensor, {C} per channel along `axis`) the LSQ gradient scaled by `grad_factor`.
+torch::Tensor fused_learned_step_cpu(const torch::Tensor& x, const torch::Tensor& step,
+                                     int64_t axis, int64_t qmin, int64_t qmax, double grad_factor);
+
 }  // namespace lowbit::quant

@@ -1,5 +1,7 @@
 #include "lowbit/quant/lsq.h"
 
+#include "lowbit/quant/fused_fake_quantize.h"
+
 #include <cmath>
 #include <string>
 
@@ -104,9 +106,12 @@ torch::Tensor LsqImpl::forward(const torch::Tensor& x) {
     initialized_.fill_(1);
   }
   const torch::Tensor step = current_step(x);
-  const torch::Tensor zero_point = torch::zeros_like(step);
   const double g = grad_scale(x);
   const int64_t axis = channel_axis(x);
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) {
+    return fused_learned_step_cpu(x, step, axis, code_min(), code_max(), g);
+  }
+  const torch::Tensor zero_point = torch::zeros_like(step);
   if (axis < 0) {
     return torch::_fake_quantize_learnable_per_tensor_affine(x, step, zero_point, code_min(),
                                                              code_max(), g);
