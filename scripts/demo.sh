@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: what lowbit's quantizers do to Gaussian and Laplace weights, bits 1 to 8.
+# The demo: the BitNetMCU-style Fashion-MNIST model (configs/fmnist_mcu_4bit.yaml): a full-precision
+# baseline, then 4-bit weights / 8-bit activations warm-started from it, and the results table.
 # Usage: scripts/demo.sh path/to/lowbit   (`make demo` builds it first and passes it)
 set -euo pipefail
 
@@ -8,8 +9,9 @@ if [[ ! -x "$lowbit" ]]; then
   echo "demo.sh: '$lowbit' is not an executable; run 'make demo' to build it" >&2
   exit 1
 fi
+out="${LOWBIT_DEMO_OUT:-runs/fmnist_mcu_4bit}"
 
 echo "== $("$lowbit" --version)"
-echo "== Quantizer survey: every weight quantizer type at bits 1..8 on seeded samples"
-echo "   ($lowbit survey --samples 4096 --seed 0)"
-"$lowbit" survey --samples 4096 --seed 0
+echo "== Training configs/fmnist_mcu_4bit.yaml into $out"
+echo "   ($lowbit train configs/fmnist_mcu_4bit.yaml --out $out)"
+"$lowbit" train configs/fmnist_mcu_4bit.yaml --out "$out"

@@ -4,6 +4,7 @@
 #include "lowbit/data/csv.h"
 #include "lowbit/data/idx.h"
 #include "lowbit/data/smartpix.h"
+#include "lowbit/data/transforms.h"
 
 namespace lowbit::train {
 namespace {
@@ -12,6 +13,36 @@ namespace {
 data::Dataset head(const data::Dataset& dataset, int64_t limit) {
   if (limit <= 0 || limit >= dataset.size()) return dataset;
   return dataset.subset(torch::arange(limit, torch::kInt64));
+}
+
+// Image preprocessing every split gets alike: resize (BitNetMCU trains on 16x16 Fashion-MNIST)
+// and normalization with statistics of the training split only, so nothing leaks from test.
+void apply_image_preprocessing(const ConfigNode& node, StageData& data) {
+  const bool images = data.train.inputs.dim() == 4;
+  if (node.has("resize")) {
+    if (!images) node.fail("resize", "needs image data [N, C, H, W]");
+    const std::vector<int64_t> size = node.get<std::vector<int64_t>>("resize", {});
+    if (size.size() != 2 || size[0] < 1 || size[1] < 1) {
+      node.fail("resize", "expected [height, width] with positive sizes");
+    }
+    const std::string mode = node.choice("resize_mode", "bilinear", {"bilinear", "area"});
+    const data::ResizeMode resize_mode =
+        mode == "area" ? data::ResizeMode::kArea : data::ResizeMode::kBilinear;
+    for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
+      if (d->inputs.defined() && d->size() > 0) {
+        d->inputs = data::resize(d->inputs, size[0], size[1], resize_mode);
+      }
+    }
+  }
+  if (node.get<bool>("normalize", false)) {
+    if (!images) node.fail("normalize", "needs image data [N, C, H, W]");
+    const auto stats = data::channel_mean_std(data.train.inputs);
+    for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
+      if (d->inputs.defined() && d->size() > 0) {
+        d->inputs = data::normalize(d->inputs, stats.first, stats.second);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -70,6 +101,7 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
   data.train = split.train;
   data.val = split.val;
   data.test = test;
+  apply_image_preprocessing(node, data);
   node.done();
   return data;
 }
