@@ -327,6 +327,24 @@ TEST(Convert, UninitialisedStepIsDataDependent) {
   EXPECT_EQ(convert_chain(*net, Shape{4, 1, 1}).layers.size(), 1u);
 }
 
+TEST(Convert, FirstLayerInputQuantizerIsTheModelInput) {
+  torch::manual_seed(14);
+  torch::nn::Sequential net(
+      QLinear(QLinearOptions(4, 3).weight_quant("lsq:bits=4").input_quant("lsq:bits=8,signed=1")),
+      QActivation(QActivationOptions("relu").output_quant("pact:bits=4,alpha=2")));
+  initialise(net, 4);
+  net->eval();
+  const IntegerModel model = convert_chain(*net, Shape{4, 1, 1});
+  const auto* linear = net[0]->as<nn::QLinearImpl>();
+  EXPECT_EQ(model.input_scale,
+            linear->input_quant()->integer_form(torch::zeros({1, 4})).scale.item<double>());
+  EXPECT_EQ(model.input_zero_point, 0);
+  // A 4-bit unsigned grid (codes 0..15) narrows the relu clamp to [0, 15].
+  const Requant& requant = std::get<FullyConnected>(model.layers[0].op).requant;
+  EXPECT_EQ(requant.act_min, 0);
+  EXPECT_EQ(requant.act_max, 15);
+}
+
 TEST(Convert, ErrorsNameTheLayer) {
   torch::manual_seed(12);
   torch::nn::Sequential no_weight_quant(
