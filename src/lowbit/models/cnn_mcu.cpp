@@ -1,0 +1,77 @@
+#include "lowbit/models/cnn_mcu.h"
+
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/nn/options/linear.h>
+#include <torch/nn/options/pooling.h>
+
+#include <stdexcept>
+
+#include "lowbit/nn/qactivation.h"
+#include "lowbit/nn/qconv2d.h"
+#include "lowbit/nn/qlinear.h"
+
+namespace lowbit::models {
+
+namespace {
+
+// Each of the two 2x2 max pools halves the side (floor).
+constexpr int64_t kPoolDivisor = 4;
+
+}  // namespace
+
+CnnMcuImpl::CnnMcuImpl(const CnnMcuOptions& options_) : options(options_) {
+  reset();
+}
+
+void CnnMcuImpl::reset() {
+  const auto& o = options;
+  const int64_t side = o.image_size() / kPoolDivisor;
+  if (side < 1 || o.channels() < 1 || o.classes() < 1) {
+    throw std::invalid_argument("cnn_mcu: image_size must be >= 4 and channels, classes >= 1");
+  }
+  const std::string& act_q = o.activation_quant();
+  auto conv = [&](int64_t in, int64_t out, int64_t groups) {
+    return nn::QConv2d(nn::QConv2dOptions(in, out, 3)
+                           .padding(1)
+                           .groups(groups)
+                           .weight_quant(o.weight_quant())
+                           .bias_quant(o.bias_quant()));
+  };
+  auto relu = [&] { return nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)); };
+  auto pool = [] { return torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)); };
+  chain_.clear();
+  auto add = [this](const std::string& name, auto module) {
+    register_module(name, module.ptr());
+    chain_.emplace_back(module);
+  };
+  add("input_act", nn::QActivation(nn::QActivationOptions("none").output_quant(o.input_quant())));
+  add("conv1", conv(1, o.channels(), 1));
+  add("act1", relu());
+  add("pool1", pool());
+  add("conv2", conv(o.channels(), o.channels(), o.channels()));
+  add("act2", relu());
+  add("pool2", pool());
+  add("flatten", torch::nn::Flatten());
+  int64_t width = o.channels() * side * side;
+  for (size_t i = 0; i < o.hidden().size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    add("fc" + n, nn::QLinear(nn::QLinearOptions(width, o.hidden()[i])
+                                  .weight_quant(o.weight_quant())
+                                  .bias_quant(o.bias_quant())));
+    add("fc_act" + n, relu());
+    width = o.hidden()[i];
+  }
+  add("fc", nn::QLinear(nn::QLinearOptions(width, o.classes())
+                            .weight_quant(o.weight_quant())
+                            .bias_quant(o.bias_quant())));
+}
+
+torch::Tensor CnnMcuImpl::forward(const torch::Tensor& input) {
+  torch::Tensor x = input;
+  for (auto& module : chain_) x = module.forward(x);
+  return x;
+}
+
+}  // namespace lowbit::models

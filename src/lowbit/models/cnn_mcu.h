@@ -1,0 +1,61 @@
+// cnn_mcu: BitNetMCU-style classifier with a depthwise convolution front end (seed 002).
+#pragma once
+
+#include <torch/arg.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lowbit::models {
+
+/// Options of CnnMcu; quantizer SPECs are empty for none (the FP model).
+struct CnnMcuOptions {
+  /// Height and width of the single-channel input (16 for BitNetMCU, 28 for raw MNIST).
+  TORCH_ARG(int64_t, image_size) = 16;
+  /// Channels of conv1 and of the depthwise convolution.
+  TORCH_ARG(int64_t, channels) = 16;
+  /// Widths of the hidden fully connected layers fc1, fc2, ...
+  TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64};
+  /// Number of classes (width of layer fc).
+  TORCH_ARG(int64_t, classes) = 10;
+  /// SPEC of every conv and fc weight quantizer.
+  TORCH_ARG(std::string, weight_quant) = "";
+  /// SPEC of every conv and fc bias quantizer.
+  TORCH_ARG(std::string, bias_quant) = "";
+  /// SPEC of the quantizer of the model input (layer input_act).
+  TORCH_ARG(std::string, input_quant) = "";
+  /// SPEC of the output quantizer of every hidden activation.
+  TORCH_ARG(std::string, activation_quant) = "";
+};
+
+/// A chain (children in registration order, each applied to the previous one's output):
+/// input_act (none) -> conv1 1->C 3x3 pad 1, act1 relu, pool1 max 2x2 -> conv2 depthwise C 3x3
+/// pad 1 (groups C), act2 relu, pool2 max 2x2 -> flatten -> fc1, fc_act1 relu, ... -> fc
+/// (classes logits, no activation).
+class CnnMcuImpl : public torch::nn::Cloneable<CnnMcuImpl> {
+ public:
+  /// A model from options; throws std::invalid_argument for sizes that leave no pixel.
+  explicit CnnMcuImpl(const CnnMcuOptions& options = {});
+
+  /// (Re)creates every layer from the options.
+  void reset() override;
+  /// Logits {N, classes} for input {N, 1, image_size, image_size}.
+  torch::Tensor forward(const torch::Tensor& input);
+
+  /// The options the model was built with.
+  CnnMcuOptions options;
+
+ private:
+  // The children in registration order, in the form that can run them.
+  std::vector<torch::nn::AnyModule> chain_;
+};
+
+/// Holder of CnnMcuImpl.
+TORCH_MODULE(CnnMcu);
+
+}  // namespace lowbit::models

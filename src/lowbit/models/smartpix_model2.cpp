@@ -1,0 +1,78 @@
+#include "lowbit/models/smartpix_model2.h"
+
+#include <torch/nn/options/dropout.h>
+
+#include <stdexcept>
+
+namespace lowbit::models {
+
+namespace {
+
+nn::QLinearOptions dense(int64_t in, int64_t out, const SmartpixModel2Options& options) {
+  return nn::QLinearOptions(in, out)
+      .weight_quant(options.weight_quant())
+      .bias_quant(options.bias_quant());
+}
+
+}  // namespace
+
+SmartpixModel2Impl::SmartpixModel2Impl(const SmartpixModel2Options& options_) : options(options_) {
+  reset();
+}
+
+void SmartpixModel2Impl::reset() {
+  const auto& o = options;
+  const std::string& act_q = o.activation_quant();
+  // Registration order is the order of forward, so walkers (export, reports) see the graph.
+  input_act = register_module(
+      "input_act", nn::QActivation(nn::QActivationOptions("none").output_quant(o.input_quant())));
+  xz_dense1 =
+      register_module("xz_dense1", nn::QLinear(dense(kBranch1Features, o.branch_width(), o)));
+  xz_act1 = register_module("xz_act1",
+                            nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
+  yl_dense1 =
+      register_module("yl_dense1", nn::QLinear(dense(kBranch2Features, o.branch_width(), o)));
+  yl_act1 = register_module("yl_act1",
+                            nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
+  merged_dense1 = register_module("merged_dense1",
+                                  nn::QLinear(dense(2 * o.branch_width(), o.merged_width1(), o)));
+  merged_act1 = register_module(
+      "merged_act1", nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
+  merged_drop1 = register_module("merged_drop1", torch::nn::Dropout(o.dropout()));
+  merged_dense2 =
+      register_module("merged_dense2", nn::QLinear(dense(o.merged_width1(), o.merged_width2(), o)));
+  merged_act2 = register_module(
+      "merged_act2", nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
+  merged_drop2 = register_module("merged_drop2", torch::nn::Dropout(o.dropout()));
+  merged_dense3 =
+      register_module("merged_dense3", nn::QLinear(dense(o.merged_width2(), o.merged_width3(), o)));
+  merged_act3 = register_module(
+      "merged_act3", nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
+  merged_drop3 = register_module("merged_drop3", torch::nn::Dropout(o.dropout()));
+  output = register_module("output", nn::QLinear(dense(o.merged_width3(), 1, o)));
+  output_activation = register_module(
+      "output_activation",
+      nn::QActivation(nn::QActivationOptions("sigmoid").output_quant(o.output_quant())));
+}
+
+torch::Tensor SmartpixModel2Impl::forward_logits(const torch::Tensor& input) {
+  if (input.dim() != 2 || input.size(1) != kBranch1Features + kBranch2Features) {
+    throw std::invalid_argument("smartpix_model2: expected input {N, 36}, got " +
+                                c10::str(input.sizes()));
+  }
+  const torch::Tensor x = input_act->forward(input);
+  const torch::Tensor xz = xz_act1->forward(xz_dense1->forward(x.narrow(1, 0, kBranch1Features)));
+  const torch::Tensor yl =
+      yl_act1->forward(yl_dense1->forward(x.narrow(1, kBranch1Features, kBranch2Features)));
+  torch::Tensor h = torch::cat({xz, yl}, 1);
+  h = merged_drop1->forward(merged_act1->forward(merged_dense1->forward(h)));
+  h = merged_drop2->forward(merged_act2->forward(merged_dense2->forward(h)));
+  h = merged_drop3->forward(merged_act3->forward(merged_dense3->forward(h)));
+  return output->forward(h);
+}
+
+torch::Tensor SmartpixModel2Impl::forward(const torch::Tensor& input) {
+  return output_activation->forward(forward_logits(input));
+}
+
+}  // namespace lowbit::models

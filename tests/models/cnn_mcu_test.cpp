@@ -1,0 +1,79 @@
+#include "lowbit/models/cnn_mcu.h"
+
+#include <gtest/gtest.h>
+#include <torch/autograd.h>
+
+#include <vector>
+
+#include "lowbit/models/quantize_layers.h"
+#include "lowbit/nn/qconv2d.h"
+
+namespace lowbit::models {
+namespace {
+
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const auto& p : module.parameters()) count += p.numel();
+  return count;
+}
+
+TEST(CnnMcu, ShapesAndParameterCount16) {
+  torch::manual_seed(0);
+  CnnMcu model;
+  EXPECT_EQ(model->forward(torch::randn({4, 1, 16, 16})).sizes(), torch::IntArrayRef({4, 10}));
+  // conv1 1*16*9+16, depthwise conv2 16*9+16, fc1 16*4*4*64+64, fc 64*10+10.
+  EXPECT_EQ(parameter_count(*model), 160 + 160 + 16448 + 650);
+}
+
+TEST(CnnMcu, Size28AndWidths) {
+  torch::manual_seed(1);
+  CnnMcu model(CnnMcuOptions().image_size(28).channels(8).hidden({32, 16}).classes(3));
+  EXPECT_EQ(model->forward(torch::randn({2, 1, 28, 28})).sizes(), torch::IntArrayRef({2, 3}));
+  // conv1 8*9+8, conv2 8*9+8, fc1 8*7*7*32+32, fc2 32*16+16, fc 16*3+3.
+  EXPECT_EQ(parameter_count(*model), 80 + 80 + 12576 + 528 + 51);
+  EXPECT_THROW(CnnMcu(CnnMcuOptions().image_size(3)), std::invalid_argument);
+}
+
+TEST(CnnMcu, LayerNamesInOrderAndDepthwise) {
+  CnnMcu model(CnnMcuOptions().hidden({32, 16}));
+  std::vector<std::string> names;
+  for (const auto& child : model->named_children()) names.push_back(child.key());
+  const std::vector<std::string> expected = {"input_act", "conv1",   "act1",    "pool1", "conv2",
+                                             "act2",      "pool2",   "flatten", "fc1",   "fc_act1",
+                                             "fc2",       "fc_act2", "fc"};
+  EXPECT_EQ(names, expected);
+  auto conv2 = model->named_children()["conv2"]->as<nn::QConv2dImpl>();
+  ASSERT_NE(conv2, nullptr);
+  EXPECT_EQ(conv2->options.groups(), 16);
+  EXPECT_EQ(conv2->weight.sizes(), torch::IntArrayRef({16, 1, 3, 3}));
+}
+
+TEST(CnnMcu, QuantizedForwardBackwardAndClone) {
+  torch::manual_seed(2);
+  CnnMcu model(CnnMcuOptions().weight_quant("lsq:bits=4").activation_quant("pact:bits=8"));
+  const torch::Tensor x = torch::randn({3, 1, 16, 16});
+  model->forward(x).pow(2).mean().backward();
+  for (const auto& p : model->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+  }
+  // A clone runs its own layers: changing the clone's weights leaves the original's output.
+  model->eval();
+  const torch::Tensor before = model->forward(x);
+  auto copy = std::dynamic_pointer_cast<CnnMcuImpl>(model->clone());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : copy->parameters()) p.zero_();
+  }
+  EXPECT_TRUE(torch::equal(model->forward(x), before));
+  EXPECT_FALSE(torch::equal(copy->forward(x), before));
+}
+
+TEST(CnnMcu, QuantizersOnEveryLayer) {
+  CnnMcu model;
+  EXPECT_EQ(set_weight_quant(*model, "lsq:bits=2").size(), 4u);
+  EXPECT_EQ(set_activation_quant(*model, "pact:bits=4").size(), 4u);
+  EXPECT_EQ(model->forward(torch::randn({2, 1, 16, 16})).sizes(), torch::IntArrayRef({2, 10}));
+}
+
+}  // namespace
+}  // namespace lowbit::models
