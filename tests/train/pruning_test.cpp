@@ -31,7 +31,7 @@ TEST(SparsitySchedule, CubicFormula) {
   s.end = 12;
   s.frequency = 2;
   EXPECT_EQ(scheduled_sparsity(s, 0), 0.0);
-  EXPECT_EQ(scheduled_sparsity(s, 2), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_sparsity(s, 2), 0.1);
   // t = 5 uses the last update step 4: progress 0.2.
   EXPECT_DOUBLE_EQ(scheduled_sparsity(s, 5), 0.8 + (0.1 - 0.8) * std::pow(0.8, 3));
   EXPECT_DOUBLE_EQ(scheduled_sparsity(s, 4), scheduled_sparsity(s, 5));
