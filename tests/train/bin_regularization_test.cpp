@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>
 
+#include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/quant/registry.h"
 #include "lowbit/train/quantized_layers.h"
@@ -125,6 +126,37 @@ TEST(BinRegularizer, SumsQuantizedLayerWeights) {
   BinRegularizerOptions off;
   off.lambda_weight = 0.0;
   EXPECT_EQ(BinRegularizer(*model, off).weight_loss().item<double>(), 0.0);
+}
+
+TEST(BinRegularizer, RecordsQActivationInputs) {
+  torch::manual_seed(6);
+  nn::QActivation act(nn::QActivationOptions("relu").output_quant("lsq:bits=2"));
+  nn::QActivation plain(nn::QActivationOptions("relu"));
+  torch::nn::Sequential model(nn::QLinear(nn::QLinearOptions(4, 6)), act, plain);
+  BinRegularizerOptions options;
+  options.lambda_activation = 3.0;
+  BinRegularizer regularizer(*model, options);
+  const torch::Tensor x = torch::randn({5, 4});
+  model->forward(x);
+  EXPECT_FALSE(act->recorded_input().defined());  // recording is off by default
+  EXPECT_EQ(regularizer.recorded_activation_loss().item<double>(), 0.0);
+
+  regularizer.set_activation_recording(true);
+  const torch::Tensor hidden = torch::relu(model[0]->as<nn::QLinear>()->forward(x));
+  model->forward(x);
+  ASSERT_TRUE(act->recorded_input().defined());
+  EXPECT_FALSE(plain->recorded_input().defined());  // no quantizer, nothing to regularize
+  EXPECT_TRUE(torch::equal(act->recorded_input(), hidden));
+  const double expected =
+      quantizer_bin_regularization(*act->output_quant(), hidden, true, 1).item<double>();
+  torch::Tensor loss = regularizer.recorded_activation_loss();
+  EXPECT_NEAR(loss.item<double>(), 3.0 * expected, 1e-6);
+  EXPECT_GT(loss.item<double>(), 0.0);
+  loss.backward();  // reaches the linear layer through the recorded activation
+  EXPECT_TRUE(model[0]->as<nn::QLinear>()->weight.grad().defined());
+
+  regularizer.set_activation_recording(false);
+  EXPECT_FALSE(act->recorded_input().defined());
 }
 
 }  // namespace

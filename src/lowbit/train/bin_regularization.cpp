@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/nn/qactivation.h"
 #include "lowbit/train/quantized_layers.h"
 
 namespace lowbit::train {
@@ -106,6 +107,25 @@ torch::Tensor BinRegularizer::activation_loss(
                         .to(total.device());
   }
   return total * options_.lambda_activation;
+}
+
+void BinRegularizer::set_activation_recording(bool recording) const {
+  for (const auto& module : model_->modules()) {
+    auto* activation = dynamic_cast<nn::QActivationImpl*>(module.get());
+    if (activation != nullptr && activation->output_quant()) activation->set_recording(recording);
+  }
+}
+
+torch::Tensor BinRegularizer::recorded_activation_loss() const {
+  std::vector<std::pair<quant::Quantizer, torch::Tensor>> inputs;
+  for (const auto& module : model_->modules()) {
+    auto* activation = dynamic_cast<nn::QActivationImpl*>(module.get());
+    if (activation != nullptr && activation->output_quant() &&
+        activation->recorded_input().defined()) {
+      inputs.emplace_back(activation->output_quant(), activation->recorded_input());
+    }
+  }
+  return activation_loss(inputs);
 }
 
 }  // namespace lowbit::train

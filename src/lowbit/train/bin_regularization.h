@@ -60,6 +60,14 @@ class BinRegularizer {
   torch::Tensor activation_loss(
       const std::vector<std::pair<quant::Quantizer, torch::Tensor>>& inputs) const;
 
+  /// Turns input recording on (or off) in every QActivation of the model that has an output
+  /// quantizer, so that recorded_activation_loss() sees the activations of the next forward.
+  void set_activation_recording(bool recording) const;
+
+  /// activation_loss() over the inputs the model's recording QActivation layers saw in their
+  /// last forward (layers without a recorded input are skipped).
+  torch::Tensor recorded_activation_loss() const;
+
   /// The settings.
   const BinRegularizerOptions& options() const { return options_; }
 
