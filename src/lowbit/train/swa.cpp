@@ -68,13 +68,19 @@ void reestimate_batch_norm(torch::nn::Module& model,
     prepare<torch::nn::BatchNorm3dImpl>(m, restore);
   }
   const bool was_training = model.is_training();
+  auto finish = [&] {
+    model.train(was_training);
+    for (auto& r : restore) r();
+  };
   model.train(true);
-  {
+  try {
     torch::NoGradGuard no_grad;
     run_training_data();
+  } catch (...) {
+    finish();
+    throw;
   }
-  model.train(was_training);
-  for (auto& r : restore) r();
+  finish();
 }
 
 }  // namespace lowbit::train
