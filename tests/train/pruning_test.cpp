@@ -119,6 +119,19 @@ TEST(Pruner, PrunedWeightsStayZeroThroughSgdWithMomentum) {
               0.0f);
     EXPECT_EQ(zeros(m.weight), counts[i]);  // kept weights still train and are non-zero
   }
+  // Masking gradients alone is not enough: the momentum from before pruning moves them.
+  Pruner late(*model, PruneScope::kLayer);
+  for (int i = 0; i < 3; ++i) step(nullptr);
+  late.prune_to(0.9);
+  optimizer.zero_grad();
+  late.mask_gradients();
+  optimizer.step();
+  const auto& m0 = late.masks()[0];
+  EXPECT_GT(m0.weight.detach().masked_select(m0.mask.logical_not()).abs().max().item<float>(),
+            0.0f);
+  late.apply_masks();
+  EXPECT_EQ(m0.weight.detach().masked_select(m0.mask.logical_not()).abs().max().item<float>(),
+            0.0f);
   // The quantized weights of pruned positions are exactly zero (code 0 on export).
   const auto& conv = model[0]->as<nn::QConv2d>();
   EXPECT_EQ(conv->quantized_weight()
