@@ -9,95 +9,16 @@
 #include <vector>
 
 #include "data/test_files.h"
+#include "data/zip_writer.h"
 #include "lowbit/data/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {
 namespace {
 
+using testing::Member;
 using testing::TempDir;
-
-// One archive member for the test's ZIP writer.
-struct Member {
-  std::string name;
-  std::string data;
-  uint16_t method = 0;  // 0 stored, 8 deflate, anything else to test rejection
-};
-
-void put16(std::string& out, uint32_t v) {
-  out += static_cast<char>(v & 0xFF);
-  out += static_cast<char>((v >> 8) & 0xFF);
-}
-
-void put32(std::string& out, uint32_t v) {
-  put16(out, v & 0xFFFF);
-  put16(out, v >> 16);
-}
-
-std::string deflate_raw(const std::string& data) {
-  z_stream s{};
-  EXPECT_EQ(deflateInit2(&s, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&s, data.size()), '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  s.avail_in = static_cast<uInt>(data.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
-}
-
-// A minimal ZIP writer: local headers, data, central directory, end record.
-std::string zip_bytes(const std::vector<Member>& members) {
-  std::string out;
-  std::string dir;
-  for (const Member& m : members) {
-    const std::string packed = m.method == 8 ? deflate_raw(m.data) : m.data;
-    const uint32_t crc = static_cast<uint32_t>(
-        crc32(0L, reinterpret_cast<const Bytef*>(m.data.data()), static_cast<uInt>(m.data.size())));
-    const uint32_t offset = static_cast<uint32_t>(out.size());
-    put32(out, 0x04034b50);
-    put16(out, 20);
-    put16(out, 0);
-    put16(out, m.method);
-    put32(out, 0);  // time and date
-    put32(out, crc);
-    put32(out, static_cast<uint32_t>(packed.size()));
-    put32(out, static_cast<uint32_t>(m.data.size()));
-    put16(out, static_cast<uint32_t>(m.name.size()));
-    put16(out, 0);
-    out += m.name + packed;
-    put32(dir, 0x02014b50);
-    put16(dir, 20);
-    put16(dir, 20);
-    put16(dir, 0);
-    put16(dir, m.method);
-    put32(dir, 0);
-    put32(dir, crc);
-    put32(dir, static_cast<uint32_t>(packed.size()));
-    put32(dir, static_cast<uint32_t>(m.data.size()));
-    put16(dir, static_cast<uint32_t>(m.name.size()));
-    put16(dir, 0);
-    put16(dir, 0);
-    put16(dir, 0);
-    put16(dir, 0);
-    put32(dir, 0);
-    put32(dir, offset);
-    dir += m.name;
-  }
-  const uint32_t dir_at = static_cast<uint32_t>(out.size());
-  out += dir;
-  put32(out, 0x06054b50);
-  put16(out, 0);
-  put16(out, 0);
-  put16(out, static_cast<uint32_t>(members.size()));
-  put16(out, static_cast<uint32_t>(members.size()));
-  put32(out, static_cast<uint32_t>(dir.size()));
-  put32(out, dir_at);
-  put16(out, 0);
-  return out;
-}
+using testing::zip_bytes;
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& bytes) {
   const std::string path = dir.file(name);

@@ -4,6 +4,9 @@
 
 #include <fstream>
 
+#include "data/zip_writer.h"
+#include "lowbit/data/npy.h"
+#include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"
 
 namespace lowbit::train {
@@ -48,6 +51,83 @@ TEST_F(DataSourceTest, SmartpixIsBinary) {
   EXPECT_EQ(input_features(d.train), 36);
   EXPECT_EQ(model_outputs(d.train), 1);
   EXPECT_EQ(d.train.size() + d.val.size() + d.test.size(), 40);
+}
+
+TEST_F(DataSourceTest, NpyArraysWithIntegerTargetsAreClasses) {
+  // Column 0 numbers the samples, so the parts can be checked for disjointness.
+  const torch::Tensor x =
+      torch::stack({torch::arange(60.0, torch::kFloat64), torch::ones({60}, torch::kFloat64)}, 1);
+  data::write_npy(path("x.npy"), x);
+  data::write_npy(path("y.npy"), (torch::arange(60) % 3).to(torch::kInt32));
+  data::write_npy(path("tx.npy"), x.slice(0, 0, 7));
+  data::write_npy(path("ty.npy"), torch::full({7}, 4, torch::kInt32));
+  const std::string base = "{source: npy, inputs: " + path("x.npy") + ", targets: " + path("y.npy");
+  StageData d =
+      load_data(ConfigNode::parse(base + ", val_fraction: 0.2, test_fraction: 0.25}", "d.yaml"), 3);
+  EXPECT_EQ(d.train.inputs.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(d.train.targets.scalar_type(), torch::kInt64);
+  EXPECT_EQ(model_outputs(d.train), 3);
+  EXPECT_EQ(input_features(d.train), 2);
+  EXPECT_EQ(d.test.size(), 15);
+  EXPECT_EQ(d.train.size() + d.val.size(), 45);
+  auto all = torch::cat({d.train.inputs, d.val.inputs, d.test.inputs}).select(1, 0);
+  EXPECT_TRUE(torch::equal(std::get<0>(all.sort()), torch::arange(60).to(torch::kFloat32)));
+  // Every sample keeps its own label: label = index % 3.
+  EXPECT_TRUE(torch::equal(d.train.targets, d.train.inputs.select(1, 0).to(torch::kInt64) % 3));
+
+  // A separate test split; its class 4 widens the class count of both parts.
+  StageData t = load_data(ConfigNode::parse(base + ", test_inputs: " + path("tx.npy") +
+                                                ", test_targets: " + path("ty.npy") + "}",
+                                            "d.yaml"),
+                          3);
+  EXPECT_EQ(t.test.size(), 7);
+  EXPECT_EQ(t.train.size() + t.val.size(), 60);
+  EXPECT_EQ(model_outputs(t.train), 5);
+  EXPECT_EQ(t.test.num_classes, 5);
+}
+
+TEST_F(DataSourceTest, NpzMembersAndFloatTargets) {
+  torch::manual_seed(4);
+  const torch::Tensor x = torch::randn({30, 1, 4, 4});
+  const torch::Tensor y = torch::rand({30}, torch::kFloat64);
+  const std::string zip = data::testing::zip_bytes(
+      {{"images.npy", data::npy_bytes(x, "x"), 8}, {"labels.npy", data::npy_bytes(y, "y"), 0}});
+  std::ofstream(path("d.npz"), std::ios::binary) << zip;
+  StageData d = load_data(
+      ConfigNode::parse("{source: npy, inputs: " + path("d.npz") +
+                            ":images, targets: " + path("d.npz") + ":labels, stratify: false}",
+                        "d.yaml"),
+      1);
+  EXPECT_EQ(d.train.targets.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(model_outputs(d.train), 1);
+  EXPECT_EQ(input_features(d.train), 16);
+  EXPECT_EQ(d.train.size() + d.val.size() + d.test.size(), 30);
+  EXPECT_THROW(load_data(ConfigNode::parse("{source: npy, inputs: " + path("d.npz") +
+                                               ":nothing, targets: " + path("d.npz") + ":labels}",
+                                           "d.yaml"),
+                         1),
+               util::FileError);
+}
+
+TEST_F(DataSourceTest, BadNpyArraysAreErrors) {
+  data::write_npy(path("x.npy"), torch::zeros({10, 2}));
+  data::write_npy(path("y9.npy"), torch::zeros({9}, torch::kInt64));
+  data::write_npy(path("neg.npy"), torch::full({10}, -1, torch::kInt64));
+  data::write_npy(path("y.npy"), torch::zeros({10}, torch::kInt64));
+  data::write_npy(path("yf.npy"), torch::zeros({10}));
+  const std::string x = "{source: npy, inputs: " + path("x.npy");
+  auto load = [](const std::string& yaml) {
+    return load_data(ConfigNode::parse(yaml, "d.yaml"), 1);
+  };
+  EXPECT_THROW(load(x + ", targets: " + path("y9.npy") + "}"), ConfigError);
+  EXPECT_THROW(load(x + ", targets: " + path("neg.npy") + "}"), ConfigError);
+  EXPECT_THROW(load(x + "}"), ConfigError);
+  EXPECT_THROW(load(x + ", targets: " + path("y.npy") + ", test_inputs: " + path("x.npy") + "}"),
+               ConfigError);
+  EXPECT_THROW(load(x + ", targets: " + path("y.npy") + ", test_inputs: " + path("x.npy") +
+                    ", test_targets: " + path("yf.npy") + "}"),
+               ConfigError);
+  EXPECT_THROW(load(x + ", targets: " + path("missing.npy") + "}"), util::FileError);
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "lowbit/train/data_source.h"
 
+#include <algorithm>
+
 #include "lowbit/data/cifar.h"
 #include "lowbit/data/csv.h"
 #include "lowbit/data/idx.h"
+#include "lowbit/data/npy.h"
+#include "lowbit/data/npz.h"
 #include "lowbit/data/smartpix.h"
 #include "lowbit/data/transforms.h"
+#include "lowbit/train/augmentation.h"
 
 namespace lowbit::train {
 namespace {
@@ -45,10 +50,49 @@ void apply_image_preprocessing(const ConfigNode& node, StageData& data) {
   }
 }
 
+// An array named by `key`: a .npy path, or `archive.npz:member`.
+torch::Tensor read_array(const ConfigNode& node, const std::string& key) {
+  const std::string spec = node.require<std::string>(key);
+  const size_t colon = spec.rfind(':');
+  const size_t npz = spec.find(".npz:");
+  if (npz != std::string::npos && colon == npz + 4) {
+    return data::read_npz_member(spec.substr(0, colon), spec.substr(colon + 1));
+  }
+  return data::read_npy(spec);
+}
+
+// A data set from .npy arrays: inputs become float32; integer targets are class ids, floating
+// targets binary labels or regression values.
+data::Dataset npy_dataset(const ConfigNode& node, const std::string& inputs_key,
+                          const std::string& targets_key) {
+  data::Dataset d;
+  d.name = node.require<std::string>(inputs_key);
+  const torch::Tensor inputs = read_array(node, inputs_key);
+  torch::Tensor targets = read_array(node, targets_key);
+  if (inputs.dim() < 2)
+    node.fail(inputs_key, "expected an array [N, ...] with 2 or more dimensions");
+  if (targets.dim() == 2 && targets.size(1) == 1) targets = targets.flatten();
+  if (targets.dim() != 1) node.fail(targets_key, "expected a 1-D array [N] (or [N, 1])");
+  if (targets.size(0) != inputs.size(0)) {
+    node.fail(targets_key, "has " + std::to_string(targets.size(0)) + " samples but " + inputs_key +
+                               " has " + std::to_string(inputs.size(0)));
+  }
+  d.inputs = inputs.to(torch::kFloat32).contiguous();
+  if (targets.is_floating_point()) {
+    d.targets = targets.to(torch::kFloat32).contiguous();
+  } else {
+    d.targets = targets.to(torch::kInt64).contiguous();
+    if (d.targets.numel() > 0 && d.targets.min().item<int64_t>() < 0) {
+      node.fail(targets_key, "integer targets are class ids and must not be negative");
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 const std::vector<std::string>& data_source_names() {
-  static const std::vector<std::string> names = {"smartpix", "mnist_like", "cifar10", "csv"};
+  static const std::vector<std::string> names = {"smartpix", "mnist_like", "cifar10", "csv", "npy"};
   return names;
 }
 
@@ -75,6 +119,25 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
     all = data::load_cifar10(dir, "train");
     test = data::load_cifar10(dir, "test");
     has_test_split = true;
+  } else if (source == "npy") {
+    all = npy_dataset(node, "inputs", "targets");
+    if (node.has("test_inputs") || node.has("test_targets")) {
+      test = npy_dataset(node, "test_inputs", "test_targets");
+      has_test_split = true;
+      if (test.targets.scalar_type() != all.targets.scalar_type()) {
+        node.fail("test_targets", "must be integer when targets are integer, float when float");
+      }
+      if (test.inputs.sizes().slice(1) != all.inputs.sizes().slice(1)) {
+        node.fail("test_inputs", "samples must have the shape of the training inputs' samples");
+      }
+    }
+    // Both parts share one class count, so a class seen only in test still fits the model.
+    if (all.targets.scalar_type() == torch::kInt64) {
+      int64_t max_class = all.size() > 0 ? all.targets.max().item<int64_t>() : 0;
+      if (test.size() > 0) max_class = std::max(max_class, test.targets.max().item<int64_t>());
+      all.num_classes = max_class + 1;
+      test.num_classes = all.num_classes;
+    }
   } else {
     data::CsvOptions options;
     options.label_column = node.require<std::string>("label_column");
@@ -102,6 +165,10 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
   data.val = split.val;
   data.test = test;
   apply_image_preprocessing(node, data);
+  data.augment = read_augment(node);
+  if (data.augment && data.train.inputs.dim() != 4) {
+    node.fail("augment", "needs image data [N, C, H, W]");
+  }
   node.done();
   return data;
 }

@@ -14,9 +14,10 @@ namespace lowbit::train {
 const std::vector<std::string>& data_source_names();
 
 /// Reads a `data:` section and loads its data. Keys: `source` (smartpix, mnist_like, cifar10,
-/// csv), the source's own keys, `val_fraction` (default 0.1), `test_fraction` (sources without a
-/// test split; default 0.2), `limit` (use only the first N training samples; 0 = all) and
-/// `stratify` (default true for class targets). Splits are fixed by `seed`.
+/// csv, npy), the source's own keys, `val_fraction` (default 0.1), `test_fraction` (sources without
+/// a test split; default 0.2), `limit` (use only the first N training samples; 0 = all),
+/// `stratify` (default true for class targets) and `augment` (see read_augment; image data only).
+/// Splits are fixed by `seed`.
 StageData load_data(const ConfigNode& node, uint64_t seed);
 
 /// Features per sample: the product of the non-batch input dimensions.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lowbit/data/loader.h"
+#include "lowbit/train/augmentation.h"
 #include "lowbit/train/best_checkpoint.h"
 #include "lowbit/train/checkpoint.h"
 #include "lowbit/train/csv_log.h"
@@ -73,8 +74,8 @@ bool Trainer::apply_events(int64_t epoch, bool replay) {
     } else {
       what = apply_quantizer_event(*model_.ptr(), event);
       if (event.action == EventAction::kSwitchQuantizer) structure_changed_ = true;
-      grid_changed |= event.action == EventAction::kSwitchQuantizer ||
-                      event.action == EventAction::kSetBits;
+      grid_changed |=
+          event.action == EventAction::kSwitchQuantizer || event.action == EventAction::kSetBits;
     }
     if (!replay) log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
   }
@@ -94,7 +95,8 @@ StageResult Trainer::run(const StageData& data) {
   loader_options.batch_size = stage_.batch_size;
   loader_options.shuffle = true;
   loader_options.seed = options_.seed;
-  data::Loader loader(data.train, loader_options);
+  data::Loader loader(data.train, loader_options,
+                      data.augment ? augment_transform(*data.augment) : nullptr);
   const int64_t steps = std::max<int64_t>(1, loader.batches_per_epoch());
 
   BestMetricTracker tracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);

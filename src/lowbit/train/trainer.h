@@ -14,6 +14,7 @@
 #include <string>
 
 #include "lowbit/data/dataset.h"
+#include "lowbit/data/transforms.h"
 #include "lowbit/train/evaluation.h"
 #include "lowbit/train/lr_scheduler.h"
 #include "lowbit/train/run_config.h"
@@ -26,6 +27,8 @@ struct StageData {
   data::Dataset train;  ///< Training samples.
   data::Dataset val;    ///< Validation samples, evaluated every epoch.
   data::Dataset test;   ///< Test samples, evaluated once with the best weights.
+  /// Augmentation of each training batch (seeded per batch by the loader); none when unset.
+  std::optional<data::AugmentOptions> augment = std::nullopt;
 };
 
 /// How a stage ended and what it reached.

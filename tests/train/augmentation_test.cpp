@@ -1,0 +1,98 @@
+#include "lowbit/train/augmentation.h"
+
+#include <gtest/gtest.h>
+
+#include "lowbit/data/npy.h"
+#include "lowbit/train/data_source.h"
+#include "train/train_fixtures.h"
+
+namespace lowbit::train {
+namespace {
+
+class AugmentationTest : public testing::TempDirTest {
+ protected:
+  // Writes 40 random 1x8x8 images with class targets and returns a `data:` section for them.
+  std::string image_section(const std::string& extra) {
+    torch::manual_seed(11);
+    data::write_npy(path("x.npy"), torch::rand({40, 1, 8, 8}));
+    data::write_npy(path("y.npy"), torch::arange(40) % 2);
+    return "{source: npy, inputs: " + path("x.npy") + ", targets: " + path("y.npy") + extra + "}";
+  }
+};
+
+// The first batch of a loader set up as the trainer sets up its training loader.
+data::Batch first_batch(const StageData& d, uint64_t seed) {
+  data::LoaderOptions options;
+  options.batch_size = 8;
+  options.seed = seed;
+  data::Loader loader(d.train, options, d.augment ? augment_transform(*d.augment) : nullptr);
+  loader.start_epoch(0);
+  return *loader.next();
+}
+
+TEST_F(AugmentationTest, ReadsKeysStrictly) {
+  auto parse = [](const std::string& yaml) {
+    return read_augment(ConfigNode::parse(yaml, "d.yaml"));
+  };
+  EXPECT_FALSE(parse("{source: npy}").has_value());
+  const auto a = parse(
+      "{augment: {hflip: 0.5, crop_padding: 2, affine: {degrees: 15, translate: 0.2, scale: "
+      "[0.8, 1.25]}}}");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->flip_probability, 0.5);
+  EXPECT_EQ(a->crop_padding, 2);
+  EXPECT_TRUE(a->affine);
+  EXPECT_EQ(a->affine_options.max_rotation_deg, 15.0);
+  EXPECT_EQ(a->affine_options.max_translate, 0.2);
+  EXPECT_EQ(a->affine_options.min_scale, 0.8);
+  EXPECT_EQ(a->affine_options.max_scale, 1.25);
+  EXPECT_FALSE(parse("{augment: {hflip: 1}}")->affine);
+  EXPECT_THROW(parse("{augment: {vflip: 0.5}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {hflip: 1.5}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {crop_padding: -1}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {shear: 3}}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {scale: [1.2, 0.8]}}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {scale: [1.0]}}}"), ConfigError);
+}
+
+TEST_F(AugmentationTest, ChangesTrainingBatchesOnlyAndRepeatsWithTheSeed) {
+  const StageData plain = load_data(ConfigNode::parse(image_section(""), "d.yaml"), 5);
+  const StageData aug = load_data(
+      ConfigNode::parse(image_section(", augment: {hflip: 0.5, crop_padding: 2, affine: {}}"),
+                        "d.yaml"),
+      5);
+  ASSERT_FALSE(plain.augment.has_value());
+  ASSERT_TRUE(aug.augment.has_value());
+  // The stored splits are identical: augmentation happens per batch, never on val or test.
+  EXPECT_TRUE(torch::equal(plain.train.inputs, aug.train.inputs));
+  EXPECT_TRUE(torch::equal(plain.val.inputs, aug.val.inputs));
+  EXPECT_TRUE(torch::equal(plain.test.inputs, aug.test.inputs));
+
+  const data::Batch p = first_batch(plain, 7);
+  const data::Batch a = first_batch(aug, 7);
+  EXPECT_TRUE(torch::equal(p.indices, a.indices));
+  EXPECT_TRUE(torch::equal(p.targets, a.targets));
+  EXPECT_TRUE(torch::equal(p.inputs, plain.train.inputs.index_select(0, p.indices)));
+  EXPECT_EQ(a.inputs.sizes(), p.inputs.sizes());
+  EXPECT_FALSE(torch::equal(a.inputs, p.inputs));
+  // The same loader seed gives the same augmented batch; another seed another one.
+  EXPECT_TRUE(torch::equal(first_batch(aug, 7).inputs, a.inputs));
+  const data::Batch other = first_batch(aug, 8);
+  EXPECT_FALSE(torch::equal(other.inputs, aug.train.inputs.index_select(0, other.indices)));
+  // The training split itself is left as it was.
+  EXPECT_TRUE(torch::equal(aug.train.inputs, plain.train.inputs));
+}
+
+TEST_F(AugmentationTest, NeedsImages) {
+  data::write_npy(path("f.npy"), torch::zeros({20, 3}));
+  data::write_npy(path("y.npy"), torch::zeros({20}, torch::kInt64));
+  EXPECT_THROW(load_data(ConfigNode::parse("{source: npy, inputs: " + path("f.npy") +
+                                               ", targets: " + path("y.npy") +
+                                               ", stratify: false, augment: {hflip: 0.5}}",
+                                           "d.yaml"),
+                         1),
+               ConfigError);
+}
+
+}  // namespace
+}  // namespace lowbit::train
