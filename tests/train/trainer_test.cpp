@@ -207,5 +207,27 @@ best: {metric: val_loss}
   EXPECT_EQ(result.bits, "fp");
 }
 
+TEST_F(TrainerTest, AugmentationReachesTheTrainingBatchesAndRepeatsWithTheSeed) {
+  // The blobs as 1x1x2 images, so that a flip swaps the two features of training samples.
+  StageData images = small_data(false);
+  for (data::Dataset* d : {&images.train, &images.val, &images.test}) {
+    d->inputs = d->inputs.reshape({d->size(), 1, 1, 2});
+  }
+  StageData flipped = images;
+  flipped.augment = data::AugmentOptions{};
+  flipped.augment->flip_probability = 0.5;
+  const StageConfig stage = stage_from(kStage);
+  auto train = [&](const StageData& data, const std::string& run) {
+    torch::nn::AnyModule model = make_mlp(1);
+    quantize_model(*model.ptr(), stage.quantization);
+    Trainer(model, stage, options(run)).run(data);
+    return torch::cat({model.ptr()->parameters()[0].flatten(), model.ptr()->parameters()[1]});
+  };
+  const torch::Tensor plain = train(images, "plain");
+  const torch::Tensor aug = train(flipped, "aug");
+  EXPECT_FALSE(torch::equal(plain, aug));
+  EXPECT_TRUE(torch::equal(aug, train(flipped, "aug2")));
+}
+
 }  // namespace
 }  // namespace lowbit::train
