@@ -52,6 +52,7 @@ torch::Tensor QActivationImpl::forward(const torch::Tensor& input) {
   } else {
     y = input;
   }
+  if (recording_) recorded_input_ = y;
   return apply_quantizer(output_quant_, y);
 }
 

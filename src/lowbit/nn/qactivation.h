@@ -47,11 +47,23 @@ class QActivationImpl : public torch::nn::Cloneable<QActivationImpl> {
   /// when there was none or it had no tensors); the options follow.
   void set_output_quant(const std::string& spec);
 
+  /// Turns recording of the output quantizer's input on or off (activation bin
+  /// regularization reads it); turning it off drops the recorded tensor.
+  void set_recording(bool recording) {
+    recording_ = recording;
+    if (!recording) recorded_input_ = torch::Tensor();
+  }
+
+  /// f(input) of the last forward while recording (with its autograd graph); undefined otherwise.
+  const torch::Tensor& recorded_input() const { return recorded_input_; }
+
   /// The options the layer was built with, quantizer SPEC as last set.
   QActivationOptions options;
 
  private:
   quant::Quantizer output_quant_;
+  bool recording_ = false;
+  torch::Tensor recorded_input_;
 };
 
 /// Holder of QActivationImpl (the module form layers are used in).

@@ -12,6 +12,7 @@ const std::vector<QuantizerType>& quantizer_types() {
     add_grid_types(all);
     add_activation_types(all);
     add_learned_types(all);
+    add_self_compress_types(all);
     return all;
   }();
   return types;

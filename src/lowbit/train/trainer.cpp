@@ -61,8 +61,9 @@ void Trainer::rebuild_optimizer(int64_t steps_per_epoch) {
                                              steps_per_epoch);
 }
 
-void Trainer::apply_events(int64_t epoch, bool replay) {
+bool Trainer::apply_events(int64_t epoch, bool replay) {
   std::ostream& log = *options_.log;
+  bool grid_changed = false;
   for (const auto& event : stage_.events) {
     if (event.at != epoch) continue;
     std::string what;
@@ -72,9 +73,12 @@ void Trainer::apply_events(int64_t epoch, bool replay) {
     } else {
       what = apply_quantizer_event(*model_.ptr(), event);
       if (event.action == EventAction::kSwitchQuantizer) structure_changed_ = true;
+      grid_changed |= event.action == EventAction::kSwitchQuantizer ||
+                      event.action == EventAction::kSetBits;
     }
     if (!replay) log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
   }
+  return grid_changed;
 }
 
 StageResult Trainer::run(const StageData& data) {
@@ -138,7 +142,12 @@ StageResult Trainer::run(const StageData& data) {
     // Re-seeding per epoch makes a resumed run draw the same random numbers as an
     // uninterrupted one without storing generator state.
     torch::manual_seed(options_.seed + static_cast<uint64_t>(epoch));
-    apply_events(epoch, false);
+    if (apply_events(epoch, false) && tracker.has_best()) {
+      // Weights chosen on an earlier grid would be tested on the new one: selection restarts.
+      tracker = BestMetricTracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);
+      log << "stage '" << stage_.name << "' epoch " << epoch + 1
+          << ": the grid changed; best-checkpoint selection restarts\n";
+    }
     if (structure_changed_) {
       rebuild_optimizer(steps);
       structure_changed_ = false;

@@ -71,7 +71,8 @@ class Trainer {
   StageResult run(const StageData& data);
 
  private:
-  void apply_events(int64_t epoch, bool replay);
+  // Applies the events of `epoch`; true when one changed a grid (set_bits, switch_quantizer).
+  bool apply_events(int64_t epoch, bool replay);
   void rebuild_optimizer(int64_t steps_per_epoch);
 
   torch::nn::AnyModule model_;

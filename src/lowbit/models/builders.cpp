@@ -1,0 +1,91 @@
+#include "lowbit/models/builders.h"
+
+#include <cmath>
+#include <string>
+
+#include "lowbit/data/smartpix.h"
+#include "lowbit/models/cnn_mcu.h"
+#include "lowbit/models/resnet.h"
+#include "lowbit/models/smartpix_model2.h"
+
+namespace lowbit::models {
+namespace {
+
+int64_t positive(const train::ConfigNode& node, const std::string& key, int64_t fallback) {
+  return node.get_in_range<int64_t>(key, fallback, 1, 1 << 20);
+}
+
+// ResNets are built for CIFAR-sized colour images; anything else would fail deep inside forward.
+void require_cifar_shape(const train::ConfigNode& node, int64_t in_features, const char* model) {
+  if (in_features != 3 * 32 * 32) {
+    node.fail("type", std::string(model) +
+                          " needs 3 x 32 x 32 inputs (3072 features); the data has " +
+                          std::to_string(in_features));
+  }
+}
+
+torch::nn::AnyModule build_resnet(const train::ConfigNode& node, int64_t num_outputs,
+                                  ResNetOptions options) {
+  options.classes(num_outputs);
+  options.widths(node.get<std::vector<int64_t>>("widths", options.widths()));
+  options.blocks(node.get<std::vector<int64_t>>("blocks", options.blocks()));
+  if (options.widths().size() != options.blocks().size() || options.widths().empty()) {
+    node.fail("widths", "needs one width per entry of `blocks`");
+  }
+  node.done();
+  return torch::nn::AnyModule(ResNet(options));
+}
+
+}  // namespace
+
+torch::nn::AnyModule build_smartpix_model2(const train::ConfigNode& node, int64_t in_features,
+                                           int64_t num_outputs) {
+  if (in_features != data::kSmartpixFeatures || num_outputs != 1) {
+    node.fail("type", "smartpix_model2 needs " + std::to_string(data::kSmartpixFeatures) +
+                          " input features and one output (smart-pixel data); the data has " +
+                          std::to_string(in_features) + " and " + std::to_string(num_outputs));
+  }
+  SmartpixModel2Options options;
+  options.branch_width(positive(node, "branch_width", options.branch_width()));
+  options.merged_width1(positive(node, "merged_width1", options.merged_width1()));
+  options.merged_width2(positive(node, "merged_width2", options.merged_width2()));
+  options.merged_width3(positive(node, "merged_width3", options.merged_width3()));
+  options.dropout(node.get_in_range<double>("dropout", options.dropout(), 0.0, 0.95));
+  node.done();
+  return torch::nn::AnyModule(SmartpixModel2(options));
+}
+
+torch::nn::AnyModule build_cnn_mcu(const train::ConfigNode& node, int64_t in_features,
+                                   int64_t num_outputs) {
+  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(in_features))));
+  if (side * side != in_features || num_outputs < 2) {
+    node.fail("type",
+              "cnn_mcu needs single-channel square images and class targets; the data has " +
+                  std::to_string(in_features) + " features and " + std::to_string(num_outputs) +
+                  " outputs");
+  }
+  CnnMcuOptions options;
+  options.image_size(side);
+  options.classes(num_outputs);
+  options.channels(positive(node, "channels", options.channels()));
+  options.hidden(node.get<std::vector<int64_t>>("hidden", options.hidden()));
+  for (int64_t w : options.hidden()) {
+    if (w < 1) node.fail("hidden", "expected widths >= 1");
+  }
+  node.done();
+  return torch::nn::AnyModule(CnnMcu(options));
+}
+
+torch::nn::AnyModule build_resnet20(const train::ConfigNode& node, int64_t in_features,
+                                    int64_t num_outputs) {
+  require_cifar_shape(node, in_features, "resnet20");
+  return build_resnet(node, num_outputs, resnet20_options());
+}
+
+torch::nn::AnyModule build_resnet18(const train::ConfigNode& node, int64_t in_features,
+                                    int64_t num_outputs) {
+  require_cifar_shape(node, in_features, "resnet18");
+  return build_resnet(node, num_outputs, resnet18_options());
+}
+
+}  // namespace lowbit::models

@@ -1,0 +1,30 @@
+#include "lowbit/train/compression.h"
+
+#include "lowbit/quant/self_compress.h"
+#include "lowbit/train/quantized_layers.h"
+
+namespace lowbit::train {
+
+torch::Tensor compression_bits(torch::nn::Module& model) {
+  torch::Tensor total = torch::zeros({});
+  int64_t count = 0;
+  for (const LayerWeight& layer : layer_weights(model, true)) {
+    auto* sc = dynamic_cast<quant::SelfCompressImpl*>(layer.quantizer.get());
+    if (sc == nullptr) continue;
+    const int64_t n = layer.weight.numel();
+    torch::Tensor b = sc->effective_bits();
+    total = total + (b.sum() * static_cast<double>(n / b.numel())).to(total.device());
+    count += n;
+  }
+  return count == 0 ? total : total / static_cast<double>(count);
+}
+
+void freeze_bit_depths(torch::nn::Module& model) {
+  for (const LayerWeight& layer : layer_weights(model, true)) {
+    if (auto* sc = dynamic_cast<quant::SelfCompressImpl*>(layer.quantizer.get())) {
+      sc->set_frozen(true);
+    }
+  }
+}
+
+}  // namespace lowbit::train
