@@ -7,6 +7,7 @@
 
 #include "lowbit/export/convert.h"
 #include "lowbit/models/model.h"
+#include "lowbit/models/smartpix_model2.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/train/checkpoint.h"
@@ -126,6 +127,11 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 }
 
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
+  // The two-branch smart-pixel model is no chain: it has its own converter (slices + concat),
+  // and its `input_act` layer carries the input grid.
+  if (auto* smartpix = trained.model.ptr()->as<models::SmartpixModel2Impl>()) {
+    return exporter::convert_smartpix_model2(*smartpix, name);
+  }
   check_first_layer_input(*trained.model.ptr(), trained.stage);
   return exporter::convert_chain(*trained.model.ptr(), trained.input_shape, name);
 }
