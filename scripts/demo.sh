@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: the BitNetMCU-style Fashion-MNIST model (configs/fmnist_mcu_4bit.yaml): a full-precision
-# baseline, then 4-bit weights / 8-bit activations warm-started from it, and the results table.
+# baseline, then 4-bit weights / 8-bit activations warm-started from it, the results table, and the
+# 4-bit stage exported as integer-only C, verified on the test set (0 mismatches) and sized.
 # Usage: scripts/demo.sh path/to/lowbit   (`make demo` builds it first and passes it)
 set -euo pipefail
 
@@ -15,3 +16,15 @@ echo "== $("$lowbit" --version)"
 echo "== Training configs/fmnist_mcu_4bit.yaml into $out"
 echo "   ($lowbit train configs/fmnist_mcu_4bit.yaml --out $out)"
 "$lowbit" train configs/fmnist_mcu_4bit.yaml --out "$out"
+
+echo "== Exporting stage w4a8 as integer-only C into $out/export"
+echo "   ($lowbit export $out --stage w4a8 --out $out/export)"
+"$lowbit" export "$out" --stage w4a8 --out "$out/export"
+
+echo "== Verifying the C model on the test set (must report 0 mismatches)"
+echo "   ($lowbit verify $out/export --run $out)"
+"$lowbit" verify "$out/export" --run "$out"
+
+echo "== Size on the device"
+echo "   ($lowbit size $out/export)"
+"$lowbit" size "$out/export"

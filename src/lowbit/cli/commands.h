@@ -17,4 +17,14 @@ void add_survey_command(CLI::App& app);
 /// `lowbit train CFG [--set k=v ...] [--out DIR] [--stage NAME] [--resume]`: runs a run config.
 void add_train_command(CLI::App& app);
 
+/// `lowbit export RUN_DIR --stage NAME --out DIR [--prefix P]`: a trained stage as integer C.
+void add_export_command(CLI::App& app);
+
+/// `lowbit verify DIR --run RUN_DIR [--stage NAME]`: builds an export and checks it on the test
+/// set.
+void add_verify_command(CLI::App& app);
+
+/// `lowbit size RUN_DIR --stage NAME | EXPORT_DIR`: per-layer flash, RAM, MACs and entropy.
+void add_size_command(CLI::App& app);
+
 }  // namespace lowbit::cli

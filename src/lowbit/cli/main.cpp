@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   lowbit::cli::add_quantize_command(app);
   lowbit::cli::add_survey_command(app);
   lowbit::cli::add_train_command(app);
+  lowbit::cli::add_export_command(app);
+  lowbit::cli::add_verify_command(app);
+  lowbit::cli::add_size_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -94,6 +94,10 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   at::set_num_threads(config.threads);
   const std::string& run_dir = config.output;
   fs::create_directories(run_dir);
+  // `lowbit export` rebuilds the model and reloads the data from this copy.
+  if (!config.text.empty()) {
+    util::write_text_atomically((fs::path(run_dir) / "config.yaml").string(), config.text);
+  }
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
 
   StageData data = load_data(*config.data, config.seed);

@@ -181,8 +181,10 @@ RunConfig parse_run_config(const ConfigNode& root) {
 }
 
 RunConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides) {
-  RunConfig run = parse_run_config(ConfigNode::load_file(file, overrides));
+  const ConfigNode root = ConfigNode::load_file(file, overrides);
+  RunConfig run = parse_run_config(root);
   run.file = file;
+  run.text = YAML::Dump(root.yaml()) + "\n";
   if (run.output.empty()) {
     run.output = (std::filesystem::path("runs") / std::filesystem::path(file).stem()).string();
   }

@@ -138,6 +138,9 @@ struct RunConfig {
   std::vector<StageConfig> stages;
   /// The file the config was read from.
   std::string file;
+  /// The effective config (the file with its `--set` overrides) as YAML text; run_training
+  /// saves it as config.yaml in the run directory when set.
+  std::string text;
 
   /// The stage named `name`; throws ConfigError listing the stage names otherwise.
   const StageConfig& stage(const std::string& name) const;

@@ -1,0 +1,153 @@
+// `lowbit verify DIR --run RUN_DIR [--stage NAME]`: compiles an export once, runs it on the run's
+// whole test set in one batch and compares it with the C++ reference (exactly), the fake-quantized
+// training model (top-1 agreement) and the labels (accuracy).
+#include <torch/autograd.h>
+#include <torch/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lowbit/cli/commands.h"
+#include "lowbit/cli/trained_stage.h"
+#include "lowbit/export/c_build.h"
+#include "lowbit/export/reference_executor.h"
+#include "lowbit/train/evaluation.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// What the command line asked for.
+struct VerifyOptions {
+  std::string dir;
+  std::string run;
+  std::string stage;
+};
+
+/// A temporary folder removed when it goes out of scope.
+class ScratchFolder {
+ public:
+  /// Creates the folder under the system's temporary directory.
+  ScratchFolder() {
+    std::string pattern = (fs::temp_directory_path() / "lowbit_verify_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("verify: cannot create a temporary folder in " +
+                               fs::temp_directory_path().string());
+    }
+    path_ = pattern;
+  }
+  /// Removes the folder and everything in it.
+  ~ScratchFolder() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  /// The folder.
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The predicted class of each row: argmax for several outputs; for one output, the positive class
+// when the value passes the loss's threshold (0.5 for probabilities, 0 for logits and values).
+torch::Tensor predicted_classes(const torch::Tensor& outputs, const train::LossConfig& loss) {
+  if (outputs.size(1) > 1) return outputs.argmax(1);
+  const double threshold = loss.type == train::LossType::kBinaryCrossEntropy ? 0.5 : 0.0;
+  return outputs.reshape({-1}).gt(threshold).to(torch::kLong);
+}
+
+void run_verify(const VerifyOptions& o) {
+  const std::string json_path = (fs::path(o.dir) / "model.json").string();
+  if (!fs::exists(json_path)) {
+    throw std::runtime_error("'" + json_path + "' does not exist: '" + o.dir +
+                             "' is not a folder written by `lowbit export`");
+  }
+  const nlohmann::json info = nlohmann::json::parse(util::read_file(json_path));
+  const std::string prefix = info.at("prefix").get<std::string>();
+  const std::string stage =
+      o.stage.empty() ? info.at("provenance").at("stage").get<std::string>() : o.stage;
+  TrainedStage trained = load_trained_stage(o.run, stage);
+  const exporter::IntegerModel model = convert_trained_stage(trained, prefix);
+
+  const bool has_test = trained.data.test.size() > 0;
+  const data::Dataset& set = has_test ? trained.data.test : trained.data.val;
+  const int64_t samples = set.size();
+  const torch::Tensor flat = set.inputs.reshape({samples, -1}).to(torch::kDouble).contiguous();
+  const double* x = flat.data_ptr<double>();
+  std::vector<int8_t> inputs(static_cast<size_t>(flat.numel()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i] = exporter::quantize_input(x[i], model.input_scale, model.input_zero_point);
+  }
+
+  const exporter::ReferenceExecutor reference(model);
+  const ScratchFolder scratch;
+  const std::string driver = exporter::build_export(o.dir, prefix, scratch.path());
+  const std::vector<int8_t> c_out =
+      exporter::run_export(driver, inputs, samples, reference.output_size(), scratch.path());
+  const exporter::VerifyReport report = exporter::compare_outputs(
+      reference.run_batch(inputs, samples), c_out, reference.output_size());
+
+  const exporter::Layer& last = model.layers.back();
+  torch::Tensor c_real = torch::empty({samples, reference.output_size()}, torch::kFloat);
+  float* c_ptr = c_real.data_ptr<float>();
+  for (size_t i = 0; i < c_out.size(); ++i) {
+    c_ptr[i] = static_cast<float>(
+        exporter::dequantize_output(c_out[i], last.output_scale, last.output_zero_point));
+  }
+  const train::LossConfig& loss = trained.config.stage(trained.stage).loss;
+  torch::Tensor torch_out;
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (int64_t start = 0; start < samples; start += 1000) {
+      parts.push_back(trained.model.forward(set.inputs.slice(0, start, start + 1000)));
+    }
+    torch_out = torch::cat(parts, 0);
+  }
+  const int64_t agree =
+      predicted_classes(c_real, loss).eq(predicted_classes(torch_out, loss)).sum().item<int64_t>();
+  const train::BatchScores c_scores = train::score_batch(loss, c_real, set.targets);
+
+  std::cout << "verified " << o.dir << " on " << samples << " " << (has_test ? "test" : "val")
+            << " samples of " << trained.run_dir << " (stage '" << trained.stage << "')\n";
+  std::cout << "  mismatches (C vs C++ reference): " << report.mismatches.size() << " of "
+            << report.values << " values\n";
+  std::cout << "  top-1 agreement (C vs fake-quantized model): " << agree << "/" << samples << " ("
+            << 100.0 * static_cast<double>(agree) / static_cast<double>(samples) << "%)\n";
+  if (c_scores.total > 0) {
+    std::cout << "  C model accuracy: " << c_scores.correct << "/" << c_scores.total << " ("
+              << 100.0 * static_cast<double>(c_scores.correct) / static_cast<double>(c_scores.total)
+              << "%)\n";
+  }
+  if (!report.ok()) {
+    throw std::runtime_error("verify: the C model differs from the reference: " +
+                             report.describe().substr(0, 2000));
+  }
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Compile an export and check it on the run's test set against the reference");
+  cmd->add_option("dir", o->dir, "Export folder written by `lowbit export`")->required();
+  cmd->add_option("--run", o->run, "The run directory (or checkpoint) it was exported from")
+      ->required();
+  cmd->add_option("--stage", o->stage, "Stage (default: the one recorded in model.json)");
+  cmd->callback([o] { run_verify(*o); });
+}
+
+}  // namespace lowbit::cli

@@ -1,0 +1,139 @@
+#include "lowbit/cli/trained_stage.h"
+
+#include <torch/autograd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "lowbit/export/convert.h"
+#include "lowbit/models/model.h"
+#include "lowbit/models/smartpix_model2.h"
+#include "lowbit/nn/qconv2d.h"
+#include "lowbit/nn/qlinear.h"
+#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/data_source.h"
+#include "lowbit/train/model_state.h"
+#include "lowbit/train/quantize_model.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+exporter::Shape sample_shape(const data::Dataset& dataset) {
+  const auto sizes = dataset.inputs.sizes();
+  if (sizes.size() == 2) return {sizes[1], 1, 1};
+  if (sizes.size() == 3) return {1, sizes[1], sizes[2]};
+  if (sizes.size() == 4) return {sizes[1], sizes[2], sizes[3]};
+  throw std::runtime_error("data '" + dataset.name + "': expected inputs [N, F], [N, H, W] or " +
+                           "[N, C, H, W] for export");
+}
+
+// The integer model's input scale comes from the first layer's input quantizer; without one the
+// conversion cannot say how raw inputs become int8, so say which config line fixes it.
+void check_first_layer_input(torch::nn::Module& model, const std::string& stage) {
+  const auto children = model.named_children();
+  if (children.is_empty()) return;
+  const std::string& name = children.begin()->key();
+  const auto& layer = children.begin()->value();
+  bool missing = false;
+  if (auto* linear = layer->as<nn::QLinearImpl>()) missing = !linear->input_quant();
+  if (auto* conv = layer->as<nn::QConv2dImpl>()) missing = !conv->input_quant();
+  if (missing) {
+    throw std::runtime_error(
+        "export: layer '" + name + "' (the first layer) of stage '" + stage +
+        "' has no input quantizer, so the integer model has no input scale; add " +
+        "`layers: [{match: " + name + ", inputs: \"uniform:bits=8\"}]` to the stage's " +
+        "quantization and train it (docs/export.md, \"Commands\")");
+  }
+}
+
+}  // namespace
+
+std::string config_hash(const std::string& text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static const char* kDigits = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) hex[static_cast<size_t>(i)] = kDigits[h & 15];
+  return hex;
+}
+
+TrainedStage load_trained_stage(const std::string& path, const std::string& stage) {
+  TrainedStage t;
+  if (!fs::exists(path)) throw std::runtime_error("'" + path + "' does not exist");
+  train::Checkpoint checkpoint;
+  if (fs::is_regular_file(path)) {
+    checkpoint = train::load_checkpoint(path);
+    if (!stage.empty() && stage != checkpoint.stage) {
+      throw std::runtime_error("checkpoint '" + path + "' is of stage '" + checkpoint.stage +
+                               "', not '" + stage + "'");
+    }
+    t.checkpoint = path;
+    t.stage = checkpoint.stage;
+    t.run_dir = fs::path(path).parent_path().parent_path().string();
+    if (t.run_dir.empty()) t.run_dir = ".";
+  } else {
+    if (stage.empty()) throw std::runtime_error("'" + path + "' is a run directory: name --stage");
+    t.run_dir = path;
+    t.stage = stage;
+  }
+  const std::string config_file = (fs::path(t.run_dir) / "config.yaml").string();
+  if (!fs::exists(config_file)) {
+    throw std::runtime_error("'" + config_file + "' does not exist: '" + t.run_dir +
+                             "' is not a run directory written by `lowbit train`");
+  }
+  t.config_text = util::read_file(config_file);
+  t.config_hash = config_hash(t.config_text);
+  t.config = train::parse_run_config(train::ConfigNode::parse(t.config_text, config_file));
+  t.config.file = config_file;
+  const train::StageConfig& stage_config = t.config.stage(t.stage);  // throws naming the stages
+  if (t.checkpoint.empty()) {
+    t.checkpoint = (fs::path(train::stage_dir(t.run_dir, t.stage)) / "best.pt").string();
+    if (!fs::exists(t.checkpoint)) {
+      throw std::runtime_error("stage '" + t.stage + "' has no checkpoint '" + t.checkpoint +
+                               "': train that stage first");
+    }
+    checkpoint = train::load_checkpoint(t.checkpoint);
+  }
+
+  t.data = train::load_data(*t.config.data, t.config.seed);
+  t.input_shape = sample_shape(t.data.train);
+  t.model = models::build_model(*t.config.model, train::input_features(t.data.train),
+                                train::model_outputs(t.data.train));
+  train::quantize_model(*t.model.ptr(), stage_config.quantization);
+  // The weights were saved after the events of epochs 0..epoch had changed the quantizers.
+  for (const train::EpochEvent& event : stage_config.events) {
+    if (event.at <= checkpoint.epoch && event.action != train::EventAction::kSetLr) {
+      train::apply_quantizer_event(*t.model.ptr(), event);
+    }
+  }
+  // Some quantizers shape their statistics buffers on the first forward pass; a fresh model has
+  // them empty, so they take the checkpoint's shape before the strict load.
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& buffer : t.model.ptr()->named_buffers()) {
+      const torch::Tensor* saved = checkpoint.model.find(buffer.key());
+      if (saved != nullptr && buffer.value().numel() == 0) buffer.value().resize_(saved->sizes());
+    }
+  }
+  train::load_model_state(*t.model.ptr(), checkpoint.model, t.checkpoint);
+  t.model.ptr()->eval();
+  return t;
+}
+
+exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
+  // The two-branch smart-pixel model is no chain: it has its own converter (slices + concat),
+  // and its `input_act` layer carries the input grid.
+  if (auto* smartpix = trained.model.ptr()->as<models::SmartpixModel2Impl>()) {
+    return exporter::convert_smartpix_model2(*smartpix, name);
+  }
+  check_first_layer_input(*trained.model.ptr(), trained.stage);
+  return exporter::convert_chain(*trained.model.ptr(), trained.input_shape, name);
+}
+
+}  // namespace lowbit::cli

@@ -1,0 +1,43 @@
+// A trained stage rebuilt from its run directory for `lowbit export`, `verify` and `size`: the
+// run's saved config.yaml, its data, the model with the stage's quantizers and the best weights.
+#pragma once
+
+#include <torch/nn/modules/container/any.h>
+
+#include <cstdint>
+#include <string>
+
+#include "lowbit/export/integer_model.h"
+#include "lowbit/train/run_config.h"
+#include "lowbit/train/trainer.h"
+
+namespace lowbit::cli {
+
+/// A stage's trained model, the config it came from and the run's data.
+struct TrainedStage {
+  std::string run_dir;          ///< The run directory.
+  std::string stage;            ///< The stage name.
+  std::string checkpoint;       ///< The checkpoint the weights came from.
+  std::string config_text;      ///< The run's config.yaml text.
+  std::string config_hash;      ///< config_hash(config_text).
+  train::RunConfig config;      ///< The parsed run config.
+  train::StageData data;        ///< The run's data, split as in training.
+  torch::nn::AnyModule model;   ///< The model with the stage's quantizers and best weights.
+  exporter::Shape input_shape;  ///< One sample's CHW shape ({features, 1, 1} for vectors).
+};
+
+/// A stable hash of config text: FNV-1a 64 as 16 hex digits.
+std::string config_hash(const std::string& text);
+
+/// Loads stage `stage` of run directory `run_dir` (its best.pt), or, when `path` is a checkpoint
+/// file, that checkpoint's stage of the run two folders up (`RUN/STAGE/best.pt`; `stage` must then
+/// be empty or equal the checkpoint's). Replays the stage's quantizer events up to the
+/// checkpoint's epoch. Throws std::runtime_error naming the missing run, config or stage.
+TrainedStage load_trained_stage(const std::string& path, const std::string& stage);
+
+/// Converts the stage's model to an IntegerModel named `name`. A model whose first layer is a
+/// QLinear/QConv2d without an input quantizer is an error naming the layer and the config fix.
+exporter::IntegerModel convert_trained_stage(TrainedStage& trained,
+                                             const std::string& name = "model");
+
+}  // namespace lowbit::cli

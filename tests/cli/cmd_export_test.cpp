@@ -1,0 +1,135 @@
+// `lowbit export`, `verify` and `size`, run as programs on a run trained once on a tiny CSV set.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "cli/run_lowbit.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::cli {
+namespace {
+
+using testing::exists;
+using testing::run_lowbit;
+using testing::TempDir;
+
+class ExportCommandTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>();
+    // Three classes in the plane, written without randomness.
+    std::ofstream csv(*dir_ / "data.csv");
+    csv << "a,b,label\n";
+    for (int i = 0; i < 150; ++i) {
+      const int label = i % 3;
+      const double a = (label == 1 ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
+      const double b = (label == 2 ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
+      csv << a << "," << b << "," << label << "\n";
+    }
+    csv.close();
+    util::write_text_atomically(*dir_ / "run.yaml",
+                                "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
+                                    (*dir_ / "data.csv") + ", label_column: label}\n" + R"(
+model: {type: mlp, widths: [8]}
+stages:
+  - name: fp
+    epochs: 2
+    batch_size: 16
+    optimizer: {type: adam, lr: 0.02}
+  - name: w4a8
+    from: fp
+    epochs: 3
+    batch_size: 16
+    optimizer: {type: adam, lr: 0.01}
+    quantization:
+      weights: "sym:bits=4"
+      activations: "uniform:bits=8"
+      layers:
+        - {match: fc1, inputs: "uniform:bits=8"}
+        - {match: fc2, outputs: "uniform:bits=8"}
+)");
+    train_ = run_lowbit("train '" + (*dir_ / "run.yaml") + "'");
+  }
+  static void TearDownTestSuite() { dir_.reset(); }
+
+  void SetUp() override { ASSERT_EQ(train_.code, 0) << train_.err << train_.out; }
+
+  static std::unique_ptr<TempDir> dir_;
+  static testing::RunResult train_;
+};
+
+std::unique_ptr<TempDir> ExportCommandTest::dir_;
+testing::RunResult ExportCommandTest::train_;
+
+TEST_F(ExportCommandTest, TrainSavesTheConfig) {
+  const std::string saved = util::read_file(*dir_ / "run/config.yaml");
+  EXPECT_NE(saved.find("w4a8"), std::string::npos) << saved;
+  EXPECT_NE(saved.find("fc1"), std::string::npos) << saved;
+}
+
+TEST_F(ExportCommandTest, ExportVerifyAndSizeAgree) {
+  const auto e = run_lowbit("export '" + (*dir_ / "run") + "' --stage w4a8 --out '" +
+                            (*dir_ / "export") + "' --prefix tiny");
+  ASSERT_EQ(e.code, 0) << e.err << e.out;
+  EXPECT_NE(e.out.find("layers: 2"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("flash bytes: "), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("MACs: 40"), std::string::npos) << e.out;  // 2*8 + 8*3
+  for (const char* file : {"model.h", "model.c", "model.json", "runtime/include"}) {
+    EXPECT_TRUE(exists(*dir_ / ("export/" + std::string(file)))) << file;
+  }
+  const std::string json = util::read_file(*dir_ / "export/model.json");
+  EXPECT_NE(json.find("\"stage\": \"w4a8\""), std::string::npos) << json.substr(0, 600);
+  EXPECT_NE(util::read_file(*dir_ / "export/model.h").find("tiny_predict"), std::string::npos);
+
+  const auto v = run_lowbit("verify '" + (*dir_ / "export") + "' --run '" + (*dir_ / "run") + "'");
+  ASSERT_EQ(v.code, 0) << v.err << v.out;
+  EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of 90 values"), std::string::npos)
+      << v.out;  // 30 test samples, 3 outputs
+  EXPECT_NE(v.out.find("top-1 agreement (C vs fake-quantized model): "), std::string::npos);
+  EXPECT_NE(v.out.find("C model accuracy: "), std::string::npos) << v.out;
+
+  const auto s = run_lowbit("size '" + (*dir_ / "run") + "' --stage w4a8");
+  ASSERT_EQ(s.code, 0) << s.err << s.out;
+  EXPECT_NE(s.out.find("total: 51 parameters"), std::string::npos) << s.out;  // 2*8+8 + 8*3+3
+  EXPECT_NE(s.out.find("FP32 weights: 204 bytes"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("fc1"), std::string::npos) << s.out;
+  const auto from_export = run_lowbit("size '" + (*dir_ / "export") + "'");
+  ASSERT_EQ(from_export.code, 0) << from_export.err;
+  EXPECT_EQ(from_export.out, s.out);
+
+  const auto from_checkpoint = run_lowbit("export '" + (*dir_ / "run/w4a8/best.pt") + "' --out '" +
+                                          (*dir_ / "export2") + "'");
+  ASSERT_EQ(from_checkpoint.code, 0) << from_checkpoint.err;
+  EXPECT_TRUE(exists(*dir_ / "export2/model.c"));
+}
+
+TEST_F(ExportCommandTest, BadInputsFailWithMessages) {
+  const auto missing =
+      run_lowbit("export '" + (*dir_ / "nowhere") + "' --stage w4a8 --out '" + (*dir_ / "x") + "'");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("nowhere' does not exist"), std::string::npos) << missing.err;
+
+  const auto unknown =
+      run_lowbit("export '" + (*dir_ / "run") + "' --stage w9 --out '" + (*dir_ / "x") + "'");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("w9"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("w4a8"), std::string::npos) << unknown.err;
+
+  const auto fp =
+      run_lowbit("export '" + (*dir_ / "run") + "' --stage fp --out '" + (*dir_ / "x") + "'");
+  EXPECT_EQ(fp.code, 1);
+  EXPECT_EQ(fp.err.rfind("lowbit: error: ", 0), 0u) << fp.err;
+  EXPECT_NE(fp.err.find("layer 'fc1'"), std::string::npos) << fp.err;
+  EXPECT_NE(fp.err.find("inputs: \"uniform:bits=8\""), std::string::npos) << fp.err;
+  EXPECT_FALSE(exists(*dir_ / "x"));
+
+  const auto no_export =
+      run_lowbit("verify '" + (*dir_ / "run") + "' --run '" + (*dir_ / "run") + "'");
+  EXPECT_EQ(no_export.code, 1);
+  EXPECT_NE(no_export.err.find("model.json' does not exist"), std::string::npos) << no_export.err;
+}
+
+}  // namespace
+}  // namespace lowbit::cli
