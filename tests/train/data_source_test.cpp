@@ -6,6 +6,7 @@
 
 #include "data/zip_writer.h"
 #include "lowbit/data/npy.h"
+#include "lowbit/data/smartpix.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"
 
@@ -128,6 +129,49 @@ TEST_F(DataSourceTest, BadNpyArraysAreErrors) {
                     ", test_targets: " + path("yf.npy") + "}"),
                ConfigError);
   EXPECT_THROW(load(x + ", targets: " + path("missing.npy") + "}"), util::FileError);
+}
+
+}  // namespace
+}  // namespace lowbit::train
+
+namespace lowbit::train {
+namespace {
+
+TEST_F(DataSourceTest, RealSmartpixClustersUseTheGeneratorsFeatureCode) {
+  torch::manual_seed(4);
+  const int64_t n = 50;
+  const torch::Tensor charge = torch::rand({n, 13, 21}) * 3000;
+  const torch::Tensor z = torch::randn({n}) * 40;
+  const torch::Tensor y = torch::randn({n});
+  const torch::Tensor labels = (torch::arange(n) % 2).to(torch::kFloat32);
+  data::write_npy(path("charge.npy"), charge);
+  data::write_npy(path("z.npy"), z);
+  data::write_npy(path("y.npy"), y);
+  data::write_npy(path("labels.npy"), labels);
+  const std::string base = "{source: smartpix_clusters, charge: " + path("charge.npy") +
+                           ", z_global: " + path("z.npy") + ", y_local: " + path("y.npy");
+  StageData d = load_data(ConfigNode::parse(base + ", labels: " + path("labels.npy") +
+                                                ", val_fraction: 0, test_fraction: 0, "
+                                                "stratify: false}",
+                                            "d.yaml"),
+                          1);
+  ASSERT_EQ(d.train.size(), n);
+  EXPECT_EQ(input_features(d.train), data::kSmartpixFeatures);
+  // Same rows as the feature function gives for those clusters, in the loaded order.
+  const torch::Tensor expected = data::smartpix_features(charge, z, y);
+  for (int64_t i = 0; i < n; ++i) {
+    const torch::Tensor row = d.train.inputs[i];
+    const torch::Tensor match = (expected == row).all(1).nonzero();
+    ASSERT_EQ(match.size(0), 1) << "row " << i;
+    EXPECT_EQ(d.train.targets[i].item<float>(), labels[match[0][0].item<int64_t>()].item<float>());
+  }
+  data::write_npy(path("short.npy"), torch::zeros({n - 1}));
+  try {
+    load_data(ConfigNode::parse(base + ", labels: " + path("short.npy") + "}", "d.yaml"), 1);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("labels"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

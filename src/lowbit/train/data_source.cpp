@@ -89,10 +89,34 @@ data::Dataset npy_dataset(const ConfigNode& node, const std::string& inputs_key,
   return d;
 }
 
+// Real smart-pixel clusters (charge [N, 13, 21], z-global [N], y-local [N], labels [N]) through
+// the same feature code as the synthetic generator, so models trained on either read alike.
+data::Dataset smartpix_cluster_dataset(const ConfigNode& node) {
+  const torch::Tensor charge = read_array(node, "charge");
+  if (charge.dim() != 3 || charge.size(1) != data::kSmartpixRows ||
+      charge.size(2) != data::kSmartpixCols) {
+    node.fail("charge", "expected clusters [N, " + std::to_string(data::kSmartpixRows) + ", " +
+                            std::to_string(data::kSmartpixCols) + "] (rows y, columns x)");
+  }
+  std::vector<torch::Tensor> columns;
+  for (const char* key : {"z_global", "y_local", "labels"}) {
+    torch::Tensor column = read_array(node, key);
+    if (column.dim() == 2 && column.size(1) == 1) column = column.flatten();
+    if (column.dim() != 1 || column.size(0) != charge.size(0)) {
+      node.fail(key, "expected a 1-D array of " + std::to_string(charge.size(0)) +
+                         " values, one per cluster");
+    }
+    columns.push_back(column.to(torch::kFloat32));
+  }
+  return data::smartpix_dataset(charge.to(torch::kFloat32), columns[0], columns[1], columns[2],
+                                node.require<std::string>("charge"));
+}
+
 }  // namespace
 
 const std::vector<std::string>& data_source_names() {
-  static const std::vector<std::string> names = {"smartpix", "mnist_like", "cifar10", "csv", "npy"};
+  static const std::vector<std::string> names = {
+      "smartpix", "smartpix_clusters", "mnist_like", "cifar10", "csv", "npy"};
   return names;
 }
 
@@ -119,6 +143,8 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
     all = data::load_cifar10(dir, "train");
     test = data::load_cifar10(dir, "test");
     has_test_split = true;
+  } else if (source == "smartpix_clusters") {
+    all = smartpix_cluster_dataset(node);
   } else if (source == "npy") {
     all = npy_dataset(node, "inputs", "targets");
     if (node.has("test_inputs") || node.has("test_targets")) {
