@@ -6,7 +6,7 @@ build=${1:-build/release}
 out=bench/results
 mkdir -p "$out"
 export OMP_NUM_THREADS=1
-for prog in quant_bench; do
+for prog in quant_bench threads_bench; do
   echo "== $prog"
   "$build/$prog" --benchmark_min_time=0.2 --benchmark_out="$out/$prog.json" --benchmark_out_format=json
 done

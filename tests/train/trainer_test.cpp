@@ -192,6 +192,22 @@ TEST_F(TrainerTest, EventsChangeBitsAtTheirEpoch) {
             std::string::npos);
 }
 
+// Weights picked on the 4-bit grid must not be reported for the 2-bit model: a grid change in
+// the last epoch leaves that epoch as the only candidate.
+TEST_F(TrainerTest, BestCheckpointSelectionRestartsWhenTheGridChanges) {
+  StageConfig stage = stage_from(std::string(kStage) +
+                                 "events: [{at: 3, action: set_bits, bits: 2, role: weights}]\n");
+  torch::nn::AnyModule model = make_mlp(1);
+  quantize_model(*model.ptr(), stage.quantization);
+  StageResult result = Trainer(model, stage, options("run")).run(small_data(false));
+  EXPECT_TRUE(result.completed);
+  EXPECT_EQ(result.best_epoch, 3);
+  EXPECT_EQ(load_checkpoint(path("run/s/best.pt")).epoch, 3);
+  EXPECT_NE(log_.str().find("epoch 4: the grid changed; best-checkpoint selection restarts"),
+            std::string::npos)
+      << log_.str();
+}
+
 TEST_F(TrainerTest, MulticlassCrossEntropyReportsAccuracyAndTwoClassAuc) {
   StageConfig stage = stage_from(R"(name: ce
 epochs: 2

@@ -186,9 +186,12 @@ class FusedLearnedStep : public torch::autograd::Function<FusedLearnedStep> {
             dx.data_ptr<float>() + offset, runs.inner, s[c], lo, hi);
       }
     }
+    // Filled through the data pointer: indexing a tensor element by element dispatches an op
+    // per channel.
     torch::Tensor dstep_tensor = torch::empty({runs.channels}, steps.options());
+    float* dstep_out = dstep_tensor.data_ptr<float>();
     for (int64_t c = 0; c < runs.channels; ++c) {
-      dstep_tensor[c] = static_cast<float>(dstep[static_cast<size_t>(c)] * grad_factor);
+      dstep_out[c] = static_cast<float>(dstep[static_cast<size_t>(c)] * grad_factor);
     }
     const auto step_sizes = ctx->saved_data["step_sizes"].toIntVector();
     return {dx,
