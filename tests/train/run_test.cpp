@@ -127,5 +127,30 @@ TEST_F(RunTest, MissingFromStageCheckpointIsAClearError) {
   EXPECT_THROW(run({}, bad), ConfigError);
 }
 
+TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {
+  std::ofstream extra(path("run.yaml"), std::ios::app);
+  extra << R"(    regularizers: [{type: bin, lambda: 0.1}]
+    methods: {distill: {teacher: fp, alpha: 0.5, temperature: 2}}
+)";
+  extra.close();
+  RunSummary summary = run({"stages.1.quantization.weights=lsq:bits=2"});
+  ASSERT_EQ(summary.results.size(), 2u);
+  EXPECT_TRUE(summary.stopped.empty());
+  EXPECT_NE(log_.str().find("distillation teacher: " + path("out/fp/best.pt")), std::string::npos)
+      << log_.str();
+  EXPECT_GT(summary.results[1].test.accuracy, 0.8);
+
+  // The teacher must have been trained: running only the student stage without it fails.
+  std::filesystem::remove_all(path("out"));
+  RunOptions only;
+  only.only_stage = "w4";
+  try {
+    run({}, only);
+    FAIL() << "expected an error";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("run that stage first"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace lowbit::train

@@ -13,6 +13,40 @@
 namespace lowbit::train {
 namespace {
 
+// Tensors are stored by index with the names in a separate list, because archive keys must not
+// contain the dots that module paths do.
+void write_named_tensors(torch::serialize::OutputArchive& archive, const std::string& key,
+                         const NamedTensors& tensors) {
+  c10::List<std::string> names;
+  torch::serialize::OutputArchive section;
+  int64_t index = 0;
+  for (const auto& item : tensors) {
+    names.push_back(item.key());
+    section.write("t" + std::to_string(index++), item.value(), /*is_buffer=*/true);
+  }
+  archive.write(key + "_names", c10::IValue(names));
+  archive.write(key, section);
+}
+
+NamedTensors read_named_tensors(torch::serialize::InputArchive& archive, const std::string& key,
+                                bool required) {
+  NamedTensors tensors;
+  c10::IValue value;
+  if (!archive.try_read(key + "_names", value)) {
+    if (required) throw std::runtime_error("the section '" + key + "' is missing");
+    return tensors;
+  }
+  auto names = value.toList();
+  torch::serialize::InputArchive section;
+  archive.read(key, section);
+  for (size_t i = 0; i < names.size(); ++i) {
+    torch::Tensor tensor;
+    section.read("t" + std::to_string(i), tensor, /*is_buffer=*/true);
+    tensors.insert(names.get(i).toStringRef(), tensor);
+  }
+  return tensors;
+}
+
 // Identifies lowbit checkpoints among other LibTorch archives.
 constexpr const char* kMagicKey = "lowbit_checkpoint";
 
@@ -63,17 +97,8 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   archive.write("scheduler_epoch", c10::IValue(checkpoint.scheduler_epoch));
   archive.write("lr_factor", c10::IValue(checkpoint.lr_factor));
   archive.write("stage_config", c10::IValue(checkpoint.stage_config));
-  // Tensors are stored by index with the names in a separate list, because archive keys must
-  // not contain the dots that module paths do.
-  c10::List<std::string> names;
-  torch::serialize::OutputArchive model;
-  int64_t index = 0;
-  for (const auto& item : checkpoint.model) {
-    names.push_back(item.key());
-    model.write("t" + std::to_string(index++), item.value(), /*is_buffer=*/true);
-  }
-  archive.write("model_names", c10::IValue(names));
-  archive.write("model", model);
+  write_named_tensors(archive, "model", checkpoint.model);
+  write_named_tensors(archive, "methods", checkpoint.method_state);
   archive.write("optimizer_state", bytes_to_tensor(checkpoint.optimizer_state), true);
   try {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -128,15 +153,9 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.lr_factor = value.toDouble();
     archive.read("stage_config", value);
     checkpoint.stage_config = value.toStringRef();
-    archive.read("model_names", value);
-    auto names = value.toList();
-    torch::serialize::InputArchive model;
-    archive.read("model", model);
-    for (size_t i = 0; i < names.size(); ++i) {
-      torch::Tensor tensor;
-      model.read("t" + std::to_string(i), tensor, /*is_buffer=*/true);
-      checkpoint.model.insert(names.get(i).toStringRef(), tensor);
-    }
+    checkpoint.model = read_named_tensors(archive, "model", true);
+    // Checkpoints of stages without training methods may lack the section.
+    checkpoint.method_state = read_named_tensors(archive, "methods", false);
     torch::Tensor optimizer;
     archive.read("optimizer_state", optimizer, true);
     checkpoint.optimizer_state = tensor_to_bytes(optimizer);

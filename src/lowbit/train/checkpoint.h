@@ -45,6 +45,8 @@ struct Checkpoint {
   std::string stage_config;
   /// Every parameter and buffer of the model, by name.
   NamedTensors model;
+  /// State of the stage's training methods (pruning masks, SWA sums), by name; may be empty.
+  NamedTensors method_state;
   /// The optimizer's own archive bytes (see optimizer_state_bytes); empty when not saved.
   std::string optimizer_state;
 };

@@ -157,6 +157,23 @@ void Pruner::save_rewind_point() {
   for (const PruneMask& m : masks_) rewind_.push_back(m.weight.detach().clone());
 }
 
+void Pruner::restore(const std::vector<torch::Tensor>& masks,
+                     const std::vector<torch::Tensor>& rewind) {
+  bool fits = masks.size() == masks_.size() && (rewind.empty() || rewind.size() == masks_.size());
+  for (size_t i = 0; fits && i < masks.size(); ++i) {
+    fits = masks[i].sizes() == masks_[i].weight.sizes() &&
+           (rewind.empty() || rewind[i].sizes() == masks_[i].weight.sizes());
+  }
+  if (!fits) {
+    throw std::invalid_argument("Pruner::restore: the saved masks do not fit the model's " +
+                                std::to_string(masks_.size()) + " layer weights");
+  }
+  for (size_t i = 0; i < masks.size(); ++i) masks_[i].mask = masks[i].to(torch::kBool).clone();
+  rewind_.clear();
+  for (const auto& r : rewind) rewind_.push_back(r.clone());
+  apply_masks();
+}
+
 void Pruner::rewind() {
   if (rewind_.size() != masks_.size()) {
     throw std::logic_error("Pruner::rewind: no rewind point saved (call save_rewind_point)");

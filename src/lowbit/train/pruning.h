@@ -82,6 +82,13 @@ class Pruner {
   /// after a few warm-up epochs).
   void save_rewind_point();
 
+  /// The saved rewind point (empty when none), one tensor per mask.
+  const std::vector<torch::Tensor>& rewind_point() const { return rewind_; }
+
+  /// Restores masks (and a rewind point, possibly empty) saved from masks() and rewind_point();
+  /// applies the masks. Throws std::invalid_argument when count or shapes do not fit.
+  void restore(const std::vector<torch::Tensor>& masks, const std::vector<torch::Tensor>& rewind);
+
   /// Restores the saved weights, keeping the masks (pruned weights stay zero). Throws
   /// std::logic_error without a saved rewind point.
   void rewind();

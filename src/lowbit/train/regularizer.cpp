@@ -1,5 +1,7 @@
 #include "lowbit/train/regularizer.h"
 
+#include "lowbit/train/builtin_regularizers.h"
+
 #include <map>
 #include <mutex>
 
@@ -7,7 +9,13 @@ namespace lowbit::train {
 namespace {
 
 std::map<std::string, RegularizerFactory>& registry() {
-  static std::map<std::string, RegularizerFactory> factories;
+  // The built-in types are added on first use rather than by static registration, which a
+  // static library's linker would drop.
+  static std::map<std::string, RegularizerFactory> factories = [] {
+    std::map<std::string, RegularizerFactory> builtins;
+    add_builtin_regularizers(builtins);
+    return builtins;
+  }();
   return factories;
 }
 
@@ -32,11 +40,6 @@ std::vector<std::string> regularizer_types() {
 
 std::shared_ptr<Regularizer> make_regularizer(const ConfigNode& node) {
   const std::vector<std::string> types = regularizer_types();
-  if (types.empty()) {
-    node.fail(
-        "no regularizer types are available in this build (weight decay is set in "
-        "`optimizer.weight_decay`)");
-  }
   const std::string type = node.require_choice("type", types);
   RegularizerFactory factory;
   {

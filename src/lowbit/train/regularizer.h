@@ -19,6 +19,9 @@ namespace lowbit::train {
 class Regularizer {
  public:
   virtual ~Regularizer() = default;
+  /// Called once with the model before its first training batch (e.g. to turn on the recording
+  /// of activations); penalty() attaches on its own when called with another model.
+  virtual void attach(torch::nn::Module& /*model*/) {}
   /// The penalty for the model's current state (a scalar that backpropagates).
   virtual torch::Tensor penalty(torch::nn::Module& model, int64_t epoch) = 0;
   /// The type name it was registered under.

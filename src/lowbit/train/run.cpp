@@ -49,6 +49,35 @@ ResultsTable results_table(const std::vector<StageResult>& results) {
   return table;
 }
 
+// The teacher of `methods.distill`: the model of the run built with the teacher's quantizers and
+// loaded from its checkpoint (an earlier stage's best.pt, or a file whose saved stage section
+// names the quantizers).
+torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& distill,
+                                  int64_t in_features, int64_t outputs, std::ostream& log) {
+  std::string path = distill.teacher;
+  QuantizationConfig quantization;
+  if (distill.teacher_stage) {
+    path = (fs::path(stage_dir(config.output, distill.teacher)) / "best.pt").string();
+    quantization = config.stage(distill.teacher).quantization;
+    if (!fs::exists(path)) {
+      throw CheckpointError("the distillation teacher, stage '" + distill.teacher + "', has no '" +
+                            path + "': run that stage first");
+    }
+  }
+  Checkpoint checkpoint = load_checkpoint(path);
+  if (!distill.teacher_stage) {
+    const ConfigNode saved = ConfigNode::parse(checkpoint.stage_config, path + " (stage section)");
+    if (auto q = saved.optional_child("quantization")) quantization = parse_quantization(*q);
+  }
+  torch::manual_seed(config.seed);
+  torch::nn::AnyModule teacher = models::build_model(*config.model, in_features, outputs);
+  quantize_model(*teacher.ptr(), quantization);
+  load_model_state(*teacher.ptr(), checkpoint.model, path);
+  teacher.ptr()->eval();
+  log << "distillation teacher: " << path << "\n";
+  return teacher;
+}
+
 }  // namespace
 
 nlohmann::json stage_result_json(const StageResult& r) {
@@ -147,6 +176,10 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     trainer_options.log = options.log;
     trainer_options.live_progress = options.live_progress;
     trainer_options.stop_requested = options.stop_requested;
+    if (stage.methods.distill) {
+      trainer_options.teacher =
+          load_teacher(config, *stage.methods.distill, in_features, outputs, log);
+    }
     Trainer trainer(model, stage, trainer_options);
     StageResult result = trainer.run(data);
     util::write_text_atomically(stage_result, stage_result_json(result).dump(2) + "\n");

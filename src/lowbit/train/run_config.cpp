@@ -154,6 +154,12 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
   for (const ConfigNode& r : node.list("regularizers")) {
     stage.regularizers.push_back(make_regularizer(r));
   }
+  if (auto m = node.optional_child("methods")) {
+    stage.methods = parse_methods(*m, stage.epochs, earlier);
+    if (stage.methods.distill && stage.loss.type == LossType::kMse) {
+      m->fail("distill", "distillation needs a classification loss (cross_entropy or a binary one)");
+    }
+  }
   for (const ConfigNode& e : node.list("events")) {
     stage.events.push_back(parse_event(e, stage.epochs));
   }

@@ -14,6 +14,7 @@
 #include "lowbit/train/grad_clip.h"
 #include "lowbit/train/loss.h"
 #include "lowbit/train/lr_schedule.h"
+#include "lowbit/train/methods_config.h"
 #include "lowbit/train/optimizer_factory.h"
 #include "lowbit/train/regularizer.h"
 
@@ -116,6 +117,8 @@ struct StageConfig {
   double best_min_delta = 0.0;
   /// Extra loss terms.
   std::vector<std::shared_ptr<Regularizer>> regularizers;
+  /// Training methods hooked into the loop (distillation, pruning, SWA, weight report).
+  MethodsConfig methods;
   /// Events, sorted by epoch (stable for events of one epoch).
   std::vector<EpochEvent> events;
   /// The stage's section as YAML text (saved in checkpoints).

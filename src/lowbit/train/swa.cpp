@@ -42,6 +42,20 @@ void WeightAverager::apply() {
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(average(i));
 }
 
+void WeightAverager::restore(std::vector<torch::Tensor> sums, int64_t count) {
+  std::vector<torch::Tensor> params = model_->parameters();
+  bool fits = sums.size() == params.size() && count >= 0;
+  for (size_t i = 0; fits && i < sums.size(); ++i) fits = sums[i].sizes() == params[i].sizes();
+  if (!fits) {
+    throw std::invalid_argument("WeightAverager::restore: " + std::to_string(sums.size()) +
+                                " saved sums do not match the model's " +
+                                std::to_string(params.size()) + " parameters");
+  }
+  for (auto& sum : sums) sum = sum.to(torch::kDouble);
+  sums_ = std::move(sums);
+  count_ = count;
+}
+
 namespace {
 
 // Resets and switches one BatchNorm module to a cumulative average; returns whether it was one.

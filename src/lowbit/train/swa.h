@@ -37,6 +37,13 @@ class WeightAverager {
   /// update().
   void apply();
 
+  /// The float64 sums of the snapshots, in named_parameters() order (for checkpoints).
+  const std::vector<torch::Tensor>& sums() const { return sums_; }
+
+  /// Restores sums and count saved from sums() and count(); throws std::invalid_argument when
+  /// their number or shapes differ from the model's parameters.
+  void restore(std::vector<torch::Tensor> sums, int64_t count);
+
  private:
   torch::nn::Module* model_;
   std::vector<torch::Tensor> sums_;

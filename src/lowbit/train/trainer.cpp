@@ -19,6 +19,7 @@
 #include "lowbit/train/optimizer_factory.h"
 #include "lowbit/train/progress.h"
 #include "lowbit/train/quantize_model.h"
+#include "lowbit/train/stage_methods.h"
 #include "lowbit/train/warm_start.h"
 
 namespace lowbit::train {
@@ -31,6 +32,17 @@ const std::vector<std::string>& metrics_columns() {
                                                    "train_loss",   "train_accuracy", "val_loss",
                                                    "val_accuracy", "val_auc",        "seconds"};
   return columns;
+}
+
+OutputKind output_kind(LossType loss) {
+  switch (loss) {
+    case LossType::kBinaryCrossEntropy:
+      return OutputKind::kProbabilities;
+    case LossType::kBinaryCrossEntropyWithLogits:
+      return OutputKind::kBinaryLogits;
+    default:
+      return OutputKind::kLogits;
+  }
 }
 
 std::string number(double value) {
@@ -80,6 +92,24 @@ bool Trainer::apply_events(int64_t epoch, bool replay) {
     if (!replay) log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
   }
   return grid_changed;
+}
+
+Checkpoint Trainer::make_checkpoint(int64_t epoch, const BestMetricTracker& tracker,
+                                    const StageMethods& methods) const {
+  Checkpoint checkpoint;
+  checkpoint.stage = stage_.name;
+  checkpoint.epoch = epoch;
+  checkpoint.best_epoch = tracker.best_epoch();
+  checkpoint.best_metric =
+      tracker.has_best() ? tracker.best_value() : std::numeric_limits<double>::quiet_NaN();
+  checkpoint.best_metric_name = stage_.best_metric;
+  checkpoint.scheduler_epoch = epoch + 1;
+  checkpoint.lr_factor = lr_factor_;
+  checkpoint.stage_config = stage_.yaml;
+  checkpoint.model = model_state(*model_.ptr());
+  checkpoint.method_state = methods.state();
+  checkpoint.optimizer_state = optimizer_state_bytes(*optimizer_);
+  return checkpoint;
 }
 
 StageResult Trainer::run(const StageData& data) {
@@ -132,6 +162,11 @@ StageResult Trainer::run(const StageData& data) {
     tracker.update(best_epoch, {{stage_.best_metric, best_value}});
   }
 
+  StageMethods methods(stage_.methods, module, options_.teacher, output_kind(stage_.loss.type),
+                       (fs::path(options_.run_dir) / "weights.csv").string(), stage_.name, log);
+  if (resuming) methods.load_state(resumed.method_state, last_path);
+  for (const auto& regularizer : stage_.regularizers) regularizer->attach(module);
+
   CsvLog csv((fs::path(options_.run_dir) / "metrics.csv").string(), metrics_columns());
   Progress progress(log, options_.live_progress);
   StageResult result;
@@ -144,11 +179,14 @@ StageResult Trainer::run(const StageData& data) {
     // Re-seeding per epoch makes a resumed run draw the same random numbers as an
     // uninterrupted one without storing generator state.
     torch::manual_seed(options_.seed + static_cast<uint64_t>(epoch));
-    if (apply_events(epoch, false) && tracker.has_best()) {
-      // Weights chosen on an earlier grid would be tested on the new one: selection restarts.
+    const bool grid_changed = apply_events(epoch, false);
+    const bool model_changed = methods.on_epoch_start(epoch);
+    if ((grid_changed || model_changed) && tracker.has_best()) {
+      // Weights chosen on an earlier grid (or with fewer weights pruned) would be tested on the
+      // new one: selection restarts.
       tracker = BestMetricTracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);
-      log << "stage '" << stage_.name << "' epoch " << epoch + 1
-          << ": the grid changed; best-checkpoint selection restarts\n";
+      log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": the "
+          << (grid_changed ? "grid" : "pruning mask") << " changed; best-checkpoint selection restarts\n";
     }
     if (structure_changed_) {
       rebuild_optimizer(steps);
@@ -172,7 +210,8 @@ StageResult Trainer::run(const StageData& data) {
       }
       optimizer_->zero_grad();
       torch::Tensor output = model_.forward(batch->inputs);
-      torch::Tensor loss = compute_loss(stage_.loss, output, batch->targets);
+      torch::Tensor loss =
+          methods.loss(output, batch->inputs, compute_loss(stage_.loss, output, batch->targets));
       for (const auto& regularizer : stage_.regularizers) {
         loss = loss + regularizer->penalty(module, epoch);
       }
@@ -185,8 +224,10 @@ StageResult Trainer::run(const StageData& data) {
         break;
       }
       loss.backward();
+      methods.after_backward();
       clip_gradients(stage_.clipping, module.parameters(true));
       optimizer_->step();
+      methods.after_step();
       const int64_t n = batch->inputs.size(0);
       train_loss.add(loss_value, static_cast<double>(n));
       BatchScores s = score_batch(stage_.loss, output, batch->targets);
@@ -215,18 +256,9 @@ StageResult Trainer::run(const StageData& data) {
         {"val_accuracy", val.accuracy},
         {"val_auc", val.auc}};
     const bool is_best = tracker.update(epoch, metrics);
+    methods.on_epoch_end(epoch);
 
-    Checkpoint checkpoint;
-    checkpoint.stage = stage_.name;
-    checkpoint.epoch = epoch;
-    checkpoint.best_epoch = tracker.best_epoch();
-    checkpoint.best_metric = tracker.has_best() ? tracker.best_value() : nan;
-    checkpoint.best_metric_name = stage_.best_metric;
-    checkpoint.scheduler_epoch = epoch + 1;
-    checkpoint.lr_factor = lr_factor_;
-    checkpoint.stage_config = stage_.yaml;
-    checkpoint.model = model_state(module);
-    checkpoint.optimizer_state = optimizer_state_bytes(*optimizer_);
+    Checkpoint checkpoint = make_checkpoint(epoch, tracker, methods);
     if (is_best) save_checkpoint(checkpoint, best_path);
     save_checkpoint(checkpoint, last_path);
     result.epochs_run = epoch + 1;
@@ -251,6 +283,36 @@ StageResult Trainer::run(const StageData& data) {
           << "; continue with --resume\n";
       break;
     }
+  }
+
+  if (result.completed && methods.has_average()) {
+    const int64_t limit = methods.bn_batches();
+    methods.finish([&] {
+      loader.start_epoch(stage_.epochs);
+      int64_t seen = 0;
+      // The loader's epoch is drained to the end so its prefetching worker finishes cleanly.
+      while (auto batch = loader.next()) {
+        if (limit < 0 || seen++ < limit) model_.forward(batch->inputs);
+      }
+    });
+    EvalResult val = evaluate(model_, data.val, stage_.loss, stage_.batch_size);
+    const std::map<std::string, double> swa_metrics = {
+        {"val_loss", val.loss}, {"val_accuracy", val.accuracy}, {"val_auc", val.auc}};
+    log << "stage '" << stage_.name << "': SWA model val_loss " << format_number(val.loss, 5)
+        << "  val_acc " << number(val.accuracy);
+    if (tracker.has_best()) {
+      log << " (best single epoch " << tracker.best_epoch() + 1 << ": " << stage_.best_metric << " "
+          << format_number(tracker.best_value(), 5) << ")";
+    }
+    log << "; the SWA model is the stage's result\n";
+    // The averaged model replaces best.pt: it is what the stage was asked to produce.
+    BestMetricTracker swa_tracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);
+    const auto found = swa_metrics.find(stage_.best_metric);
+    swa_tracker.update(stage_.epochs - 1,
+                       {{stage_.best_metric, found != swa_metrics.end()
+                                                 ? found->second
+                                                 : std::numeric_limits<double>::quiet_NaN()}});
+    save_checkpoint(make_checkpoint(stage_.epochs - 1, swa_tracker, methods), best_path);
   }
 
   // The final numbers come from the best weights, as the seeds report them.

@@ -17,7 +17,10 @@
 #include "lowbit/data/transforms.h"
 #include "lowbit/train/evaluation.h"
 #include "lowbit/train/lr_scheduler.h"
+#include "lowbit/train/best_checkpoint.h"
+#include "lowbit/train/checkpoint.h"
 #include "lowbit/train/run_config.h"
+#include "lowbit/train/stage_methods.h"
 
 namespace lowbit::train {
 
@@ -58,6 +61,8 @@ struct TrainerOptions {
   /// Asked after every saved epoch; returning true ends the stage there (interrupted), so that
   /// `--resume` can continue it. Used for Ctrl-C.
   std::function<bool()> stop_requested;
+  /// The loaded teacher of `methods.distill` (empty when the stage does not distil).
+  torch::nn::AnyModule teacher;
 };
 
 /// The checkpoint folder of a stage in a run directory.
@@ -77,6 +82,9 @@ class Trainer {
   // Applies the events of `epoch`; true when one changed a grid (set_bits, switch_quantizer).
   bool apply_events(int64_t epoch, bool replay);
   void rebuild_optimizer(int64_t steps_per_epoch);
+  // The checkpoint of the model's current state after `epoch`.
+  Checkpoint make_checkpoint(int64_t epoch, const BestMetricTracker& tracker,
+                             const StageMethods& methods) const;
 
   torch::nn::AnyModule model_;
   StageConfig stage_;
