@@ -305,6 +305,37 @@ TEST(Lsq, RegistryBuildsItWithRoleDefaults) {
   EXPECT_THROW(make_quantizer("lsq:per_channel=maybe"), SpecError);
 }
 
+TEST(Lsq, ClipIsReluSixBeforeTheGridAndInTheIntegerForm) {
+  auto q = std::dynamic_pointer_cast<LsqImpl>(
+      make_quantizer("lsq:bits=4,signed=0,clip=6", Role::kActivation));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->spec().str(), "lsq:bits=4,signed=0,per_channel=0,clip=6");
+  EXPECT_EQ(make_quantizer(q->spec(), Role::kActivation)->spec(), q->spec());
+  // A step of 1 puts codes 0..15 on [0, 15]; the clip caps the values at 6 first.
+  torch::Tensor x = torch::tensor({-1.0f, 2.2f, 5.6f, 7.0f, 40.0f}).requires_grad_(true);
+  q->forward(torch::ones({4}));  // initialise, then set the step
+  {
+    torch::NoGradGuard no_grad;
+    q->named_parameters()["step"].fill_(1.0f);
+  }
+  torch::Tensor y = q->forward(x);
+  EXPECT_TRUE(torch::equal(y.detach(), torch::tensor({0.0f, 2.0f, 6.0f, 6.0f, 6.0f})));
+  y.sum().backward();
+  // Straight through inside [0, 6], no gradient where the clip (or code 0) holds.
+  EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({0.0f, 1.0f, 1.0f, 0.0f, 0.0f})));
+  EXPECT_TRUE(torch::equal(q->integer_form(x.detach()).codes,
+                           torch::tensor({0, 2, 6, 6, 6}, q->integer_form(x.detach()).codes.dtype())));
+  // Without the clip the same step reaches code 15.
+  auto open = make_quantizer("lsq:bits=4,signed=0", Role::kActivation);
+  open->forward(torch::ones({4}));
+  {
+    torch::NoGradGuard no_grad;
+    open->named_parameters()["step"].fill_(1.0f);
+  }
+  EXPECT_EQ(open->forward(x.detach()).max().item<float>(), 15.0f);
+  EXPECT_THROW(make_quantizer("lsq:clip=-1", Role::kActivation), SpecError);
+}
+
 TEST(Lsq, RejectsWrongInputs) {
   auto q = make_lsq(4, true, true);
   EXPECT_THROW(q->forward(torch::randn({4}, torch::kFloat64)), std::invalid_argument);

@@ -165,6 +165,39 @@ TEST(ConfigReader, LoadFileReportsItsPath) {
   std::remove(path.c_str());
 }
 
+TEST(ConfigReader, MergeKeysCopyTheAnchoredMapWithoutSharingIt) {
+  const char* text = R"(stages:
+  - &base
+    name: a
+    epochs: 3
+    optimizer: {type: adam, lr: 0.1}
+  - <<: *base
+    name: b
+  - <<: [*base, {batch_size: 7}]
+    name: c
+    epochs: 9
+)";
+  ConfigNode root = ConfigNode::parse(text, "m.yaml", {"stages.1.optimizer.lr=0.5"});
+  std::vector<ConfigNode> stages = root.list("stages");
+  ASSERT_EQ(stages.size(), 3u);
+  EXPECT_EQ(stages[1].require<std::string>("name"), "b");
+  EXPECT_EQ(stages[1].require<int>("epochs"), 3);
+  EXPECT_DOUBLE_EQ(stages[1].child("optimizer").require<double>("lr"), 0.5);
+  // The override of stage b did not reach its anchor a, nor c.
+  EXPECT_DOUBLE_EQ(stages[0].child("optimizer").require<double>("lr"), 0.1);
+  EXPECT_DOUBLE_EQ(stages[2].child("optimizer").require<double>("lr"), 0.1);
+  EXPECT_EQ(stages[2].require<int>("epochs"), 9);
+  EXPECT_EQ(stages[2].require<int>("batch_size"), 7);
+  EXPECT_FALSE(stages[1].has("<<"));
+  // Merged keys keep the line of the anchor for error messages.
+  const std::string message =
+      error_of([&] { stages[1].child("optimizer").require<int>("type"); });
+  EXPECT_THAT(message, HasSubstr("m.yaml:5:"));
+  EXPECT_THAT(message, HasSubstr("merged"));
+  EXPECT_THAT(error_of([] { ConfigNode::parse("a: {<<: 3}", "bad.yaml"); }),
+              HasSubstr("bad.yaml:1:"));
+}
+
 TEST(ConfigOverrides, NestedScalarAndListIndex) {
   ConfigNode root =
       ConfigNode::parse(kConfig, "demo.yaml",

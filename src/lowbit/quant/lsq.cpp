@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lowbit/quant/fused_codes.h"
+#include "lowbit/quant/grid_base.h"
 
 namespace lowbit::quant {
 namespace {
@@ -96,8 +97,15 @@ torch::Tensor LsqImpl::current_step(const torch::Tensor& x) const {
   return effective_step(step);
 }
 
-torch::Tensor LsqImpl::forward(const torch::Tensor& x) {
-  check_input(x);
+torch::Tensor LsqImpl::clipped(const torch::Tensor& x) const {
+  if (options_.clip <= 0.0) return x;
+  // Unsigned grids clamp negative values to code 0 anyway; only the top needs the clip.
+  return options_.is_signed ? x.clamp(-options_.clip, options_.clip) : x.clamp_max(options_.clip);
+}
+
+torch::Tensor LsqImpl::forward(const torch::Tensor& input) {
+  check_input(input);
+  const torch::Tensor x = clipped(input);
   if (!initialized()) {
     torch::NoGradGuard no_grad;
     // set_data keeps the parameter's identity: optimizers built before the first forward still
@@ -120,9 +128,10 @@ torch::Tensor LsqImpl::forward(const torch::Tensor& x) {
                                                             code_max(), g);
 }
 
-IntegerForm LsqImpl::integer_form(const torch::Tensor& x) {
-  check_input(x);
+IntegerForm LsqImpl::integer_form(const torch::Tensor& input) {
+  check_input(input);
   torch::NoGradGuard no_grad;
+  const torch::Tensor x = clipped(input);
   const torch::Tensor step = current_step(x).detach();
   const int64_t axis = channel_axis(x);
   IntegerForm form;
@@ -178,9 +187,11 @@ void LsqImpl::clone_(torch::nn::Module& other, const c10::optional<torch::Device
 }
 
 QuantSpec LsqImpl::spec() const {
-  return QuantSpec("lsq", {{"bits", std::to_string(options_.bits)},
-                           {"signed", options_.is_signed ? "1" : "0"},
-                           {"per_channel", options_.per_channel ? "1" : "0"}});
+  QuantSpec spec("lsq", {{"bits", std::to_string(options_.bits)},
+                         {"signed", options_.is_signed ? "1" : "0"},
+                         {"per_channel", options_.per_channel ? "1" : "0"}});
+  if (options_.clip > 0.0) spec.set("clip", format_real(options_.clip));
+  return spec;
 }
 
 torch::Tensor LsqImpl::levels(const torch::Tensor& x) {

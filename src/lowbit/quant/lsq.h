@@ -19,6 +19,7 @@ struct LsqOptions {
   int bits = 4;              ///< Code width: 2..16 signed, 1..16 unsigned.
   bool is_signed = true;     ///< Signed grid [-2^(b-1), 2^(b-1)-1] or unsigned [0, 2^b-1].
   bool per_channel = false;  ///< One step per channel (axis 0 for weights, 1 for activations).
+  double clip = 0.0;         ///< > 0: inputs clipped to [-clip, clip] first (ReLU6: 6); 0: none.
 };
 
 /// An LSQ quantizer. Parameter `step` (shape {1}, or {C} per channel) and buffer `initialized`.
@@ -69,6 +70,8 @@ class LsqImpl : public QuantizerImpl {
   torch::Tensor initial_step(const torch::Tensor& x) const;
   torch::Tensor current_step(const torch::Tensor& x) const;
   void check_input(const torch::Tensor& x) const;
+  // The input after the optional clip (ReLU6-style), as forward and integer_form see it.
+  torch::Tensor clipped(const torch::Tensor& x) const;
 
   LsqOptions options_;
   Role role_;

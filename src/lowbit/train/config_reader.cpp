@@ -96,10 +96,54 @@ YAML::Node parse_yaml(const std::string& text, const std::string& name) {
   }
 }
 
+// YAML merge keys (`<<: *anchor`, or a list of anchors) as YAML 1.1 defines them and yaml-cpp
+// does not: the keys of the merged maps that the map does not set itself are copied in (deep
+// copies, so that `--set` on one stage does not change the stage it was merged from). The copies
+// have no position, so `merged` records where each came from.
+void expand_merge_keys(YAML::Node node, const std::string& path, ConfigSource& source) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      expand_merge_keys(node[i], index_path(path, i), source);
+    }
+    return;
+  }
+  if (!node.IsMap()) return;
+  for (const std::string& key : map_keys(node)) {
+    if (key != "<<") expand_merge_keys(node[key], child_path(path, key), source);
+  }
+  const YAML::Node merge = node["<<"];
+  if (!merge) return;
+  auto position = [&](const YAML::Mark& mark) {
+    return source.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  };
+  std::vector<YAML::Node> maps;
+  if (merge.IsMap()) maps.push_back(merge);
+  if (merge.IsSequence()) {
+    for (size_t i = 0; i < merge.size(); ++i) maps.push_back(merge[i]);
+  }
+  if (maps.empty() ||
+      std::any_of(maps.begin(), maps.end(), [](const YAML::Node& m) { return !m.IsMap(); })) {
+    throw ConfigError(position(merge.Mark()) + ": `" + child_path(path, "<<") +
+                      "`: expected a map or a list of maps (an anchored mapping, e.g. "
+                      "`<<: *stage`)");
+  }
+  node.remove("<<");
+  // Earlier maps win over later ones, the map's own keys over all of them.
+  for (const YAML::Node& m : maps) {
+    for (const auto& entry : m) {
+      const std::string key = entry.first.as<std::string>();
+      if (node[key]) continue;
+      node[key] = YAML::Clone(entry.second);
+      source.merged[child_path(path, key)] = position(entry.second.Mark());
+    }
+  }
+}
+
 ConfigNode make_root(YAML::Node root, const std::string& name,
                      const std::vector<std::string>& overrides) {
   auto source = std::make_shared<ConfigSource>();
   source->file = name;
+  expand_merge_keys(root, "", *source);
   for (const auto& assignment : overrides)
     source->overridden.insert(apply_override(root, assignment));
   return ConfigNode(root, "", source);
@@ -200,6 +244,12 @@ std::string ConfigNode::location_of(const YAML::Node& node, const std::string& p
         (path.size() == overridden.size() || path[overridden.size()] == '.' ||
          path[overridden.size()] == '[')) {
       return "--set " + overridden;
+    }
+  }
+  for (const auto& [merged, origin] : source_->merged) {
+    if (path.compare(0, merged.size(), merged) == 0 &&
+        (path.size() == merged.size() || path[merged.size()] == '.' || path[merged.size()] == '[')) {
+      return origin + " (merged with <<)";
     }
   }
   const YAML::Mark mark = node.Mark();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,9 @@ struct ConfigSource {
   std::string file;
   /// Key paths (in `a.b[2].c` form) whose values were replaced by a `--set` override.
   std::set<std::string> overridden;
+  /// Key paths filled in by a YAML merge key (`<<: *anchor`), with the "file:line:col" of the
+  /// anchored value they were copied from (the copy itself has no position).
+  std::map<std::string, std::string> merged;
 };
 
 /// Applies one `key.path=value` override to `root`: the path is dotted, list elements are named by
