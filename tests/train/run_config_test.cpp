@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 namespace lowbit::train {
@@ -118,6 +119,35 @@ TEST(RunConfig, OverridesApplyToStages) {
       parse_run_config(ConfigNode::parse(kBase, "run.yaml", {"stages.1.epochs=6", "seed=3"}));
   EXPECT_EQ(run.stage("w4").epochs, 6);
   EXPECT_EQ(run.seed, 3u);
+}
+
+}  // namespace
+}  // namespace lowbit::train
+
+namespace lowbit::train {
+namespace {
+
+// Every shipped config (and every bench config) must stay readable as the code changes.
+TEST(RunConfig, EveryShippedConfigParses) {
+  int files = 0;
+  for (const char* folder : {"configs", "bench/configs", "bench/methods"}) {
+    const std::filesystem::path dir = std::filesystem::path(LOWBIT_SOURCE_DIR) / folder;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".yaml") continue;
+      ++files;
+      RunConfig run;
+      EXPECT_NO_THROW(run = load_run_config(entry.path().string())) << entry.path();
+      EXPECT_FALSE(run.stages.empty()) << entry.path();
+    }
+  }
+  EXPECT_GE(files, 10);
+  // The LSQ + BR recipe: warm-up, freeze of every step, BR from the freeze on.
+  RunConfig br = load_run_config(std::string(LOWBIT_SOURCE_DIR) + "/configs/fmnist_cnn_lsq_br.yaml");
+  const StageConfig& qat = br.stage("w2a2_br");
+  ASSERT_EQ(qat.events.size(), 1u);
+  EXPECT_EQ(qat.events[0].action, EventAction::kFreeze);
+  ASSERT_EQ(qat.regularizers.size(), 1u);
+  EXPECT_EQ(qat.regularizers[0]->name(), "bin");
 }
 
 }  // namespace

@@ -230,6 +230,34 @@ TEST_F(StageMethodsTest, WeightReportLogsClipAndEntropyPerLayerEveryEpoch) {
   EXPECT_EQ(frozen, 3);
 }
 
+TEST_F(StageMethodsTest, LsqStepsStayFrozenUnderBinRegularizationAfterTheFreezeEvent) {
+  StageConfig stage = stage_from(
+      "name: s\nepochs: 4\nbatch_size: 32\noptimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n"
+      "quantization: {weights: \"lsq:bits=2\", activations: \"lsq:bits=2,signed=0\"}\n"
+      "events: [{at: 1, action: freeze}]\n"
+      "regularizers: [{type: bin, lambda: 5, lambda_act: 1, detach_act_step: false, "
+      "start_epoch: 1}]\n");
+  torch::nn::AnyModule model = make_mlp(8);
+  quantize_model(*model.ptr(), stage.quantization);
+  TrainerOptions first = options("run");
+  first.stop_requested = [] { return true; };  // stop after epoch 1, the warm-up
+  Trainer(model, stage, first).run(small_data());
+  const NamedTensors warm = load_checkpoint(path("run/s/last.pt")).model;
+  TrainerOptions second = options("run");
+  second.resume = true;
+  Trainer(model, stage, second).run(small_data());
+  const NamedTensors done = load_checkpoint(path("run/s/last.pt")).model;
+  int steps = 0;
+  for (const auto& item : warm) {
+    if (item.key().find(".step") == std::string::npos) continue;
+    ++steps;
+    EXPECT_TRUE(torch::equal(item.value(), done[item.key()])) << item.key();
+  }
+  EXPECT_GE(steps, 5);  // three weight and two activation steps
+  // The weights themselves kept training under BR.
+  EXPECT_FALSE(torch::equal(warm["fc1.weight"], done["fc1.weight"]));
+}
+
 TEST(MethodsConfig, BadKeysAndValuesNameTheKey) {
   auto error = [](const std::string& yaml) {
     try {
