@@ -109,8 +109,8 @@ int main(int argc, char** argv) {
         if (std::find(seeds_seen.begin(), seeds_seen.end(), seed) == seeds_seen.end()) {
           seeds_seen.push_back(seed);
         }
-        const auto results = nlohmann::json::parse(
-            lowbit::util::read_file((seed_dir / "results.json").string()));
+        const auto results =
+            nlohmann::json::parse(lowbit::util::read_file((seed_dir / "results.json").string()));
         for (const auto& stage : results.at("stages")) {
           const std::string stage_name = stage.at("stage").get<std::string>();
           auto& order = stage_order[name];

@@ -323,8 +323,9 @@ TEST(Lsq, ClipIsReluSixBeforeTheGridAndInTheIntegerForm) {
   y.sum().backward();
   // Straight through inside [0, 6], no gradient where the clip (or code 0) holds.
   EXPECT_TRUE(torch::equal(x.grad(), torch::tensor({0.0f, 1.0f, 1.0f, 0.0f, 0.0f})));
-  EXPECT_TRUE(torch::equal(q->integer_form(x.detach()).codes,
-                           torch::tensor({0, 2, 6, 6, 6}, q->integer_form(x.detach()).codes.dtype())));
+  EXPECT_TRUE(
+      torch::equal(q->integer_form(x.detach()).codes,
+                   torch::tensor({0, 2, 6, 6, 6}, q->integer_form(x.detach()).codes.dtype())));
   // Without the clip the same step reaches code 15.
   auto open = make_quantizer("lsq:bits=4,signed=0", Role::kActivation);
   open->forward(torch::ones({4}));

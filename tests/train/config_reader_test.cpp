@@ -190,8 +190,7 @@ TEST(ConfigReader, MergeKeysCopyTheAnchoredMapWithoutSharingIt) {
   EXPECT_EQ(stages[2].require<int>("batch_size"), 7);
   EXPECT_FALSE(stages[1].has("<<"));
   // Merged keys keep the line of the anchor for error messages.
-  const std::string message =
-      error_of([&] { stages[1].child("optimizer").require<int>("type"); });
+  const std::string message = error_of([&] { stages[1].child("optimizer").require<int>("type"); });
   EXPECT_THAT(message, HasSubstr("m.yaml:5:"));
   EXPECT_THAT(message, HasSubstr("merged"));
   EXPECT_THAT(error_of([] { ConfigNode::parse("a: {<<: 3}", "bad.yaml"); }),

@@ -142,7 +142,8 @@ TEST(RunConfig, EveryShippedConfigParses) {
   }
   EXPECT_GE(files, 10);
   // The LSQ + BR recipe: warm-up, freeze of every step, BR from the freeze on.
-  RunConfig br = load_run_config(std::string(LOWBIT_SOURCE_DIR) + "/configs/fmnist_cnn_lsq_br.yaml");
+  RunConfig br =
+      load_run_config(std::string(LOWBIT_SOURCE_DIR) + "/configs/fmnist_cnn_lsq_br.yaml");
   const StageConfig& qat = br.stage("w2a2_br");
   ASSERT_EQ(qat.events.size(), 1u);
   EXPECT_EQ(qat.events[0].action, EventAction::kFreeze);

@@ -70,8 +70,8 @@ std::vector<double> zero_fractions(const NamedTensors& state) {
 }
 
 TEST_F(StageMethodsTest, PruningReachesTheScheduleAndPrunedWeightsStayZeroThroughExportCodes) {
-  StageConfig stage = stage_from(std::string(kStage) +
-                                 "methods: {prune: {final: 0.75, begin: 1, end: 3}}\n");
+  StageConfig stage =
+      stage_from(std::string(kStage) + "methods: {prune: {final: 0.75, begin: 1, end: 3}}\n");
   torch::nn::AnyModule model = make_mlp(1);
   quantize_model(*model.ptr(), stage.quantization);
   StageResult result = Trainer(model, stage, options("run")).run(small_data());
@@ -170,8 +170,8 @@ TEST_F(StageMethodsTest, SwaWritesTheMeanOfTheSnapshotsAndReappliesMasks) {
   StageMethods restored(config, *copy.ptr(), {}, OutputKind::kLogits, path("w.csv"), "s", log_);
   restored.load_state(methods.state(), "test");
   restored.finish([] {});
-  EXPECT_TRUE(torch::allclose(copy.ptr()->named_parameters()["fc1.weight"].detach(), mean,
-                              1e-6, 1e-6));
+  EXPECT_TRUE(
+      torch::allclose(copy.ptr()->named_parameters()["fc1.weight"].detach(), mean, 1e-6, 1e-6));
 }
 
 TEST_F(StageMethodsTest, DistillationLossUsesTheTeacherOnTheSameInputs) {

@@ -42,7 +42,10 @@ class WeightedTerm : public Regularizer {
  public:
   WeightedTerm(std::string name, double weight, int64_t start_epoch,
                std::function<torch::Tensor(torch::nn::Module&)> term)
-      : name_(std::move(name)), weight_(weight), start_epoch_(start_epoch), term_(std::move(term)) {}
+      : name_(std::move(name)),
+        weight_(weight),
+        start_epoch_(start_epoch),
+        term_(std::move(term)) {}
 
   torch::Tensor penalty(torch::nn::Module& model, int64_t epoch) override {
     if (epoch < start_epoch_ || weight_ == 0.0) return torch::zeros({});

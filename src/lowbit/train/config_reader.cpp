@@ -114,7 +114,8 @@ void expand_merge_keys(YAML::Node node, const std::string& path, ConfigSource& s
   const YAML::Node merge = node["<<"];
   if (!merge) return;
   auto position = [&](const YAML::Mark& mark) {
-    return source.file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    return source.file + ":" + std::to_string(mark.line + 1) + ":" +
+           std::to_string(mark.column + 1);
   };
   std::vector<YAML::Node> maps;
   if (merge.IsMap()) maps.push_back(merge);
@@ -248,7 +249,8 @@ std::string ConfigNode::location_of(const YAML::Node& node, const std::string& p
   }
   for (const auto& [merged, origin] : source_->merged) {
     if (path.compare(0, merged.size(), merged) == 0 &&
-        (path.size() == merged.size() || path[merged.size()] == '.' || path[merged.size()] == '[')) {
+        (path.size() == merged.size() || path[merged.size()] == '.' ||
+         path[merged.size()] == '[')) {
       return origin + " (merged with <<)";
     }
   }

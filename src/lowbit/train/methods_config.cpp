@@ -50,8 +50,8 @@ PruneConfig parse_prune(const ConfigNode& node, int64_t epochs) {
 
 SwaConfig parse_swa(const ConfigNode& node, int64_t epochs) {
   SwaConfig config;
-  config.start_epoch = node.get_in_range<int64_t>("start_epoch", std::max<int64_t>(0, epochs * 3 / 4),
-                                                  0, epochs - 1);
+  config.start_epoch = node.get_in_range<int64_t>(
+      "start_epoch", std::max<int64_t>(0, epochs * 3 / 4), 0, epochs - 1);
   const std::string batches = node.get<std::string>("bn_batches", "all");
   if (batches != "all") {
     config.bn_batches = node.get_positive<int64_t>("bn_batches", 1);

@@ -157,7 +157,8 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
   if (auto m = node.optional_child("methods")) {
     stage.methods = parse_methods(*m, stage.epochs, earlier);
     if (stage.methods.distill && stage.loss.type == LossType::kMse) {
-      m->fail("distill", "distillation needs a classification loss (cross_entropy or a binary one)");
+      m->fail("distill",
+              "distillation needs a classification loss (cross_entropy or a binary one)");
     }
   }
   for (const ConfigNode& e : node.list("events")) {

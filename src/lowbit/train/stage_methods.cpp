@@ -10,8 +10,8 @@ namespace lowbit::train {
 namespace {
 
 const std::vector<std::string>& weight_columns() {
-  static const std::vector<std::string> columns = {"stage",   "epoch",  "layer",   "bits",
-                                                   "clip",    "entropy", "frozen", "sparsity"};
+  static const std::vector<std::string> columns = {"stage", "epoch",   "layer",  "bits",
+                                                   "clip",  "entropy", "frozen", "sparsity"};
   return columns;
 }
 
@@ -52,7 +52,8 @@ StageMethods::StageMethods(const MethodsConfig& config, torch::nn::Module& model
   if (!teacher_.is_empty()) teacher_.ptr()->eval();
   if (config_.prune) pruner_ = std::make_unique<Pruner>(model, config_.prune->scope);
   if (config_.swa) averager_ = std::make_unique<WeightAverager>(model);
-  if (config_.weight_report) weights_log_ = std::make_unique<CsvLog>(weights_csv_, weight_columns());
+  if (config_.weight_report)
+    weights_log_ = std::make_unique<CsvLog>(weights_csv_, weight_columns());
 }
 
 bool StageMethods::on_epoch_start(int64_t epoch) {

@@ -186,7 +186,8 @@ StageResult Trainer::run(const StageData& data) {
       // new one: selection restarts.
       tracker = BestMetricTracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);
       log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": the "
-          << (grid_changed ? "grid" : "pruning mask") << " changed; best-checkpoint selection restarts\n";
+          << (grid_changed ? "grid" : "pruning mask")
+          << " changed; best-checkpoint selection restarts\n";
     }
     if (structure_changed_) {
       rebuild_optimizer(steps);
@@ -308,10 +309,10 @@ StageResult Trainer::run(const StageData& data) {
     // The averaged model replaces best.pt: it is what the stage was asked to produce.
     BestMetricTracker swa_tracker(stage_.best_metric, stage_.best_mode, stage_.best_min_delta);
     const auto found = swa_metrics.find(stage_.best_metric);
-    swa_tracker.update(stage_.epochs - 1,
-                       {{stage_.best_metric, found != swa_metrics.end()
-                                                 ? found->second
-                                                 : std::numeric_limits<double>::quiet_NaN()}});
+    swa_tracker.update(
+        stage_.epochs - 1,
+        {{stage_.best_metric,
+          found != swa_metrics.end() ? found->second : std::numeric_limits<double>::quiet_NaN()}});
     save_checkpoint(make_checkpoint(stage_.epochs - 1, swa_tracker, methods), best_path);
   }
 

@@ -15,10 +15,10 @@
 
 #include "lowbit/data/dataset.h"
 #include "lowbit/data/transforms.h"
-#include "lowbit/train/evaluation.h"
-#include "lowbit/train/lr_scheduler.h"
 #include "lowbit/train/best_checkpoint.h"
 #include "lowbit/train/checkpoint.h"
+#include "lowbit/train/evaluation.h"
+#include "lowbit/train/lr_scheduler.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/stage_methods.h"
 
