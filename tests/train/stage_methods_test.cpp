@@ -8,6 +8,7 @@
 #include "lowbit/models/mlp.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/train/checkpoint.h"
+#include "lowbit/train/compression.h"
 #include "lowbit/train/quantize_model.h"
 #include "lowbit/train/quantized_layers.h"
 #include "lowbit/train/trainer.h"
@@ -256,6 +257,26 @@ TEST_F(StageMethodsTest, LsqStepsStayFrozenUnderBinRegularizationAfterTheFreezeE
   EXPECT_GE(steps, 5);  // three weight and two activation steps
   // The weights themselves kept training under BR.
   EXPECT_FALSE(torch::equal(warm["fc1.weight"], done["fc1.weight"]));
+}
+
+TEST_F(StageMethodsTest, LearnedBitsShrinkFasterWithTheQuantizerLrScaleAndStopAtTheFloor) {
+  auto mean_bits = [&](double scale, const std::string& run) {
+    StageConfig stage = stage_from(
+        "name: s\nepochs: 3\nbatch_size: 8\n"
+        "optimizer: {type: adam, lr: 0.01, quantizer_lr_scale: " +
+        std::to_string(scale) +
+        "}\nquantization: {weights: \"selfcompress:bits=6,min_bits=2\"}\n"
+        "regularizers: [{type: compression, weight: 1}]\n");
+    torch::nn::AnyModule model = make_mlp(9);
+    quantize_model(*model.ptr(), stage.quantization);
+    Trainer(model, stage, options(run)).run(small_data());
+    return compression_bits(*model.ptr()).item<double>();
+  };
+  const double slow = mean_bits(1.0, "slow");
+  const double fast = mean_bits(20.0, "fast");
+  EXPECT_LT(slow, 6.0);
+  EXPECT_LT(fast, slow);
+  EXPECT_DOUBLE_EQ(fast, 2.0);  // the floor: b stops at min_bits
 }
 
 TEST(MethodsConfig, BadKeysAndValuesNameTheKey) {

@@ -91,6 +91,7 @@ OptimizerConfig parse_optimizer(const ConfigNode& node) {
   config.type =
       static_cast<OptimizerType>(std::find(names.begin(), names.end(), type) - names.begin());
   config.lr = node.require_positive<double>("lr");
+  config.quantizer_lr_scale = node.get_positive<double>("quantizer_lr_scale", 1.0);
   const double default_decay = config.type == OptimizerType::kAdamW ? 0.01 : 0.0;
   config.weight_decay = node.get_in_range<double>("weight_decay", default_decay, 0.0, 1e9);
   if (config.type == OptimizerType::kSgd) {

@@ -43,6 +43,8 @@ struct OptimizerConfig {
   double eps = 1e-8;
   /// Adam, AdamW: use the AMSGrad variant.
   bool amsgrad = false;
+  /// LR multiplier of learned quantizer state (step sizes, clipping levels, bit depths), > 0.
+  double quantizer_lr_scale = 1.0;
 };
 
 /// The optimizer type names accepted in configs ("sgd", "adam", "adamw"), in enum order.
@@ -50,7 +52,8 @@ const std::vector<std::string>& optimizer_type_names();
 
 /// Reads an `optimizer:` section: `type` (required: sgd, adam, adamw), `lr` (required), and the
 /// type's keys (sgd: momentum, dampening, nesterov, weight_decay; adam/adamw: betas [b1, b2], eps,
-/// weight_decay, amsgrad). Rejects keys of other types, out-of-range values and unknown keys.
+/// weight_decay, amsgrad), and `quantizer_lr_scale` for every type. Rejects keys of other types,
+/// out-of-range values and unknown keys.
 OptimizerConfig parse_optimizer(const ConfigNode& node);
 
 /// Checks the ranges of `config`; throws std::invalid_argument naming the parameter.

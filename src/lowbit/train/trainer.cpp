@@ -63,6 +63,7 @@ void Trainer::rebuild_optimizer(int64_t steps_per_epoch) {
   // towards zero is not a regularisation of the network.
   ParamGroup weights, quantizers;
   quantizers.weight_decay = 0.0;
+  quantizers.lr_scale = stage_.optimizer.quantizer_lr_scale;
   for (const auto& item : model_.ptr()->named_parameters(true)) {
     (is_quantizer_state(item.key()) ? quantizers : weights).params.push_back(item.value());
   }
