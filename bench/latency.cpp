@@ -1,6 +1,7 @@
-// Latency per sample at batch 1, one thread: an exported integer model's C (built with cc -O2 by
-// bench/latency_harness.c) against LibTorch FP32 eager inference of the run's FP stage on the same
-// test samples. Prints one Markdown row; bench/latency.sh trains, exports and calls it.
+// Latency per sample at batch 1, one thread: an exported integer model's C (built with cc -O2, and
+// for comparison -O3 -march=native, by bench/latency_harness.c) against LibTorch FP32 eager
+// inference of the run's FP stage on the same test samples. Prints one Markdown row;
+// bench/latency.sh trains, exports and calls it.
 //   latency --run RUN_DIR --fp-stage fp --export EXPORT_DIR [--label NAME] [--samples 1000]
 //           [--repeats 7] [--cc cc]
 #include <ATen/Parallel.h>
@@ -68,16 +69,16 @@ std::string run_capture(const std::string& command) {
 // Microseconds per sample of each repetition of the C harness.
 std::vector<double> time_c(const fs::path& export_dir, const std::string& prefix,
                            const std::vector<int8_t>& inputs, int repeats, const std::string& cc,
-                           const fs::path& work) {
+                           const std::string& flags, const fs::path& work) {
   fs::create_directories(work);
   const fs::path input_file = work / "inputs.bin";
   lowbit::util::write_text_atomically(input_file.string(),
                                       std::string(inputs.begin(), inputs.end()));
   const std::string P = upper(prefix);
-  std::string command = cc + " -std=c99 -O2 -DPREDICT=" + prefix + "_predict -DIN_SIZE=" + P +
-                        "_INPUT_SIZE -DOUT_SIZE=" + P + "_OUTPUT_SIZE -DSCRATCH=" + P +
-                        "_SCRATCH_SIZE -I" + export_dir.string() + " -I" +
-                        (export_dir / "runtime/include").string() + " " +
+  std::string command = cc + " -std=c99 " + flags + " -DPREDICT=" + prefix +
+                        "_predict -DIN_SIZE=" + P + "_INPUT_SIZE -DOUT_SIZE=" + P +
+                        "_OUTPUT_SIZE -DSCRATCH=" + P + "_SCRATCH_SIZE -I" + export_dir.string() +
+                        " -I" + (export_dir / "runtime/include").string() + " " +
                         (fs::path(LOWBIT_SOURCE_DIR) / "bench/latency_harness.c").string() + " " +
                         (export_dir / "model.c").string();
   for (const auto& entry : fs::directory_iterator(export_dir / "runtime/src")) {
@@ -168,13 +169,17 @@ int main(int argc, char** argv) {
       inputs[i] = lowbit::exporter::quantize_input(flat.data_ptr<double>()[i], scale, zero_point);
     }
 
-    const double c_us = median(time_c(export_dir, prefix, inputs, repeats, args["--cc"],
-                                      export_dir.parent_path() / "latency_build"));
+    const fs::path work = export_dir.parent_path() / "latency_build";
+    const double c_us =
+        median(time_c(export_dir, prefix, inputs, repeats, args["--cc"], "-O2", work));
+    const double native_us = median(
+        time_c(export_dir, prefix, inputs, repeats, args["--cc"], "-O3 -march=native", work));
     const double torch_us = median(time_torch(model, samples, repeats));
     const auto& sizes = info.at("sizes");
     const std::string label = args.count("--label") ? args["--label"] : run.filename().string();
     std::cout << "| " << label << " | " << n << " | " << fixed(c_us, 2) << " | "
               << fixed(torch_us, 2) << " | " << fixed(torch_us / c_us, 1) << "x | "
+              << fixed(native_us, 2) << " | " << fixed(torch_us / native_us, 1) << "x | "
               << sizes.at("flash_bytes").get<int64_t>() << " | "
               << sizes.at("scratch_bytes").get<int64_t>() << " | "
               << 4 * train::parameter_count(*model.ptr()) << " | "
