@@ -105,6 +105,28 @@ TEST_F(ExportCommandTest, ExportVerifyAndSizeAgree) {
   EXPECT_TRUE(exists(*dir_ / "export2/model.c"));
 }
 
+TEST_F(ExportCommandTest, ResultsTableHasTheSizeColumns) {
+  const std::string md = util::read_file(*dir_ / "run/results.md");
+  EXPECT_NE(md.find("flash bytes"), std::string::npos) << md;
+  EXPECT_NE(md.find("MACs"), std::string::npos) << md;
+  const auto s = run_lowbit("size '" + (*dir_ / "run") + "' --stage w4a8");
+  ASSERT_EQ(s.code, 0) << s.err;
+  const std::string key = "parameters, flash ";
+  const size_t at = s.out.find(key);
+  ASSERT_NE(at, std::string::npos) << s.out;
+  const size_t start = at + key.size();
+  const std::string flash = s.out.substr(start, s.out.find(' ', start) - start);
+  const std::string json = util::read_file(*dir_ / "run/results.json");
+  // w4a8 has an integer model: `lowbit size`'s flash bytes; fp shows 51 parameters x 4 bytes, and
+  // both the 40 MACs of the architecture.
+  EXPECT_NE(json.find("\"flash_bytes\": " + flash), std::string::npos) << flash << json;
+  EXPECT_NE(json.find("\"flash_bytes\": 204"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"flash_form\": \"fp32\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"flash_form\": \"int\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"macs\": null"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"macs\": 40"), std::string::npos) << json;
+}
+
 TEST_F(ExportCommandTest, BadInputsFailWithMessages) {
   const auto missing =
       run_lowbit("export '" + (*dir_ / "nowhere") + "' --stage w4a8 --out '" + (*dir_ / "x") + "'");

@@ -38,6 +38,7 @@ TEST_P(ExportMatchesReference, ZeroMismatches) {
   const auto [model_name, format] = GetParam();
   const std::string kind(model_name);
   const ModelMaker make = kind == "mlp"          ? &testing::random_mlp
+                          : kind == "wide_mlp"   ? &testing::random_wide_mlp
                           : kind == "two_branch" ? &testing::random_two_branch
                                                  : &testing::random_cnn;
   const IntegerModel model = make(format, 1234 + static_cast<uint32_t>(format));
@@ -71,7 +72,8 @@ std::string param_name(
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, ExportMatchesReference,
-                         ::testing::Combine(::testing::Values("mlp", "two_branch", "cnn"),
+                         ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
+                                                              "cnn"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 

@@ -131,6 +131,18 @@ IntegerModel random_mlp(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+IntegerModel random_wide_mlp(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "wide";
+  model.input_shape = {601, 1, 1};
+  model.input_scale = 0.03;
+  model.input_zero_point = -7;
+  model.layers.push_back(fc_layer(model, "fc0", -1, 601, 9, format, Activation::kRelu, true, rng));
+  model.layers.push_back(fc_layer(model, "fc1", 0, 9, 3, format, Activation::kNone, false, rng));
+  return model;
+}
+
 IntegerModel random_two_branch(WeightFormat format, uint32_t seed) {
   std::mt19937 rng(seed);
   IntegerModel model;

@@ -16,6 +16,9 @@ std::vector<int8_t> random_codes(WeightFormat format, int64_t count, std::mt1993
 /// MLP 33 -> 17 -> 31 -> 15 -> 7 -> 3 -> 1 with relu/relu6/none, per-layer and per-channel.
 IntegerModel random_mlp(WeightFormat format, uint32_t seed);
 
+/// MLP 601 -> 9 relu -> 3: rows longer than the runtime's 256-input chunks, with a tail.
+IntegerModel random_wide_mlp(WeightFormat format, uint32_t seed);
+
 /// Input 36: slice [0, 22) -> FC 32 relu, slice [22, 36) -> FC 32 relu6, concat 64 (different
 /// scales) -> FC 16 relu -> FC 1 hard-sigmoid.
 IntegerModel random_two_branch(WeightFormat format, uint32_t seed);

@@ -152,5 +152,31 @@ TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {
   }
 }
 
+TEST(StageSizes, IntegerStagesShowTheirCostOthersFp32BytesAndTheRunsMacs) {
+  StageResult fp;
+  fp.stage = "fp";
+  fp.parameters = 51;
+  StageResult q = fp;
+  q.stage = "w4";
+  StageResult bad = fp;
+  bad.stage = "w9";
+  const std::vector<StageSize> sizes =
+      stage_sizes({fp, q, bad}, {std::nullopt, StageCost{123, 40}, std::nullopt});
+  ASSERT_EQ(sizes.size(), 3u);
+  EXPECT_EQ(sizes[0].flash, "204");  // 51 parameters x 4 bytes
+  EXPECT_EQ(sizes[0].flash_form, "fp32");
+  EXPECT_EQ(sizes[0].macs, "40");  // the architecture's MACs, from the integer stage
+  EXPECT_EQ(sizes[1].flash, "123");
+  EXPECT_EQ(sizes[1].flash_form, "int");
+  EXPECT_EQ(sizes[1].macs, "40");
+  EXPECT_EQ(sizes[2].flash_form, "fp32");
+  // Without any integer stage the MACs are unknown.
+  EXPECT_EQ(stage_sizes({fp}, {std::nullopt})[0].macs, "-");
+  const std::string text = results_table({fp, q}, {sizes[0], sizes[1]}).to_text();
+  EXPECT_NE(text.find("flash bytes"), std::string::npos) << text;
+  EXPECT_NE(text.find("MACs"), std::string::npos) << text;
+  EXPECT_NE(text.find("123"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace lowbit::train

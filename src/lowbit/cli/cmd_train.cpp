@@ -4,11 +4,14 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "lowbit/cli/commands.h"
+#include "lowbit/cli/trained_stage.h"
+#include "lowbit/export/model_cost.h"
 #include "lowbit/train/progress.h"
 #include "lowbit/train/run.h"
 #include "lowbit/train/run_config.h"
@@ -34,6 +37,20 @@ extern "C" void on_interrupt(int) {
   std::signal(SIGINT, SIG_DFL);
 }
 
+// The results table's size columns: what `lowbit size` reports for the stage's integer model.
+// train/ cannot see export/, so the cost comes from here.
+std::optional<train::StageCost> stage_cost(const std::string& run_dir, const std::string& stage,
+                                           const train::StageData& data) {
+  try {
+    TrainedStage trained = load_trained_stage(run_dir, stage, &data);
+    const exporter::ModelCost cost = exporter::model_cost(convert_trained_stage(trained));
+    return train::StageCost{cost.flash_bytes, cost.macs};
+  } catch (const std::exception&) {
+    // Not fully quantized or not exportable: the table shows FP32 bytes instead.
+    return std::nullopt;
+  }
+}
+
 void run_train(const TrainOptions& o) {
   train::RunConfig config = train::load_run_config(o.config, o.overrides);
   if (!o.out.empty()) config.output = o.out;
@@ -42,6 +59,7 @@ void run_train(const TrainOptions& o) {
   options.resume = o.resume;
   options.live_progress = train::stdout_is_terminal();
   options.stop_requested = [] { return interrupt_requested.load(); };
+  options.stage_cost = stage_cost;
   interrupt_requested = false;
   std::signal(SIGINT, on_interrupt);
   train::RunSummary summary = train::run_training(config, options);

@@ -63,7 +63,8 @@ std::string config_hash(const std::string& text) {
   return hex;
 }
 
-TrainedStage load_trained_stage(const std::string& path, const std::string& stage) {
+TrainedStage load_trained_stage(const std::string& path, const std::string& stage,
+                                const train::StageData* data) {
   TrainedStage t;
   if (!fs::exists(path)) throw std::runtime_error("'" + path + "' does not exist");
   train::Checkpoint checkpoint;
@@ -101,7 +102,7 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
     checkpoint = train::load_checkpoint(t.checkpoint);
   }
 
-  t.data = train::load_data(*t.config.data, t.config.seed);
+  t.data = data != nullptr ? *data : train::load_data(*t.config.data, t.config.seed);
   t.input_shape = sample_shape(t.data.train);
   t.model = models::build_model(*t.config.model, train::input_features(t.data.train),
                                 train::model_outputs(t.data.train));

@@ -33,7 +33,9 @@ std::string config_hash(const std::string& text);
 /// file, that checkpoint's stage of the run two folders up (`RUN/STAGE/best.pt`; `stage` must then
 /// be empty or equal the checkpoint's). Replays the stage's quantizer events up to the
 /// checkpoint's epoch. Throws std::runtime_error naming the missing run, config or stage.
-TrainedStage load_trained_stage(const std::string& path, const std::string& stage);
+/// `data`, when given, is the run's data already loaded (else it is loaded from the config).
+TrainedStage load_trained_stage(const std::string& path, const std::string& stage,
+                                const train::StageData* data = nullptr);
 
 /// Converts the stage's model to an IntegerModel named `name`. A model whose first layer is a
 /// QLinear/QConv2d without an input quantizer is an error naming the layer and the config fix.

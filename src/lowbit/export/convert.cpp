@@ -15,6 +15,7 @@
 
 #include "lowbit/export/integer_form_weights.h"
 #include "lowbit/export/requantization.h"
+#include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qlinear.h"
@@ -90,6 +91,7 @@ bool is_leaf(const torch::nn::Module& m) {
          dynamic_cast<const nn::QActivationImpl*>(&m) ||
          dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&m) ||
          dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&m) ||
+         dynamic_cast<const nn::FoldableBatchNormImpl*>(&m) ||
          dynamic_cast<const torch::nn::DropoutImpl*>(&m) ||
          dynamic_cast<const torch::nn::FlattenImpl*>(&m) ||
          dynamic_cast<const torch::nn::MaxPool2dImpl*>(&m) ||
@@ -142,6 +144,12 @@ class Converter {
   void add(const std::string& name, torch::nn::Module& module) {
     if (auto* act = dynamic_cast<nn::QActivationImpl*>(&module)) return add_activation(name, *act);
     if (dynamic_cast<torch::nn::DropoutImpl*>(&module)) return;
+    // A folded batch norm is the identity: its normalization is in the layer's weights and bias.
+    if (auto* bn = dynamic_cast<nn::FoldableBatchNormImpl*>(&module)) {
+      if (bn->folded()) return;
+      return fold_batch_norm(name, bn->weight, bn->bias, bn->running_mean, bn->running_var,
+                             bn->options.eps(), bn->options.affine());
+    }
     if (auto* bn = dynamic_cast<torch::nn::BatchNorm1dImpl*>(&module)) {
       return fold_batch_norm(name, bn->weight, bn->bias, bn->running_mean, bn->running_var,
                              bn->options.eps(), bn->options.affine());

@@ -13,7 +13,8 @@ namespace lowbit::exporter {
 
 /// Converts a chain model: the children of `model` in registration order (Sequential children
 /// are walked into) applied one after the other, made of QActivation, QLinear, QConv2d,
-/// BatchNorm1d/2d (folded into the preceding layer), Dropout (skipped), Flatten and
+/// BatchNorm1d/2d (folded into the preceding layer at export; skipped when fold_batchnorm already
+/// folded it into the layer's weights during training), Dropout (skipped), Flatten and
 /// MaxPool2d/AvgPool2d. `input_shape` is one sample's CHW shape ({features, 1, 1} for vectors).
 /// Puts `model` in eval mode. Throws std::invalid_argument naming the layer for anything not
 /// fully quantized or not supported.

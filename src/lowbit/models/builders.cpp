@@ -72,6 +72,7 @@ torch::nn::AnyModule build_cnn_mcu(const train::ConfigNode& node, int64_t in_fea
   for (int64_t w : options.hidden()) {
     if (w < 1) node.fail("hidden", "expected widths >= 1");
   }
+  options.batch_norm(node.get<bool>("batch_norm", false));
   node.done();
   return torch::nn::AnyModule(CnnMcu(options));
 }

@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 
+#include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qlinear.h"
@@ -48,9 +49,11 @@ void CnnMcuImpl::reset() {
   };
   add("input_act", nn::QActivation(nn::QActivationOptions("none").output_quant(o.input_quant())));
   add("conv1", conv(1, o.channels(), 1));
+  if (o.batch_norm()) add("bn1", nn::FoldableBatchNorm(o.channels()));
   add("act1", relu());
   add("pool1", pool());
   add("conv2", conv(o.channels(), o.channels(), o.channels()));
+  if (o.batch_norm()) add("bn2", nn::FoldableBatchNorm(o.channels()));
   add("act2", relu());
   add("pool2", pool());
   add("flatten", torch::nn::Flatten());

@@ -23,6 +23,8 @@ struct CnnMcuOptions {
   TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64};
   /// Number of classes (width of layer fc).
   TORCH_ARG(int64_t, classes) = 10;
+  /// Batch norm (bn1, bn2) after conv1 and conv2, foldable by the `fold_batchnorm` event.
+  TORCH_ARG(bool, batch_norm) = false;
   /// SPEC of every conv and fc weight quantizer.
   TORCH_ARG(std::string, weight_quant) = "";
   /// SPEC of every conv and fc bias quantizer.
@@ -34,9 +36,9 @@ struct CnnMcuOptions {
 };
 
 /// A chain (children in registration order, each applied to the previous one's output):
-/// input_act (none) -> conv1 1->C 3x3 pad 1, act1 relu, pool1 max 2x2 -> conv2 depthwise C 3x3
-/// pad 1 (groups C), act2 relu, pool2 max 2x2 -> flatten -> fc1, fc_act1 relu, ... -> fc
-/// (classes logits, no activation).
+/// input_act (none) -> conv1 1->C 3x3 pad 1, [bn1], act1 relu, pool1 max 2x2 -> conv2 depthwise C
+/// 3x3 pad 1 (groups C), [bn2], act2 relu, pool2 max 2x2 -> flatten -> fc1, fc_act1 relu, ... ->
+/// fc (classes logits, no activation). bn1 and bn2 exist with options.batch_norm().
 class CnnMcuImpl : public torch::nn::Cloneable<CnnMcuImpl> {
  public:
   /// A model from options; throws std::invalid_argument for sizes that leave no pixel.

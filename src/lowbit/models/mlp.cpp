@@ -1,10 +1,10 @@
 #include "lowbit/models/mlp.h"
 
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <stdexcept>
 
+#include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/nn/rms_norm.h"
@@ -20,7 +20,7 @@ MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
     layers_.emplace_back(
         register_module("fc" + k, nn::QLinear(nn::QLinearOptions(in, width).bias(options.bias))));
     if (options.norm == "batch") {
-      layers_.emplace_back(register_module("norm" + k, torch::nn::BatchNorm1d(width)));
+      layers_.emplace_back(register_module("norm" + k, nn::FoldableBatchNorm(width)));
     } else if (options.norm == "layer") {
       layers_.emplace_back(
           register_module("norm" + k, torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}))));

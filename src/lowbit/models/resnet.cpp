@@ -44,16 +44,16 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_channels_, int64_t out_channels_, int6
 
 void BasicBlockImpl::reset() {
   conv1 = register_module("conv1", conv(in_channels, out_channels, 3, stride, weight_quant));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(out_channels));
+  bn1 = register_module("bn1", nn::FoldableBatchNorm(out_channels));
   act1 = register_module("act1", relu(activation_quant));
   conv2 = register_module("conv2", conv(out_channels, out_channels, 3, 1, weight_quant));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(out_channels));
+  bn2 = register_module("bn2", nn::FoldableBatchNorm(out_channels));
   if (stride != 1 || in_channels != out_channels) {
     // Option B (1x1 projection) rather than option A (zero padding): it is a plain quantizable
     // convolution, so the whole block stays QConv2d + BN.
     shortcut = register_module(
         "shortcut", torch::nn::Sequential(conv(in_channels, out_channels, 1, stride, weight_quant),
-                                          torch::nn::BatchNorm2d(out_channels)));
+                                          nn::FoldableBatchNorm(out_channels)));
   } else {
     shortcut = nullptr;
   }
@@ -78,7 +78,7 @@ void ResNetImpl::reset() {
   input_act = register_module(
       "input_act", nn::QActivation(nn::QActivationOptions("none").output_quant(o.input_quant())));
   conv1 = register_module("conv1", conv(o.in_channels(), o.widths()[0], 3, 1, o.weight_quant()));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(o.widths()[0]));
+  bn1 = register_module("bn1", nn::FoldableBatchNorm(o.widths()[0]));
   act1 = register_module("act1", relu(o.activation_quant()));
   stages.clear();
   int64_t channels = o.widths()[0];

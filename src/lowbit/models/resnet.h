@@ -3,7 +3,6 @@
 
 #include <torch/arg.h>
 #include <torch/nn/cloneable.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qlinear.h"
@@ -70,13 +70,13 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   /// First 3x3 convolution.
   nn::QConv2d conv1{nullptr};
   /// Its batch norm.
-  torch::nn::BatchNorm2d bn1{nullptr};
+  nn::FoldableBatchNorm bn1{nullptr};
   /// Its activation (relu).
   nn::QActivation act1{nullptr};
   /// Second 3x3 convolution.
   nn::QConv2d conv2{nullptr};
   /// Its batch norm.
-  torch::nn::BatchNorm2d bn2{nullptr};
+  nn::FoldableBatchNorm bn2{nullptr};
   /// The projection shortcut (1x1 conv + BN), empty (null) for the identity.
   torch::nn::Sequential shortcut{nullptr};
   /// Activation after the sum (relu).
@@ -106,7 +106,7 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
   /// Stem 3x3 convolution.
   nn::QConv2d conv1{nullptr};
   /// Stem batch norm.
-  torch::nn::BatchNorm2d bn1{nullptr};
+  nn::FoldableBatchNorm bn1{nullptr};
   /// Stem activation (relu).
   nn::QActivation act1{nullptr};
   /// The stages, registered as layer1, layer2, ...

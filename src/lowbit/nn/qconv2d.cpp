@@ -64,6 +64,14 @@ torch::Tensor QConv2dImpl::quantized_weight() {
   return apply_quantizer(weight_quant_, weight);
 }
 
+void QConv2dImpl::add_bias(const torch::Tensor& initial) {
+  if (bias.defined()) throw std::logic_error("QConv2d::add_bias: the layer already has a bias");
+  // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
+  parameters_["bias"] = initial.detach().clone().set_requires_grad(true);
+  bias = parameters_["bias"];
+  options.bias(true);
+}
+
 torch::Tensor QConv2dImpl::quantized_bias() {
   return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
 }

@@ -57,6 +57,14 @@ torch::Tensor QLinearImpl::quantized_weight() {
   return apply_quantizer(weight_quant_, weight);
 }
 
+void QLinearImpl::add_bias(const torch::Tensor& initial) {
+  if (bias.defined()) throw std::logic_error("QLinear::add_bias: the layer already has a bias");
+  // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
+  parameters_["bias"] = initial.detach().clone().set_requires_grad(true);
+  bias = parameters_["bias"];
+  options.bias(true);
+}
+
 torch::Tensor QLinearImpl::quantized_bias() {
   return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
 }

@@ -59,6 +59,9 @@ class QLinearImpl : public torch::nn::Cloneable<QLinearImpl> {
   torch::Tensor quantized_weight();
   /// bias_quant(bias), or bias without a bias quantizer (undefined without bias).
   torch::Tensor quantized_bias();
+  /// Gives a layer built without bias the learned bias `initial` {out} (batch-norm folding);
+  /// throws std::logic_error when it already has one. Optimizers must be rebuilt afterwards.
+  void add_bias(const torch::Tensor& initial);
 
   /// The weight quantizer, or null.
   const quant::Quantizer& weight_quant() const { return weight_quant_; }

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "lowbit/train/batch_norm_fold.h"
+
 namespace lowbit::train {
 
 NamedTensors model_state(const torch::nn::Module& module) {
@@ -19,6 +21,8 @@ NamedTensors model_state(const torch::nn::Module& module) {
 
 void load_model_state(torch::nn::Module& module, const NamedTensors& state,
                       const std::string& what) {
+  // A state saved after fold_batchnorm has the folded layers' biases and `folded` marks.
+  restore_folded_batch_norms(module, state);
   std::vector<std::string> problems;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   size_t matched = 0;

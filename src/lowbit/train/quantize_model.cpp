@@ -10,6 +10,7 @@
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qlinear.h"
+#include "lowbit/train/batch_norm_fold.h"
 
 namespace lowbit::train {
 namespace {
@@ -144,6 +145,13 @@ std::vector<QuantizerSlot> find_quantizer_slots(torch::nn::Module& model, const 
 }
 
 std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& event) {
+  if (event.action == EventAction::kFoldBatchNorm) {
+    const std::vector<std::string> folded = fold_batch_norms(model, event.layers);
+    std::string names;
+    for (const std::string& name : folded) names += (names.empty() ? "" : ", ") + name;
+    return "folded " + std::to_string(folded.size()) + " batch norm(s) of layers '" + event.layers +
+           "' into the layers before them" + (names.empty() ? std::string() : " (" + names + ")");
+  }
   std::vector<QuantizerSlot> slots = find_quantizer_slots(model, event.layers, event.role);
   int changed = 0;
   std::string what;
@@ -169,6 +177,7 @@ std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& ev
         what = event.action == EventAction::kFreeze ? "froze" : "unfroze";
         break;
       case EventAction::kSetLr:
+      case EventAction::kFoldBatchNorm:
         throw std::invalid_argument("set_lr is not a quantizer event");
     }
     ++changed;

@@ -59,9 +59,10 @@ struct QuantizerSlot {
 std::vector<QuantizerSlot> find_quantizer_slots(torch::nn::Module& model, const std::string& layers,
                                                 const std::string& role);
 
-/// Applies a quantizer event (set_bits, switch_quantizer, freeze, unfreeze) to `model` and
-/// returns a one-line description. set_bits and freeze touch only slots holding a quantizer;
-/// throws std::invalid_argument naming the event when it matches no quantizer slot.
+/// Applies a quantizer event (set_bits, switch_quantizer, freeze, unfreeze) or fold_batchnorm
+/// (fold_batch_norms()) to `model` and returns a one-line description. set_bits and freeze touch
+/// only slots holding a quantizer; throws std::invalid_argument naming the event when it matches no
+/// quantizer slot.
 std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& event);
 
 /// Weight storage at the weights' bit widths: for every QLinear/QConv2d, numel(weight) times its

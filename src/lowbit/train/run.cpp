@@ -37,17 +37,47 @@ std::string cell(double value, int digits) {
   return std::isnan(value) ? "-" : format_number(value, digits);
 }
 
-ResultsTable results_table(const std::vector<StageResult>& results) {
-  ResultsTable table({"stage", "bits", "parameters", "weight bytes", "accuracy", "auc", "epochs",
-                      "time (s)", "status"});
-  for (const auto& r : results) {
+}  // namespace
+
+std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
+                                   const std::vector<std::optional<StageCost>>& costs) {
+  std::string architecture_macs = "-";
+  for (const auto& cost : costs) {
+    if (cost) architecture_macs = std::to_string(cost->macs);
+  }
+  std::vector<StageSize> sizes;
+  for (size_t i = 0; i < results.size(); ++i) {
+    StageSize size;
+    if (i < costs.size() && costs[i]) {
+      size.flash = std::to_string(costs[i]->flash_bytes);
+      size.flash_form = "int";
+      size.macs = std::to_string(costs[i]->macs);
+    } else {
+      size.flash = std::to_string(4 * results[i].parameters);
+      size.flash_form = "fp32";
+      size.macs = architecture_macs;
+    }
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+ResultsTable results_table(const std::vector<StageResult>& results,
+                           const std::vector<StageSize>& sizes) {
+  ResultsTable table({"stage", "bits", "parameters", "weight bytes", "flash bytes", "flash form",
+                      "MACs", "accuracy", "auc", "epochs", "time (s)", "status"});
+  for (size_t i = 0; i < results.size(); ++i) {
+    const StageResult& r = results[i];
+    const StageSize size = i < sizes.size() ? sizes[i] : StageSize{"-", "-", "-"};
     table.add_row({r.stage, r.bits, std::to_string(r.parameters), std::to_string(r.weight_bytes),
-                   cell(r.test.accuracy, 4), cell(r.test.auc, 4), std::to_string(r.epochs_run),
-                   format_number(r.seconds, 3),
+                   size.flash, size.flash_form, size.macs, cell(r.test.accuracy, 4),
+                   cell(r.test.auc, 4), std::to_string(r.epochs_run), format_number(r.seconds, 3),
                    r.completed ? "done" : (r.interrupted ? "interrupted" : "stopped")});
   }
   return table;
 }
+
+namespace {
 
 // The teacher of `methods.distill`: the model of the run built with the teacher's quantizers and
 // loaded from its checkpoint (an earlier stage's best.pt, or a file whose saved stage section
@@ -190,14 +220,27 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   }
 
   // The table covers every stage with a result, including those of earlier invocations.
-  nlohmann::json stages = nlohmann::json::array();
+  std::vector<std::optional<StageCost>> costs;
   for (const StageConfig& stage : config.stages) {
     const std::string path = result_path(run_dir, stage.name);
     if (!fs::exists(path)) continue;
     summary.results.push_back(stage_result_from_json(nlohmann::json::parse(util::read_file(path))));
-    stages.push_back(stage_result_json(summary.results.back()));
+    const bool trained = fs::exists(fs::path(stage_dir(run_dir, stage.name)) / "best.pt");
+    costs.push_back(options.stage_cost && trained ? options.stage_cost(run_dir, stage.name, data)
+                                                  : std::nullopt);
   }
-  ResultsTable table = results_table(summary.results);
+  const std::vector<StageSize> sizes = stage_sizes(summary.results, costs);
+  nlohmann::json stages = nlohmann::json::array();
+  for (size_t i = 0; i < summary.results.size(); ++i) {
+    nlohmann::json entry = stage_result_json(summary.results[i]);
+    // Sizes depend on the export code, not on training, so they are not kept in result.json.
+    entry["flash_bytes"] = std::stoll(sizes[i].flash);
+    entry["flash_form"] = sizes[i].flash_form;
+    entry["macs"] =
+        sizes[i].macs == "-" ? nlohmann::json(nullptr) : nlohmann::json(std::stoll(sizes[i].macs));
+    stages.push_back(entry);
+  }
+  ResultsTable table = results_table(summary.results, sizes);
   summary.table = table.to_text();
   util::write_text_atomically((fs::path(run_dir) / "results.md").string(),
                               "# Results of " + config.file + "\n\n" + table.to_markdown());

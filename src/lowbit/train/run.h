@@ -6,14 +6,27 @@
 
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "lowbit/train/results_table.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
 
 namespace lowbit::train {
+
+/// What the integer model of a trained stage costs on a device (export/model_cost).
+struct StageCost {
+  int64_t flash_bytes = 0;  ///< Packed weights, biases and requantization constants.
+  int64_t macs = 0;         ///< Multiply-accumulates per inference.
+};
+
+/// Costs a trained stage of the run in `run_dir` (its best.pt) with the run's `data`; nullopt when
+/// the stage has no integer form (FP or not fully quantized). Supplied by a layer that can export.
+using StageCostFunction = std::function<std::optional<StageCost>(
+    const std::string& run_dir, const std::string& stage, const StageData& data)>;
 
 /// Settings of a run that come from the command line.
 struct RunOptions {
@@ -22,6 +35,8 @@ struct RunOptions {
   std::ostream* log = &std::cout;  ///< Where messages and progress go.
   bool live_progress = false;      ///< Draw live progress bars.
   std::function<bool()> stop_requested;  ///< Checked after each epoch (Ctrl-C).
+  /// Fills the results table's size columns; unset: they show "-" (docs/config.md, "Results").
+  StageCostFunction stage_cost;
 };
 
 /// What a run did.
@@ -30,6 +45,25 @@ struct RunSummary {
   std::string stopped;               ///< Why the run did not finish every stage ("" if it did).
   std::string table;                 ///< The results table as printed.
 };
+
+/// The size cells of one stage: flash bytes and MACs of its integer model when it has one,
+/// else FP32 bytes of its parameters (4 each) and the MACs of any stage of the run that has an
+/// integer model (all stages share the architecture), "-" when none has.
+struct StageSize {
+  std::string flash;       ///< Flash bytes.
+  std::string flash_form;  ///< "int" (integer model) or "fp32" (4 bytes per parameter).
+  std::string macs = "-";  ///< Multiply-accumulates per inference.
+};
+
+/// The size cells of `results` (in order) from `costs` (one per result, nullopt for no integer
+/// model).
+std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
+                                   const std::vector<std::optional<StageCost>>& costs);
+
+/// The results table: stage, bits, parameters, weight bytes, flash bytes, flash form, MACs,
+/// accuracy, auc, epochs, time and status.
+ResultsTable results_table(const std::vector<StageResult>& results,
+                           const std::vector<StageSize>& sizes);
 
 /// A stage result as results.json stores it.
 nlohmann::json stage_result_json(const StageResult& result);

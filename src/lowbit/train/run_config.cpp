@@ -36,7 +36,7 @@ std::string yaml_text(const YAML::Node& node) {
 
 const std::vector<std::string>& event_action_names() {
   static const std::vector<std::string> names = {"set_bits", "switch_quantizer", "freeze",
-                                                 "unfreeze", "set_lr"};
+                                                 "unfreeze", "set_lr",           "fold_batchnorm"};
   return names;
 }
 
@@ -90,6 +90,8 @@ EpochEvent parse_event(const ConfigNode& node, int64_t epochs) {
       event_action_names().begin());
   if (event.action == EventAction::kSetLr) {
     event.lr = node.require_positive<double>("lr");
+  } else if (event.action == EventAction::kFoldBatchNorm) {
+    event.layers = node.get<std::string>("layers", "*");
   } else {
     event.layers = node.get<std::string>("layers", "*");
     event.role = node.choice("role", "all", event_role_names());

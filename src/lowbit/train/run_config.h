@@ -59,6 +59,7 @@ enum class EventAction {
   kFreeze,           ///< freeze learned step sizes / clipping levels / observers
   kUnfreeze,         ///< release them again
   kSetLr,            ///< multiply the scheduled LR so the base LR becomes `lr`
+  kFoldBatchNorm,    ///< fold batch norms into the QLinear/QConv2d before them
 };
 
 /// The action names accepted in configs, in enum order.
@@ -73,7 +74,8 @@ struct EpochEvent {
   int64_t at = 0;
   /// What it does.
   EventAction action = EventAction::kSetBits;
-  /// fnmatch glob over layer names (default "*": every quantized layer).
+  /// fnmatch glob over layer names (default "*": every quantized layer; for kFoldBatchNorm the
+  /// batch norms' names).
   std::string layers = "*";
   /// Quantizer slot: weights, biases, inputs, outputs, activations or all (default all).
   std::string role = "all";

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "lowbit/nn/foldable_batch_norm.h"
+
 namespace lowbit::train {
 
 WeightAverager::WeightAverager(torch::nn::Module& model) : model_(&model) {}
@@ -79,6 +81,7 @@ void reestimate_batch_norm(torch::nn::Module& model,
     torch::nn::Module* m = module.get();
     if (prepare<torch::nn::BatchNorm1dImpl>(m, restore)) continue;
     if (prepare<torch::nn::BatchNorm2dImpl>(m, restore)) continue;
+    if (prepare<nn::FoldableBatchNormImpl>(m, restore)) continue;
     prepare<torch::nn::BatchNorm3dImpl>(m, restore);
   }
   const bool was_training = model.is_training();

@@ -86,9 +86,14 @@ bool Trainer::apply_events(int64_t epoch, bool replay) {
       what = "base LR set to " + format_number(event.lr);
     } else {
       what = apply_quantizer_event(*model_.ptr(), event);
-      if (event.action == EventAction::kSwitchQuantizer) structure_changed_ = true;
-      grid_changed |=
-          event.action == EventAction::kSwitchQuantizer || event.action == EventAction::kSetBits;
+      // Folding may give a layer a new bias parameter, so the optimizer is rebuilt as for a switch.
+      if (event.action == EventAction::kSwitchQuantizer ||
+          event.action == EventAction::kFoldBatchNorm) {
+        structure_changed_ = true;
+      }
+      grid_changed |= event.action == EventAction::kSwitchQuantizer ||
+                      event.action == EventAction::kSetBits ||
+                      event.action == EventAction::kFoldBatchNorm;
     }
     if (!replay) log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
   }

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "lowbit/train/batch_norm_fold.h"
+
 namespace lowbit::train {
 
 int WarmStartReport::copied() const {
@@ -66,6 +68,8 @@ bool is_quantizer_state(const std::string& name) {
 }
 
 WarmStartReport warm_start(torch::nn::Module& model, const NamedTensors& source, bool strict) {
+  // A source stage that folded its batch norms has no unfolded batch norm to copy from.
+  restore_folded_batch_norms(model, source);
   WarmStartReport report;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   auto params = model.named_parameters(true);

@@ -62,7 +62,8 @@ bool is_quantizer_state(const std::string& name);
 
 /// Copies every tensor of `model` that `source` holds with the same name and shape. With
 /// `strict`, throws WarmStartError listing every skipped non-quantizer tensor (nothing is copied
-/// then); quantizer state missing in the source is never an error.
+/// then); quantizer state missing in the source is never an error. Batch norms that `source`
+/// marks folded are folded in `model` first (batch_norm_fold.h).
 WarmStartReport warm_start(torch::nn::Module& model, const NamedTensors& source, bool strict);
 
 }  // namespace lowbit::train
