@@ -140,14 +140,17 @@ TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {
       << log_.str();
   EXPECT_GT(summary.results[1].test.accuracy, 0.8);
 
-  // The teacher must have been trained: running only the student stage without it fails.
+  // The teacher must have been trained: running only the student stage (here without a warm
+  // start, so that the teacher is the first thing missing) fails naming the teacher.
   std::filesystem::remove_all(path("out"));
   RunOptions only;
   only.only_stage = "w4";
   try {
-    run({}, only);
+    run({"stages.1.from=\"\""}, only);
     FAIL() << "expected an error";
   } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("the distillation teacher, stage 'fp'"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("run that stage first"), std::string::npos);
   }
 }

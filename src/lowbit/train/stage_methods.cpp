@@ -2,6 +2,7 @@
 
 #include <torch/autograd.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "lowbit/train/weight_report.h"
@@ -118,19 +119,18 @@ void StageMethods::on_epoch_end(int64_t epoch) {
     const std::vector<LayerWeightReport> report = weight_report(*model_);
     *log_ << "stage '" << stage_ << "' epoch " << epoch + 1
           << ": weights clip/entropy[bits]: " << format_weight_report(report) << "\n";
-    std::vector<int64_t> pruned;
-    if (pruner_) pruned = pruner_->pruned_counts();
-    for (const LayerWeightReport& layer : report) {
-      std::string sparsity = "0";
-      if (pruner_) {
-        for (size_t i = 0; i < pruner_->masks().size(); ++i) {
-          const PruneMask& m = pruner_->masks()[i];
-          if (m.name == layer.name) {
-            sparsity = format_number(static_cast<double>(pruned[i]) /
-                                     static_cast<double>(m.weight.numel()));
-          }
-        }
+    std::map<std::string, double> sparsity_of;
+    if (pruner_) {
+      const std::vector<int64_t> pruned = pruner_->pruned_counts();
+      for (size_t i = 0; i < pruned.size(); ++i) {
+        const PruneMask& m = pruner_->masks()[i];
+        sparsity_of[m.name] =
+            static_cast<double>(pruned[i]) / static_cast<double>(m.weight.numel());
       }
+    }
+    for (const LayerWeightReport& layer : report) {
+      const auto found = sparsity_of.find(layer.name);
+      const std::string sparsity = found == sparsity_of.end() ? "0" : format_number(found->second);
       weights_log_->append({stage_, std::to_string(epoch + 1), layer.name,
                             std::to_string(layer.bits), format_number(layer.clip),
                             format_number(layer.entropy, 4), layer.frozen ? "1" : "0", sparsity});

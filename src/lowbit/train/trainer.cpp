@@ -296,10 +296,11 @@ StageResult Trainer::run(const StageData& data) {
     const int64_t limit = methods.bn_batches();
     methods.finish([&] {
       loader.start_epoch(stage_.epochs);
-      int64_t seen = 0;
-      // The loader's epoch is drained to the end so its prefetching worker finishes cleanly.
-      while (auto batch = loader.next()) {
-        if (limit < 0 || seen++ < limit) model_.forward(batch->inputs);
+      // Leaving the epoch early is safe: the loader stops its worker when it is destroyed.
+      for (int64_t seen = 0; limit < 0 || seen < limit; ++seen) {
+        auto batch = loader.next();
+        if (!batch) break;
+        model_.forward(batch->inputs);
       }
     });
     EvalResult val = evaluate(model_, data.val, stage_.loss, stage_.batch_size);

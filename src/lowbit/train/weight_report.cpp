@@ -41,10 +41,4 @@ std::string format_weight_report(const std::vector<LayerWeightReport>& report) {
   return line;
 }
 
-bool ClippingSchedule::on_epoch_start(torch::nn::Module& model, int epoch) const {
-  if (freeze_epoch_ < 0 || epoch != freeze_epoch_) return false;
-  for (const LayerWeight& layer : layer_weights(model, true)) layer.quantizer->set_frozen(true);
-  return true;
-}
-
 }  // namespace lowbit::train

@@ -1,6 +1,6 @@
-// Per-layer weight statistics logged during training (BitNetMCU's "w_clip/entropy[bits]"), and
-// the clipping schedule: fixed-grid weight quantizers re-estimate their clipping scale from the
-// weights on every forward (scale=octav, absmean, ...) until the epoch at which they are frozen.
+// Per-layer weight statistics logged during training (BitNetMCU's "w_clip/entropy[bits]"). The
+// clipping schedule needs no code of its own: fixed-grid weight quantizers re-estimate their
+// clipping scale on every forward (scale=octav, absmean, ...) until a `freeze` event.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -31,20 +31,5 @@ std::vector<LayerWeightReport> weight_report(torch::nn::Module& model);
 
 /// "clip/entropy" pairs in BitNetMCU's log format: "1.428/3.59 1.168/3.86".
 std::string format_weight_report(const std::vector<LayerWeightReport>& report);
-
-/// Epoch hook of the clipping schedule: from epoch `freeze_epoch` on (epochs counted from 0) the
-/// weight quantizers are frozen, so their clipping scale stops following the weights.
-class ClippingSchedule {
- public:
-  /// A schedule freezing at `freeze_epoch`; a negative value never freezes.
-  explicit ClippingSchedule(int freeze_epoch) : freeze_epoch_(freeze_epoch) {}
-
-  /// Call at the start of every epoch; freezes all weight quantizers of `model` at
-  /// freeze_epoch. Returns whether it froze them in this call.
-  bool on_epoch_start(torch::nn::Module& model, int epoch) const;
-
- private:
-  int freeze_epoch_;
-};
 
 }  // namespace lowbit::train
