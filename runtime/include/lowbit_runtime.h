@@ -32,6 +32,10 @@ extern "C" {
 /** Minor version of the runtime interface; bumped on compatible additions. */
 #define LOWBIT_RUNTIME_VERSION_MINOR 0
 
+/** Bytes of slack in every scratch size: kernels align their int16/int32 scratch views to 16
+ * bytes themselves, so callers may pass scratch at any address. */
+#define LOWBIT_SCRATCH_SLACK 15u
+
 /** Result of every fallible runtime call. */
 typedef enum {
   LOWBIT_OK = 0,         /**< Success. */
@@ -254,18 +258,31 @@ typedef struct {
 } lowbit_fc_params_t;
 
 /**
+ * @brief Scratch bytes needed by ::lowbit_fully_connected_s8: the input of one row minus its zero
+ *        point as int16, split into 8 / bits lanes of ceil(in_features * bits / 8) each, plus
+ *        LOWBIT_SCRATCH_SLACK bytes so any scratch address can be aligned.
+ * @param[in] params Layer parameters.
+ * @return The size in bytes, or 0 if params is NULL or invalid.
+ */
+size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params);
+
+/**
  * @brief Fully connected layer: output[b][o] = requant(bias[o] + sum_i (in[b][i] - zp) w[o][i]).
  * @param[in]  params       Layer parameters; must not be NULL.
  * @param[in]  input        int8 [batch][in_features].
  * @param[in]  weights      Packed [out_features][in_features] (see ::lowbit_pack_weights).
  * @param[in]  weights_size Must equal lowbit_packed_size(format, out_features, in_features).
  * @param[in]  bias         int32 [out_features], or NULL for no bias.
- * @param[out] output       int8 [batch][out_features]; must not overlap input.
+ * @param[out] output       int8 [batch][out_features]; must not overlap input or scratch.
+ * @param[out] scratch      Caller-owned scratch of at least lowbit_fc_scratch_size() bytes, any
+ *                          alignment; must not overlap input.
+ * @param[in]  scratch_size Size of scratch in bytes.
  * @return LOWBIT_OK or the first argument error found.
  */
 lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, const int8_t* input,
                                           const uint8_t* weights, size_t weights_size,
-                                          const int32_t* bias, int8_t* output);
+                                          const int32_t* bias, int8_t* output, void* scratch,
+                                          size_t scratch_size);
 
 /** 2-D convolution parameters (CHW, batch 1, grouped; groups == in_channels is depthwise). */
 typedef struct {
@@ -299,8 +316,10 @@ lowbit_status_t lowbit_conv2d_output_shape(const lowbit_conv2d_params_t* params,
                                            size_t* out_width);
 
 /**
- * @brief Scratch bytes needed by ::lowbit_conv2d_s8: one unpacked kernel row,
- *        (in_channels / groups) * kernel_h * kernel_w int8 codes.
+ * @brief Scratch bytes needed by ::lowbit_conv2d_s8: the in_channels / groups input channels of
+ *        one group as int16 planes including their padding (padded_height * stride_w *
+ *        ceil(padded_width / stride_w) values each), one output channel's kernel as int16
+ *        ((in_channels / groups) * kernel_h * kernel_w values), plus LOWBIT_SCRATCH_SLACK.
  * @param[in] params Convolution parameters.
  * @return The size in bytes, or 0 if params is NULL or invalid.
  */
@@ -314,20 +333,24 @@ size_t lowbit_conv2d_scratch_size(const lowbit_conv2d_params_t* params);
  * reads input channels g * (in_channels / groups) ... where g = o / (out_channels / groups).
  * Output element (o, y, x) reads input rows y * stride_h - pad_top + ky and columns
  * x * stride_w - pad_left + kx; positions outside the input hold input_zero_point, so they add 0.
+ * row_length must not exceed 65793, which keeps every sum exact in int32.
  *
  * @param[in]  params       Convolution parameters; must not be NULL.
  * @param[in]  input        int8 [in_channels][in_height][in_width].
  * @param[in]  weights      Packed weights, as above.
  * @param[in]  weights_size Must equal lowbit_packed_size(format, out_channels, row_length).
  * @param[in]  bias         int32 [out_channels], or NULL for no bias.
- * @param[out] output       int8 [out_channels][out_height][out_width]; must not overlap input.
- * @param[out] scratch      Caller-owned scratch of at least lowbit_conv2d_scratch_size() bytes.
+ * @param[out] output       int8 [out_channels][out_height][out_width]; must not overlap input or
+ *                          scratch.
+ * @param[out] scratch      Caller-owned scratch of at least lowbit_conv2d_scratch_size() bytes,
+ *                          any alignment; must not overlap input.
  * @param[in]  scratch_size Size of scratch in bytes.
- * @return LOWBIT_OK or the first argument error found.
+ * @return LOWBIT_OK, LOWBIT_ERR_RANGE for a row_length above 65793, or the first argument error
+ *         found.
  */
 lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int8_t* input,
                                  const uint8_t* weights, size_t weights_size, const int32_t* bias,
-                                 int8_t* output, int8_t* scratch, size_t scratch_size);
+                                 int8_t* output, void* scratch, size_t scratch_size);
 
 /** Pooling parameters (CHW, batch 1; input and output share scale and zero point). */
 typedef struct {

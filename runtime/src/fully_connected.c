@@ -1,94 +1,190 @@
-/* Fully connected layer over packed weights with per-layer or per-channel requantization. */
+/* Fully connected layer over packed weights with per-layer or per-channel requantization.
+ *
+ * The weights are never unpacked. A packed byte holds cpb = 8 / bits fields, field j of byte k
+ * being weight k * cpb + j. The input is prepared once per sample into cpb int16 "lanes" in
+ * scratch, lane j holding x[k * cpb + j] - zero_point at index k (0 past the end), so byte k of
+ * every row meets lane j at the same index k: a row's dot product is cpb element-wise products of
+ * contiguous streams, which compilers vectorize at -O2 (int16 * int16 summed into int32, pmaddwd
+ * on x86), in blocks of a constant 32 (then 16) bytes.
+ *
+ * The fields are read as g = ((byte ^ flip) >> (j * bits)) & mask, and every format's code is
+ * affine in g: two's complement flips each field's top bit (flip = 0x80, 0x88 or 0xAA), giving
+ * w = g - 2^(bits - 1); the odd grid reads the field as is, w = 2 g - (2^bits - 1). So
+ *   sum_i (x_i - zp) w_i = scale * sum_i (x_i - zp) g_i - offset * sum_i (x_i - zp),
+ * exactly, with the second sum formed once per sample. */
 #include "lowbit_internal.h"
 
-/* Weights are decoded and summed in chunks of this many inputs: a fixed trip count lets compilers
- * vectorize the dot product, and |x - zp| * |w| <= 255 * 128 keeps a chunk's sum far inside int32
- * (256 * 32640 < 2^23), so each chunk is exact before it joins the 64-bit accumulator. */
-#define LOWBIT_FC_CHUNK 256
-/* Inputs per vectorizable block inside a chunk. */
-#define LOWBIT_FC_BLOCK 16
+/* Packed bytes per vectorized block: a constant trip count that gcc's -O2 cost model accepts,
+ * above the 16 iterations gcc -O3 unrolls completely (which leaves scalar code behind). Rows take
+ * blocks of 32, then at most one of 16, then single bytes. */
+#define LOWBIT_FC_BLOCK 32
 
-/* Decodes the codes of packed bytes [first_byte, first_byte + bytes) of a row into codes, byte by
- * byte with one loop per format (the generic field reader costs several operations per weight). */
-static void lowbit_fc_decode(const lowbit_format_traits_t* traits, const uint8_t* row,
-                             size_t first_byte, size_t bytes, int8_t* codes) {
-  const uint8_t* p = row + first_byte;
+/* The affine view of a format's fields: code = scale * g - offset, g read after XOR with flip. */
+typedef struct {
+  uint32_t bits;
+  uint32_t lanes;
+  uint32_t mask;
+  uint8_t flip;
+  int32_t scale;
+  int32_t offset;
+} lowbit_fc_fields_t;
+
+static lowbit_fc_fields_t lowbit_fc_fields(const lowbit_format_traits_t* traits) {
+  lowbit_fc_fields_t f;
+  const uint32_t top = UINT32_C(1) << (traits->bits - 1u);
+  uint32_t j;
+  f.bits = traits->bits;
+  f.lanes = traits->codes_per_byte;
+  f.mask = (UINT32_C(1) << traits->bits) - 1u;
+  f.flip = 0;
+  if (traits->encoding == LOWBIT_ENCODING_ODD_GRID) {
+    f.scale = 2;
+    f.offset = (int32_t)f.mask;
+  } else {
+    for (j = 0; j < f.lanes; ++j) f.flip = (uint8_t)(f.flip | (top << (j * f.bits)));
+    f.scale = 1;
+    f.offset = (int32_t)top;
+  }
+  return f;
+}
+
+/* Bytes of lanes for a row of n inputs: cpb lanes of ceil(n / cpb) int16. */
+static size_t lowbit_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n) {
+  const size_t per_lane = n / traits->codes_per_byte + (n % traits->codes_per_byte != 0 ? 1 : 0);
+  return lowbit_mul_size(lowbit_mul_size(per_lane, traits->codes_per_byte), sizeof(int16_t));
+}
+
+size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
+  const lowbit_format_traits_t* traits;
+  size_t bytes;
+  if (params == NULL || params->in_features == 0) return 0;
+  traits = lowbit_format_traits(params->weight_format);
+  if (traits == NULL) return 0;
+  bytes = lowbit_fc_lane_bytes(traits, params->in_features);
+  if (bytes == 0 || bytes > SIZE_MAX - LOWBIT_SCRATCH_SLACK) return 0;
+  return bytes + LOWBIT_SCRATCH_SLACK;
+}
+
+/* Writes x - zp into the lanes (lane j at lanes + j * per_lane, 0 past the end of x); returns
+ * the sum of x - zp. Inlined per bit width, so the lane loop has a constant trip count. */
+LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t zp, uint32_t cpb,
+                                              size_t per_lane, int16_t* lanes) {
+  const size_t whole = n / cpb;
+  int64_t sum = 0;
   size_t k;
-  int j;
-  switch (traits->format) {
-    case LOWBIT_FORMAT_INT8:
-      for (k = 0; k < bytes; ++k) codes[k] = (int8_t)(((int)p[k] ^ 128) - 128);
-      break;
-    case LOWBIT_FORMAT_INT4:
-      for (k = 0; k < bytes; ++k) {
-        codes[2 * k] = (int8_t)(((p[k] & 15) ^ 8) - 8);
-        codes[2 * k + 1] = (int8_t)(((p[k] >> 4) ^ 8) - 8);
-      }
-      break;
-    case LOWBIT_FORMAT_SYM4:
-      for (k = 0; k < bytes; ++k) {
-        codes[2 * k] = (int8_t)(2 * (p[k] & 15) - 15);
-        codes[2 * k + 1] = (int8_t)(2 * (p[k] >> 4) - 15);
-      }
-      break;
-    case LOWBIT_FORMAT_INT2:
-      for (k = 0; k < bytes; ++k) {
-        for (j = 0; j < 4; ++j)
-          codes[4 * k + (size_t)j] = (int8_t)((((p[k] >> (2 * j)) & 3) ^ 2) - 2);
-      }
-      break;
-    case LOWBIT_FORMAT_SYM2:
-      for (k = 0; k < bytes; ++k) {
-        for (j = 0; j < 4; ++j)
-          codes[4 * k + (size_t)j] = (int8_t)(2 * ((p[k] >> (2 * j)) & 3) - 3);
-      }
-      break;
-    default: /* LOWBIT_FORMAT_BINARY: bit 1 = +1, bit 0 = -1 */
-      for (k = 0; k < bytes; ++k) {
-        for (j = 0; j < 8; ++j) codes[8 * k + (size_t)j] = (int8_t)(2 * ((p[k] >> j) & 1) - 1);
-      }
-      break;
+  uint32_t j;
+  for (k = 0; k < whole; ++k) {
+    for (j = 0; j < cpb; ++j) {
+      const int16_t value = (int16_t)((int32_t)x[k * cpb + j] - zp);
+      lanes[j * per_lane + k] = value;
+      sum += value;
+    }
+  }
+  for (j = 0; whole < per_lane && j < cpb; ++j) {
+    const size_t i = whole * cpb + j;
+    const int16_t value = (int16_t)(i < n ? (int32_t)x[i] - zp : 0);
+    lanes[j * per_lane + whole] = value;
+    sum += value;
+  }
+  return sum;
+}
+
+/* sum_k lane[k] * g(p[k]) over one block of `count` bytes, g the field at `shift`. One product per
+ * iteration, with the field computed in the loop, is the dot-product shape compilers map to
+ * pmaddwd / vpdpwssd / vmlal; a field array in between would cost a store-forwarding stall when
+ * the two loops use different vector widths. |sum| <= 32 * 255 * 255 < 2^31. */
+LOWBIT_FORCE_INLINE int32_t lowbit_fc_lane(const uint8_t* p, const int16_t* lane, uint32_t shift,
+                                           uint32_t mask, uint8_t flip, int count) {
+  int32_t sum = 0;
+  int k;
+  LOWBIT_KEEP_LOOP
+  for (k = 0; k < count; ++k) {
+    sum += (int32_t)lane[k] * (int32_t)(int16_t)(((uint32_t)(p[k] ^ flip) >> shift) & mask);
+  }
+  return sum;
+}
+
+/* All lanes of one block. The lanes are spelled out per bit width rather than looped over: the
+ * shifts must be constants, and gcc does not unroll a loop around vectorized loops. */
+LOWBIT_FORCE_INLINE int32_t lowbit_fc_block(const uint8_t* p, const int16_t* l, size_t n,
+                                            uint32_t bits, uint8_t flip, int c) {
+  switch (bits) {
+    case 8:
+      return lowbit_fc_lane(p, l, 0, 0xFF, flip, c);
+    case 4:
+      return lowbit_fc_lane(p, l, 0, 15, flip, c) + lowbit_fc_lane(p, l + n, 4, 15, flip, c);
+    case 2:
+      return lowbit_fc_lane(p, l, 0, 3, flip, c) + lowbit_fc_lane(p, l + n, 2, 3, flip, c) +
+             lowbit_fc_lane(p, l + 2 * n, 4, 3, flip, c) +
+             lowbit_fc_lane(p, l + 3 * n, 6, 3, flip, c);
+    default: /* binary is an odd-grid format: flip is 0 */
+      return lowbit_fc_lane(p, l, 0, 1, 0, c) + lowbit_fc_lane(p, l + n, 1, 1, 0, c) +
+             lowbit_fc_lane(p, l + 2 * n, 2, 1, 0, c) + lowbit_fc_lane(p, l + 3 * n, 3, 1, 0, c) +
+             lowbit_fc_lane(p, l + 4 * n, 4, 1, 0, c) + lowbit_fc_lane(p, l + 5 * n, 5, 1, 0, c) +
+             lowbit_fc_lane(p, l + 6 * n, 6, 1, 0, c) + lowbit_fc_lane(p, l + 7 * n, 7, 1, 0, c);
   }
 }
 
-/* Sum of (x[i] - zp) * w[i] over one row, exact. */
-static int64_t lowbit_fc_row_dot(const lowbit_format_traits_t* traits, const uint8_t* row,
-                                 const int8_t* x, size_t n, int32_t zp) {
-  /* Room for a whole chunk plus the codes of a partly used last byte. */
-  int8_t codes[LOWBIT_FC_CHUNK + 8];
+/* sum_i (x_i - zp) g_i over one packed row of per_lane bytes: whole blocks, then byte by byte. */
+LOWBIT_FORCE_INLINE int64_t lowbit_fc_row(const uint8_t* row, const int16_t* lanes, size_t per_lane,
+                                          uint32_t bits, uint8_t flip) {
+  const uint32_t cpb = 8u / bits;
+  const uint32_t mask = (UINT32_C(1) << bits) - 1u;
   int64_t acc = 0;
-  size_t start;
-  size_t i;
-  for (start = 0; start < n; start += LOWBIT_FC_CHUNK) {
-    const size_t count = n - start < LOWBIT_FC_CHUNK ? n - start : LOWBIT_FC_CHUNK;
-    const size_t first_byte = start / traits->codes_per_byte;
-    const size_t bytes = (count + traits->codes_per_byte - 1) / traits->codes_per_byte;
-    const int8_t* xs = x + start;
-    int32_t sum = 0;
-    lowbit_fc_decode(traits, row, first_byte, bytes, codes);
-    /* Blocks of 16 with a constant inner trip count vectorize at -O2 for any row length (layers
-     * of 64 inputs too); the scalar tail takes the rest. Integer sums, so the order is free. */
-    for (i = 0; i + LOWBIT_FC_BLOCK <= count; i += LOWBIT_FC_BLOCK) {
-      size_t j;
-      for (j = 0; j < LOWBIT_FC_BLOCK; ++j) {
-        sum += ((int32_t)xs[i + j] - zp) * (int32_t)codes[i + j];
-      }
+  size_t k = 0;
+  uint32_t j;
+  for (; k + LOWBIT_FC_BLOCK <= per_lane; k += LOWBIT_FC_BLOCK) {
+    acc += lowbit_fc_block(row + k, lanes + k, per_lane, bits, flip, LOWBIT_FC_BLOCK);
+  }
+  if (k + LOWBIT_FC_BLOCK / 2 <= per_lane) {
+    acc += lowbit_fc_block(row + k, lanes + k, per_lane, bits, flip, LOWBIT_FC_BLOCK / 2);
+    k += LOWBIT_FC_BLOCK / 2;
+  }
+  for (; k < per_lane; ++k) {
+    const uint32_t byte = (uint32_t)(row[k] ^ flip);
+    for (j = 0; j < cpb; ++j) {
+      acc += (int32_t)lanes[j * per_lane + k] * (int32_t)((byte >> (j * bits)) & mask);
     }
-    for (; i < count; ++i) sum += ((int32_t)xs[i] - zp) * (int32_t)codes[i];
-    acc += sum;
   }
   return acc;
 }
 
-lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, const int8_t* input,
-                                          const uint8_t* weights, size_t weights_size,
-                                          const int32_t* bias, int8_t* output) {
-  const lowbit_format_traits_t* traits;
-  lowbit_status_t status;
-  size_t row_bytes;
+/* All samples and rows of a validated layer, for one bit width (a constant after inlining). */
+LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const int8_t* input,
+                                         const uint8_t* weights, size_t row_bytes,
+                                         const int32_t* bias, int8_t* output, int16_t* lanes,
+                                         uint32_t bits) {
+  const lowbit_fc_fields_t f = lowbit_fc_fields(lowbit_format_traits(params->weight_format));
+  const lowbit_requant_t* rq = &params->requant;
   size_t b;
   size_t o;
-  if (params == NULL || input == NULL || weights == NULL || output == NULL) return LOWBIT_ERR_ARG;
+  for (b = 0; b < params->batch; ++b) {
+    const int64_t x_sum = lowbit_fc_prepare(input + b * params->in_features, params->in_features,
+                                            params->input_zero_point, 8u / bits, row_bytes, lanes);
+    int8_t* y = output + b * params->out_features;
+    for (o = 0; o < params->out_features; ++o) {
+      const size_t c = rq->count == 1 ? 0 : o;
+      /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
+      int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
+      acc += f.scale * lowbit_fc_row(weights + o * row_bytes, lanes, row_bytes, bits, f.flip) -
+             f.offset * x_sum;
+      y[o] = lowbit_requantize_inline(lowbit_saturate_i32(acc), rq->multiplier[c], rq->shift[c],
+                                      rq->output_zero_point, rq->act_min, rq->act_max);
+    }
+  }
+}
+
+lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, const int8_t* input,
+                                          const uint8_t* weights, size_t weights_size,
+                                          const int32_t* bias, int8_t* output, void* scratch,
+                                          size_t scratch_size) {
+  const lowbit_format_traits_t* traits;
+  lowbit_status_t status;
+  int16_t* lanes;
+  size_t row_bytes;
+  if (params == NULL || input == NULL || weights == NULL || output == NULL || scratch == NULL) {
+    return LOWBIT_ERR_ARG;
+  }
   if (params->batch == 0 || params->in_features == 0 || params->out_features == 0) {
     return LOWBIT_ERR_ARG;
   }
@@ -102,20 +198,25 @@ lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, cons
           lowbit_packed_size(params->weight_format, params->out_features, params->in_features)) {
     return LOWBIT_ERR_BUFFER;
   }
+  if (scratch_size < lowbit_fc_scratch_size(params)) return LOWBIT_ERR_BUFFER;
+  lanes = (int16_t*)lowbit_align_scratch(scratch, scratch_size,
+                                         lowbit_fc_lane_bytes(traits, params->in_features));
+  if (lanes == NULL) return LOWBIT_ERR_BUFFER;
   row_bytes = weights_size / params->out_features;
-  for (b = 0; b < params->batch; ++b) {
-    const int8_t* x = input + b * params->in_features;
-    int8_t* y = output + b * params->out_features;
-    for (o = 0; o < params->out_features; ++o) {
-      const uint8_t* row = weights + o * row_bytes;
-      const size_t c = params->requant.count == 1 ? 0 : o;
-      /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
-      int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
-      acc += lowbit_fc_row_dot(traits, row, x, params->in_features, params->input_zero_point);
-      y[o] = lowbit_requantize(lowbit_saturate_i32(acc), params->requant.multiplier[c],
-                               params->requant.shift[c], params->requant.output_zero_point,
-                               params->requant.act_min, params->requant.act_max);
-    }
+  /* One specialized copy per bit width: constant shifts and lane counts vectorize. */
+  switch (traits->bits) {
+    case 8:
+      lowbit_fc_layer(params, input, weights, row_bytes, bias, output, lanes, 8);
+      break;
+    case 4:
+      lowbit_fc_layer(params, input, weights, row_bytes, bias, output, lanes, 4);
+      break;
+    case 2:
+      lowbit_fc_layer(params, input, weights, row_bytes, bias, output, lanes, 2);
+      break;
+    default:
+      lowbit_fc_layer(params, input, weights, row_bytes, bias, output, lanes, 1);
+      break;
   }
   return LOWBIT_OK;
 }

@@ -24,6 +24,56 @@ static inline int32_t lowbit_saturate_i32(int64_t value) {
   return (int32_t)value;
 }
 
+/** Inlining the kernels' specialized copies depend on (constant bit widths, strides) is a hint
+ * compilers may skip for large bodies; gcc and clang are told it is required. */
+#if defined(__GNUC__)
+#define LOWBIT_FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define LOWBIT_FORCE_INLINE static inline
+#endif
+
+/** Placed before a loop of constant trip count that must stay a loop: gcc -O3 unrolls loops of
+ * up to 16 iterations completely before vectorizing them, which leaves scalar code behind. */
+#if defined(__GNUC__)
+#define LOWBIT_KEEP_LOOP _Pragma("GCC unroll 1")
+#else
+#define LOWBIT_KEEP_LOOP
+#endif
+
+/** Alignment the kernels give their scratch views (int16/int32 arrays, 16-byte vector loads). */
+#define LOWBIT_SCRATCH_ALIGN (LOWBIT_SCRATCH_SLACK + 1u)
+
+/**
+ * The requantization rule (documented at ::lowbit_requantize, which calls this): inline so the
+ * kernels' output loops do not pay a call per element.
+ */
+static inline int8_t lowbit_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift,
+                                              int32_t output_zero_point, int32_t act_min,
+                                              int32_t act_max) {
+  const int64_t product = (int64_t)acc * (int64_t)multiplier;
+  const uint32_t right = (uint32_t)(31 - shift);
+  /* |product| <= 2^62, so negating it cannot overflow. Rounding the magnitude in uint64 avoids
+   * right-shifting a negative signed value (implementation-defined in C99) and rounds half away
+   * from zero symmetrically. */
+  uint64_t magnitude = (uint64_t)(product < 0 ? -product : product);
+  int64_t result;
+  magnitude = (magnitude + (UINT64_C(1) << (right - 1u))) >> right;
+  result = product < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
+  result += output_zero_point;
+  if (result < act_min) result = act_min;
+  if (result > act_max) result = act_max;
+  return (int8_t)result;
+}
+
+/** The first LOWBIT_SCRATCH_ALIGN-aligned address in scratch, or NULL when fewer than `needed`
+ * bytes are left after it (scratch sizes include LOWBIT_SCRATCH_SLACK bytes for this). */
+static inline void* lowbit_align_scratch(void* scratch, size_t scratch_size, size_t needed) {
+  const size_t skip = (size_t)((LOWBIT_SCRATCH_ALIGN - (uintptr_t)scratch % LOWBIT_SCRATCH_ALIGN) %
+                               LOWBIT_SCRATCH_ALIGN);
+  if (scratch == NULL || scratch_size < skip || scratch_size - skip < needed) return NULL;
+  return (uint8_t*)scratch + skip;
+}
+
 /** The bits-wide field of weight j in a packed row (little-endian within each byte). */
 static inline uint32_t lowbit_field_at(const uint8_t* row, size_t j, uint32_t bits) {
   const size_t bit = j * (size_t)bits;
@@ -46,6 +96,11 @@ void lowbit_internal_unpack_row(const lowbit_format_traits_t* traits, const uint
 /** Validate the window geometry shared by conv2d and pooling; writes the output size. */
 lowbit_status_t lowbit_internal_window_shape(size_t in_size, size_t kernel, size_t stride,
                                              size_t pad_before, size_t pad_after, size_t* out_size);
+
+/** The input indices [*first, *end) that window `out` covers inside the input (padding left
+ * out); the window geometry must have passed lowbit_internal_window_shape(). */
+void lowbit_internal_window_range(size_t out, size_t stride, size_t pad_before, size_t kernel,
+                                  size_t in_size, size_t* first, size_t* end);
 
 /** Row-major a * b, or 0 when it overflows size_t. */
 static inline size_t lowbit_mul_size(size_t a, size_t b) {

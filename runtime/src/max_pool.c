@@ -14,25 +14,26 @@ lowbit_status_t lowbit_max_pool_s8(const lowbit_pool_params_t* params, const int
     const int8_t* plane = input + c * params->in_height * params->in_width;
     size_t oy;
     for (oy = 0; oy < out_h; ++oy) {
+      size_t y0;
+      size_t y1;
       size_t ox;
+      /* Padding positions are excluded from the window, never read. */
+      lowbit_internal_window_range(oy, params->stride_h, params->pad_top, params->kernel_h,
+                                   params->in_height, &y0, &y1);
       for (ox = 0; ox < out_w; ++ox) {
+        /* int32, not int8: compilers select int32 maxima without branches. */
         int32_t best = LOWBIT_INT8_MIN_I32;
-        size_t ky;
-        for (ky = 0; ky < params->kernel_h; ++ky) {
-          const size_t row = oy * params->stride_h + ky;
-          size_t iy;
-          size_t kx;
-          /* Padding positions are excluded from the window, never read. */
-          if (row < params->pad_top) continue;
-          iy = row - params->pad_top;
-          if (iy >= params->in_height) continue;
-          for (kx = 0; kx < params->kernel_w; ++kx) {
-            const size_t col = ox * params->stride_w + kx;
-            size_t ix;
-            if (col < params->pad_left) continue;
-            ix = col - params->pad_left;
-            if (ix >= params->in_width) continue;
-            if (plane[iy * params->in_width + ix] > best) best = plane[iy * params->in_width + ix];
+        size_t x0;
+        size_t x1;
+        size_t iy;
+        lowbit_internal_window_range(ox, params->stride_w, params->pad_left, params->kernel_w,
+                                     params->in_width, &x0, &x1);
+        for (iy = y0; iy < y1; ++iy) {
+          const int8_t* row = plane + iy * params->in_width;
+          size_t ix;
+          for (ix = x0; ix < x1; ++ix) {
+            const int32_t v = row[ix];
+            best = v > best ? v : best;
           }
         }
         output[(c * out_h + oy) * out_w + ox] = (int8_t)best;

@@ -3,18 +3,7 @@
 
 int8_t lowbit_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zero_point,
                          int32_t act_min, int32_t act_max) {
-  const int64_t product = (int64_t)acc * (int64_t)multiplier;
-  const uint32_t right = (uint32_t)(31 - shift);
-  /* |product| <= 2^62, so negating it cannot overflow. Rounding the magnitude in uint64 avoids
-   * right-shifting a negative signed value (implementation-defined in C99) and rounds half away
-   * from zero symmetrically. */
-  uint64_t magnitude = (uint64_t)(product < 0 ? -product : product);
-  magnitude = (magnitude + (UINT64_C(1) << (right - 1u))) >> right;
-  int64_t result = product < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
-  result += output_zero_point;
-  if (result < act_min) result = act_min;
-  if (result > act_max) result = act_max;
-  return (int8_t)result;
+  return lowbit_requantize_inline(acc, multiplier, shift, output_zero_point, act_min, act_max);
 }
 
 lowbit_status_t lowbit_requant_check(const lowbit_requant_t* requant, size_t channels) {

@@ -65,8 +65,11 @@ TEST(ModelCost, HandCheckedModel) {
   EXPECT_EQ(cost.macs, 6912 + 640);
   // conv output 256 at 0, pool output 64 after it (conv is its input), fc writes the output.
   EXPECT_EQ(cost.arena_bytes, 320);
-  EXPECT_EQ(cost.conv_scratch_bytes, 27);
-  EXPECT_EQ(cost.scratch_bytes, 347);
+  // Operator scratch, the larger of (each + 15 bytes of alignment slack):
+  //   conv: 3 padded 10x10 int16 planes (600) + 27 int16 taps (54) = 654;
+  //   fc: 64 binary inputs as 8 lanes of 8 int16 = 128.
+  EXPECT_EQ(cost.kernel_scratch_bytes, 654 + 15);
+  EXPECT_EQ(cost.scratch_bytes, 320 + 669);
   EXPECT_EQ(cost.input_bytes, 192);
   EXPECT_EQ(cost.output_bytes, 10);
 }
@@ -83,7 +86,8 @@ TEST(MemoryPlan, ChainPingPongsAndBranchesStayLive) {
   EXPECT_EQ(chain.outputs[4].offset, 0);
   EXPECT_EQ(chain.outputs[5].kind, BufferKind::kModelOutput);
   EXPECT_EQ(chain.arena_bytes, 48);
-  EXPECT_EQ(chain.conv_scratch_bytes, 0);
+  // The widest layer (33 int8 inputs, one lane) as int16, plus 15 bytes of alignment slack.
+  EXPECT_EQ(chain.kernel_scratch_bytes, 33 * 2 + 15);
 
   const IntegerModel two = testing::random_two_branch(WeightFormat::kInt8, 1);
   const MemoryPlan branches = plan_memory(two, validate(two));

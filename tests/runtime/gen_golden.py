@@ -323,7 +323,9 @@ def gen_pack(em, rng):
 
 
 def gen_fc(em, rng):
-    sizes = [(1, 1, 1), (1, 3, 7), (2, 7, 3), (1, 15, 17), (1, 17, 15), (1, 31, 33), (1, 33, 31)]
+    # The last two give every format rows of several 16-byte blocks plus a tail.
+    sizes = [(1, 1, 1), (1, 3, 7), (2, 7, 3), (1, 15, 17), (1, 17, 15), (1, 31, 33), (1, 33, 31),
+             (1, 300, 5), (2, 129, 4)]
     rows_out = []
     k = 0
     for fname, fenum, bits, enc in FORMATS:
@@ -408,7 +410,27 @@ def emit_fc(em, k, name, fenum, bits, enc, batch, nin, nout, zp_in, x, w, bias, 
     rqi = requant_init(em, p, rq)
     ex = em.array("int8_t", p + "_expected", flat(expected))
     return (f'    {{"{name}", {{{batch}, {nin}, {nout}, {zp_in}, {fenum}, {rqi}}}, {xin}, {wt}, '
-            f"{len(packed)}, {b}, {ex}, {batch * nout}}},")
+            f"{len(packed)}, {b}, {ex}, {batch * nout}, {fc_scratch_size(bits, nin)}}},")
+
+
+SCRATCH_SLACK = 15  # LOWBIT_SCRATCH_SLACK: room to align scratch to 16 bytes
+
+
+def fc_scratch_size(bits, nin):
+    """lowbit_fc_scratch_size: 8 / bits int16 lanes of ceil(nin * bits / 8) inputs, plus slack."""
+    lanes = 8 // bits
+    return 2 * lanes * ((nin + lanes - 1) // lanes) + SCRATCH_SLACK
+
+
+def conv_scratch_size(cin, h, w, ks, st, pad, groups):
+    """lowbit_conv2d_scratch_size: one group's padded input planes as int16 (columns split into
+    stride_w phases) and one output channel's kernel as int16, plus slack."""
+    padded_h = h + pad[0] + pad[1]
+    padded_w = w + pad[2] + pad[3]
+    phase_width = (padded_w + st[1] - 1) // st[1]
+    plane = padded_h * st[1] * phase_width
+    group_in = cin // groups
+    return 2 * plane * group_in + 2 * group_in * ks[0] * ks[1] + SCRATCH_SLACK
 
 
 CONV_CONFIGS = [
@@ -423,6 +445,10 @@ CONV_CONFIGS = [
     (15, 3, 3, 17, (3, 3), (1, 1), (1, 1, 1, 1), 1),
     (33, 3, 3, 33, (3, 3), (2, 1), (1, 1, 1, 1), 33),
     (7, 1, 1, 31, (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    # Rows of 16 + 4, 16 + 8 + 3 and strided 16 + 4 outputs: every block size of the kernel.
+    (2, 6, 20, 3, (3, 3), (1, 1), (1, 1, 1, 1), 1),
+    (1, 4, 27, 2, (2, 3), (2, 1), (0, 1, 1, 1), 1),
+    (4, 5, 40, 4, (3, 3), (1, 2), (1, 1, 1, 1), 4),
 ]
 
 
@@ -459,7 +485,8 @@ def gen_conv(em, rng):
             params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, {pad[0]}, "
                       f"{pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, {rqi}}}")
             rows_out.append(f'    {{"{name}", {params}, {xin}, {wt}, {len(packed)}, {b}, {ex}, '
-                            f"{oh}, {ow}, {row_len}, {cout * oh * ow}}},")
+                            f"{oh}, {ow}, {conv_scratch_size(cin, h, w, ks, st, pad, groups)}, "
+                            f"{cout * oh * ow}}},")
             k += 1
     em.raw("static const golden_conv_case_t g_conv_cases[] = {")
     em.lines += rows_out

@@ -48,6 +48,7 @@ typedef struct {
   const int32_t* bias;       /**< Bias or NULL. */
   const int8_t* expected;    /**< Expected output [batch][out_features]. */
   size_t output_size;        /**< Elements in expected. */
+  size_t scratch_size;       /**< Expected scratch bytes. */
 } golden_fc_case_t;
 
 /** One conv2d call. */

@@ -159,9 +159,15 @@ static void test_fully_connected(void) {
     const golden_fc_case_t* c = &g_fc_cases[k];
     int bad = 0;
     guard_output();
-    bad += expect_status("fully_connected", k, c->name, LOWBIT_OK,
-                         lowbit_fully_connected_s8(&c->params, c->input, c->weights,
-                                                   c->weights_size, c->bias, g_out));
+    const size_t scratch = lowbit_fc_scratch_size(&c->params);
+    if (scratch != c->scratch_size) {
+      bad += report("fc_scratch_size", k, c->name, 0, (long)c->scratch_size, (long)scratch);
+    }
+    /* Scratch at every offset mod 16: the kernel aligns it itself. */
+    bad += expect_status(
+        "fully_connected", k, c->name, LOWBIT_OK,
+        lowbit_fully_connected_s8(&c->params, c->input, c->weights, c->weights_size, c->bias, g_out,
+                                  g_scratch + k % 16, c->scratch_size));
     bad += compare_s8("fully_connected", k, c->name, c->expected, g_out, c->output_size);
     record(bad);
   }
@@ -186,7 +192,7 @@ static void test_conv2d(void) {
     guard_output();
     bad += expect_status("conv2d", k, c->name, LOWBIT_OK,
                          lowbit_conv2d_s8(&c->params, c->input, c->weights, c->weights_size,
-                                          c->bias, g_out, g_scratch, c->scratch_size));
+                                          c->bias, g_out, g_scratch + k % 16, c->scratch_size));
     bad += compare_s8("conv2d", k, c->name, c->expected, g_out, c->output_size);
     record(bad);
   }
@@ -330,33 +336,43 @@ static void test_argument_errors(void) {
                lowbit_activation_range(LOWBIT_ACT_NONE, -129, 0, &lo, &hi));
 
   /* Fully connected. */
-  expect_error(
-      "fc NULL params", LOWBIT_ERR_ARG,
-      lowbit_fully_connected_s8(NULL, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
-  expect_error(
-      "fc NULL input", LOWBIT_ERR_ARG,
-      lowbit_fully_connected_s8(&fc->params, NULL, fc->weights, fc->weights_size, fc->bias, g_out));
-  expect_error(
-      "fc NULL weights", LOWBIT_ERR_ARG,
-      lowbit_fully_connected_s8(&fc->params, fc->input, NULL, fc->weights_size, fc->bias, g_out));
+  expect_error("fc NULL params", LOWBIT_ERR_ARG,
+               lowbit_fully_connected_s8(NULL, fc->input, fc->weights, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
+  expect_error("fc NULL input", LOWBIT_ERR_ARG,
+               lowbit_fully_connected_s8(&fc->params, NULL, fc->weights, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
+  expect_error("fc NULL weights", LOWBIT_ERR_ARG,
+               lowbit_fully_connected_s8(&fc->params, fc->input, NULL, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
   fp = fc->params;
   fp.in_features = 0;
-  expect_error(
-      "fc zero in_features", LOWBIT_ERR_ARG,
-      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  expect_error("fc zero in_features", LOWBIT_ERR_ARG,
+               lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
   fp = fc->params;
   fp.weight_format = (lowbit_format_t)77;
-  expect_error(
-      "fc bad format", LOWBIT_ERR_FORMAT,
-      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
+  expect_error("fc bad format", LOWBIT_ERR_FORMAT,
+               lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
   fp = fc->params;
   fp.input_zero_point = 200;
-  expect_error(
-      "fc input zero point 200", LOWBIT_ERR_RANGE,
-      lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias, g_out));
-  expect_error(
-      "fc wrong weights size", LOWBIT_ERR_BUFFER,
-      lowbit_fully_connected_s8(&fc->params, fc->input, w, fc->weights_size + 1, fc->bias, g_out));
+  expect_error("fc input zero point 200", LOWBIT_ERR_RANGE,
+               lowbit_fully_connected_s8(&fp, fc->input, fc->weights, fc->weights_size, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
+  expect_error("fc NULL scratch", LOWBIT_ERR_ARG,
+               lowbit_fully_connected_s8(&fc->params, fc->input, fc->weights, fc->weights_size,
+                                         fc->bias, g_out, NULL, fc->scratch_size));
+  expect_error("fc small scratch", LOWBIT_ERR_BUFFER,
+               lowbit_fully_connected_s8(&fc->params, fc->input, fc->weights, fc->weights_size,
+                                         fc->bias, g_out, g_scratch, fc->scratch_size - 1));
+  fp = fc->params;
+  fp.weight_format = LOWBIT_FORMAT_COUNT;
+  expect_error("fc scratch size of invalid params",
+               lowbit_fc_scratch_size(&fp) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  expect_error("fc wrong weights size", LOWBIT_ERR_BUFFER,
+               lowbit_fully_connected_s8(&fc->params, fc->input, w, fc->weights_size + 1, fc->bias,
+                                         g_out, g_scratch, fc->scratch_size));
 
   /* Conv2d. */
   cp = conv->params;
@@ -383,6 +399,14 @@ static void test_argument_errors(void) {
                lowbit_conv2d_output_shape(&cp, &h, &wd));
   expect_error("conv scratch size of invalid params",
                lowbit_conv2d_scratch_size(&cp) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  cp = conv->params;
+  cp.in_channels = 65794; /* 65794 taps of 1x1: sums could leave int32 */
+  cp.kernel_h = 1;
+  cp.kernel_w = 1;
+  cp.pad_top = cp.pad_bottom = cp.pad_left = cp.pad_right = 0;
+  expect_error("conv more than 65793 taps", LOWBIT_ERR_RANGE,
+               lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
+                                g_out, g_scratch, BUFFER_LEN));
   cp = conv->params;
   cp.weight_format = LOWBIT_FORMAT_COUNT;
   expect_error("conv bad format", LOWBIT_ERR_FORMAT,

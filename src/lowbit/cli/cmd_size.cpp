@@ -100,7 +100,7 @@ void run_size(const SizeOptions& o) {
   const int64_t fp32_bytes = 4 * parameters;
   std::cout << "total: " << parameters << " parameters, flash " << cost.flash_bytes
             << " bytes, scratch RAM " << cost.scratch_bytes << " bytes (arena " << cost.arena_bytes
-            << ", conv " << cost.conv_scratch_bytes << "), input " << cost.input_bytes
+            << ", operator " << cost.kernel_scratch_bytes << "), input " << cost.input_bytes
             << " bytes, output " << cost.output_bytes << " bytes, " << cost.macs
             << " MACs per inference\n"
             << "FP32 weights: " << fp32_bytes << " bytes; flash is "

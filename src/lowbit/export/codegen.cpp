@@ -168,7 +168,7 @@ std::string generate_header(const IntegerModel& model, const CodegenOptions& opt
       << "/** Zero point of the int8 output. */\n"
       << "#define " << P << "_OUTPUT_ZERO_POINT (" << last.output_zero_point << ")\n"
       << "/** Bytes of the scratch buffer " << p << "_predict needs (activations "
-      << cost.arena_bytes << " + conv kernel " << cost.conv_scratch_bytes << "). */\n"
+      << cost.arena_bytes << " + operator scratch " << cost.kernel_scratch_bytes << "). */\n"
       << "#define " << P << "_SCRATCH_SIZE " << cost.scratch_bytes << "\n"
       << "/** Bytes of constant data (packed weights, biases, multipliers, shifts). */\n"
       << "#define " << P << "_FLASH_SIZE " << cost.flash_bytes << "\n"
@@ -214,7 +214,8 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
            << requant_init(symbol, fc->requant, layer.output_zero_point) << "};\n\n";
       body << "  status = lowbit_fully_connected_s8(&" << symbol << "_params, " << input_expr
            << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
-           << (fc->bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out << ");\n";
+           << (fc->bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
+           << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
     } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
       data << "/* Layer " << i << " '" << comment_safe(layer.name) << "': conv " << conv->kernel_h
            << "x" << conv->kernel_w << ", " << conv->in_channels << " -> " << conv->out_channels
@@ -231,7 +232,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
       body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr << ", "
            << symbol << "_weights, sizeof(" << symbol << "_weights), "
            << (conv->bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
-           << ", arena + " << plan.arena_bytes << ", " << plan.conv_scratch_bytes << ");\n";
+           << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
     } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
       data << "static const lowbit_pool_params_t " << symbol << "_params = {" << pool->channels
            << ", " << pool->in_height << ", " << pool->in_width << ", " << pool->kernel_h << ", "
@@ -376,7 +377,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
       {"sizes",
        {{"flash_bytes", cost.flash_bytes},
         {"arena_bytes", cost.arena_bytes},
-        {"conv_scratch_bytes", cost.conv_scratch_bytes},
+        {"kernel_scratch_bytes", cost.kernel_scratch_bytes},
         {"scratch_bytes", cost.scratch_bytes},
         {"input_bytes", cost.input_bytes},
         {"output_bytes", cost.output_bytes},

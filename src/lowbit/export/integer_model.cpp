@@ -277,6 +277,12 @@ std::vector<Shape> validate(const IntegerModel& model) {
           conv->kernel_w > conv->in_width + conv->pad_left + conv->pad_right) {
         fail(name, "kernel is larger than the padded input");
       }
+      // The runtime sums one output in int32: 65793 taps * 255 * 128 < 2^31.
+      if (conv->row_length() > 65793) {
+        fail(name,
+             "in_channels / groups * kernel_h * kernel_w = " + std::to_string(conv->row_length()) +
+                 " exceeds the runtime's limit of 65793 taps per output");
+      }
       const Shape expected{conv->in_channels, conv->in_height, conv->in_width};
       if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
       check_weights(name, conv->format, conv->weights, conv->out_channels, conv->row_length());

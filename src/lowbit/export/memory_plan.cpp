@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "lowbit_runtime.h"
+
 namespace lowbit::exporter {
 
 namespace {
@@ -11,7 +13,41 @@ bool is_view(const Op& op) {
   return std::holds_alternative<Flatten>(op) || std::holds_alternative<Slice>(op);
 }
 
+lowbit_format_t runtime_format(WeightFormat format) {
+  return static_cast<lowbit_format_t>(static_cast<int>(format));
+}
+
 }  // namespace
+
+int64_t op_scratch_bytes(const Op& op) {
+  if (const auto* fc = std::get_if<FullyConnected>(&op)) {
+    lowbit_fc_params_t params{};
+    params.batch = 1;
+    params.in_features = static_cast<size_t>(fc->in_features);
+    params.out_features = static_cast<size_t>(fc->out_features);
+    params.weight_format = runtime_format(fc->format);
+    return static_cast<int64_t>(lowbit_fc_scratch_size(&params));
+  }
+  if (const auto* conv = std::get_if<Conv2d>(&op)) {
+    lowbit_conv2d_params_t params{};
+    params.in_channels = static_cast<size_t>(conv->in_channels);
+    params.in_height = static_cast<size_t>(conv->in_height);
+    params.in_width = static_cast<size_t>(conv->in_width);
+    params.out_channels = static_cast<size_t>(conv->out_channels);
+    params.kernel_h = static_cast<size_t>(conv->kernel_h);
+    params.kernel_w = static_cast<size_t>(conv->kernel_w);
+    params.stride_h = static_cast<size_t>(conv->stride_h);
+    params.stride_w = static_cast<size_t>(conv->stride_w);
+    params.pad_top = static_cast<size_t>(conv->pad_top);
+    params.pad_bottom = static_cast<size_t>(conv->pad_bottom);
+    params.pad_left = static_cast<size_t>(conv->pad_left);
+    params.pad_right = static_cast<size_t>(conv->pad_right);
+    params.groups = static_cast<size_t>(conv->groups);
+    params.weight_format = runtime_format(conv->format);
+    return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
+  }
+  return 0;
+}
 
 MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes) {
   const int count = static_cast<int>(model.layers.size());
@@ -43,9 +79,7 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
   std::vector<Block> live;
   for (int i = 0; i < count; ++i) {
     const Layer& layer = model.layers[static_cast<size_t>(i)];
-    if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      plan.conv_scratch_bytes = std::max(plan.conv_scratch_bytes, conv->row_length());
-    }
+    plan.kernel_scratch_bytes = std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op));
     if (is_view(layer.op)) {
       const int producer = layer.inputs[0];
       BufferView view = producer == kModelInput ? BufferView{BufferKind::kModelInput, 0}

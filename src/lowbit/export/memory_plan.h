@@ -28,12 +28,19 @@ struct BufferView {
 struct MemoryPlan {
   std::vector<BufferView> outputs;  ///< One per layer.
   int64_t arena_bytes = 0;          ///< Bytes of the activation arena.
-  int64_t conv_scratch_bytes = 0;   ///< Largest conv2d kernel-decoding scratch (after the arena).
-  /// Total scratch the caller provides: arena_bytes + conv_scratch_bytes (at least 1).
+  /// Largest operator scratch (fully connected input lanes, conv2d planes and kernel), as the
+  /// runtime's lowbit_<op>_scratch_size() gives it; placed after the arena.
+  int64_t kernel_scratch_bytes = 0;
+  /// Total scratch the caller provides: arena_bytes + kernel_scratch_bytes (at least 1).
   int64_t scratch_bytes() const {
-    return arena_bytes + conv_scratch_bytes > 0 ? arena_bytes + conv_scratch_bytes : 1;
+    return arena_bytes + kernel_scratch_bytes > 0 ? arena_bytes + kernel_scratch_bytes : 1;
   }
 };
+
+/// Scratch bytes the runtime needs for one operator (0 for operators without scratch): the
+/// runtime's own lowbit_fc_scratch_size() / lowbit_conv2d_scratch_size(), so the two never
+/// disagree. The op must have passed validate().
+int64_t op_scratch_bytes(const Op& op);
 
 /// Plans the buffers of a validated model; `shapes` are validate()'s output shapes.
 MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes);

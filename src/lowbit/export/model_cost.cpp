@@ -35,7 +35,7 @@ ModelCost model_cost(const IntegerModel& model) {
     cost.layers.push_back(lc);
   }
   cost.arena_bytes = plan.arena_bytes;
-  cost.conv_scratch_bytes = plan.conv_scratch_bytes;
+  cost.kernel_scratch_bytes = plan.kernel_scratch_bytes;
   cost.scratch_bytes = plan.scratch_bytes();
   cost.input_bytes = model.input_shape.size();
   cost.output_bytes = shapes.back().size();

@@ -25,14 +25,14 @@ struct LayerCost {
 
 /// Cost of a model.
 struct ModelCost {
-  std::vector<LayerCost> layers;   ///< Per layer, in model order.
-  int64_t flash_bytes = 0;         ///< Sum of the layers' constant data.
-  int64_t arena_bytes = 0;         ///< Activation arena (see MemoryPlan).
-  int64_t conv_scratch_bytes = 0;  ///< Conv2d kernel scratch.
-  int64_t scratch_bytes = 0;       ///< Scratch the caller passes to predict (arena + conv).
-  int64_t input_bytes = 0;         ///< Input elements (int8).
-  int64_t output_bytes = 0;        ///< Output elements (int8).
-  int64_t macs = 0;                ///< Multiply-accumulates per sample.
+  std::vector<LayerCost> layers;     ///< Per layer, in model order.
+  int64_t flash_bytes = 0;           ///< Sum of the layers' constant data.
+  int64_t arena_bytes = 0;           ///< Activation arena (see MemoryPlan).
+  int64_t kernel_scratch_bytes = 0;  ///< Largest operator scratch (see MemoryPlan).
+  int64_t scratch_bytes = 0;         ///< Scratch the caller passes to predict (arena + operator).
+  int64_t input_bytes = 0;           ///< Input elements (int8).
+  int64_t output_bytes = 0;          ///< Output elements (int8).
+  int64_t macs = 0;                  ///< Multiply-accumulates per sample.
 };
 
 /// Accounts a model (validates it first; throws what validate() throws).
