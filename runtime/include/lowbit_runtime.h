@@ -402,6 +402,42 @@ lowbit_status_t lowbit_max_pool_s8(const lowbit_pool_params_t* params, const int
 lowbit_status_t lowbit_avg_pool_s8(const lowbit_pool_params_t* params, const int8_t* input,
                                    int8_t* output);
 
+/**
+ * @brief Scratch bytes needed by ::lowbit_conv2d_max_pool_s8: lowbit_conv2d_scratch_size(conv)
+ *        plus one output channel's int32 sums and one row of int32 maxima,
+ *        4 * (pool->in_height + 1) * pool->in_width.
+ * @param[in] conv Convolution parameters.
+ * @param[in] pool Pool parameters of the convolution's output.
+ * @return The size in bytes, or 0 if either is NULL or invalid.
+ */
+size_t lowbit_conv2d_max_pool_scratch_size(const lowbit_conv2d_params_t* conv,
+                                           const lowbit_pool_params_t* pool);
+
+/**
+ * @brief Conv2d whose output is max-pooled, in one call: bit for bit ::lowbit_conv2d_s8 followed
+ *        by ::lowbit_max_pool_s8 on its output, computed by pooling the int32 sums and
+ *        requantizing only the pooled ones (requantization never decreases, so the largest
+ *        requantized value of a window is the requantized largest sum).
+ * @param[in]  conv         Convolution parameters; must not be NULL.
+ * @param[in]  pool         Pooling of the convolution's output: channels = conv->out_channels,
+ *                          in_height x in_width = the convolution's output size.
+ * @param[in]  input        int8 [in_channels][in_height][in_width].
+ * @param[in]  weights      Packed weights, as for ::lowbit_conv2d_s8.
+ * @param[in]  weights_size As for ::lowbit_conv2d_s8.
+ * @param[in]  bias         int32 [out_channels], or NULL for no bias.
+ * @param[out] output       int8 [out_channels][pooled height][pooled width]; must not overlap
+ *                          input or scratch.
+ * @param[out] scratch      At least lowbit_conv2d_max_pool_scratch_size() bytes, any alignment.
+ * @param[in]  scratch_size Size of scratch in bytes.
+ * @return LOWBIT_OK, or the first error either operator would report (LOWBIT_ERR_ARG also when
+ *         the pool does not match the convolution's output).
+ */
+lowbit_status_t lowbit_conv2d_max_pool_s8(const lowbit_conv2d_params_t* conv,
+                                          const lowbit_pool_params_t* pool, const int8_t* input,
+                                          const uint8_t* weights, size_t weights_size,
+                                          const int32_t* bias, int8_t* output, void* scratch,
+                                          size_t scratch_size);
+
 /** One input of ::lowbit_concat_s8 with its rescale to the common output scale. */
 typedef struct {
   const int8_t* data; /**< length int8 values. */

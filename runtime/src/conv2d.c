@@ -29,6 +29,14 @@ static lowbit_conv_planes_t lowbit_conv_planes(const lowbit_conv2d_params_t* p) 
   return g;
 }
 
+/* One nonzero kernel tap: its weight and where its input is, relative to an output's position in
+ * the planes. The list is built once per output channel, so the inner loops see no kernel
+ * geometry, phases or pruned weights. */
+typedef struct {
+  uint32_t offset;
+  int16_t weight;
+} lowbit_conv_tap_t;
+
 /* Validates everything that does not depend on the buffers; writes the output size. */
 static lowbit_status_t lowbit_conv2d_check(const lowbit_conv2d_params_t* p, size_t* out_h,
                                            size_t* out_w) {
@@ -75,8 +83,8 @@ size_t lowbit_conv2d_scratch_size(const lowbit_conv2d_params_t* params) {
   if (lowbit_conv2d_check(params, &h, &w) != LOWBIT_OK) return 0;
   planes = lowbit_conv_plane_bytes(params);
   taps = lowbit_conv_taps(params);
-  if (planes == 0 || taps == 0 || taps > SIZE_MAX / sizeof(int16_t)) return 0;
-  taps *= sizeof(int16_t);
+  if (planes == 0 || taps == 0 || taps > SIZE_MAX / sizeof(lowbit_conv_tap_t)) return 0;
+  taps *= sizeof(lowbit_conv_tap_t);
   if (planes > SIZE_MAX - taps - LOWBIT_SCRATCH_SLACK) return 0;
   return planes + taps + LOWBIT_SCRATCH_SLACK;
 }
@@ -106,36 +114,72 @@ static void lowbit_conv_prepare(const lowbit_conv2d_params_t* p, const lowbit_co
   }
 }
 
-/* acc[j] += w * src[j] for j < count (a constant after inlining, so the loop vectorizes); the
- * product fits int16, which lets compilers multiply 8 lanes at a time. */
-LOWBIT_FORCE_INLINE void lowbit_conv_tap(int32_t* acc, const int16_t* src, int16_t w, int count) {
+/* part[j] += w * src[j] for j < count (a constant after inlining, so the loop vectorizes). The
+ * caller bounds how many taps a part sums (`per_part`), so it never leaves int16: 8 lanes per
+ * multiply and add. */
+LOWBIT_FORCE_INLINE void lowbit_conv_tap(int16_t* part, const int16_t* src, int16_t w, int count) {
   int j;
   LOWBIT_KEEP_LOOP
-  for (j = 0; j < count; ++j) acc[j] += (int16_t)(w * src[j]);
+  for (j = 0; j < count; ++j) part[j] = (int16_t)(part[j] + w * src[j]);
 }
 
-/* Sums all taps for `count` consecutive outputs of one row starting at column ox. */
-LOWBIT_FORCE_INLINE void lowbit_conv_run(const lowbit_conv2d_params_t* p,
-                                         const lowbit_conv_planes_t* g, const int16_t* planes,
-                                         const int16_t* kernel, size_t group_in, size_t oy,
-                                         size_t ox, int32_t* acc, int count) {
-  size_t ci;
+/* acc[j] += part[j]; part[j] = 0. */
+LOWBIT_FORCE_INLINE void lowbit_conv_flush(int32_t* acc, int16_t* part, int count) {
   int j;
-  for (j = 0; j < count; ++j) acc[j] = 0;
+  LOWBIT_KEEP_LOOP
+  for (j = 0; j < count; ++j) {
+    acc[j] += part[j];
+    part[j] = 0;
+  }
+}
+
+/* Sums the taps for `count` consecutive outputs starting at `at` (the planes' element under the
+ * first output's first tap): products are summed in int16 parts of up to `per_part` taps
+ * (|w| * 255 * per_part <= 32767, see lowbit_conv_per_part), then added to the int32 sums. */
+LOWBIT_FORCE_INLINE void lowbit_conv_run(const lowbit_conv_tap_t* taps, size_t count_taps,
+                                         size_t per_part, const int16_t* at, int32_t* acc,
+                                         int count) {
+  int16_t part[16];
+  size_t pending = 0;
+  size_t t;
+  int j;
+  for (j = 0; j < count; ++j) {
+    acc[j] = 0;
+    part[j] = 0;
+  }
+  for (t = 0; t < count_taps; ++t) {
+    lowbit_conv_tap(part, at + taps[t].offset, taps[t].weight, count);
+    if (++pending == per_part) {
+      lowbit_conv_flush(acc, part, count);
+      pending = 0;
+    }
+  }
+  if (pending != 0) lowbit_conv_flush(acc, part, count);
+}
+
+/* Lists the nonzero taps of output channel o (pruned weights cost nothing); returns how many. */
+static size_t lowbit_conv_list_taps(const lowbit_conv2d_params_t* p, const lowbit_conv_planes_t* g,
+                                    const lowbit_format_traits_t* traits, const uint8_t* row,
+                                    lowbit_conv_tap_t* taps) {
+  const size_t group_in = p->in_channels / p->groups;
+  size_t count = 0;
+  size_t t = 0;
+  size_t ci;
   for (ci = 0; ci < group_in; ++ci) {
-    const int16_t* plane = planes + ci * g->plane_size;
-    const int16_t* taps = kernel + ci * p->kernel_h * p->kernel_w;
     size_t ky;
     for (ky = 0; ky < p->kernel_h; ++ky) {
-      const int16_t* row = plane + (oy * p->stride_h + ky) * g->row_stride + ox;
       /* Column kx is in phase kx % stride_w at kx / stride_w, stepped without dividing. */
       size_t phase = 0;
       size_t shift = 0;
       size_t kx;
-      for (kx = 0; kx < p->kernel_w; ++kx) {
-        const int16_t w = taps[ky * p->kernel_w + kx];
-        /* Pruned weights cost nothing. */
-        if (w != 0) lowbit_conv_tap(acc, row + phase * g->phase_width + shift, w, count);
+      for (kx = 0; kx < p->kernel_w; ++kx, ++t) {
+        const int32_t w = lowbit_decode_field(traits, lowbit_field_at(row, t, traits->bits));
+        if (w != 0) {
+          taps[count].offset =
+              (uint32_t)(ci * g->plane_size + ky * g->row_stride + phase * g->phase_width + shift);
+          taps[count].weight = (int16_t)w;
+          ++count;
+        }
         if (++phase == p->stride_w) {
           phase = 0;
           ++shift;
@@ -143,24 +187,22 @@ LOWBIT_FORCE_INLINE void lowbit_conv_run(const lowbit_conv2d_params_t* p,
       }
     }
   }
+  return count;
 }
 
-/* The requantization of one output channel, read into locals once: stores through int8_t may
- * alias anything, so fields read from the params inside the output loop would be reloaded after
- * every store. */
-typedef struct {
-  int64_t bias;
-  int32_t multiplier;
-  int32_t shift;
-  int32_t zero_point;
-  int32_t act_min;
-  int32_t act_max;
-} lowbit_conv_requant_t;
+/* Taps one int16 part may sum for a format: |code| * 255 per product, 32767 in all (1 for int8,
+ * 8 for sym4, 16 for int4, 42 for sym2, 64 for int2, 128 for binary). */
+static size_t lowbit_conv_per_part(const lowbit_format_traits_t* traits) {
+  const int32_t widest = -(int32_t)traits->code_min > (int32_t)traits->code_max
+                             ? -(int32_t)traits->code_min
+                             : (int32_t)traits->code_max;
+  return (size_t)(INT16_MAX / (255 * widest));
+}
 
 /* Requantizes `count` sums (the bias added exactly) into out. */
-LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_conv_requant_t* rq, const int32_t* acc,
+LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_channel_requant_t* rq, const int32_t* acc,
                                            int8_t* out, int count) {
-  const lowbit_conv_requant_t r = *rq;
+  const lowbit_channel_requant_t r = *rq;
   int j;
   for (j = 0; j < count; ++j) {
     out[j] = lowbit_requantize_inline(lowbit_saturate_i32(r.bias + acc[j]), r.multiplier, r.shift,
@@ -168,21 +210,28 @@ LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_conv_requant_t* rq, cons
   }
 }
 
-lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int8_t* input,
-                                 const uint8_t* weights, size_t weights_size, const int32_t* bias,
-                                 int8_t* output, void* scratch, size_t scratch_size) {
+lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
+                                       const lowbit_pool_params_t* pool, const int8_t* input,
+                                       const uint8_t* weights, size_t weights_size,
+                                       const int32_t* bias, int8_t* output, void* scratch,
+                                       size_t scratch_size) {
   const lowbit_format_traits_t* traits;
   lowbit_conv_planes_t g;
   lowbit_status_t status;
+  lowbit_conv_tap_t* taps;
+  int32_t* sums = NULL;
   int16_t* planes;
-  int16_t* kernel;
   size_t out_h;
   size_t out_w;
-  size_t taps;
+  size_t pooled = 0;
+  size_t row_length;
   size_t row_bytes;
   size_t group_in;
   size_t group_out;
   size_t group;
+  size_t per_part;
+  size_t own_bytes;
+  size_t pool_bytes;
   status = lowbit_conv2d_check(params, &out_h, &out_w);
   if (status != LOWBIT_OK) return status;
   if (input == NULL || weights == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;
@@ -191,21 +240,42 @@ lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int
   if (!lowbit_zero_point_ok(params->input_zero_point)) return LOWBIT_ERR_RANGE;
   status = lowbit_requant_check(&params->requant, params->out_channels);
   if (status != LOWBIT_OK) return status;
-  taps = lowbit_conv_taps(params);
-  if (taps == 0 || taps > LOWBIT_CONV_MAX_TAPS) return LOWBIT_ERR_RANGE;
-  if (scratch_size < lowbit_conv2d_scratch_size(params)) return LOWBIT_ERR_BUFFER;
+  if (pool != NULL) {
+    size_t pooled_h;
+    size_t pooled_w;
+    status = lowbit_pool_output_shape(pool, &pooled_h, &pooled_w);
+    if (status != LOWBIT_OK) return status;
+    if (pool->channels != params->out_channels || pool->in_height != out_h ||
+        pool->in_width != out_w) {
+      return LOWBIT_ERR_ARG;
+    }
+    pooled = pooled_h * pooled_w;
+  }
+  row_length = lowbit_conv_taps(params);
+  if (row_length == 0 || row_length > LOWBIT_CONV_MAX_TAPS) return LOWBIT_ERR_RANGE;
+  g = lowbit_conv_planes(params);
+  /* Tap offsets are uint32: one group's planes must have fewer than 2^32 values. */
+  if (lowbit_conv_plane_bytes(params) / sizeof(int16_t) > UINT32_MAX) return LOWBIT_ERR_RANGE;
+  own_bytes = lowbit_conv2d_scratch_size(params);
+  pool_bytes = pool != NULL ? lowbit_internal_pool_sums_bytes(pool) : 0;
+  if (own_bytes == 0 || (pool != NULL && pool_bytes == 0)) return LOWBIT_ERR_ARG; /* overflow */
+  if (scratch_size < own_bytes || scratch_size - own_bytes < pool_bytes) return LOWBIT_ERR_BUFFER;
   if (weights_size == 0 ||
-      weights_size != lowbit_packed_size(params->weight_format, params->out_channels, taps)) {
+      weights_size != lowbit_packed_size(params->weight_format, params->out_channels, row_length)) {
     return LOWBIT_ERR_BUFFER;
   }
-  planes = (int16_t*)lowbit_align_scratch(scratch, scratch_size,
-                                          lowbit_conv_plane_bytes(params) + taps * sizeof(int16_t));
-  if (planes == NULL) return LOWBIT_ERR_BUFFER;
-  g = lowbit_conv_planes(params);
+  /* Layout, widest alignment first: the tap list, the int32 sums of one output channel (pooling
+   * only), the planes. */
+  taps = (lowbit_conv_tap_t*)lowbit_align_scratch(scratch, scratch_size,
+                                                  own_bytes - LOWBIT_SCRATCH_SLACK + pool_bytes);
+  if (taps == NULL) return LOWBIT_ERR_BUFFER;
+  if (pool != NULL) sums = (int32_t*)(taps + row_length);
+  planes = pool != NULL ? (int16_t*)(sums + pool_bytes / sizeof(int32_t))
+                        : (int16_t*)(taps + row_length);
   row_bytes = weights_size / params->out_channels;
   group_in = params->in_channels / params->groups;
   group_out = params->out_channels / params->groups;
-  kernel = planes + group_in * g.plane_size;
+  per_part = lowbit_conv_per_part(traits);
   for (group = 0; group < params->groups; ++group) {
     size_t ci;
     size_t k;
@@ -217,37 +287,48 @@ lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int
     for (k = 0; k < group_out; ++k) {
       const size_t o = group * group_out + k;
       const size_t c = params->requant.count == 1 ? 0 : o;
-      lowbit_conv_requant_t rq;
+      const size_t count_taps =
+          lowbit_conv_list_taps(params, &g, traits, weights + o * row_bytes, taps);
+      lowbit_channel_requant_t rq;
       size_t oy;
-      size_t t;
       rq.bias = bias != NULL ? (int64_t)bias[o] : 0;
       rq.multiplier = params->requant.multiplier[c];
       rq.shift = params->requant.shift[c];
       rq.zero_point = params->requant.output_zero_point;
       rq.act_min = params->requant.act_min;
       rq.act_max = params->requant.act_max;
-      for (t = 0; t < taps; ++t) {
-        kernel[t] = (int16_t)lowbit_decode_field(
-            traits, lowbit_field_at(weights + o * row_bytes, t, traits->bits));
-      }
       for (oy = 0; oy < out_h; ++oy) {
-        int8_t* out = output + (o * out_h + oy) * out_w;
-        int32_t acc[16];
+        const int16_t* at = planes + oy * params->stride_h * g.row_stride;
+        int32_t block[16];
+        /* Pooling keeps the sums; plain conv requantizes each block as it is done. */
+        int32_t* row = sums != NULL ? sums + oy * out_w : NULL;
+        int8_t* out = sums == NULL ? output + (o * out_h + oy) * out_w : NULL;
         size_t ox = 0;
         for (; ox + 16 <= out_w; ox += 16) {
-          lowbit_conv_run(params, &g, planes, kernel, group_in, oy, ox, acc, 16);
-          lowbit_conv_store(&rq, acc, out + ox, 16);
+          int32_t* acc = row != NULL ? row + ox : block;
+          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 16);
+          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 16);
         }
         for (; ox + 8 <= out_w; ox += 8) {
-          lowbit_conv_run(params, &g, planes, kernel, group_in, oy, ox, acc, 8);
-          lowbit_conv_store(&rq, acc, out + ox, 8);
+          int32_t* acc = row != NULL ? row + ox : block;
+          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 8);
+          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 8);
         }
         for (; ox < out_w; ++ox) {
-          lowbit_conv_run(params, &g, planes, kernel, group_in, oy, ox, acc, 1);
-          lowbit_conv_store(&rq, acc, out + ox, 1);
+          int32_t* acc = row != NULL ? row + ox : block;
+          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 1);
+          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 1);
         }
       }
+      if (pool != NULL) lowbit_internal_max_pool_sums(pool, sums, &rq, output + o * pooled);
     }
   }
   return LOWBIT_OK;
+}
+
+lowbit_status_t lowbit_conv2d_s8(const lowbit_conv2d_params_t* params, const int8_t* input,
+                                 const uint8_t* weights, size_t weights_size, const int32_t* bias,
+                                 int8_t* output, void* scratch, size_t scratch_size) {
+  return lowbit_internal_conv2d(params, NULL, input, weights, weights_size, bias, output, scratch,
+                                scratch_size);
 }

@@ -99,8 +99,44 @@ lowbit_status_t lowbit_internal_window_shape(size_t in_size, size_t kernel, size
 
 /** The input indices [*first, *end) that window `out` covers inside the input (padding left
  * out); the window geometry must have passed lowbit_internal_window_shape(). */
-void lowbit_internal_window_range(size_t out, size_t stride, size_t pad_before, size_t kernel,
-                                  size_t in_size, size_t* first, size_t* end);
+static inline void lowbit_internal_window_range(size_t out, size_t stride, size_t pad_before,
+                                                size_t kernel, size_t in_size, size_t* first,
+                                                size_t* end) {
+  const size_t start = out * stride; /* in padded coordinates */
+  const size_t stop = start + kernel;
+  *first = start < pad_before ? 0 : start - pad_before;
+  *end = stop < pad_before ? 0 : stop - pad_before;
+  if (*end > in_size) *end = in_size;
+}
+
+/** The requantization of one output channel, read into locals once: stores through int8_t may
+ * alias anything, so fields read from the params inside an output loop would be reloaded after
+ * every store. */
+typedef struct {
+  int64_t bias;       /**< Bias of the channel (0 without bias), added exactly. */
+  int32_t multiplier; /**< Q31 multiplier of the channel. */
+  int32_t shift;      /**< Shift of the channel. */
+  int32_t zero_point; /**< Output zero point. */
+  int32_t act_min;    /**< Clamp low. */
+  int32_t act_max;    /**< Clamp high. */
+} lowbit_channel_requant_t;
+
+/** Conv2d, optionally max-pooled (pool != NULL: the pooled output is written and scratch holds
+ * lowbit_internal_pool_sums_bytes(pool) more bytes). Validates everything. */
+lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
+                                       const lowbit_pool_params_t* pool, const int8_t* input,
+                                       const uint8_t* weights, size_t weights_size,
+                                       const int32_t* bias, int8_t* output, void* scratch,
+                                       size_t scratch_size);
+
+/** Scratch bytes the fused pooling adds: one channel's int32 sums and one row of window maxima
+ * (0 on overflow). */
+size_t lowbit_internal_pool_sums_bytes(const lowbit_pool_params_t* pool);
+
+/** Max-pools one channel's int32 conv sums (pool->in_height x pool->in_width, followed in
+ * memory by room for one row of maxima) and requantizes each pooled sum into out. */
+void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, int32_t* sums,
+                                   const lowbit_channel_requant_t* rq, int8_t* out);
 
 /** Row-major a * b, or 0 when it overflows size_t. */
 static inline size_t lowbit_mul_size(size_t a, size_t b) {

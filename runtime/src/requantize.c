@@ -1,4 +1,6 @@
-/* The single requantization rule of the runtime: Q31 multiplier, shift, round half away. */
+/* The single requantization rule of the runtime (Q31 multiplier, shift, round half away), defined
+ * as lowbit_requantize_inline in lowbit_internal.h so the kernels inline it; checks of its
+ * parameters. */
 #include "lowbit_internal.h"
 
 int8_t lowbit_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zero_point,

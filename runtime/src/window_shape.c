@@ -14,12 +14,3 @@ lowbit_status_t lowbit_internal_window_shape(size_t in_size, size_t kernel, size
   *out_size = (padded - kernel) / stride + 1;
   return LOWBIT_OK;
 }
-
-void lowbit_internal_window_range(size_t out, size_t stride, size_t pad_before, size_t kernel,
-                                  size_t in_size, size_t* first, size_t* end) {
-  const size_t start = out * stride; /* in padded coordinates */
-  const size_t stop = start + kernel;
-  *first = start < pad_before ? 0 : start - pad_before;
-  *end = stop < pad_before ? 0 : stop - pad_before;
-  if (*end > in_size) *end = in_size;
-}

@@ -54,7 +54,10 @@ TEST(Codegen, SourceCallsTheRuntimeOperators) {
   const IntegerModel model = testing::random_cnn(WeightFormat::kSym2, 2);
   const std::string source = generate_source(model, options_for("cnn"));
   EXPECT_TRUE(contains(source, "lowbit_conv2d_s8(&cnn_l0_params, input + 0"));
-  EXPECT_TRUE(contains(source, "lowbit_max_pool_s8(&cnn_l2_params"));
+  // The pointwise conv and the max pool reading only it run as one call.
+  EXPECT_TRUE(contains(source, "lowbit_conv2d_max_pool_s8(&cnn_l1_params, &cnn_l2_params, "));
+  EXPECT_TRUE(contains(source, "Computed by layer 1's lowbit_conv2d_max_pool_s8"));
+  EXPECT_FALSE(contains(source, "lowbit_max_pool_s8("));
   EXPECT_TRUE(contains(source, "lowbit_avg_pool_s8(&cnn_l3_params"));
   EXPECT_TRUE(contains(source, "LOWBIT_FORMAT_SYM2"));
   EXPECT_TRUE(contains(source, ", output, arena + "));  // the classifier writes the caller's output

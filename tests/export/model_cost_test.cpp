@@ -52,7 +52,7 @@ TEST(ModelCost, HandCheckedModel) {
   EXPECT_EQ(cost.layers[0].bias_bytes, 16);
   EXPECT_EQ(cost.layers[0].requant_bytes, 32);
   EXPECT_EQ(cost.layers[0].macs, 4 * 8 * 8 * 27);
-  EXPECT_EQ(cost.layers[0].output_bytes, 256);
+  EXPECT_EQ(cost.layers[0].output_bytes, 0);  // fused with the max pool: never stored as int8
   EXPECT_EQ(cost.layers[1].flash_bytes(), 0);
   EXPECT_EQ(cost.layers[1].macs, 0);
   EXPECT_EQ(cost.layers[1].output_bytes, 64);
@@ -63,15 +63,45 @@ TEST(ModelCost, HandCheckedModel) {
   EXPECT_EQ(cost.layers[3].macs, 640);
   EXPECT_EQ(cost.flash_bytes, 104 + 128);
   EXPECT_EQ(cost.macs, 6912 + 640);
-  // conv output 256 at 0, pool output 64 after it (conv is its input), fc writes the output.
-  EXPECT_EQ(cost.arena_bytes, 320);
+  // conv + max pool run as one call: only the pool output (64) takes arena memory; fc writes the
+  // caller's output.
+  EXPECT_EQ(cost.arena_bytes, 64);
   // Operator scratch, the larger of (each + 15 bytes of alignment slack):
-  //   conv: 3 padded 10x10 int16 planes (600) + 27 int16 taps (54) = 654;
+  //   conv + pool: 3 padded 10x10 int16 planes (600) + 27 taps of 8 bytes (216) + one channel's
+  //   8x8 int32 sums and a row of 8 int32 maxima (288) = 1104;
   //   fc: 64 binary inputs as 8 lanes of 8 int16 = 128.
-  EXPECT_EQ(cost.kernel_scratch_bytes, 654 + 15);
-  EXPECT_EQ(cost.scratch_bytes, 320 + 669);
+  EXPECT_EQ(cost.kernel_scratch_bytes, 1104 + 15);
+  EXPECT_EQ(cost.scratch_bytes, 64 + 1119);
   EXPECT_EQ(cost.input_bytes, 192);
   EXPECT_EQ(cost.output_bytes, 10);
+}
+
+TEST(ModelCost, AveragePoolIsNotFused) {
+  IntegerModel model = hand_model();
+  std::get<Pool>(model.layers[1].op).average = true;
+  EXPECT_FALSE(fuses_with_next(model, 0));
+  const ModelCost cost = model_cost(model);
+  EXPECT_EQ(cost.layers[0].output_bytes, 256);
+  // conv output 256 at 0, pool output 64 after it (conv is its input).
+  EXPECT_EQ(cost.arena_bytes, 320);
+  // conv alone: planes 600 + taps 216 + 15 slack.
+  EXPECT_EQ(cost.kernel_scratch_bytes, 831);
+  EXPECT_EQ(cost.scratch_bytes, 320 + 831);
+}
+
+TEST(MemoryPlan, ConvIsFusedOnlyWithAMaxPoolThatAloneReadsIt) {
+  IntegerModel model = hand_model();
+  EXPECT_TRUE(fuses_with_next(model, 0));
+  EXPECT_FALSE(fuses_with_next(model, 1));  // a pool, not a conv
+  EXPECT_FALSE(fuses_with_next(model, 3));  // the last layer
+  // A second reader of the conv output (here the fc) needs the int8 output: no fusion.
+  model.layers[3].inputs = {0};
+  std::get<FullyConnected>(model.layers[3].op).in_features = 256;
+  EXPECT_FALSE(fuses_with_next(model, 0));
+  const MemoryPlan plan = plan_memory(hand_model(), validate(hand_model()));
+  EXPECT_EQ(plan.outputs[0].offset, -1);  // no buffer
+  EXPECT_EQ(plan.outputs[1].kind, BufferKind::kArena);
+  EXPECT_EQ(plan.outputs[1].offset, 0);
 }
 
 TEST(MemoryPlan, ChainPingPongsAndBranchesStayLive) {

@@ -424,13 +424,13 @@ def fc_scratch_size(bits, nin):
 
 def conv_scratch_size(cin, h, w, ks, st, pad, groups):
     """lowbit_conv2d_scratch_size: one group's padded input planes as int16 (columns split into
-    stride_w phases) and one output channel's kernel as int16, plus slack."""
+    stride_w phases) and one output channel's tap list (8 bytes a tap), plus slack."""
     padded_h = h + pad[0] + pad[1]
     padded_w = w + pad[2] + pad[3]
     phase_width = (padded_w + st[1] - 1) // st[1]
     plane = padded_h * st[1] * phase_width
     group_in = cin // groups
-    return 2 * plane * group_in + 2 * group_in * ks[0] * ks[1] + SCRATCH_SLACK
+    return 2 * plane * group_in + 8 * group_in * ks[0] * ks[1] + SCRATCH_SLACK
 
 
 CONV_CONFIGS = [
@@ -597,6 +597,60 @@ def gen_argmax(em, rng):
     em.raw("};")
 
 
+CONV_POOL_CONFIGS = [
+    # conv (cin, h, w, cout, (kh, kw), (sh, sw), pads, groups), pool ((kh, kw), (sh, sw), pads)
+    ((1, 16, 16, 4, (3, 3), (1, 1), (1, 1, 1, 1), 1), ((2, 2), (2, 2), (0, 0, 0, 0))),
+    ((4, 8, 8, 4, (3, 3), (1, 1), (1, 1, 1, 1), 4), ((2, 2), (2, 2), (0, 0, 0, 0))),
+    ((3, 7, 9, 5, (3, 3), (2, 1), (1, 0, 1, 1), 1), ((3, 3), (2, 2), (1, 1, 1, 1))),
+    ((2, 6, 20, 3, (3, 3), (1, 1), (1, 1, 1, 1), 1), ((2, 3), (2, 3), (1, 0, 2, 0))),
+]
+
+
+def gen_conv_pool(em, rng):
+    """lowbit_conv2d_max_pool_s8: expected = max pool of the requantized conv output."""
+    rows_out = []
+    k = 0
+    for fname, fenum, bits, enc in FORMATS:
+        for ci_, (conv_cfg, pool_cfg) in enumerate(CONV_POOL_CONFIGS):
+            cin, h, w, cout, ks, st, pad, groups = conv_cfg
+            pks, pst, ppad = pool_cfg
+            cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
+                   "groups": groups}
+            zp_in = rng.randint(-128, 127)
+            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
+            row_len = (cin // groups) * ks[0] * ks[1]
+            wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
+            bias = None if ci_ == 1 else [rng.randint(-2000, 2000) for _ in range(cout)]
+            raw, _, _ = conv2d(x, cfg, zp_in, wts, bias,
+                               {"ms": [(2**30, 1)] * cout, "zp": 0, "min": INT32_MIN,
+                                "max": INT32_MAX})
+            rq = make_requant(rng, cout, (ci_ + k) % 2 == 0, flat(raw), ACTS[(ci_ + k) % 3])
+            conv_out, oh, ow = conv2d(x, cfg, zp_in, wts, bias, rq)
+            pcfg = {"c": cout, "h": oh, "w": ow, "k": pks, "stride": pst, "pad": ppad}
+            out, ph, pw = pool(conv_out, pcfg, 1)
+            packed = pack(wts, bits, enc)
+            p = f"g_conv_pool_{k}"
+            xin = em.array("int8_t", p + "_input", flat(x))
+            wt = em.array("uint8_t", p + "_weights", list(packed))
+            b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
+            rqi = requant_init(em, p, rq)
+            ex = em.array("int8_t", p + "_expected", flat(out))
+            name = (f"{fname} c{cin}x{h}x{w}->{cout} k{ks[0]}x{ks[1]} s{st[0]}x{st[1]} g{groups} "
+                    f"+ max k{pks[0]}x{pks[1]} s{pst[0]}x{pst[1]}")
+            conv_params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, "
+                           f"{pad[0]}, {pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, "
+                           f"{rqi}}}")
+            pool_params = (f"{{{cout}, {oh}, {ow}, {pks[0]}, {pks[1]}, {pst[0]}, {pst[1]}, "
+                           f"{ppad[0]}, {ppad[1]}, {ppad[2]}, {ppad[3]}}}")
+            scratch = conv_scratch_size(cin, h, w, ks, st, pad, groups) + 4 * (oh + 1) * ow
+            rows_out.append(f'    {{"{name}", {conv_params}, {pool_params}, {xin}, {wt}, '
+                            f"{len(packed)}, {b}, {ex}, {cout * ph * pw}, {scratch}}},")
+            k += 1
+    em.raw("static const golden_conv_pool_case_t g_conv_pool_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     args = sys.argv[1:]
@@ -624,6 +678,7 @@ def main():
     gen_pool(em, rng)
     gen_concat(em, rng)
     gen_argmax(em, rng)
+    gen_conv_pool(em, rng)
     em.raw("")
     em.raw("#endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */")
     text = "\n".join(em.lines) + "\n"

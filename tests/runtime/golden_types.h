@@ -66,6 +66,20 @@ typedef struct {
   size_t output_size;            /**< Elements in expected. */
 } golden_conv_case_t;
 
+/** One conv2d + max pool call. */
+typedef struct {
+  const char* name;            /**< Case description. */
+  lowbit_conv2d_params_t conv; /**< Convolution parameters. */
+  lowbit_pool_params_t pool;   /**< Pooling of the convolution's output. */
+  const int8_t* input;         /**< Input CHW. */
+  const uint8_t* weights;      /**< Packed weights. */
+  size_t weights_size;         /**< Bytes in weights. */
+  const int32_t* bias;         /**< Bias or NULL. */
+  const int8_t* expected;      /**< Expected pooled output CHW. */
+  size_t output_size;          /**< Elements in expected. */
+  size_t scratch_size;         /**< Expected scratch bytes. */
+} golden_conv_pool_case_t;
+
 /** One max or average pooling call. */
 typedef struct {
   const char* name;            /**< Case description. */

@@ -7437,84 +7437,84 @@ static const int8_t g_conv_77_expected[400] = {
     -4, -4, 3, -4, -4, -4, -4, -4, -4, -4, -4, -4, 3, -4, -4, -4,
 };
 static const golden_conv_case_t g_conv_cases[] = {
-    {"int8 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, -117, LOWBIT_FORMAT_INT8, {g_conv_0_mult, g_conv_0_shift, 1, -8, -128, 127}}, g_conv_0_input, g_conv_0_weights, 9, g_conv_0_bias, g_conv_0_expected, 5, 5, 131, 25},
-    {"int8 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_NONE", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 90, LOWBIT_FORMAT_INT8, {g_conv_1_mult, g_conv_1_shift, 4, 20, -128, 127}}, g_conv_1_input, g_conv_1_weights, 108, g_conv_1_bias, g_conv_1_expected, 4, 3, 501, 48},
-    {"int8 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_NONE", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -5, LOWBIT_FORMAT_INT8, {g_conv_2_mult, g_conv_2_shift, 3, 8, -128, 127}}, g_conv_2_input, g_conv_2_weights, 27, g_conv_2_bias, g_conv_2_expected, 6, 6, 161, 108},
-    {"int8 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_NONE", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 70, LOWBIT_FORMAT_INT8, {g_conv_3_mult, g_conv_3_shift, 8, -15, -128, 127}}, g_conv_3_input, g_conv_3_weights, 96, g_conv_3_bias, g_conv_3_expected, 5, 4, 263, 160},
-    {"int8 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_NONE", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -54, LOWBIT_FORMAT_INT8, {g_conv_4_mult, g_conv_4_shift, 6, 14, -128, 127}}, g_conv_4_input, g_conv_4_weights, 12, NULL, g_conv_4_expected, 4, 4, 83, 96},
-    {"int8 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_NONE", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, 90, LOWBIT_FORMAT_INT8, {g_conv_5_mult, g_conv_5_shift, 6, 1, -128, 127}}, g_conv_5_input, g_conv_5_weights, 54, g_conv_5_bias, g_conv_5_expected, 5, 5, 131, 150},
-    {"int8 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_NONE", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, 77, LOWBIT_FORMAT_INT8, {g_conv_6_mult, g_conv_6_shift, 1, 20, -128, 127}}, g_conv_6_input, g_conv_6_weights, 15, g_conv_6_bias, g_conv_6_expected, 6, 8, 765, 48},
-    {"int8 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 44, LOWBIT_FORMAT_INT8, {g_conv_7_mult, g_conv_7_shift, 17, -11, -128, 127}}, g_conv_7_input, g_conv_7_weights, 2295, g_conv_7_bias, g_conv_7_expected, 3, 3, 1035, 153},
-    {"int8 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_NONE", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 60, LOWBIT_FORMAT_INT8, {g_conv_8_mult, g_conv_8_shift, 33, 12, -128, 127}}, g_conv_8_input, g_conv_8_weights, 297, g_conv_8_bias, g_conv_8_expected, 2, 3, 83, 198},
-    {"int8 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_NONE", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 70, LOWBIT_FORMAT_INT8, {g_conv_9_mult, g_conv_9_shift, 31, 12, -128, 127}}, g_conv_9_input, g_conv_9_weights, 217, g_conv_9_bias, g_conv_9_expected, 1, 1, 43, 31},
-    {"int8 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, LOWBIT_FORMAT_INT8, {g_conv_10_mult, g_conv_10_shift, 3, -2, -128, 127}}, g_conv_10_input, g_conv_10_weights, 54, g_conv_10_bias, g_conv_10_expected, 6, 20, 755, 360},
-    {"int8 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_NONE", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 108, LOWBIT_FORMAT_INT8, {g_conv_11_mult, g_conv_11_shift, 2, -15, -128, 127}}, g_conv_11_input, g_conv_11_weights, 12, g_conv_11_bias, g_conv_11_expected, 2, 27, 317, 108},
-    {"int8 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_NONE", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, 4, LOWBIT_FORMAT_INT8, {g_conv_12_mult, g_conv_12_shift, 4, 4, -128, 127}}, g_conv_12_input, g_conv_12_weights, 36, g_conv_12_bias, g_conv_12_expected, 5, 20, 621, 400},
-    {"int4 c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, -72, LOWBIT_FORMAT_INT4, {g_conv_13_mult, g_conv_13_shift, 1, 14, 14, 127}}, g_conv_13_input, g_conv_13_weights, 5, g_conv_13_bias, g_conv_13_expected, 5, 5, 131, 25},
-    {"int4 c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_RELU6", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -86, LOWBIT_FORMAT_INT4, {g_conv_14_mult, g_conv_14_shift, 1, -6, -6, 126}}, g_conv_14_input, g_conv_14_weights, 56, g_conv_14_bias, g_conv_14_expected, 4, 3, 501, 48},
-    {"int4 c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_RELU6", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 39, LOWBIT_FORMAT_INT4, {g_conv_15_mult, g_conv_15_shift, 1, 7, 7, 127}}, g_conv_15_input, g_conv_15_weights, 15, g_conv_15_bias, g_conv_15_expected, 6, 6, 161, 108},
-    {"int4 c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_RELU6", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 27, LOWBIT_FORMAT_INT4, {g_conv_16_mult, g_conv_16_shift, 1, -8, -8, 103}}, g_conv_16_input, g_conv_16_weights, 48, g_conv_16_bias, g_conv_16_expected, 5, 4, 263, 160},
-    {"int4 c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU6", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 46, LOWBIT_FORMAT_INT4, {g_conv_17_mult, g_conv_17_shift, 1, -10, -10, 69}}, g_conv_17_input, g_conv_17_weights, 6, NULL, g_conv_17_expected, 4, 4, 83, 96},
-    {"int4 c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_RELU6", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -106, LOWBIT_FORMAT_INT4, {g_conv_18_mult, g_conv_18_shift, 1, -1, -1, 63}}, g_conv_18_input, g_conv_18_weights, 30, g_conv_18_bias, g_conv_18_expected, 5, 5, 131, 150},
-    {"int4 c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_RELU6", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, 47, LOWBIT_FORMAT_INT4, {g_conv_19_mult, g_conv_19_shift, 1, -12, -12, 92}}, g_conv_19_input, g_conv_19_weights, 8, g_conv_19_bias, g_conv_19_expected, 6, 8, 765, 48},
-    {"int4 c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -44, LOWBIT_FORMAT_INT4, {g_conv_20_mult, g_conv_20_shift, 1, 12, 12, 127}}, g_conv_20_input, g_conv_20_weights, 1156, g_conv_20_bias, g_conv_20_expected, 3, 3, 1035, 153},
-    {"int4 c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_RELU6", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -37, LOWBIT_FORMAT_INT4, {g_conv_21_mult, g_conv_21_shift, 1, -1, -1, 63}}, g_conv_21_input, g_conv_21_weights, 165, g_conv_21_bias, g_conv_21_expected, 2, 3, 83, 198},
-    {"int4 c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU6", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 30, LOWBIT_FORMAT_INT4, {g_conv_22_mult, g_conv_22_shift, 1, 14, 14, 127}}, g_conv_22_input, g_conv_22_weights, 124, g_conv_22_bias, g_conv_22_expected, 1, 1, 43, 31},
-    {"int4 c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 42, LOWBIT_FORMAT_INT4, {g_conv_23_mult, g_conv_23_shift, 1, -8, -8, 127}}, g_conv_23_input, g_conv_23_weights, 27, g_conv_23_bias, g_conv_23_expected, 6, 20, 755, 360},
-    {"int4 c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_RELU6", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 34, LOWBIT_FORMAT_INT4, {g_conv_24_mult, g_conv_24_shift, 1, 17, 17, 127}}, g_conv_24_input, g_conv_24_weights, 6, g_conv_24_bias, g_conv_24_expected, 2, 27, 317, 108},
-    {"int4 c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_RELU6", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -86, LOWBIT_FORMAT_INT4, {g_conv_25_mult, g_conv_25_shift, 1, -14, -14, 127}}, g_conv_25_input, g_conv_25_weights, 20, g_conv_25_bias, g_conv_25_expected, 5, 20, 621, 400},
-    {"int2 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 47, LOWBIT_FORMAT_INT2, {g_conv_26_mult, g_conv_26_shift, 1, 10, 10, 127}}, g_conv_26_input, g_conv_26_weights, 3, g_conv_26_bias, g_conv_26_expected, 5, 5, 131, 25},
-    {"int2 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_RELU", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -89, LOWBIT_FORMAT_INT2, {g_conv_27_mult, g_conv_27_shift, 4, 13, 13, 127}}, g_conv_27_input, g_conv_27_weights, 28, g_conv_27_bias, g_conv_27_expected, 4, 3, 501, 48},
-    {"int2 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_RELU", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -7, LOWBIT_FORMAT_INT2, {g_conv_28_mult, g_conv_28_shift, 3, -3, -3, 127}}, g_conv_28_input, g_conv_28_weights, 9, g_conv_28_bias, g_conv_28_expected, 6, 6, 161, 108},
-    {"int2 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_RELU", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 95, LOWBIT_FORMAT_INT2, {g_conv_29_mult, g_conv_29_shift, 8, 20, 20, 127}}, g_conv_29_input, g_conv_29_weights, 24, g_conv_29_bias, g_conv_29_expected, 5, 4, 263, 160},
-    {"int2 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -32, LOWBIT_FORMAT_INT2, {g_conv_30_mult, g_conv_30_shift, 6, 5, 5, 127}}, g_conv_30_input, g_conv_30_weights, 6, NULL, g_conv_30_expected, 4, 4, 83, 96},
-    {"int2 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_RELU", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, 127, LOWBIT_FORMAT_INT2, {g_conv_31_mult, g_conv_31_shift, 6, -8, -8, 127}}, g_conv_31_input, g_conv_31_weights, 18, g_conv_31_bias, g_conv_31_expected, 5, 5, 131, 150},
-    {"int2 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_RELU", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -25, LOWBIT_FORMAT_INT2, {g_conv_32_mult, g_conv_32_shift, 1, 5, 5, 127}}, g_conv_32_input, g_conv_32_weights, 4, g_conv_32_bias, g_conv_32_expected, 6, 8, 765, 48},
-    {"int2 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -37, LOWBIT_FORMAT_INT2, {g_conv_33_mult, g_conv_33_shift, 17, -1, -1, 127}}, g_conv_33_input, g_conv_33_weights, 578, g_conv_33_bias, g_conv_33_expected, 3, 3, 1035, 153},
-    {"int2 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_RELU", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -105, LOWBIT_FORMAT_INT2, {g_conv_34_mult, g_conv_34_shift, 33, 2, 2, 127}}, g_conv_34_input, g_conv_34_weights, 99, g_conv_34_bias, g_conv_34_expected, 2, 3, 83, 198},
-    {"int2 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, LOWBIT_FORMAT_INT2, {g_conv_35_mult, g_conv_35_shift, 31, 16, 16, 127}}, g_conv_35_input, g_conv_35_weights, 62, g_conv_35_bias, g_conv_35_expected, 1, 1, 43, 31},
-    {"int2 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 114, LOWBIT_FORMAT_INT2, {g_conv_36_mult, g_conv_36_shift, 3, -9, -9, 127}}, g_conv_36_input, g_conv_36_weights, 15, g_conv_36_bias, g_conv_36_expected, 6, 20, 755, 360},
-    {"int2 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_RELU", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 108, LOWBIT_FORMAT_INT2, {g_conv_37_mult, g_conv_37_shift, 2, 6, 6, 127}}, g_conv_37_input, g_conv_37_weights, 4, g_conv_37_bias, g_conv_37_expected, 2, 27, 317, 108},
-    {"int2 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_RELU", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -80, LOWBIT_FORMAT_INT2, {g_conv_38_mult, g_conv_38_shift, 4, -8, -8, 127}}, g_conv_38_input, g_conv_38_weights, 12, g_conv_38_bias, g_conv_38_expected, 5, 20, 621, 400},
-    {"binary c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 125, LOWBIT_FORMAT_BINARY, {g_conv_39_mult, g_conv_39_shift, 1, -8, -128, 127}}, g_conv_39_input, g_conv_39_weights, 2, g_conv_39_bias, g_conv_39_expected, 5, 5, 131, 25},
-    {"binary c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_NONE", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 22, LOWBIT_FORMAT_BINARY, {g_conv_40_mult, g_conv_40_shift, 1, -6, -128, 127}}, g_conv_40_input, g_conv_40_weights, 16, g_conv_40_bias, g_conv_40_expected, 4, 3, 501, 48},
-    {"binary c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_NONE", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -21, LOWBIT_FORMAT_BINARY, {g_conv_41_mult, g_conv_41_shift, 1, 13, -128, 127}}, g_conv_41_input, g_conv_41_weights, 6, g_conv_41_bias, g_conv_41_expected, 6, 6, 161, 108},
-    {"binary c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_NONE", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -66, LOWBIT_FORMAT_BINARY, {g_conv_42_mult, g_conv_42_shift, 1, -5, -128, 127}}, g_conv_42_input, g_conv_42_weights, 16, g_conv_42_bias, g_conv_42_expected, 5, 4, 263, 160},
-    {"binary c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_NONE", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -8, LOWBIT_FORMAT_BINARY, {g_conv_43_mult, g_conv_43_shift, 1, -2, -128, 127}}, g_conv_43_input, g_conv_43_weights, 6, NULL, g_conv_43_expected, 4, 4, 83, 96},
-    {"binary c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_NONE", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -117, LOWBIT_FORMAT_BINARY, {g_conv_44_mult, g_conv_44_shift, 1, 12, -128, 127}}, g_conv_44_input, g_conv_44_weights, 12, g_conv_44_bias, g_conv_44_expected, 5, 5, 131, 150},
-    {"binary c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_NONE", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -38, LOWBIT_FORMAT_BINARY, {g_conv_45_mult, g_conv_45_shift, 1, -13, -128, 127}}, g_conv_45_input, g_conv_45_weights, 2, g_conv_45_bias, g_conv_45_expected, 6, 8, 765, 48},
-    {"binary c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -84, LOWBIT_FORMAT_BINARY, {g_conv_46_mult, g_conv_46_shift, 1, -7, -128, 127}}, g_conv_46_input, g_conv_46_weights, 289, g_conv_46_bias, g_conv_46_expected, 3, 3, 1035, 153},
-    {"binary c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_NONE", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 65, LOWBIT_FORMAT_BINARY, {g_conv_47_mult, g_conv_47_shift, 1, -10, -128, 127}}, g_conv_47_input, g_conv_47_weights, 66, g_conv_47_bias, g_conv_47_expected, 2, 3, 83, 198},
-    {"binary c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_NONE", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 28, LOWBIT_FORMAT_BINARY, {g_conv_48_mult, g_conv_48_shift, 1, 14, -128, 127}}, g_conv_48_input, g_conv_48_weights, 31, g_conv_48_bias, g_conv_48_expected, 1, 1, 43, 31},
-    {"binary c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 24, LOWBIT_FORMAT_BINARY, {g_conv_49_mult, g_conv_49_shift, 1, 10, -128, 127}}, g_conv_49_input, g_conv_49_weights, 9, g_conv_49_bias, g_conv_49_expected, 6, 20, 755, 360},
-    {"binary c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_NONE", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 100, LOWBIT_FORMAT_BINARY, {g_conv_50_mult, g_conv_50_shift, 1, -9, -128, 127}}, g_conv_50_input, g_conv_50_weights, 2, g_conv_50_bias, g_conv_50_expected, 2, 27, 317, 108},
-    {"binary c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_NONE", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, 32, LOWBIT_FORMAT_BINARY, {g_conv_51_mult, g_conv_51_shift, 1, 16, -128, 127}}, g_conv_51_input, g_conv_51_weights, 8, g_conv_51_bias, g_conv_51_expected, 5, 20, 621, 400},
-    {"sym2 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 20, LOWBIT_FORMAT_SYM2, {g_conv_52_mult, g_conv_52_shift, 1, 10, 10, 115}}, g_conv_52_input, g_conv_52_weights, 3, g_conv_52_bias, g_conv_52_expected, 5, 5, 131, 25},
-    {"sym2 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_RELU6", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 92, LOWBIT_FORMAT_SYM2, {g_conv_53_mult, g_conv_53_shift, 4, -20, -20, 45}}, g_conv_53_input, g_conv_53_weights, 28, g_conv_53_bias, g_conv_53_expected, 4, 3, 501, 48},
-    {"sym2 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_RELU6", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 110, LOWBIT_FORMAT_SYM2, {g_conv_54_mult, g_conv_54_shift, 3, -17, -17, 75}}, g_conv_54_input, g_conv_54_weights, 9, g_conv_54_bias, g_conv_54_expected, 6, 6, 161, 108},
-    {"sym2 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_RELU6", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -9, LOWBIT_FORMAT_SYM2, {g_conv_55_mult, g_conv_55_shift, 8, -5, -5, 127}}, g_conv_55_input, g_conv_55_weights, 24, g_conv_55_bias, g_conv_55_expected, 5, 4, 263, 160},
-    {"sym2 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU6", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 110, LOWBIT_FORMAT_SYM2, {g_conv_56_mult, g_conv_56_shift, 6, 7, 7, 127}}, g_conv_56_input, g_conv_56_weights, 6, NULL, g_conv_56_expected, 4, 4, 83, 96},
-    {"sym2 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_RELU6", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -25, LOWBIT_FORMAT_SYM2, {g_conv_57_mult, g_conv_57_shift, 6, 10, 10, 127}}, g_conv_57_input, g_conv_57_weights, 18, g_conv_57_bias, g_conv_57_expected, 5, 5, 131, 150},
-    {"sym2 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_RELU6", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -109, LOWBIT_FORMAT_SYM2, {g_conv_58_mult, g_conv_58_shift, 1, -6, -6, 127}}, g_conv_58_input, g_conv_58_weights, 4, g_conv_58_bias, g_conv_58_expected, 6, 8, 765, 48},
-    {"sym2 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -122, LOWBIT_FORMAT_SYM2, {g_conv_59_mult, g_conv_59_shift, 17, -3, -3, 65}}, g_conv_59_input, g_conv_59_weights, 578, g_conv_59_bias, g_conv_59_expected, 3, 3, 1035, 153},
-    {"sym2 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_RELU6", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -96, LOWBIT_FORMAT_SYM2, {g_conv_60_mult, g_conv_60_shift, 33, -10, -10, 98}}, g_conv_60_input, g_conv_60_weights, 99, g_conv_60_bias, g_conv_60_expected, 2, 3, 83, 198},
-    {"sym2 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU6", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, -64, LOWBIT_FORMAT_SYM2, {g_conv_61_mult, g_conv_61_shift, 31, 10, 10, 127}}, g_conv_61_input, g_conv_61_weights, 62, g_conv_61_bias, g_conv_61_expected, 1, 1, 43, 31},
-    {"sym2 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -19, LOWBIT_FORMAT_SYM2, {g_conv_62_mult, g_conv_62_shift, 3, -14, -14, 127}}, g_conv_62_input, g_conv_62_weights, 15, g_conv_62_bias, g_conv_62_expected, 6, 20, 755, 360},
-    {"sym2 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_RELU6", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, -61, LOWBIT_FORMAT_SYM2, {g_conv_63_mult, g_conv_63_shift, 2, 17, 17, 127}}, g_conv_63_input, g_conv_63_weights, 4, g_conv_63_bias, g_conv_63_expected, 2, 27, 317, 108},
-    {"sym2 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_RELU6", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -82, LOWBIT_FORMAT_SYM2, {g_conv_64_mult, g_conv_64_shift, 4, 8, 8, 74}}, g_conv_64_input, g_conv_64_weights, 12, g_conv_64_bias, g_conv_64_expected, 5, 20, 621, 400},
-    {"sym4 c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 90, LOWBIT_FORMAT_SYM4, {g_conv_65_mult, g_conv_65_shift, 1, -13, -13, 127}}, g_conv_65_input, g_conv_65_weights, 5, g_conv_65_bias, g_conv_65_expected, 5, 5, 131, 25},
-    {"sym4 c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_RELU", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -102, LOWBIT_FORMAT_SYM4, {g_conv_66_mult, g_conv_66_shift, 1, 11, 11, 127}}, g_conv_66_input, g_conv_66_weights, 56, g_conv_66_bias, g_conv_66_expected, 4, 3, 501, 48},
-    {"sym4 c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_RELU", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 34, LOWBIT_FORMAT_SYM4, {g_conv_67_mult, g_conv_67_shift, 1, -15, -15, 127}}, g_conv_67_input, g_conv_67_weights, 15, g_conv_67_bias, g_conv_67_expected, 6, 6, 161, 108},
-    {"sym4 c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_RELU", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -83, LOWBIT_FORMAT_SYM4, {g_conv_68_mult, g_conv_68_shift, 1, 12, 12, 127}}, g_conv_68_input, g_conv_68_weights, 48, g_conv_68_bias, g_conv_68_expected, 5, 4, 263, 160},
-    {"sym4 c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -18, LOWBIT_FORMAT_SYM4, {g_conv_69_mult, g_conv_69_shift, 1, 19, 19, 127}}, g_conv_69_input, g_conv_69_weights, 6, NULL, g_conv_69_expected, 4, 4, 83, 96},
-    {"sym4 c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_RELU", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -31, LOWBIT_FORMAT_SYM4, {g_conv_70_mult, g_conv_70_shift, 1, -19, -19, 127}}, g_conv_70_input, g_conv_70_weights, 30, g_conv_70_bias, g_conv_70_expected, 5, 5, 131, 150},
-    {"sym4 c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_RELU", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -21, LOWBIT_FORMAT_SYM4, {g_conv_71_mult, g_conv_71_shift, 1, -11, -11, 127}}, g_conv_71_input, g_conv_71_weights, 8, g_conv_71_bias, g_conv_71_expected, 6, 8, 765, 48},
-    {"sym4 c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -33, LOWBIT_FORMAT_SYM4, {g_conv_72_mult, g_conv_72_shift, 1, -8, -8, 127}}, g_conv_72_input, g_conv_72_weights, 1156, g_conv_72_bias, g_conv_72_expected, 3, 3, 1035, 153},
-    {"sym4 c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_RELU", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 92, LOWBIT_FORMAT_SYM4, {g_conv_73_mult, g_conv_73_shift, 1, -20, -20, 127}}, g_conv_73_input, g_conv_73_weights, 165, g_conv_73_bias, g_conv_73_expected, 2, 3, 83, 198},
-    {"sym4 c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, -60, LOWBIT_FORMAT_SYM4, {g_conv_74_mult, g_conv_74_shift, 1, 2, 2, 127}}, g_conv_74_input, g_conv_74_weights, 124, g_conv_74_bias, g_conv_74_expected, 1, 1, 43, 31},
-    {"sym4 c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -83, LOWBIT_FORMAT_SYM4, {g_conv_75_mult, g_conv_75_shift, 1, 13, 13, 127}}, g_conv_75_input, g_conv_75_weights, 27, g_conv_75_bias, g_conv_75_expected, 6, 20, 755, 360},
-    {"sym4 c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_RELU", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 40, LOWBIT_FORMAT_SYM4, {g_conv_76_mult, g_conv_76_shift, 1, -17, -17, 127}}, g_conv_76_input, g_conv_76_weights, 6, g_conv_76_bias, g_conv_76_expected, 2, 27, 317, 108},
-    {"sym4 c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_RELU", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -114, LOWBIT_FORMAT_SYM4, {g_conv_77_mult, g_conv_77_shift, 1, -4, -4, 127}}, g_conv_77_input, g_conv_77_weights, 20, g_conv_77_bias, g_conv_77_expected, 5, 20, 621, 400},
+    {"int8 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, -117, LOWBIT_FORMAT_INT8, {g_conv_0_mult, g_conv_0_shift, 1, -8, -128, 127}}, g_conv_0_input, g_conv_0_weights, 9, g_conv_0_bias, g_conv_0_expected, 5, 5, 185, 25},
+    {"int8 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_NONE", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 90, LOWBIT_FORMAT_INT8, {g_conv_1_mult, g_conv_1_shift, 4, 20, -128, 127}}, g_conv_1_input, g_conv_1_weights, 108, g_conv_1_bias, g_conv_1_expected, 4, 3, 663, 48},
+    {"int8 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_NONE", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -5, LOWBIT_FORMAT_INT8, {g_conv_2_mult, g_conv_2_shift, 3, 8, -128, 127}}, g_conv_2_input, g_conv_2_weights, 27, g_conv_2_bias, g_conv_2_expected, 6, 6, 215, 108},
+    {"int8 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_NONE", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 70, LOWBIT_FORMAT_INT8, {g_conv_3_mult, g_conv_3_shift, 8, -15, -128, 127}}, g_conv_3_input, g_conv_3_weights, 96, g_conv_3_bias, g_conv_3_expected, 5, 4, 335, 160},
+    {"int8 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_NONE", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -54, LOWBIT_FORMAT_INT8, {g_conv_4_mult, g_conv_4_shift, 6, 14, -128, 127}}, g_conv_4_input, g_conv_4_weights, 12, NULL, g_conv_4_expected, 4, 4, 95, 96},
+    {"int8 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_NONE", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, 90, LOWBIT_FORMAT_INT8, {g_conv_5_mult, g_conv_5_shift, 6, 1, -128, 127}}, g_conv_5_input, g_conv_5_weights, 54, g_conv_5_bias, g_conv_5_expected, 5, 5, 185, 150},
+    {"int8 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_NONE", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, 77, LOWBIT_FORMAT_INT8, {g_conv_6_mult, g_conv_6_shift, 1, 20, -128, 127}}, g_conv_6_input, g_conv_6_weights, 15, g_conv_6_bias, g_conv_6_expected, 6, 8, 855, 48},
+    {"int8 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 44, LOWBIT_FORMAT_INT8, {g_conv_7_mult, g_conv_7_shift, 17, -11, -128, 127}}, g_conv_7_input, g_conv_7_weights, 2295, g_conv_7_bias, g_conv_7_expected, 3, 3, 1845, 153},
+    {"int8 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_NONE", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 60, LOWBIT_FORMAT_INT8, {g_conv_8_mult, g_conv_8_shift, 33, 12, -128, 127}}, g_conv_8_input, g_conv_8_weights, 297, g_conv_8_bias, g_conv_8_expected, 2, 3, 137, 198},
+    {"int8 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_NONE", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 70, LOWBIT_FORMAT_INT8, {g_conv_9_mult, g_conv_9_shift, 31, 12, -128, 127}}, g_conv_9_input, g_conv_9_weights, 217, g_conv_9_bias, g_conv_9_expected, 1, 1, 85, 31},
+    {"int8 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_NONE", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, LOWBIT_FORMAT_INT8, {g_conv_10_mult, g_conv_10_shift, 3, -2, -128, 127}}, g_conv_10_input, g_conv_10_weights, 54, g_conv_10_bias, g_conv_10_expected, 6, 20, 863, 360},
+    {"int8 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_NONE", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 108, LOWBIT_FORMAT_INT8, {g_conv_11_mult, g_conv_11_shift, 2, -15, -128, 127}}, g_conv_11_input, g_conv_11_weights, 12, g_conv_11_bias, g_conv_11_expected, 2, 27, 353, 108},
+    {"int8 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_NONE", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, 4, LOWBIT_FORMAT_INT8, {g_conv_12_mult, g_conv_12_shift, 4, 4, -128, 127}}, g_conv_12_input, g_conv_12_weights, 36, g_conv_12_bias, g_conv_12_expected, 5, 20, 675, 400},
+    {"int4 c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, -72, LOWBIT_FORMAT_INT4, {g_conv_13_mult, g_conv_13_shift, 1, 14, 14, 127}}, g_conv_13_input, g_conv_13_weights, 5, g_conv_13_bias, g_conv_13_expected, 5, 5, 185, 25},
+    {"int4 c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_RELU6", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -86, LOWBIT_FORMAT_INT4, {g_conv_14_mult, g_conv_14_shift, 1, -6, -6, 126}}, g_conv_14_input, g_conv_14_weights, 56, g_conv_14_bias, g_conv_14_expected, 4, 3, 663, 48},
+    {"int4 c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_RELU6", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 39, LOWBIT_FORMAT_INT4, {g_conv_15_mult, g_conv_15_shift, 1, 7, 7, 127}}, g_conv_15_input, g_conv_15_weights, 15, g_conv_15_bias, g_conv_15_expected, 6, 6, 215, 108},
+    {"int4 c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_RELU6", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 27, LOWBIT_FORMAT_INT4, {g_conv_16_mult, g_conv_16_shift, 1, -8, -8, 103}}, g_conv_16_input, g_conv_16_weights, 48, g_conv_16_bias, g_conv_16_expected, 5, 4, 335, 160},
+    {"int4 c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU6", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 46, LOWBIT_FORMAT_INT4, {g_conv_17_mult, g_conv_17_shift, 1, -10, -10, 69}}, g_conv_17_input, g_conv_17_weights, 6, NULL, g_conv_17_expected, 4, 4, 95, 96},
+    {"int4 c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_RELU6", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -106, LOWBIT_FORMAT_INT4, {g_conv_18_mult, g_conv_18_shift, 1, -1, -1, 63}}, g_conv_18_input, g_conv_18_weights, 30, g_conv_18_bias, g_conv_18_expected, 5, 5, 185, 150},
+    {"int4 c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_RELU6", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, 47, LOWBIT_FORMAT_INT4, {g_conv_19_mult, g_conv_19_shift, 1, -12, -12, 92}}, g_conv_19_input, g_conv_19_weights, 8, g_conv_19_bias, g_conv_19_expected, 6, 8, 855, 48},
+    {"int4 c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -44, LOWBIT_FORMAT_INT4, {g_conv_20_mult, g_conv_20_shift, 1, 12, 12, 127}}, g_conv_20_input, g_conv_20_weights, 1156, g_conv_20_bias, g_conv_20_expected, 3, 3, 1845, 153},
+    {"int4 c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_RELU6", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -37, LOWBIT_FORMAT_INT4, {g_conv_21_mult, g_conv_21_shift, 1, -1, -1, 63}}, g_conv_21_input, g_conv_21_weights, 165, g_conv_21_bias, g_conv_21_expected, 2, 3, 137, 198},
+    {"int4 c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU6", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 30, LOWBIT_FORMAT_INT4, {g_conv_22_mult, g_conv_22_shift, 1, 14, 14, 127}}, g_conv_22_input, g_conv_22_weights, 124, g_conv_22_bias, g_conv_22_expected, 1, 1, 85, 31},
+    {"int4 c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU6", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 42, LOWBIT_FORMAT_INT4, {g_conv_23_mult, g_conv_23_shift, 1, -8, -8, 127}}, g_conv_23_input, g_conv_23_weights, 27, g_conv_23_bias, g_conv_23_expected, 6, 20, 863, 360},
+    {"int4 c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_RELU6", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 34, LOWBIT_FORMAT_INT4, {g_conv_24_mult, g_conv_24_shift, 1, 17, 17, 127}}, g_conv_24_input, g_conv_24_weights, 6, g_conv_24_bias, g_conv_24_expected, 2, 27, 353, 108},
+    {"int4 c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_RELU6", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -86, LOWBIT_FORMAT_INT4, {g_conv_25_mult, g_conv_25_shift, 1, -14, -14, 127}}, g_conv_25_input, g_conv_25_weights, 20, g_conv_25_bias, g_conv_25_expected, 5, 20, 675, 400},
+    {"int2 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 47, LOWBIT_FORMAT_INT2, {g_conv_26_mult, g_conv_26_shift, 1, 10, 10, 127}}, g_conv_26_input, g_conv_26_weights, 3, g_conv_26_bias, g_conv_26_expected, 5, 5, 185, 25},
+    {"int2 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_RELU", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -89, LOWBIT_FORMAT_INT2, {g_conv_27_mult, g_conv_27_shift, 4, 13, 13, 127}}, g_conv_27_input, g_conv_27_weights, 28, g_conv_27_bias, g_conv_27_expected, 4, 3, 663, 48},
+    {"int2 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_RELU", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -7, LOWBIT_FORMAT_INT2, {g_conv_28_mult, g_conv_28_shift, 3, -3, -3, 127}}, g_conv_28_input, g_conv_28_weights, 9, g_conv_28_bias, g_conv_28_expected, 6, 6, 215, 108},
+    {"int2 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_RELU", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, 95, LOWBIT_FORMAT_INT2, {g_conv_29_mult, g_conv_29_shift, 8, 20, 20, 127}}, g_conv_29_input, g_conv_29_weights, 24, g_conv_29_bias, g_conv_29_expected, 5, 4, 335, 160},
+    {"int2 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -32, LOWBIT_FORMAT_INT2, {g_conv_30_mult, g_conv_30_shift, 6, 5, 5, 127}}, g_conv_30_input, g_conv_30_weights, 6, NULL, g_conv_30_expected, 4, 4, 95, 96},
+    {"int2 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_RELU", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, 127, LOWBIT_FORMAT_INT2, {g_conv_31_mult, g_conv_31_shift, 6, -8, -8, 127}}, g_conv_31_input, g_conv_31_weights, 18, g_conv_31_bias, g_conv_31_expected, 5, 5, 185, 150},
+    {"int2 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_RELU", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -25, LOWBIT_FORMAT_INT2, {g_conv_32_mult, g_conv_32_shift, 1, 5, 5, 127}}, g_conv_32_input, g_conv_32_weights, 4, g_conv_32_bias, g_conv_32_expected, 6, 8, 855, 48},
+    {"int2 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -37, LOWBIT_FORMAT_INT2, {g_conv_33_mult, g_conv_33_shift, 17, -1, -1, 127}}, g_conv_33_input, g_conv_33_weights, 578, g_conv_33_bias, g_conv_33_expected, 3, 3, 1845, 153},
+    {"int2 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_RELU", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -105, LOWBIT_FORMAT_INT2, {g_conv_34_mult, g_conv_34_shift, 33, 2, 2, 127}}, g_conv_34_input, g_conv_34_weights, 99, g_conv_34_bias, g_conv_34_expected, 2, 3, 137, 198},
+    {"int2 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, LOWBIT_FORMAT_INT2, {g_conv_35_mult, g_conv_35_shift, 31, 16, 16, 127}}, g_conv_35_input, g_conv_35_weights, 62, g_conv_35_bias, g_conv_35_expected, 1, 1, 85, 31},
+    {"int2 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 114, LOWBIT_FORMAT_INT2, {g_conv_36_mult, g_conv_36_shift, 3, -9, -9, 127}}, g_conv_36_input, g_conv_36_weights, 15, g_conv_36_bias, g_conv_36_expected, 6, 20, 863, 360},
+    {"int2 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_RELU", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 108, LOWBIT_FORMAT_INT2, {g_conv_37_mult, g_conv_37_shift, 2, 6, 6, 127}}, g_conv_37_input, g_conv_37_weights, 4, g_conv_37_bias, g_conv_37_expected, 2, 27, 353, 108},
+    {"int2 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_RELU", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -80, LOWBIT_FORMAT_INT2, {g_conv_38_mult, g_conv_38_shift, 4, -8, -8, 127}}, g_conv_38_input, g_conv_38_weights, 12, g_conv_38_bias, g_conv_38_expected, 5, 20, 675, 400},
+    {"binary c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 125, LOWBIT_FORMAT_BINARY, {g_conv_39_mult, g_conv_39_shift, 1, -8, -128, 127}}, g_conv_39_input, g_conv_39_weights, 2, g_conv_39_bias, g_conv_39_expected, 5, 5, 185, 25},
+    {"binary c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_NONE", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 22, LOWBIT_FORMAT_BINARY, {g_conv_40_mult, g_conv_40_shift, 1, -6, -128, 127}}, g_conv_40_input, g_conv_40_weights, 16, g_conv_40_bias, g_conv_40_expected, 4, 3, 663, 48},
+    {"binary c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_NONE", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, -21, LOWBIT_FORMAT_BINARY, {g_conv_41_mult, g_conv_41_shift, 1, 13, -128, 127}}, g_conv_41_input, g_conv_41_weights, 6, g_conv_41_bias, g_conv_41_expected, 6, 6, 215, 108},
+    {"binary c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_NONE", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -66, LOWBIT_FORMAT_BINARY, {g_conv_42_mult, g_conv_42_shift, 1, -5, -128, 127}}, g_conv_42_input, g_conv_42_weights, 16, g_conv_42_bias, g_conv_42_expected, 5, 4, 335, 160},
+    {"binary c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_NONE", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -8, LOWBIT_FORMAT_BINARY, {g_conv_43_mult, g_conv_43_shift, 1, -2, -128, 127}}, g_conv_43_input, g_conv_43_weights, 6, NULL, g_conv_43_expected, 4, 4, 95, 96},
+    {"binary c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_NONE", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -117, LOWBIT_FORMAT_BINARY, {g_conv_44_mult, g_conv_44_shift, 1, 12, -128, 127}}, g_conv_44_input, g_conv_44_weights, 12, g_conv_44_bias, g_conv_44_expected, 5, 5, 185, 150},
+    {"binary c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_NONE", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -38, LOWBIT_FORMAT_BINARY, {g_conv_45_mult, g_conv_45_shift, 1, -13, -128, 127}}, g_conv_45_input, g_conv_45_weights, 2, g_conv_45_bias, g_conv_45_expected, 6, 8, 855, 48},
+    {"binary c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -84, LOWBIT_FORMAT_BINARY, {g_conv_46_mult, g_conv_46_shift, 1, -7, -128, 127}}, g_conv_46_input, g_conv_46_weights, 289, g_conv_46_bias, g_conv_46_expected, 3, 3, 1845, 153},
+    {"binary c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_NONE", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 65, LOWBIT_FORMAT_BINARY, {g_conv_47_mult, g_conv_47_shift, 1, -10, -128, 127}}, g_conv_47_input, g_conv_47_weights, 66, g_conv_47_bias, g_conv_47_expected, 2, 3, 137, 198},
+    {"binary c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_NONE", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 28, LOWBIT_FORMAT_BINARY, {g_conv_48_mult, g_conv_48_shift, 1, 14, -128, 127}}, g_conv_48_input, g_conv_48_weights, 31, g_conv_48_bias, g_conv_48_expected, 1, 1, 85, 31},
+    {"binary c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_NONE", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 24, LOWBIT_FORMAT_BINARY, {g_conv_49_mult, g_conv_49_shift, 1, 10, -128, 127}}, g_conv_49_input, g_conv_49_weights, 9, g_conv_49_bias, g_conv_49_expected, 6, 20, 863, 360},
+    {"binary c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_NONE", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 100, LOWBIT_FORMAT_BINARY, {g_conv_50_mult, g_conv_50_shift, 1, -9, -128, 127}}, g_conv_50_input, g_conv_50_weights, 2, g_conv_50_bias, g_conv_50_expected, 2, 27, 353, 108},
+    {"binary c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_NONE", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, 32, LOWBIT_FORMAT_BINARY, {g_conv_51_mult, g_conv_51_shift, 1, 16, -128, 127}}, g_conv_51_input, g_conv_51_weights, 8, g_conv_51_bias, g_conv_51_expected, 5, 20, 675, 400},
+    {"sym2 c1x5x5->1 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 20, LOWBIT_FORMAT_SYM2, {g_conv_52_mult, g_conv_52_shift, 1, 10, 10, 115}}, g_conv_52_input, g_conv_52_weights, 3, g_conv_52_bias, g_conv_52_expected, 5, 5, 185, 25},
+    {"sym2 c3x7x5->4 k3x3 s2x2 p1111 g1 per-channel LOWBIT_ACT_RELU6", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 92, LOWBIT_FORMAT_SYM2, {g_conv_53_mult, g_conv_53_shift, 4, -20, -20, 45}}, g_conv_53_input, g_conv_53_weights, 28, g_conv_53_bias, g_conv_53_expected, 4, 3, 663, 48},
+    {"sym2 c3x6x6->3 k3x3 s1x1 p1111 g3 per-channel LOWBIT_ACT_RELU6", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 110, LOWBIT_FORMAT_SYM2, {g_conv_54_mult, g_conv_54_shift, 3, -17, -17, 75}}, g_conv_54_input, g_conv_54_weights, 9, g_conv_54_bias, g_conv_54_expected, 6, 6, 215, 108},
+    {"sym2 c4x5x7->8 k3x2 s1x2 p0210 g2 per-channel LOWBIT_ACT_RELU6", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -9, LOWBIT_FORMAT_SYM2, {g_conv_55_mult, g_conv_55_shift, 8, -5, -5, 127}}, g_conv_55_input, g_conv_55_weights, 24, g_conv_55_bias, g_conv_55_expected, 5, 4, 335, 160},
+    {"sym2 c2x4x4->6 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU6", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 110, LOWBIT_FORMAT_SYM2, {g_conv_56_mult, g_conv_56_shift, 6, 7, 7, 127}}, g_conv_56_input, g_conv_56_weights, 6, NULL, g_conv_56_expected, 4, 4, 95, 96},
+    {"sym2 c3x3x3->6 k3x3 s1x1 p2222 g3 per-channel LOWBIT_ACT_RELU6", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -25, LOWBIT_FORMAT_SYM2, {g_conv_57_mult, g_conv_57_shift, 6, 10, 10, 127}}, g_conv_57_input, g_conv_57_weights, 18, g_conv_57_bias, g_conv_57_expected, 5, 5, 185, 150},
+    {"sym2 c1x17x15->1 k5x3 s3x2 p2102 g1 per-channel LOWBIT_ACT_RELU6", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -109, LOWBIT_FORMAT_SYM2, {g_conv_58_mult, g_conv_58_shift, 1, -6, -6, 127}}, g_conv_58_input, g_conv_58_weights, 4, g_conv_58_bias, g_conv_58_expected, 6, 8, 855, 48},
+    {"sym2 c15x3x3->17 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -122, LOWBIT_FORMAT_SYM2, {g_conv_59_mult, g_conv_59_shift, 17, -3, -3, 65}}, g_conv_59_input, g_conv_59_weights, 578, g_conv_59_bias, g_conv_59_expected, 3, 3, 1845, 153},
+    {"sym2 c33x3x3->33 k3x3 s2x1 p1111 g33 per-channel LOWBIT_ACT_RELU6", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, -96, LOWBIT_FORMAT_SYM2, {g_conv_60_mult, g_conv_60_shift, 33, -10, -10, 98}}, g_conv_60_input, g_conv_60_weights, 99, g_conv_60_bias, g_conv_60_expected, 2, 3, 137, 198},
+    {"sym2 c7x1x1->31 k1x1 s1x1 p0000 g1 per-channel LOWBIT_ACT_RELU6", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, -64, LOWBIT_FORMAT_SYM2, {g_conv_61_mult, g_conv_61_shift, 31, 10, 10, 127}}, g_conv_61_input, g_conv_61_weights, 62, g_conv_61_bias, g_conv_61_expected, 1, 1, 85, 31},
+    {"sym2 c2x6x20->3 k3x3 s1x1 p1111 g1 per-channel LOWBIT_ACT_RELU6", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -19, LOWBIT_FORMAT_SYM2, {g_conv_62_mult, g_conv_62_shift, 3, -14, -14, 127}}, g_conv_62_input, g_conv_62_weights, 15, g_conv_62_bias, g_conv_62_expected, 6, 20, 863, 360},
+    {"sym2 c1x4x27->2 k2x3 s2x1 p0111 g1 per-channel LOWBIT_ACT_RELU6", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, -61, LOWBIT_FORMAT_SYM2, {g_conv_63_mult, g_conv_63_shift, 2, 17, 17, 127}}, g_conv_63_input, g_conv_63_weights, 4, g_conv_63_bias, g_conv_63_expected, 2, 27, 353, 108},
+    {"sym2 c4x5x40->4 k3x3 s1x2 p1111 g4 per-channel LOWBIT_ACT_RELU6", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -82, LOWBIT_FORMAT_SYM2, {g_conv_64_mult, g_conv_64_shift, 4, 8, 8, 74}}, g_conv_64_input, g_conv_64_weights, 12, g_conv_64_bias, g_conv_64_expected, 5, 20, 675, 400},
+    {"sym4 c1x5x5->1 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 90, LOWBIT_FORMAT_SYM4, {g_conv_65_mult, g_conv_65_shift, 1, -13, -13, 127}}, g_conv_65_input, g_conv_65_weights, 5, g_conv_65_bias, g_conv_65_expected, 5, 5, 185, 25},
+    {"sym4 c3x7x5->4 k3x3 s2x2 p1111 g1 per-layer LOWBIT_ACT_RELU", {3, 7, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, -102, LOWBIT_FORMAT_SYM4, {g_conv_66_mult, g_conv_66_shift, 1, 11, 11, 127}}, g_conv_66_input, g_conv_66_weights, 56, g_conv_66_bias, g_conv_66_expected, 4, 3, 663, 48},
+    {"sym4 c3x6x6->3 k3x3 s1x1 p1111 g3 per-layer LOWBIT_ACT_RELU", {3, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 34, LOWBIT_FORMAT_SYM4, {g_conv_67_mult, g_conv_67_shift, 1, -15, -15, 127}}, g_conv_67_input, g_conv_67_weights, 15, g_conv_67_bias, g_conv_67_expected, 6, 6, 215, 108},
+    {"sym4 c4x5x7->8 k3x2 s1x2 p0210 g2 per-layer LOWBIT_ACT_RELU", {4, 5, 7, 8, 3, 2, 1, 2, 0, 2, 1, 0, 2, -83, LOWBIT_FORMAT_SYM4, {g_conv_68_mult, g_conv_68_shift, 1, 12, 12, 127}}, g_conv_68_input, g_conv_68_weights, 48, g_conv_68_bias, g_conv_68_expected, 5, 4, 335, 160},
+    {"sym4 c2x4x4->6 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU", {2, 4, 4, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, -18, LOWBIT_FORMAT_SYM4, {g_conv_69_mult, g_conv_69_shift, 1, 19, 19, 127}}, g_conv_69_input, g_conv_69_weights, 6, NULL, g_conv_69_expected, 4, 4, 95, 96},
+    {"sym4 c3x3x3->6 k3x3 s1x1 p2222 g3 per-layer LOWBIT_ACT_RELU", {3, 3, 3, 6, 3, 3, 1, 1, 2, 2, 2, 2, 3, -31, LOWBIT_FORMAT_SYM4, {g_conv_70_mult, g_conv_70_shift, 1, -19, -19, 127}}, g_conv_70_input, g_conv_70_weights, 30, g_conv_70_bias, g_conv_70_expected, 5, 5, 185, 150},
+    {"sym4 c1x17x15->1 k5x3 s3x2 p2102 g1 per-layer LOWBIT_ACT_RELU", {1, 17, 15, 1, 5, 3, 3, 2, 2, 1, 0, 2, 1, -21, LOWBIT_FORMAT_SYM4, {g_conv_71_mult, g_conv_71_shift, 1, -11, -11, 127}}, g_conv_71_input, g_conv_71_weights, 8, g_conv_71_bias, g_conv_71_expected, 6, 8, 855, 48},
+    {"sym4 c15x3x3->17 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {15, 3, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, -33, LOWBIT_FORMAT_SYM4, {g_conv_72_mult, g_conv_72_shift, 1, -8, -8, 127}}, g_conv_72_input, g_conv_72_weights, 1156, g_conv_72_bias, g_conv_72_expected, 3, 3, 1845, 153},
+    {"sym4 c33x3x3->33 k3x3 s2x1 p1111 g33 per-layer LOWBIT_ACT_RELU", {33, 3, 3, 33, 3, 3, 2, 1, 1, 1, 1, 1, 33, 92, LOWBIT_FORMAT_SYM4, {g_conv_73_mult, g_conv_73_shift, 1, -20, -20, 127}}, g_conv_73_input, g_conv_73_weights, 165, g_conv_73_bias, g_conv_73_expected, 2, 3, 137, 198},
+    {"sym4 c7x1x1->31 k1x1 s1x1 p0000 g1 per-layer LOWBIT_ACT_RELU", {7, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, -60, LOWBIT_FORMAT_SYM4, {g_conv_74_mult, g_conv_74_shift, 1, 2, 2, 127}}, g_conv_74_input, g_conv_74_weights, 124, g_conv_74_bias, g_conv_74_expected, 1, 1, 85, 31},
+    {"sym4 c2x6x20->3 k3x3 s1x1 p1111 g1 per-layer LOWBIT_ACT_RELU", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -83, LOWBIT_FORMAT_SYM4, {g_conv_75_mult, g_conv_75_shift, 1, 13, 13, 127}}, g_conv_75_input, g_conv_75_weights, 27, g_conv_75_bias, g_conv_75_expected, 6, 20, 863, 360},
+    {"sym4 c1x4x27->2 k2x3 s2x1 p0111 g1 per-layer LOWBIT_ACT_RELU", {1, 4, 27, 2, 2, 3, 2, 1, 0, 1, 1, 1, 1, 40, LOWBIT_FORMAT_SYM4, {g_conv_76_mult, g_conv_76_shift, 1, -17, -17, 127}}, g_conv_76_input, g_conv_76_weights, 6, g_conv_76_bias, g_conv_76_expected, 2, 27, 353, 108},
+    {"sym4 c4x5x40->4 k3x3 s1x2 p1111 g4 per-layer LOWBIT_ACT_RELU", {4, 5, 40, 4, 3, 3, 1, 2, 1, 1, 1, 1, 4, -114, LOWBIT_FORMAT_SYM4, {g_conv_77_mult, g_conv_77_shift, 1, -4, -4, 127}}, g_conv_77_input, g_conv_77_weights, 20, g_conv_77_bias, g_conv_77_expected, 5, 20, 675, 400},
 };
 static const int8_t g_pool_0_input[16] = {
     -43, 107, 44, -2, 126, -6, -58, 49, -109, 9, -25, -35, 98, -40, 126, 89,
@@ -7993,6 +7993,954 @@ static const golden_argmax_case_t g_argmax_cases[] = {
     {"max at end", g_argmax_3_values, 7, 6},
     {"ten classes", g_argmax_4_values, 10, 5},
     {"thirty-three", g_argmax_5_values, 33, 23},
+};
+static const int8_t g_conv_pool_0_input[256] = {
+    127, 18, 121, -7, -18, 14, 73, 84, -94, -1, 15, 51, 127, -3, 8, -96,
+    90, -29, -8, -55, 102, -51, -11, -105, 44, -90, -111, -44, -114, 57, 97, 86,
+    12, -11, 9, 66, 67, 42, 93, -31, -77, 35, 127, -29, -120, -30, 127, 115,
+    105, -5, 66, 49, -57, 21, -8, 3, -93, 106, -81, -88, -122, 46, 61, -93,
+    34, 39, 50, -82, 41, 59, 41, -104, -13, 86, 10, 12, -96, 98, 117, 57,
+    -12, 79, 20, -25, 38, -50, 111, -71, -68, 73, 14, 13, 71, -83, -64, 14,
+    17, 94, -95, 31, 107, -126, -50, -51, 26, -15, 90, -4, 86, 73, 4, -33,
+    -56, 64, -99, 36, -63, 115, -67, 51, -50, -16, -79, -54, 49, 59, 38, 92,
+    68, -44, -2, -55, -24, -2, 124, -67, 91, 10, -89, 49, -100, 3, -74, 71,
+    15, -82, -23, 25, -102, -96, -109, -105, -76, 23, 24, -43, 63, 90, -123, 74,
+    21, 98, 82, 81, -104, 81, 65, -122, -90, -9, -73, -9, -126, -54, 15, 107,
+    23, 30, -126, -50, 109, 101, 79, -30, -19, 37, -31, 59, 105, -43, 27, 22,
+    124, 90, 108, 79, -97, 53, 85, -33, -66, -47, 36, -42, 84, -46, -22, 111,
+    99, -111, -47, -82, 21, -29, 105, 101, -8, -28, 114, -104, 92, 25, 123, -119,
+    117, -128, 47, 100, 12, -67, 62, 106, -18, 50, 1, -81, 72, -34, -64, 18,
+    -87, -48, 110, 12, 44, -10, 98, 55, -25, 15, -116, 61, 1, -87, 5, -100,
+};
+static const uint8_t g_conv_pool_0_weights[36] = {
+    128, 122, 14, 110, 175, 239, 103, 71, 127, 128, 238, 94, 123, 214, 187, 54,
+    134, 127, 128, 235, 72, 120, 221, 155, 40, 76, 127, 128, 159, 123, 225, 22,
+    196, 179, 255, 127,
+};
+static const int32_t g_conv_pool_0_bias[4] = {
+    1598, -1949, -43, 1091,
+};
+static const int32_t g_conv_pool_0_mult[4] = {
+    1394224899, 1553459331, 1147276006, 1149252645,
+};
+static const int32_t g_conv_pool_0_shift[4] = {
+    -9, -9, -9, -9,
+};
+static const int8_t g_conv_pool_0_expected[256] = {
+    45, 53, 78, 40, 71, 39, 48, 55, 51, 46, 54, 30, 59, 77, 35, 86,
+    46, 47, 54, 38, 44, 47, 96, 27, 31, 42, 47, 58, 50, 49, 28, 65,
+    50, 54, 60, 40, 38, 24, 74, 49, 82, 75, 64, 53, 27, 42, 66, 50,
+    58, 38, 59, 45, 55, 68, 52, 65, 45, 40, 59, 46, 29, 55, 52, 43,
+    34, 65, 63, 57, 67, 14, 43, 26, 30, 59, 35, 32, 51, 42, 60, 42,
+    24, 39, 53, 47, 23, 36, 62, 11, 34, 43, 56, 55, 39, 46, 25, 62,
+    35, 9, 82, 31, 31, 48, 46, 54, 46, 52, 43, 61, 30, 26, 68, 46,
+    71, 90, 60, 10, 56, 75, 44, 58, 37, 42, 47, 24, 21, 51, 49, 30,
+    24, 46, 60, 33, 69, 27, 48, 51, 35, 34, 25, 34, 38, 40, 41, 63,
+    26, 35, 36, 35, 23, 44, 66, 22, 19, 24, 44, 45, 39, 25, 25, 62,
+    37, 30, 49, 8, 42, 37, 54, 46, 61, 46, 49, 53, 27, 43, 46, 36,
+    30, 60, 33, 37, 46, 35, 44, 40, 26, 40, 49, 20, 24, 26, 38, 27,
+    16, 28, 29, 29, 56, 17, 34, 30, 24, 20, 19, 22, 51, 16, 75, 26,
+    28, 40, 29, 25, 51, 33, 52, 16, 33, 43, 34, 39, 38, 26, 12, 42,
+    26, 36, 59, 14, 27, 54, 39, 39, 40, 33, 42, 22, 50, 51, 24, 54,
+    10, 62, 33, 12, 27, 23, 15, 52, 19, 43, 32, 30, 22, 37, 18, 37,
+};
+static const int8_t g_conv_pool_1_input[256] = {
+    -88, -62, 45, 100, -59, 110, -81, 8, -83, -12, 35, 22, 56, 38, -111, 53,
+    -7, -31, 120, -7, 123, 109, -5, -107, -100, -125, 82, 24, 20, -33, 101, -34,
+    -8, -104, -118, -69, -38, -91, 27, 39, 74, 53, -71, -71, 108, 49, 22, 119,
+    65, 17, -61, -60, 123, 98, -44, 88, -72, 35, 98, 21, 72, -107, -75, -103,
+    -123, 107, 94, 2, 51, -45, 8, 124, 108, -105, -83, 65, 32, -92, -55, 53,
+    -29, 72, -107, -6, -27, 8, 28, -45, -51, -21, 1, -3, -88, -124, -114, -27,
+    -35, -109, -96, -53, -113, 31, 86, -44, 95, -43, -107, 74, -43, 31, 96, -94,
+    -45, -84, -123, -56, -124, -41, 29, 8, -27, 82, 55, 57, 23, 1, -126, 39,
+    1, 80, 54, 42, -126, -110, 32, 37, 104, 6, -66, -110, -38, 110, 88, -105,
+    -4, 124, -42, -115, 20, 72, 23, -39, -18, 81, -77, 43, -93, 36, -27, 35,
+    31, 62, 75, 69, 105, -115, -58, -57, 53, 5, -121, 5, -8, -97, -8, -21,
+    -33, -100, 55, -105, 88, -86, 98, 45, -83, -66, 34, -26, -63, -85, -82, -42,
+    -14, 72, -38, -99, -122, -124, -102, 44, -56, -77, 2, 38, 120, -70, -62, 73,
+    54, 14, -68, 95, 48, 19, 67, -40, -52, 0, -71, 119, -45, -69, 32, -113,
+    102, -43, -99, -118, -9, 54, 46, -9, -56, 117, -73, -7, -33, 90, -64, 102,
+    -47, 38, 113, -38, 76, -122, -14, -30, -56, 36, 114, -40, 91, -91, -67, 15,
+};
+static const uint8_t g_conv_pool_1_weights[36] = {
+    128, 123, 124, 192, 235, 131, 74, 226, 127, 128, 140, 153, 198, 172, 1, 113,
+    66, 127, 128, 32, 206, 71, 67, 249, 185, 160, 127, 128, 112, 152, 45, 226,
+    210, 134, 103, 127,
+};
+static const int32_t g_conv_pool_1_mult[4] = {
+    1170815031, 1446221049, 1680591074, 1974385923,
+};
+static const int32_t g_conv_pool_1_shift[4] = {
+    -10, -11, -9, -8,
+};
+static const int8_t g_conv_pool_1_expected[64] = {
+    2, 0, 2, 5, -8, -8, -3, 11, -1, 11, -3, 4, -8, -2, 21, 9,
+    -4, -6, -1, -3, -4, 4, 3, 4, 2, 3, 14, 5, 15, 16, 14, 11,
+    11, 8, 15, 23, 19, 25, 16, 19, 28, 49, 36, 16, 10, 21, 17, 41,
+    6, 93, 105, 26, 9, 50, 84, 33, 110, 110, 14, 82, 110, 85, 110, 105,
+};
+static const int8_t g_conv_pool_2_input[189] = {
+    -113, 98, -78, -50, 7, 122, -90, -120, -54, -7, 90, 80, 66, -94, -119, 15,
+    24, 64, 46, -36, 88, 88, 8, -127, -66, -17, -116, -128, 55, 84, -121, 83,
+    -40, 13, 88, -120, -91, 12, 0, 12, -110, 29, 24, -119, -31, -85, -3, 15,
+    -88, 68, 126, -71, -23, -76, -10, 84, -91, -34, 121, 112, 43, 99, -90, -54,
+    -76, 105, 17, -41, -14, -33, 10, 28, 18, 9, -3, 33, -15, 89, -43, -47,
+    -98, -105, 16, 39, -71, 4, -105, -125, -28, 71, -62, 14, 9, -73, -109, 38,
+    -11, 21, -41, -20, 76, -125, 97, 9, -108, -58, 3, 127, -82, -41, 105, -57,
+    -3, -83, 87, -51, -6, -106, -11, -31, 54, 56, -56, 8, 34, 109, -37, 25,
+    108, 67, 113, -35, 57, 93, 36, -104, 19, -20, -99, 71, 92, 82, 123, -40,
+    -114, -88, -96, 50, -22, -123, -42, 107, -78, 118, 91, -27, -2, 36, -75, 65,
+    52, 112, -126, 45, 5, -19, 43, 36, 72, 33, 13, 46, 94, -38, -19, -34,
+    -123, -25, -13, 39, -110, 32, 76, 97, 62, 109, -107, -112, -27,
+};
+static const uint8_t g_conv_pool_2_weights[135] = {
+    128, 215, 83, 104, 29, 148, 210, 145, 44, 19, 137, 162, 157, 42, 4, 245,
+    203, 215, 158, 61, 131, 108, 155, 208, 5, 61, 127, 128, 38, 33, 8, 204,
+    44, 11, 91, 53, 163, 148, 192, 54, 84, 9, 70, 172, 131, 188, 206, 93,
+    184, 212, 184, 101, 199, 127, 128, 140, 21, 39, 42, 142, 2, 62, 117, 213,
+    108, 225, 126, 67, 8, 158, 52, 14, 221, 67, 240, 223, 11, 68, 29, 62,
+    127, 128, 151, 215, 248, 133, 61, 134, 86, 78, 56, 36, 70, 215, 114, 93,
+    11, 23, 174, 150, 216, 28, 252, 144, 214, 138, 73, 127, 128, 232, 195, 113,
+    1, 88, 23, 197, 1, 155, 99, 97, 209, 119, 59, 177, 47, 204, 3, 190,
+    48, 98, 1, 6, 158, 108, 127,
+};
+static const int32_t g_conv_pool_2_bias[5] = {
+    649, 1082, -1726, 1573, 1199,
+};
+static const int32_t g_conv_pool_2_mult[5] = {
+    2061505950, 1685064439, 1360974412, 1274410970, 1141721277,
+};
+static const int32_t g_conv_pool_2_shift[5] = {
+    -11, -12, -10, -11, -9,
+};
+static const int8_t g_conv_pool_2_expected[50] = {
+    13, 9, 34, 34, 9, 13, 9, 9, 9, 9, 12, 13, 13, 18, 16, 12,
+    12, 12, 9, 9, 57, 57, 65, 69, 54, 56, 56, 65, 65, 39, 22, 16,
+    9, 16, 13, 31, 16, 9, 12, 9, 91, 67, 97, 92, 63, 91, 62, 62,
+    67, 67,
+};
+static const int8_t g_conv_pool_3_input[240] = {
+    -35, 52, 102, 112, -32, 102, 26, 119, 107, -64, -70, -58, -53, 76, -30, -24,
+    44, 40, -42, -99, 37, -123, -18, 40, 90, 104, -22, 70, 23, -33, 70, -55,
+    41, -79, -99, 120, -124, -47, -73, -45, 79, 50, 114, 96, -46, 104, -7, -55,
+    -21, 59, 88, 74, -109, 65, 83, -109, -107, 66, 87, 108, -112, -75, -71, 39,
+    -101, 120, 69, 55, -68, -70, -60, 13, 55, -16, 120, 23, -19, -74, 106, 95,
+    -32, -61, 62, -2, 72, 40, 60, 14, -17, 39, -125, -4, 16, -41, 126, -9,
+    -51, 67, 59, -79, 112, 47, 21, 80, -32, 104, -101, -8, 95, -31, -39, 115,
+    -84, 101, -100, 80, 7, 12, 60, -107, -84, -59, -77, -34, -75, 27, -55, 104,
+    -77, 2, 113, -68, 4, 95, 3, -99, 102, -91, -8, -12, 91, 115, -127, 73,
+    -116, 0, 113, 74, 120, 95, -93, -74, 119, -125, -63, 22, 18, -6, -111, 31,
+    12, -124, -108, -59, 86, 77, -121, -108, -36, 111, 77, 93, 20, 35, 12, -22,
+    -108, 35, -113, -19, -98, -28, 22, 11, -47, 41, -16, 121, -41, 45, -36, -18,
+    60, -64, 21, -108, -28, -96, 22, 9, 113, -13, 57, 84, -98, -108, 86, -80,
+    -107, -86, -28, 93, 112, -50, -81, -80, 113, -36, 118, -60, -70, -112, -122, -20,
+    -28, -52, 47, 66, -117, -50, -30, 39, -6, -38, -77, -71, 122, 79, -92, -9,
+};
+static const uint8_t g_conv_pool_3_weights[54] = {
+    128, 62, 220, 13, 44, 14, 72, 158, 36, 240, 39, 227, 191, 123, 233, 29,
+    64, 127, 128, 174, 46, 253, 233, 120, 183, 45, 104, 43, 235, 144, 17, 97,
+    229, 121, 61, 127, 128, 200, 13, 10, 99, 155, 7, 206, 204, 8, 170, 72,
+    211, 58, 17, 150, 232, 127,
+};
+static const int32_t g_conv_pool_3_bias[3] = {
+    -1168, -858, -187,
+};
+static const int32_t g_conv_pool_3_mult[3] = {
+    1906517566, 2112367013, 1076396124,
+};
+static const int32_t g_conv_pool_3_shift[3] = {
+    -11, -9, -8,
+};
+static const int8_t g_conv_pool_3_expected[63] = {
+    14, 18, 22, 31, 13, 16, 32, 19, 21, 22, 17, 33, 19, 30, 11, 17,
+    28, 14, 26, 20, 30, 43, 87, 66, 127, 34, 26, 23, 15, 61, 67, 63,
+    96, 91, 108, 33, 59, 52, 9, 66, 77, 127, 18, 20, 76, 31, 44, 29,
+    53, 24, 81, 5, 45, 78, 94, 38, 12, 64, 51, 71, 39, 37, 82,
+};
+static const int8_t g_conv_pool_4_input[256] = {
+    -108, -92, 24, 126, 26, 51, 47, -83, 94, 107, -11, -61, -31, -111, -99, 51,
+    37, -124, 41, -123, 39, -14, 47, -95, -110, 14, -114, 74, 37, 1, 80, -42,
+    54, 12, -125, 106, -29, 48, -80, -103, 51, 116, -93, -46, -53, 58, 37, 45,
+    68, 50, 47, -81, -79, -83, -66, 28, 74, -65, -41, -50, 82, -8, 30, 56,
+    83, 66, 110, -70, -4, -95, -89, 61, -118, 93, 20, -69, -102, -19, -88, 50,
+    111, -17, -18, -126, -114, -77, 8, -83, 125, -54, 1, -80, -108, -24, 125, 52,
+    120, 22, -5, 79, 96, 116, 90, -45, -85, -74, -10, -12, 94, 18, -115, 103,
+    -77, 49, -43, 123, -60, 14, 92, 113, -111, 87, -7, -19, 15, -37, -73, -87,
+    -49, 76, -37, -85, -11, -59, 20, 116, 22, 2, 26, -101, 50, 125, 72, -97,
+    98, -68, 5, 81, 17, 14, 11, -38, -104, -87, -6, -43, -71, -20, 81, -119,
+    -62, 88, -74, -67, -31, 61, -57, -84, 68, -106, -22, -88, 14, -26, -86, 30,
+    -9, 14, 107, 71, 44, 23, -99, 20, 36, -125, 108, -9, -119, 92, 33, -12,
+    -81, 40, 110, 7, 31, -23, -5, -41, 8, -86, 6, -108, -24, 97, 114, 123,
+    -61, -65, 38, -80, 105, -11, -79, 41, 54, -96, -128, 24, 34, -62, 86, -3,
+    73, -19, -119, -45, -72, -84, 53, 40, -97, -38, 83, 47, 1, -24, -114, -62,
+    -98, 116, 87, -83, 23, -120, -53, -85, -17, -1, 102, -118, 114, 18, 46, -75,
+};
+static const uint8_t g_conv_pool_4_weights[20] = {
+    216, 123, 208, 113, 7, 232, 209, 166, 95, 7, 184, 173, 174, 30, 7, 136,
+    95, 164, 94, 7,
+};
+static const int32_t g_conv_pool_4_bias[4] = {
+    616, 1291, 1758, -328,
+};
+static const int32_t g_conv_pool_4_mult[4] = {
+    1303472497, 1230719522, 2026762120, 2132713891,
+};
+static const int32_t g_conv_pool_4_shift[4] = {
+    -7, -7, -5, -5,
+};
+static const int8_t g_conv_pool_4_expected[256] = {
+    18, 10, 9, 9, 12, 9, 19, 19, 19, 16, 12, 14, 17, 12, 9, 15,
+    13, 14, 20, 15, 14, 17, 16, 20, 11, 17, 21, 27, 19, 14, 18, 9,
+    16, 14, 19, 9, 11, 9, 15, 19, 16, 21, 14, 12, 18, 15, 17, 24,
+    14, 9, 13, 16, 16, 17, 14, 13, 23, 27, 21, 16, 18, 18, 23, 23,
+    17, 25, 14, 14, 21, 16, 18, 26, 20, 19, 14, 17, 22, 22, 18, 17,
+    17, 17, 23, 26, 16, 18, 20, 21, 15, 19, 23, 25, 24, 17, 22, 15,
+    19, 18, 19, 16, 16, 15, 18, 18, 21, 21, 18, 19, 20, 24, 24, 23,
+    15, 15, 16, 20, 18, 21, 21, 16, 26, 24, 27, 25, 21, 27, 22, 24,
+    127, 127, 114, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 112,
+    69, 127, 127, 127, 126, 127, 127, 127, 112, 127, 127, 127, 127, 127, 127, 127,
+    127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127,
+    120, 113, 127, 127, 127, 127, 127, 83, 127, 127, 127, 127, 127, 127, 127, 127,
+    64, 35, 9, 33, 13, 9, 60, 91, 78, 62, 10, 23, 54, 35, 22, 19,
+    14, 37, 54, 56, 20, 55, 51, 69, 13, 50, 96, 106, 50, 30, 60, 15,
+    40, 51, 61, 9, 9, 25, 47, 75, 44, 72, 45, 19, 61, 55, 74, 96,
+    27, 9, 41, 45, 68, 24, 52, 32, 115, 120, 84, 37, 49, 62, 60, 98,
+};
+static const int8_t g_conv_pool_5_input[256] = {
+    -10, 77, 24, 58, 27, 55, 44, 34, -34, 67, 6, 103, -64, -78, -29, -15,
+    -101, 110, -14, 54, 124, -127, -87, -116, -12, -69, -84, -82, 33, 8, -110, -31,
+    -104, -123, -109, 3, -66, 73, 71, -85, 19, 48, -49, 34, -22, 19, -16, -53,
+    -90, -77, -102, 106, 29, -41, -27, -34, -16, 21, 75, -43, 1, -3, -101, 78,
+    64, -113, 46, -32, -64, 96, 70, -71, 69, -6, 62, 66, 47, -77, -19, -54,
+    93, -83, -119, -90, 27, 84, 81, 115, -114, -43, -9, -84, 96, 53, 37, -84,
+    -42, -101, -7, -77, -49, 109, 124, -107, 2, -75, -85, 70, 37, -46, 13, -93,
+    -117, 121, 32, -61, 104, -115, -3, 56, 23, 73, -12, 13, -17, -19, -114, 25,
+    -72, 118, -109, -59, 77, 46, -9, 49, -35, 5, 87, 6, -44, -12, -63, 14,
+    82, -128, -98, 56, 8, 57, 54, -94, 97, 32, 10, 31, 97, 123, 40, -126,
+    -79, -98, 80, -63, -72, 7, -90, 57, 7, 95, 14, -87, 7, 123, 17, 112,
+    -41, 24, -10, 77, -22, 77, -4, -101, -120, 29, -51, -28, 5, 78, 79, -67,
+    10, -77, 17, 114, -124, -57, 59, 94, 78, -52, 67, -109, -84, 48, -27, -85,
+    31, -2, -16, -74, 48, 18, -38, -59, 48, -65, -120, 44, -128, -75, -49, -103,
+    -80, -49, 48, 32, 33, -73, -51, -75, -80, 101, -8, 47, -67, -79, -42, -113,
+    -65, -98, -72, 80, -9, 25, -106, 80, 59, -96, 31, 51, -92, -40, -112, 22,
+};
+static const uint8_t g_conv_pool_5_weights[20] = {
+    88, 144, 56, 20, 7, 216, 235, 37, 241, 7, 72, 108, 212, 194, 7, 40,
+    254, 61, 194, 7,
+};
+static const int32_t g_conv_pool_5_mult[4] = {
+    1357585341, 1317973961, 1666319977, 1561216646,
+};
+static const int32_t g_conv_pool_5_shift[4] = {
+    -5, -3, -4, -5,
+};
+static const int8_t g_conv_pool_5_expected[64] = {
+    19, 0, 4, -26, 7, 5, 8, 17, 12, 33, 24, -4, 18, 6, -19, 4,
+    31, 89, 85, -3, 2, 33, 109, 43, 118, 127, -25, -57, 86, 15, 3, 85,
+    58, 30, 46, 35, 36, 37, 31, 105, 41, 127, 51, 91, 4, -7, 40, 26,
+    20, 9, 7, -10, -13, 16, 2, -3, 24, 13, 8, 22, 26, -3, -13, 29,
+};
+static const int8_t g_conv_pool_6_input[189] = {
+    -15, -21, 49, 17, 21, -106, 37, -13, -50, 125, -18, 118, -105, -21, 87, 30,
+    -18, 32, 20, 62, -6, -90, 16, 93, -72, -109, -115, -85, -40, 56, 76, -48,
+    -18, 4, 83, 20, -103, -83, -101, 111, -45, 1, 17, 95, -58, 11, 45, -123,
+    -93, 39, 53, 59, 51, -76, 65, -17, 117, -69, 46, 83, 33, -96, -117, -128,
+    120, 67, 8, -77, 52, -65, -88, 96, 58, 40, 116, 46, 35, -115, 40, 124,
+    -95, -117, -49, 41, 59, 94, -115, 91, -14, -39, 75, 57, -103, -36, -20, -111,
+    15, -63, -126, -79, 94, 81, 48, -67, -80, 121, 51, 9, -120, 0, 47, -18,
+    63, 125, 15, 51, -73, -79, -60, 44, -44, -127, 115, -104, 63, -99, -86, -41,
+    -28, -18, 70, 123, -3, 79, 121, 9, -125, 34, -25, -72, -47, 49, -87, -95,
+    21, 33, -32, -127, 122, 62, -43, -117, -35, 87, 6, -55, 80, 53, 55, -39,
+    -34, -50, 13, -55, 52, 38, 3, -45, 41, 11, 66, 45, -88, 115, -40, -7,
+    -77, 85, 4, -127, 37, -101, -119, 3, -65, -58, 93, 18, 89,
+};
+static const uint8_t g_conv_pool_6_weights[70] = {
+    56, 114, 179, 179, 88, 74, 235, 39, 133, 65, 27, 61, 118, 7, 216, 154,
+    51, 29, 60, 14, 65, 219, 154, 142, 24, 239, 214, 7, 200, 212, 144, 253,
+    136, 197, 140, 173, 97, 120, 5, 148, 206, 7, 120, 227, 164, 155, 103, 75,
+    157, 251, 69, 224, 210, 159, 95, 7, 152, 140, 95, 113, 214, 248, 3, 136,
+    64, 85, 166, 194, 33, 7,
+};
+static const int32_t g_conv_pool_6_bias[5] = {
+    1363, 1894, 254, -886, 1890,
+};
+static const int32_t g_conv_pool_6_mult[5] = {
+    1823227173, 1177322880, 1397207000, 1299044399, 1334191301,
+};
+static const int32_t g_conv_pool_6_shift[5] = {
+    -5, -6, -5, -8, -6,
+};
+static const int8_t g_conv_pool_6_expected[50] = {
+    93, 66, 78, 94, 94, 93, 88, 107, 107, 78, 32, 50, 78, 54, 54, 62,
+    62, 78, 54, 54, 31, 62, 51, 59, 28, 104, 104, 72, 53, 28, 14, 13,
+    16, 16, 12, 14, 13, 16, 16, 12, 35, 35, 58, 44, 51, 41, 41, 58,
+    47, 51,
+};
+static const int8_t g_conv_pool_7_input[240] = {
+    73, 37, -59, 15, -26, 39, -123, -25, 63, -125, 60, -119, 84, 93, 0, 58,
+    -25, 54, -113, -50, 91, 45, -64, -12, 68, 118, -79, -81, -7, -10, 72, 27,
+    -26, 71, -32, 25, 22, 30, 120, -67, -86, -11, 83, 25, -16, 80, -11, 8,
+    -92, -14, -44, -28, -126, 27, 53, 7, -67, -128, -100, 32, 94, -96, -99, 28,
+    12, 94, -115, 34, -1, -37, 5, 104, -90, -27, 102, 78, -94, 114, -102, -104,
+    62, 123, -10, -80, -26, 0, 44, -50, 101, 58, 10, -106, -54, -66, -104, -103,
+    66, 73, -56, -59, -127, -95, -59, -77, -94, -35, -95, -29, -117, 31, 0, -39,
+    31, -17, 91, -125, -101, 36, 16, 78, -68, 72, -125, -37, -97, 97, 19, 93,
+    99, -124, 25, 16, 43, 103, 52, 77, -51, 32, -91, 98, -128, -78, -75, 31,
+    -1, 70, -98, 83, 28, -54, -88, 99, -119, 100, 105, 2, 98, -35, 77, 60,
+    12, 12, 77, 59, 14, 92, 101, -78, 118, -32, -34, 114, -72, -100, 101, -39,
+    -91, -128, 102, 114, -27, 40, -17, 65, 57, -35, 67, -41, 97, -101, -106, -117,
+    44, -99, -113, 115, -121, -23, -17, -73, 110, 84, 7, -14, 7, -50, -82, 118,
+    12, 61, -34, 58, 14, -119, -73, -1, -88, -17, -122, -95, 11, -71, -19, -3,
+    107, 127, 52, -35, -1, 70, -13, -10, 3, 104, 44, 37, -31, -48, 117, 98,
+};
+static const uint8_t g_conv_pool_7_weights[27] = {
+    232, 85, 168, 145, 194, 111, 181, 250, 115, 40, 100, 214, 137, 203, 216, 246,
+    244, 114, 88, 21, 203, 108, 82, 48, 125, 154, 114,
+};
+static const int32_t g_conv_pool_7_bias[3] = {
+    606, 960, 1850,
+};
+static const int32_t g_conv_pool_7_mult[3] = {
+    1722212479, 1632102621, 1405866834,
+};
+static const int32_t g_conv_pool_7_shift[3] = {
+    -4, -6, -6,
+};
+static const int8_t g_conv_pool_7_expected[63] = {
+    1, 127, 106, 78, 8, 36, 74, 76, 94, 97, 104, 127, 70, 118, 39, 127,
+    75, 76, 72, 127, 127, 1, 23, 27, 27, 15, 42, 18, 31, 42, 22, 38,
+    39, 1, 49, 25, 47, 22, 32, 49, 27, 36, 7, 34, 27, 25, 38, 40,
+    31, 44, 40, 38, 48, 41, 53, 49, 33, 50, 44, 44, 30, 40, 48,
+};
+static const int8_t g_conv_pool_8_input[256] = {
+    -109, -46, 35, 99, -60, -107, -12, -32, -67, -71, -64, -91, 25, -103, 70, -72,
+    -103, -58, 55, 3, 45, 94, 25, 29, 117, -120, 95, -48, 72, 95, -74, -43,
+    69, 107, -127, 96, 117, -114, 127, 90, 39, -40, 15, 44, -5, 59, 51, 0,
+    -20, 12, 64, 95, 60, -82, -68, 118, -92, 81, -117, 90, 88, 87, -7, -24,
+    -12, 118, 25, -13, 83, -66, -33, -74, -72, -62, -126, 14, 63, 45, -100, -73,
+    87, -125, -110, 127, 72, 40, 63, 89, 107, -8, -81, -89, -79, 87, -46, -71,
+    -32, -36, -98, -32, 43, -56, 65, 61, -124, -53, 96, 97, 84, 43, -100, -27,
+    16, 5, 27, 31, -81, -7, 69, -24, -45, -55, 50, 3, 15, -89, -10, -60,
+    -106, 14, 57, -108, 53, -40, 43, -124, -78, 5, 92, -34, 122, -109, -104, 54,
+    84, 32, 0, -73, -65, 95, 77, 77, -70, -1, 69, 118, -10, 18, 19, 8,
+    23, 66, 84, 8, -14, 112, 10, 80, 61, -23, 63, -77, 52, -3, -38, -81,
+    -33, -11, -4, 58, 40, 85, -87, -19, 89, 88, 66, 8, 101, 80, 8, 24,
+    -21, 127, -115, -120, 121, 23, -30, -80, -87, -94, 1, 96, -94, -48, -49, -60,
+    72, 48, -116, 74, -19, -26, 99, -29, 81, -15, -24, 44, -84, -111, 37, -4,
+    -123, -114, 77, 94, 125, -27, -69, -120, 60, -48, -67, 104, 124, -30, -116, 35,
+    -51, -59, 32, -30, 49, -88, 66, 55, -17, -5, 67, 113, 20, -78, -23, 74,
+};
+static const uint8_t g_conv_pool_8_weights[12] = {
+    2, 151, 1, 202, 184, 1, 166, 117, 1, 210, 114, 1,
+};
+static const int32_t g_conv_pool_8_bias[4] = {
+    1258, 1557, -358, -1954,
+};
+static const int32_t g_conv_pool_8_mult[4] = {
+    1961368264, 1717752782, 1817480134, 1477476835,
+};
+static const int32_t g_conv_pool_8_shift[4] = {
+    -6, -6, -6, -7,
+};
+static const int8_t g_conv_pool_8_expected[256] = {
+    0, 3, 3, -1, 5, 3, 0, -1, -1, 1, 0, 1, -1, 5, -2, -4,
+    -2, -2, -3, -2, 0, 0, -3, -3, 0, 2, -2, -3, 1, -1, -2, -3,
+    -2, -2, 3, -1, 1, -5, -5, 0, 0, -2, 0, -2, -1, -2, 1, -4,
+    -2, 1, -4, 1, -1, 2, 1, 0, 0, 1, 0, -3, -1, -2, -1, 2,
+    -1, -5, -4, -3, 0, -3, -2, -2, -2, -10, -8, -9, -5, -6, -14, -6,
+    -2, -7, -10, -4, -1, -3, -11, -2, -2, -2, -9, -11, -3, -9, -6, -1,
+    -3, -8, -2, -8, -6, -9, -7, -5, -4, -7, -10, -12, -10, -9, -10, -4,
+    -5, -3, -11, -4, -5, -5, -7, -2, 0, -5, -6, -3, -7, -7, -2, -3,
+    -20, -19, -20, -20, -20, -18, -18, -20, -19, -20, -20, -20, -20, -18, -20, -20,
+    -20, -20, -20, -20, -20, -20, -20, -20, -18, -20, -20, -20, -20, -20, -20, -20,
+    -20, -20, -19, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20,
+    -19, -20, -20, -20, -20, -19, -20, -20, -20, -20, -20, -20, -20, -18, -20, -20,
+    -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20,
+    -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20,
+    -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20,
+    -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20, -20,
+};
+static const int8_t g_conv_pool_9_input[256] = {
+    115, -85, -29, -12, -125, -37, 114, 21, 103, 35, 32, 31, 125, 95, -89, -29,
+    -113, -35, 55, 61, -72, -64, -26, -6, -125, 27, -31, -73, -12, 60, 65, -113,
+    -51, 26, 53, 15, -17, 108, -50, -39, 7, -74, 8, 112, -57, 89, -56, -23,
+    -41, 123, -55, 114, -20, 108, 74, -44, 49, 69, 125, 65, -59, -81, 31, 13,
+    118, -17, -30, -72, -83, -37, 112, -16, 115, 80, 68, 59, -39, 125, 100, 45,
+    63, -37, 7, -58, -4, -78, 52, -30, 64, 20, -48, 55, -58, -46, 24, -55,
+    -83, -54, -52, 80, 56, 52, 80, 65, -96, -43, -27, -126, -34, 56, -116, 115,
+    46, 123, -85, 66, 4, 11, -22, 43, -29, -20, -73, 9, 71, -104, 107, -88,
+    -86, -6, -107, -95, 105, -121, -121, -4, 63, -112, 122, -47, 19, -7, -30, 7,
+    38, 26, 2, 13, -125, 107, 104, 75, -61, 60, 58, -112, 118, -74, 45, 89,
+    68, 120, 89, -33, 114, -26, 94, -120, -16, -11, -76, -45, 25, 21, 87, 47,
+    69, -106, 78, 34, -59, -18, -123, -44, 98, 13, 111, -2, -111, 119, 61, -76,
+    81, 66, 33, -33, 74, -28, 35, -109, 57, -63, -104, 50, -124, 92, 1, -38,
+    -50, -76, -35, -90, -12, -54, 10, -46, 104, 108, 68, -35, -38, -39, -17, -38,
+    -94, -11, -68, -52, 22, 127, 98, 47, -61, 113, 16, -5, -7, 25, 38, -34,
+    107, 34, 78, -88, -120, -2, -13, 16, -69, 13, 52, 35, -117, -78, 89, 10,
+};
+static const uint8_t g_conv_pool_9_weights[12] = {
+    22, 148, 1, 54, 36, 1, 42, 184, 1, 22, 80, 1,
+};
+static const int32_t g_conv_pool_9_mult[4] = {
+    1204188717, 2020788696, 1997841048, 1615601415,
+};
+static const int32_t g_conv_pool_9_shift[4] = {
+    -4, -3, -5, -3,
+};
+static const int8_t g_conv_pool_9_expected[64] = {
+    23, 13, 20, 20, 28, 15, 14, 16, 26, 27, 32, 9, 24, 20, 23, 6,
+    55, 6, 40, 21, 42, 22, 12, 6, 40, 11, 6, 6, 40, 27, 7, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    53, 29, 42, 45, 71, 60, 63, 72, 76, 38, 47, 45, 63, 33, 37, 38,
+};
+static const int8_t g_conv_pool_10_input[189] = {
+    39, 49, 107, -121, -113, -32, 91, -85, -55, 111, -18, -59, 13, -64, -33, 42,
+    -65, -108, 36, 6, -57, 88, 88, 14, 58, -15, 101, 63, 11, -45, -41, 18,
+    -128, 95, -37, 70, 123, -46, -104, 74, -97, 44, 101, -73, 79, -76, -123, 80,
+    -71, -81, 38, -68, -99, 83, -41, 113, -17, -24, 49, -34, -14, 3, 123, -118,
+    40, 47, 88, 97, 73, 54, -42, 43, -67, -38, 114, 89, -12, -116, 102, 13,
+    -20, 60, 46, 24, -85, -45, 92, -103, 98, -62, 20, 2, 30, -40, -113, 124,
+    15, -56, -76, -46, -82, 80, 111, 3, 1, -99, -112, 11, 16, 3, 33, -2,
+    -95, 108, 51, 26, 28, -66, 127, -65, -21, 30, -39, -51, -29, -40, -90, -62,
+    -46, -59, 12, 72, -41, 90, 2, -104, -63, 71, -68, -34, 85, -97, 114, -7,
+    -81, -50, 24, 7, 35, 114, 68, -125, 123, 15, -108, -28, 86, 58, 114, 64,
+    -90, -127, 68, 42, -40, 91, 125, 55, 44, -18, 51, -115, -48, 110, -17, -124,
+    -9, 124, -113, -76, -28, -125, -100, -68, 41, 32, 76, 72, 20,
+};
+static const uint8_t g_conv_pool_10_weights[35] = {
+    70, 83, 131, 112, 178, 90, 27, 142, 168, 42, 17, 173, 152, 16, 158, 244,
+    102, 80, 43, 89, 26, 154, 48, 22, 19, 179, 145, 18, 102, 19, 96, 35,
+    45, 220, 29,
+};
+static const int32_t g_conv_pool_10_bias[5] = {
+    1746, -952, -1123, 1363, 1768,
+};
+static const int32_t g_conv_pool_10_mult[5] = {
+    1750888167, 1301548675, 1593861096, 1795140749, 1606775997,
+};
+static const int32_t g_conv_pool_10_shift[5] = {
+    -5, -5, -3, -5, -5,
+};
+static const int8_t g_conv_pool_10_expected[50] = {
+    49, 52, 53, 45, 57, 54, 52, 53, 48, 57, -7, -7, -6, -6, -11, -7,
+    -4, -4, -6, -1, -49, -18, 27, -58, 14, -49, -9, -9, -68, 16, 44, 46,
+    49, 43, 50, 42, 53, 52, 52, 55, 45, 45, 58, 58, 45, 45, 45, 58,
+    58, 45,
+};
+static const int8_t g_conv_pool_11_input[240] = {
+    80, 76, 58, 22, -18, 64, 92, 0, 36, 102, -102, 43, -68, -40, 65, -5,
+    72, -61, -106, -82, -81, 60, 62, -92, 56, 41, -31, -50, 62, -107, 54, -103,
+    121, 40, 105, 60, -85, 57, -110, -61, -42, 19, 82, 47, 125, 4, -61, 8,
+    -56, 26, 12, 105, 36, 39, 101, -90, -51, -70, 31, -91, 119, 85, 106, -97,
+    83, 102, 116, -6, 98, 106, 30, 77, 31, -100, 120, -112, -38, 83, -63, 11,
+    24, 15, -80, 124, -38, 113, 101, 92, 112, -80, 65, -7, 4, 6, -124, -27,
+    -56, 65, -78, 5, -120, -69, -15, -94, 9, -74, -72, 115, -100, 54, -16, -122,
+    95, -97, 8, 33, 47, 23, 61, -119, -60, -15, -60, -97, 112, -52, -39, 109,
+    32, 116, -6, -28, -17, 16, 54, 96, 23, 10, -39, -3, 116, 54, 115, -3,
+    -100, 57, -1, -102, 23, 7, -113, -71, -88, 79, -81, -88, 85, 61, -76, -54,
+    -72, 76, 74, 13, -112, -12, -44, 17, -82, 106, -85, 61, -52, 8, 120, 47,
+    124, -17, -38, 43, -18, 78, 30, 58, 13, 93, -83, -32, -114, 13, 7, -38,
+    -25, -106, 14, -41, 38, 48, 85, 81, -36, -110, 91, 109, 72, -83, -118, -57,
+    -28, 10, -110, -74, -51, -18, -59, 27, 73, -51, -35, 4, 25, -6, 71, 11,
+    -17, 60, -32, 68, -107, 30, 120, 24, 4, -82, -16, 72, 45, 63, 40, 76,
+};
+static const uint8_t g_conv_pool_11_weights[15] = {
+    110, 186, 104, 28, 5, 58, 10, 179, 155, 6, 182, 62, 93, 252, 5,
+};
+static const int32_t g_conv_pool_11_bias[3] = {
+    187, 1591, -1221,
+};
+static const int32_t g_conv_pool_11_mult[3] = {
+    1752441862, 1098965060, 1732140730,
+};
+static const int32_t g_conv_pool_11_shift[3] = {
+    -5, -4, -4,
+};
+static const int8_t g_conv_pool_11_expected[63] = {
+    -2, 3, -5, -4, 0, -5, 6, -5, -5, -5, -2, -5, 11, 11, -5, -5,
+    -5, -5, -5, 14, 6, 24, 34, 33, 33, 55, 39, 50, 36, 6, 38, 43,
+    36, 25, 60, 19, 21, 31, 37, 32, 52, 33, -5, -5, -5, -5, -5, -5,
+    -5, -5, -5, -5, -5, -5, -5, -5, -5, -5, -5, -5, -5, -5, -5,
+};
+static const int8_t g_conv_pool_12_input[256] = {
+    -118, 111, -57, -62, 30, -121, 88, 51, -87, -52, 1, 27, -77, -24, 104, -84,
+    -59, 93, -49, -46, -59, -93, -59, -28, 47, 33, 120, -104, -114, 87, -28, 124,
+    22, 11, -98, 36, 44, 127, -35, 39, -13, 22, 47, -28, -42, 95, 78, -107,
+    103, -31, -21, -82, -99, 119, -36, -102, -30, -19, -23, -19, 15, 26, 116, 4,
+    -106, 112, -94, -84, -17, -82, 119, 94, 25, 109, -97, -34, 61, 33, 37, 30,
+    -124, -76, -92, -82, 104, -27, 29, -127, 93, 102, 25, 39, 40, 72, -117, 96,
+    -90, -12, 123, -15, 39, 116, 56, -79, -15, -18, 36, -67, -91, 101, 69, 33,
+    -123, -97, -65, 97, -29, -127, 89, -29, -61, 62, 109, 112, 60, 10, -87, 73,
+    69, 106, 48, -32, -83, -65, -82, -96, 64, 49, -29, -121, -86, -127, 23, -22,
+    120, 64, -77, -106, 112, -87, 55, 125, -41, -49, 63, 41, 34, 96, 74, 13,
+    -24, 87, -50, -62, -90, 60, -13, 41, 98, -48, -67, -125, -82, 53, -95, 46,
+    -19, 7, -118, -28, 54, 55, -41, 87, 93, 82, 68, 53, 7, -107, 78, 41,
+    -28, 49, -17, 60, 113, 33, -68, -23, -17, 76, -42, -75, -101, -121, 18, 20,
+    113, -100, -70, -17, 26, 46, 46, 53, 42, 11, -50, -24, 27, -115, 96, 53,
+    -8, 106, -125, 34, -11, -97, 5, -24, 0, -72, -18, -36, -27, -105, 112, 82,
+    -111, -117, -30, -45, -51, -103, -105, -108, -33, 119, 3, -126, -14, -85, -117, 55,
+};
+static const uint8_t g_conv_pool_12_weights[8] = {
+    40, 1, 246, 1, 10, 1, 122, 1,
+};
+static const int32_t g_conv_pool_12_bias[4] = {
+    -919, -509, 273, 1432,
+};
+static const int32_t g_conv_pool_12_mult[4] = {
+    1462749434, 2098739028, 1472263182, 1662771384,
+};
+static const int32_t g_conv_pool_12_shift[4] = {
+    -5, -3, -5, -5,
+};
+static const int8_t g_conv_pool_12_expected[256] = {
+    -7, -5, -7, -11, -3, -7, -2, -10, -8, -7, 4, -5, -7, -5, -4, -6,
+    -6, 0, -6, -1, 0, -6, -4, -9, 1, -2, -7, -2, -3, -4, -5, -6,
+    -7, -3, 1, -5, -9, -1, 5, -4, -11, -4, -5, -7, -7, -3, 2, -7,
+    -11, -1, -8, -6, -9, -4, 5, -10, -9, 2, -9, -8, -8, -6, -6, -8,
+    -85, -120, -107, -67, -75, -88, -59, -76, -110, -125, -85, -91, -85, -121, -49, -71,
+    -103, -85, -74, -77, -85, -85, -74, -44, -69, -70, -83, -128, -73, -87, -75, -61,
+    -76, -125, -115, -86, -82, -113, -110, -56, -98, -91, -70, -75, -99, -90, -97, -57,
+    -111, -82, -82, -68, -82, -128, -119, -53, -87, -71, -110, -85, -63, -104, -90, -41,
+    17, 20, 24, 19, 18, 24, 23, 16, 21, 25, 21, 18, 20, 21, 18, 19,
+    28, 26, 19, 19, 21, 19, 21, 20, 18, 20, 21, 23, 21, 16, 27, 20,
+    16, 30, 21, 27, 20, 19, 23, 22, 20, 21, 22, 19, 19, 18, 27, 19,
+    19, 17, 19, 17, 22, 20, 21, 17, 20, 23, 19, 20, 22, 21, 23, 18,
+    38, 33, 35, 36, 38, 33, 30, 39, 41, 32, 42, 38, 32, 37, 43, 40,
+    39, 35, 42, 43, 42, 35, 40, 43, 34, 37, 40, 33, 34, 41, 36, 38,
+    40, 38, 32, 39, 36, 34, 40, 45, 38, 33, 38, 39, 42, 40, 38, 40,
+    39, 36, 38, 37, 36, 32, 36, 38, 41, 35, 31, 30, 36, 36, 31, 40,
+};
+static const int8_t g_conv_pool_13_input[256] = {
+    -96, 100, -45, 29, -34, 40, 98, 58, 62, -63, 53, -20, -29, 103, 106, 34,
+    -55, 36, -110, 116, 115, -72, -110, -57, 17, -69, -9, -102, -60, 47, 33, 3,
+    124, -83, 71, 45, 82, 36, 65, -118, -69, 64, -128, -25, 15, -40, -80, 2,
+    25, 100, -8, 66, 113, 70, -117, -70, 74, 30, -124, -20, -4, -122, -12, 120,
+    -54, 35, 18, 13, -60, 52, -102, 33, 36, -57, -42, -85, 5, 115, 73, 38,
+    17, 82, 115, 58, -90, -27, 12, -19, 107, -87, 105, -78, -68, 81, 106, -47,
+    -20, 96, 20, 123, 110, 17, -35, 26, 31, 117, 69, 62, -41, -49, 11, 48,
+    41, 83, -88, 68, 16, -19, -1, 39, 82, 101, -74, 47, -103, 50, -105, -59,
+    54, -41, -86, -35, 94, -16, -125, 53, 113, -34, 63, 105, -3, 107, -91, -80,
+    43, 92, 125, 95, -46, 6, 62, 16, 114, -59, -1, 44, -18, -50, 87, 100,
+    -9, -77, 112, 111, 124, -100, 119, 22, 45, -128, -11, -85, -95, 26, 45, -27,
+    8, 20, 14, -109, -91, -59, 80, 44, 14, 65, -47, 43, 7, -66, -65, -104,
+    41, -43, -108, 96, 27, 115, 50, -44, -3, 88, 105, 21, 121, 80, 77, -29,
+    47, 63, -11, 59, 114, 27, -26, 33, -85, -23, -6, -118, 99, 28, 68, -107,
+    -78, 106, 113, -87, 19, 11, 63, -1, -42, -117, 40, -102, -67, -113, -93, 118,
+    -84, 72, -17, -89, 45, -64, 95, 123, -105, -73, 125, -63, 86, -12, 93, 44,
+};
+static const uint8_t g_conv_pool_13_weights[8] = {
+    230, 1, 150, 1, 30, 1, 44, 1,
+};
+static const int32_t g_conv_pool_13_mult[4] = {
+    1282170676, 1208624429, 1094711495, 1352275314,
+};
+static const int32_t g_conv_pool_13_shift[4] = {
+    -2, -4, -4, -3,
+};
+static const int8_t g_conv_pool_13_expected[64] = {
+    15, 8, 26, 10, 8, 62, 19, 28, 8, 34, 18, 8, 8, 57, 11, 64,
+    14, 12, 22, 12, 10, 20, 23, 8, 11, 20, 12, 13, 13, 22, 16, 12,
+    11, 8, 11, 11, 19, 19, 8, 8, 8, 10, 19, 17, 8, 12, 8, 15,
+    10, 38, 18, 39, 29, 35, 14, 40, 32, 48, 22, 38, 40, 41, 38, 34,
+};
+static const int8_t g_conv_pool_14_input[189] = {
+    89, 52, 21, -6, 89, -78, -19, -3, -70, -100, -79, 85, -121, 62, -94, -20,
+    -73, -60, -121, 47, -70, 10, 101, -32, 68, -44, 123, 73, 98, -32, 49, 54,
+    -68, -86, 33, -110, -48, 4, 18, 100, -69, 114, -85, 23, 121, -83, -126, 15,
+    -64, -69, -89, 11, 66, -51, 85, -69, -51, -79, -40, 30, 119, 0, 73, -2,
+    -32, 86, -68, -65, 27, 20, 47, 47, 96, -17, 91, -63, -115, 6, 124, 8,
+    62, -28, 118, -11, 73, 74, 40, -108, -66, -110, -42, 123, -92, 88, -90, -18,
+    -8, -111, -100, -73, 101, 127, 63, 71, -93, -42, -3, 35, -6, 127, -104, -47,
+    -37, 120, 111, 82, -88, 34, 115, -113, 59, 96, -64, -65, -12, 26, -102, -126,
+    47, -35, 7, -125, 5, -122, 62, -55, 30, -14, -50, 14, -112, -56, 21, -80,
+    -102, 20, 81, 84, 40, -107, 46, -106, 121, 3, -12, 16, 97, -94, -54, 48,
+    22, 107, 11, -94, 38, -100, 94, 70, 111, 31, 6, -50, -76, 23, -80, -94,
+    5, -5, -35, 60, 7, 111, 123, -45, 69, -3, -19, 40, 19,
+};
+static const uint8_t g_conv_pool_14_weights[20] = {
+    140, 154, 206, 4, 118, 61, 152, 7, 122, 168, 55, 4, 176, 171, 206, 6,
+    110, 194, 119, 6,
+};
+static const int32_t g_conv_pool_14_bias[5] = {
+    954, 1558, 1314, 1879, 1503,
+};
+static const int32_t g_conv_pool_14_mult[5] = {
+    1329753816, 1684925220, 1676206085, 1922775863, 1606509514,
+};
+static const int32_t g_conv_pool_14_shift[5] = {
+    -5, -3, -7, -3, -4,
+};
+static const int8_t g_conv_pool_14_expected[50] = {
+    33, 33, 31, 38, 38, 33, 35, 44, 38, 38, 127, 127, 127, 127, 127, 127,
+    127, 127, 127, 127, 24, 21, 24, 24, 21, 21, 21, 24, 24, 24, 127, 127,
+    127, 127, 127, 127, 127, 127, 127, 127, 100, 122, 106, 105, 99, 118, 122, 119,
+    127, 127,
+};
+static const int8_t g_conv_pool_15_input[240] = {
+    40, 37, -18, 75, -116, -25, 87, 102, 85, -41, -66, -22, -36, -57, -67, -95,
+    -61, -124, 122, -39, -90, 4, -8, 6, -103, -71, -116, -72, -60, -56, -75, -16,
+    -118, 99, -113, 80, 51, -19, 80, -109, -77, -122, -34, 9, -44, -86, -9, 84,
+    6, 49, 105, 87, -80, 120, -56, -56, 48, -84, -40, -113, 87, -24, -88, -46,
+    3, -52, 76, -8, -24, 74, 42, -49, 1, -88, 71, 101, -128, 65, 4, 126,
+    12, -65, -67, -13, -33, 109, 1, 31, -128, 88, -90, 23, 90, -105, -7, -4,
+    25, -118, 3, 13, 125, 88, 70, -29, -116, 88, 114, 88, 108, 100, 72, -78,
+    91, 17, 17, 69, -26, -85, -25, 6, -40, -87, 104, -122, -96, -121, 23, 26,
+    31, 65, 124, -16, 16, -77, -36, 75, 119, -46, -94, 92, 14, -18, 72, -79,
+    73, 22, 38, -115, 73, -94, -2, -73, -92, -30, 2, -46, 48, 8, 49, 44,
+    -15, 81, 5, 91, 83, 34, 12, -70, 16, -126, 28, -68, -75, -37, 30, 8,
+    84, 63, 28, -30, -98, -101, -18, -58, -95, -93, 29, -87, -33, -51, -56, 117,
+    111, -118, 123, 3, 32, 2, -57, 104, 89, -121, -59, -20, 26, -52, -23, 17,
+    -102, -64, -31, 57, -64, -126, 10, 66, 10, 20, -62, -79, -73, -90, 122, -52,
+    -74, -118, -11, -92, -25, 82, 1, -65, 25, 112, 127, -13, 76, -112, -68, -21,
+};
+static const uint8_t g_conv_pool_15_weights[9] = {
+    20, 223, 2, 174, 76, 2, 236, 28, 2,
+};
+static const int32_t g_conv_pool_15_bias[3] = {
+    115, -949, 1895,
+};
+static const int32_t g_conv_pool_15_mult[3] = {
+    1227728702, 1747787673, 1980942470,
+};
+static const int32_t g_conv_pool_15_shift[3] = {
+    -6, -5, -4,
+};
+static const int8_t g_conv_pool_15_expected[63] = {
+    20, 24, 22, 23, 22, 22, 22, 23, 24, 26, 27, 23, 29, 25, 21, 25,
+    25, 21, 25, 27, 25, -10, -1, -3, -4, -12, 0, -8, 11, 1, -4, 4,
+    2, 5, -3, -2, 4, 5, 6, 5, 8, 8, 114, 127, 127, 127, 127, 127,
+    127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127,
+};
+static const int8_t g_conv_pool_16_input[256] = {
+    -53, 18, 101, 27, -65, -95, 15, 94, 22, 51, 7, -78, 122, -112, 23, -67,
+    26, 15, -10, 88, -127, -97, -24, -48, -49, 24, 74, 111, 53, 59, 73, 77,
+    -36, 6, 7, -114, -125, 64, 74, 17, -105, -82, 104, -36, -116, -77, 93, 60,
+    96, -59, -101, 109, 109, 96, -53, -117, -73, 63, 61, -76, 0, 27, 11, 97,
+    -18, -16, -107, -12, 13, 100, -124, -91, -15, 123, 100, -69, -32, -37, -9, 127,
+    -15, 64, -1, -117, 99, 90, -71, -18, -79, 110, -28, 37, 9, 8, 32, 122,
+    -56, -58, 121, 22, 10, -106, 72, -4, 12, -22, 14, -93, 48, -7, -35, 86,
+    69, -120, -25, 36, 46, 59, 125, 9, -105, 33, -32, 110, -36, 76, -36, -52,
+    -14, -96, -71, -99, -58, 105, 0, 64, 31, 97, -111, -99, 49, 58, 34, -36,
+    -107, -68, -95, 32, 65, 5, 74, 16, -43, 31, -89, -63, 39, -35, -47, -95,
+    -66, -127, -90, 84, 16, -109, 2, -96, -82, 116, 42, -48, -100, -52, -7, 5,
+    66, -52, -66, 53, -78, 34, 82, -11, 9, 23, -100, 27, -42, 90, 16, -57,
+    84, 22, -114, 91, -10, -28, 17, 86, 44, 3, 88, -64, 6, -78, -20, -78,
+    61, -120, -50, 80, 5, 87, -39, 42, 80, -122, -54, -121, 32, -85, 24, 8,
+    98, -126, 121, -114, 89, 71, -126, 104, 36, 16, -97, 63, 28, -101, -94, -46,
+    -60, -28, -84, 108, -97, -109, 112, 53, -32, 108, 104, 6, 82, -92, -58, -35,
+};
+static const uint8_t g_conv_pool_16_weights[12] = {
+    52, 227, 3, 88, 244, 3, 192, 202, 3, 216, 129, 3,
+};
+static const int32_t g_conv_pool_16_bias[4] = {
+    -606, 1611, -1321, 1057,
+};
+static const int32_t g_conv_pool_16_mult[4] = {
+    1642265398, 1964368311, 1576475227, 1879068577,
+};
+static const int32_t g_conv_pool_16_shift[4] = {
+    -6, -7, -6, -4,
+};
+static const int8_t g_conv_pool_16_expected[256] = {
+    -1, -1, -1, 3, -1, -1, 3, 0, -1, -1, 0, -1, 7, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, 2, -1, -1, -1, -1, -1,
+    -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, 3, 9, -1, 5, -1, 2, -1, 2,
+    11, 7, 14, 16, 7, 13, 13, 14, 11, 17, 17, 8, 14, 15, 11, 12,
+    12, 17, 10, 15, 12, 9, 14, 12, 10, 8, 16, 13, 16, 13, 12, 13,
+    8, 13, 12, 10, 12, 12, 9, 12, 15, 13, 11, 14, 15, 10, 16, 12,
+    13, 14, 13, 11, 10, 13, 12, 12, 17, 22, 21, 18, 14, 19, 18, 20,
+    -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, 1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    90, 68, 127, 75, 81, 96, 92, 118, 100, 127, 98, 97, 125, 89, 85, 103,
+    102, 121, 111, 98, 75, 93, 106, 86, 81, 93, 120, 107, 109, 85, 127, 78,
+    70, 110, 79, 83, 113, 84, 96, 90, 79, 113, 96, 120, 115, 120, 102, 104,
+    89, 101, 94, 84, 72, 118, 87, 84, 100, 101, 127, 125, 106, 101, 114, 91,
+};
+static const int8_t g_conv_pool_17_input[256] = {
+    22, 103, -92, -23, -23, -13, 41, 33, -52, -64, -93, -77, -67, 14, 76, -87,
+    -66, -72, -69, -57, 110, 40, -12, 95, -69, -111, 120, 45, 94, -83, 82, 83,
+    101, 55, -128, -11, -31, 60, 59, 99, -31, 39, -89, 97, 14, -59, -48, -112,
+    60, -47, -126, 32, -97, 38, -75, -29, -99, -61, 74, -5, -61, -60, 61, 23,
+    12, 11, 46, -98, -81, -17, -18, -71, -98, 18, 31, 59, 107, -89, 66, -71,
+    -10, 48, -84, 124, 52, -57, -8, 49, 119, 30, -31, 66, -118, 109, 6, -9,
+    100, -73, -83, -96, 1, 11, 62, -18, 112, 116, 78, 122, -37, 69, 105, -82,
+    120, 96, 101, -12, -32, -41, 118, 64, -1, 4, -86, 83, 28, 31, -81, 53,
+    -109, -3, 63, -89, 98, 86, -14, 6, -40, 83, -116, 124, 80, -36, 104, 100,
+    99, -103, 108, 103, 88, -21, -83, 91, 3, 33, 107, -61, -27, -125, -123, -104,
+    -1, 60, 4, 2, 41, 121, 86, 83, -97, 103, -10, 112, -21, 115, -48, 52,
+    29, -108, 100, -94, 50, -82, 45, -60, -55, 111, -55, 12, 8, 5, -106, 72,
+    -33, -96, -87, -113, 75, -7, 92, -63, 10, 92, -29, 90, -45, 84, -127, 39,
+    -105, -16, 105, 40, -75, 3, 62, 99, 49, 74, 127, -29, 72, 97, -20, 82,
+    106, 13, 29, 55, 116, -12, -57, -115, 2, -111, -80, 114, 70, -23, -98, 106,
+    -99, -95, -74, -121, 115, -32, 76, 99, -72, -112, 19, -71, 110, -91, 108, 47,
+};
+static const uint8_t g_conv_pool_17_weights[12] = {
+    12, 126, 3, 204, 60, 3, 44, 124, 3, 212, 79, 3,
+};
+static const int32_t g_conv_pool_17_mult[4] = {
+    1535627979, 1772802145, 1765748244, 1335027661,
+};
+static const int32_t g_conv_pool_17_shift[4] = {
+    -3, -6, -3, -5,
+};
+static const int8_t g_conv_pool_17_expected[64] = {
+    -36, 5, 18, 3, 10, 83, -9, 14, -6, 29, 25, -21, 42, 27, 79, 1,
+    -10, -3, -2, -10, -8, -7, -2, -7, -11, -11, -8, -7, -16, -10, -13, -7,
+    31, 10, 11, 36, 52, 37, -23, 127, 27, 26, 55, 30, 32, 38, 29, 84,
+    1, -1, -9, -11, -7, -11, -19, 1, -22, -7, -14, -12, -23, -15, -12, -6,
+};
+static const int8_t g_conv_pool_18_input[189] = {
+    35, 74, -52, -79, 86, -96, 84, -20, -102, -73, -54, -85, 106, 111, -126, 73,
+    -88, -75, 73, 65, -89, 39, 56, 95, 45, -98, -20, 80, 30, -94, -20, -23,
+    20, -85, 122, -122, 50, 6, 42, 33, -113, 113, -16, -39, -48, 31, -90, 76,
+    -32, 62, 14, 22, 76, 125, -107, -30, 40, -17, -18, 25, -22, 51, -82, -67,
+    -64, -84, -70, -5, -10, 15, -72, 5, 55, -42, 106, -97, 118, -59, -55, 100,
+    119, 87, 126, 68, -58, 83, -115, 48, 3, 107, 10, -13, 31, 1, -116, -100,
+    54, 101, 91, -43, 103, 31, -118, 82, 8, -43, 49, 112, -111, 103, 101, -16,
+    11, 23, 1, 84, -31, -125, -75, 127, 23, -100, -72, -21, 9, 0, -98, -81,
+    -115, 122, -22, 71, -105, -81, -62, 4, -63, -85, 103, 23, 95, -44, -5, -110,
+    96, 70, -32, -52, -37, -58, 49, -9, 117, 0, -24, -35, 85, 47, 61, 21,
+    -37, 105, 114, -111, 121, -18, -23, 35, -72, -108, 61, 118, -76, -18, 21, -105,
+    -39, -21, 109, -43, -26, 23, 20, -18, -95, -126, 112, 31, -30,
+};
+static const uint8_t g_conv_pool_18_weights[35] = {
+    204, 92, 103, 160, 95, 76, 56, 48, 193, 147, 14, 51, 2, 59, 48, 85,
+    69, 190, 24, 9, 54, 224, 156, 194, 157, 41, 86, 62, 40, 127, 209, 153,
+    244, 26, 62,
+};
+static const int32_t g_conv_pool_18_bias[5] = {
+    -1577, 189, -1237, 1433, -948,
+};
+static const int32_t g_conv_pool_18_mult[5] = {
+    1674638666, 1384006222, 2062584603, 1582237668, 2087735679,
+};
+static const int32_t g_conv_pool_18_shift[5] = {
+    -5, -4, -5, -5, -5,
+};
+static const int8_t g_conv_pool_18_expected[50] = {
+    12, 23, 15, 12, 12, 12, 12, 12, 12, 12, 19, 31, 22, 29, 31, 12,
+    12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 63, 97,
+    97, 92, 58, 54, 71, 71, 79, 58, 12, 57, 65, 24, 12, 38, 57, 65,
+    60, 12,
+};
+static const int8_t g_conv_pool_19_input[240] = {
+    26, -6, 11, 76, 122, 45, 87, -108, 12, -73, -91, -33, 96, 120, -38, 50,
+    -106, 49, 89, 107, 110, 93, 117, 112, -128, 47, -60, 79, 20, 25, -63, 89,
+    6, 70, 121, 82, 75, -31, -118, -84, -102, -109, 49, 117, -90, -53, -71, 46,
+    -12, -20, -90, 93, -54, 30, 48, -56, 54, 20, 50, 18, -69, -57, -73, 22,
+    -122, 94, 112, 38, -104, -126, 100, -88, 55, -80, -10, -5, -32, -59, -96, -34,
+    106, -123, 112, -87, 81, 78, 56, -88, 109, 23, 45, -84, -78, 93, 53, -42,
+    96, 4, -69, -9, 105, -78, 80, 26, 34, 26, -78, 92, 97, -74, -50, -111,
+    5, -80, -72, -64, 67, 49, 32, -84, 86, -64, 94, 123, -50, 65, -61, -13,
+    -79, 57, -73, 53, -125, -2, 50, -21, -91, -50, 98, 36, -25, -116, -115, -61,
+    36, 42, -17, 92, -70, -3, -77, -80, 0, -73, 106, 73, 126, -57, 86, -30,
+    -57, -28, 98, -89, -12, 34, -109, 120, 111, 89, 21, 97, 63, 107, -20, 67,
+    -92, -38, 65, -51, -75, -37, -89, -40, -68, -120, -18, 28, -11, 76, -32, -11,
+    -88, 5, -78, 67, 108, 64, -61, -99, 86, 115, -88, -87, -25, -34, 17, 5,
+    -29, -108, 80, 30, -38, -116, 35, -75, 33, 1, 102, 93, 92, 0, 72, -53,
+    -118, -52, -36, 43, -87, 94, -66, 39, -108, -99, 121, 70, 73, -91, -76, -35,
+};
+static const uint8_t g_conv_pool_19_weights[15] = {
+    196, 109, 242, 134, 13, 156, 226, 150, 36, 12, 236, 167, 156, 123, 13,
+};
+static const int32_t g_conv_pool_19_bias[3] = {
+    400, 200, 1030,
+};
+static const int32_t g_conv_pool_19_mult[3] = {
+    1282893615, 1667854198, 1939622252,
+};
+static const int32_t g_conv_pool_19_shift[3] = {
+    -3, -4, -3,
+};
+static const int8_t g_conv_pool_19_expected[63] = {
+    0, 18, 29, 1, 5, 37, 18, 53, 90, 46, 106, 116, 33, 66, 32, 127,
+    73, 113, 125, 127, 46, -4, 59, 30, 26, 23, 87, 8, -1, 68, 74, 45,
+    35, 35, 88, 4, 73, 75, 48, 63, 64, 42, 2, 127, 127, -7, -5, 76,
+    52, 35, 127, 87, 127, 55, 99, 127, 127, -9, 127, 10, 124, 41, 110,
+};
+static const int8_t g_conv_pool_20_input[256] = {
+    80, 109, 78, 42, -109, -27, -110, 105, 101, -52, -39, 67, -48, 74, -114, -23,
+    -47, -4, -18, 100, 82, 108, -106, -36, 75, 90, -87, 55, 50, 69, -41, 97,
+    -89, -67, 26, 57, 112, 57, -11, -64, 38, -116, -122, -37, 25, 10, 51, -84,
+    -71, -89, -92, 59, 1, -69, -114, 22, -107, -87, -78, -27, -122, 85, 115, 20,
+    -118, -105, 7, 127, 78, 87, 115, -80, -57, -8, 85, -100, 101, 14, 126, -76,
+    -91, -45, 41, -102, -62, -21, 116, -117, 72, -113, -128, 40, -41, 30, -124, -72,
+    85, -77, -59, 39, -83, -38, 61, -46, -92, -114, -70, -60, 81, -23, -2, -109,
+    16, 91, 110, -103, 69, -67, -52, 110, -92, 27, -12, -96, 31, 75, 92, -42,
+    -7, 12, 27, 70, -91, 37, -90, 18, 67, -34, -41, 113, -3, -56, -119, -19,
+    -98, -43, 92, 107, 116, 89, 85, -62, -94, -101, -55, 70, -59, 4, 52, 93,
+    -53, -119, 82, -81, -48, -102, 63, 0, 16, -12, -2, 50, -27, -73, 88, -57,
+    -92, -100, -83, -42, 65, -61, 108, 110, -90, -73, -30, 122, -107, 126, 84, 79,
+    50, -122, -126, -109, 66, 21, -48, -69, 124, -48, 51, 41, -53, -49, 104, -113,
+    16, -86, -61, 100, 65, 74, -106, 60, -45, -11, -116, 50, -50, -30, 34, -108,
+    -88, -98, 114, 91, 32, 34, -7, 94, -18, -10, -21, 16, 6, -91, 40, 55,
+    -78, -43, -85, 29, 11, 27, -18, 89, 79, 100, -72, 87, 1, 32, 55, -124,
+};
+static const uint8_t g_conv_pool_20_weights[20] = {
+    208, 137, 69, 70, 15, 144, 111, 247, 9, 15, 64, 152, 132, 244, 15, 160,
+    147, 206, 76, 15,
+};
+static const int32_t g_conv_pool_20_bias[4] = {
+    1566, -9, -385, 1903,
+};
+static const int32_t g_conv_pool_20_mult[4] = {
+    1274701642, 1525248750, 1785055504, 1420883232,
+};
+static const int32_t g_conv_pool_20_shift[4] = {
+    -6, -8, -9, -7,
+};
+static const int8_t g_conv_pool_20_expected[256] = {
+    20, 6, 9, 28, 3, 7, 10, 16, 20, 27, 7, -6, 19, 34, 11, -2,
+    13, 28, 1, 32, 18, 17, 12, -1, 20, 10, -2, 25, 32, 27, 8, -1,
+    20, -6, 17, 20, 15, 4, 20, 7, 3, 18, 6, 10, 1, 22, 8, 2,
+    9, 30, 9, 36, 15, 13, 27, 21, 19, 18, -12, 16, -10, 9, 6, 13,
+    1, -4, -9, 9, -13, 0, -6, -5, -4, 4, -9, -6, -7, 2, 3, -14,
+    -1, 0, 2, -3, -5, -5, -1, -12, -3, -8, 3, 1, -6, 4, -4, -12,
+    5, -8, 0, -6, -7, 3, -2, -11, 3, -4, 1, 0, -5, 6, 5, -6,
+    -12, -1, 0, 4, -7, 8, 7, -14, -5, 7, -8, -2, -11, 1, -3, -9,
+    -12, -7, -6, -11, -7, -9, -8, -9, -12, -8, -14, -12, -12, -11, -9, -14,
+    -9, -13, -12, -13, -14, -10, -11, -14, -6, -11, -9, -14, -11, -8, -10, -14,
+    -14, -13, -8, -12, -14, -12, -14, -11, -12, -14, -10, -13, -11, -8, -6, -14,
+    -12, -4, -12, -11, -13, -13, -12, -12, -14, -13, -14, -10, -12, -10, -10, -14,
+    28, 36, 27, 31, 27, 30, 28, 23, 1, 12, 12, 4, 7, 22, 28, 13,
+    14, 30, 31, 32, 18, 18, 15, 9, 22, 20, 14, 27, 23, 25, 24, 21,
+    16, 29, 39, 21, 9, 15, 23, 22, -1, 5, 13, 27, 19, 21, 23, 16,
+    10, 26, 33, 17, 21, 20, 18, 16, 4, 23, 11, 28, 12, 17, 9, 10,
+};
+static const int8_t g_conv_pool_21_input[256] = {
+    21, -31, -82, -55, -9, 80, -103, 121, 104, 57, -118, 61, 21, 23, -124, -24,
+    110, -100, -9, 35, -111, -97, -92, 113, 34, 71, -11, 56, -31, 8, 31, 20,
+    113, -74, 44, 117, 51, 119, 108, 83, -97, -73, 9, 13, 31, -13, -118, -82,
+    122, -79, 0, 76, -54, 98, 79, 60, 74, 82, 17, -25, 52, -96, -78, 1,
+    42, 97, -98, -76, 61, 80, 36, 77, 38, -114, 98, -36, 65, -51, 101, -78,
+    -39, -102, 78, 8, 113, -5, 74, -99, 102, -49, -54, 27, -101, -112, 30, 7,
+    -2, 67, -121, -81, -2, 0, 49, 49, 27, -12, 122, -38, 86, 73, -88, 34,
+    -92, 26, 68, 58, 90, 43, -118, -127, -63, -55, 27, 64, -14, 39, 13, -5,
+    23, -58, -107, 53, 79, 74, -55, -125, 106, -27, -118, -80, 111, 23, 34, -30,
+    1, -73, 22, 4, -29, 42, 24, 30, -95, 2, 103, 54, 100, -47, 121, 100,
+    35, 80, 97, 83, -58, -118, -23, -120, 24, 14, -32, -23, 29, 21, 48, 94,
+    41, -110, -24, 18, -123, 66, 25, 58, 94, 57, 77, -20, 6, 127, -124, 14,
+    -17, 119, 55, -87, -18, -85, -95, 80, -105, -40, 51, -122, -22, 94, 53, -86,
+    -26, 32, 64, 97, -35, -121, -122, 70, -124, -26, 49, -78, 72, -24, -84, -124,
+    35, -94, -111, -39, 33, -11, -113, -29, -48, 78, 88, 92, 79, 109, -104, -14,
+    63, -28, -85, -71, -66, -100, -118, 100, 27, 76, -26, 111, -18, 92, 1, 62,
+};
+static const uint8_t g_conv_pool_21_weights[20] = {
+    176, 166, 86, 129, 15, 144, 92, 144, 91, 15, 16, 38, 181, 72, 15, 16,
+    54, 149, 198, 15,
+};
+static const int32_t g_conv_pool_21_mult[4] = {
+    1678549324, 1237647891, 1113273977, 1601782399,
+};
+static const int32_t g_conv_pool_21_shift[4] = {
+    -5, -5, -5, -7,
+};
+static const int8_t g_conv_pool_21_expected[64] = {
+    45, 40, 8, 27, 75, 71, 18, -2, 45, 37, 30, -2, 51, -2, 14, 9,
+    28, 68, 34, -2, 30, 43, 27, -2, 36, 66, 9, 41, 34, -2, 12, 12,
+    -2, 56, -2, -2, 14, -2, -2, -2, 14, -2, -2, -2, -2, -2, -2, -2,
+    7, -2, 17, 7, 3, -2, -2, -2, 13, 3, -1, 0, 10, -2, -2, -2,
+};
+static const int8_t g_conv_pool_22_input[189] = {
+    -105, -35, 120, -40, 73, 81, 68, -64, -108, -127, -64, 103, -126, 25, 52, -90,
+    -66, 16, -73, 60, -40, 117, 65, 71, -65, 114, -49, 4, 97, -65, 77, 66,
+    -81, -53, -125, 115, 104, -67, -71, 100, 21, 25, -37, 99, -101, 97, 61, 75,
+    38, -102, 40, -87, -93, -90, 34, -121, -34, -91, 50, 53, 64, -111, 99, -69,
+    -5, -91, 126, -85, -89, 67, -107, -66, -54, -21, 17, 61, -89, 68, 127, -96,
+    9, 92, 82, -85, 106, 73, 82, -104, 64, -90, 109, 126, 94, 7, 59, 10,
+    -49, 108, -58, 3, -100, -54, -126, 86, -113, -86, 5, -113, -92, -75, -78, -78,
+    49, 16, -66, 49, 25, -104, 9, 113, 110, 123, -28, -48, -98, -93, -64, 28,
+    64, -108, 64, 7, 103, -114, 87, 3, -23, 81, -12, 64, 46, -125, -70, 111,
+    -91, 27, 90, -8, -14, -59, -115, -31, 52, -13, 122, 20, 111, 81, 127, 87,
+    88, 2, -3, 39, -103, -121, 48, 107, 108, 117, 67, 91, 44, -121, 127, 105,
+    125, 112, 85, 49, 2, -15, 122, -7, -110, 99, -39, -39, 56,
+};
+static const uint8_t g_conv_pool_22_weights[70] = {
+    48, 200, 195, 119, 98, 177, 81, 6, 144, 33, 204, 154, 251, 15, 176, 175,
+    225, 17, 28, 163, 179, 109, 56, 137, 27, 123, 54, 15, 16, 245, 235, 159,
+    150, 180, 195, 59, 202, 180, 101, 190, 90, 15, 0, 44, 31, 57, 60, 243,
+    8, 21, 144, 46, 21, 79, 133, 15, 16, 220, 185, 147, 69, 216, 169, 215,
+    184, 182, 68, 89, 34, 15,
+};
+static const int32_t g_conv_pool_22_bias[5] = {
+    -1271, -1331, -563, -775, 320,
+};
+static const int32_t g_conv_pool_22_mult[5] = {
+    1541540560, 1319128362, 1343114130, 1465986932, 1804742275,
+};
+static const int32_t g_conv_pool_22_shift[5] = {
+    -7, -5, -7, -7, -6,
+};
+static const int8_t g_conv_pool_22_expected[50] = {
+    1, 3, 31, 24, 24, 2, 23, 31, 68, 32, 118, 118, 50, 43, 95, -19,
+    55, 53, 43, 113, 8, 9, 26, -6, -10, 8, 9, 26, 20, -10, 26, 26,
+    34, 33, 33, 26, 37, 37, 42, 42, 67, 67, 66, 36, 86, 67, 67, 66,
+    20, 86,
+};
+static const int8_t g_conv_pool_23_input[240] = {
+    41, 48, -37, -33, -70, 38, -51, 51, -8, 67, -87, 24, 126, -5, 65, -88,
+    -62, 77, 69, 69, 24, -128, 39, -66, -94, 91, 123, -80, 84, -4, -30, -20,
+    -85, 87, -39, -84, 79, -96, -89, 14, 79, -60, -46, 16, -50, 40, 56, -13,
+    -126, 98, -12, 127, -113, 54, -64, 108, -121, 53, -99, -14, -12, 33, -61, -108,
+    26, 42, 40, 61, -106, 95, 36, 65, 118, 76, 66, 35, -49, 28, -117, 51,
+    -123, 58, 112, 83, 79, -60, -98, -79, 112, 65, 54, -122, -123, -82, -108, -61,
+    -30, 126, -97, -113, -45, -63, 41, 3, -78, -25, -124, 14, -82, -60, -8, -84,
+    -94, 13, -84, 65, 64, 9, -94, 56, 23, -82, 107, -75, 53, 3, 61, -106,
+    125, -70, 90, 5, 83, 44, 17, -71, -21, -114, 108, 13, -84, 21, 12, 88,
+    -86, 69, 34, 75, -68, 81, 42, 38, -79, -101, -62, -4, 51, -120, -124, 25,
+    37, -97, 92, -63, 104, 82, -53, 86, 117, 126, -17, 76, 61, -109, 96, -127,
+    -8, 53, 45, 28, 123, -48, -120, -71, -3, 112, -125, 14, -67, 3, -36, 27,
+    114, -99, -23, -91, -74, 8, 86, -74, -78, 57, 64, -11, -23, 27, -36, -14,
+    14, -49, -109, -16, -27, 14, 33, 110, 117, -78, 21, -86, -29, -107, -71, 105,
+    -74, -28, 68, 45, 120, 3, 127, 24, 59, -89, -18, 65, 93, 70, 64, -119,
+};
+static const uint8_t g_conv_pool_23_weights[27] = {
+    128, 33, 159, 152, 99, 77, 188, 195, 242, 144, 1, 90, 87, 58, 67, 243,
+    169, 252, 64, 72, 156, 192, 177, 165, 255, 79, 247,
+};
+static const int32_t g_conv_pool_23_bias[3] = {
+    -1898, -409, -963,
+};
+static const int32_t g_conv_pool_23_mult[3] = {
+    1403847597, 2059320891, 1743724331,
+};
+static const int32_t g_conv_pool_23_shift[3] = {
+    -5, -7, -5,
+};
+static const int8_t g_conv_pool_23_expected[63] = {
+    22, -8, -8, -8, -8, -8, -8, -8, 24, 36, 29, 43, 34, 24, 28, 38,
+    21, 53, 5, -6, 53, -8, -1, 4, -4, -6, -8, -8, 12, 18, 35, 25,
+    46, 27, 39, 12, 22, 4, 40, 1, 48, 31, -8, -8, 21, -8, 11, 11,
+    -8, -8, 27, 53, 53, 53, -6, 53, -8, 53, -8, -8, -8, 53, 42,
+};
+static const golden_conv_pool_case_t g_conv_pool_cases[] = {
+    {"int8 c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, -16, LOWBIT_FORMAT_INT8, {g_conv_pool_0_mult, g_conv_pool_0_shift, 4, 16, -128, 127}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_0_input, g_conv_pool_0_weights, 36, g_conv_pool_0_bias, g_conv_pool_0_expected, 256, 1823},
+    {"int8 c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 94, LOWBIT_FORMAT_INT8, {g_conv_pool_1_mult, g_conv_pool_1_shift, 4, -8, -8, 110}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_1_input, g_conv_pool_1_weights, 36, NULL, g_conv_pool_1_expected, 64, 575},
+    {"int8 c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, -110, LOWBIT_FORMAT_INT8, {g_conv_pool_2_mult, g_conv_pool_2_shift, 5, 9, 9, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_2_input, g_conv_pool_2_weights, 135, g_conv_pool_2_bias, g_conv_pool_2_expected, 50, 903},
+    {"int8 c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -16, LOWBIT_FORMAT_INT8, {g_conv_pool_3_mult, g_conv_pool_3_shift, 3, 11, -128, 127}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_3_input, g_conv_pool_3_weights, 54, g_conv_pool_3_bias, g_conv_pool_3_expected, 63, 1423},
+    {"int4 c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 94, LOWBIT_FORMAT_INT4, {g_conv_pool_4_mult, g_conv_pool_4_shift, 4, 9, 9, 127}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_4_input, g_conv_pool_4_weights, 20, g_conv_pool_4_bias, g_conv_pool_4_expected, 256, 1823},
+    {"int4 c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, -41, LOWBIT_FORMAT_INT4, {g_conv_pool_5_mult, g_conv_pool_5_shift, 4, -9, -128, 127}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_5_input, g_conv_pool_5_weights, 20, NULL, g_conv_pool_5_expected, 64, 575},
+    {"int4 c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, 28, LOWBIT_FORMAT_INT4, {g_conv_pool_6_mult, g_conv_pool_6_shift, 5, 11, 11, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_6_input, g_conv_pool_6_weights, 70, g_conv_pool_6_bias, g_conv_pool_6_expected, 50, 903},
+    {"int4 c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -39, LOWBIT_FORMAT_INT4, {g_conv_pool_7_mult, g_conv_pool_7_shift, 3, 1, 1, 127}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_7_input, g_conv_pool_7_weights, 27, g_conv_pool_7_bias, g_conv_pool_7_expected, 63, 1423},
+    {"int2 c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, -80, LOWBIT_FORMAT_INT2, {g_conv_pool_8_mult, g_conv_pool_8_shift, 4, -20, -20, 127}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_8_input, g_conv_pool_8_weights, 12, g_conv_pool_8_bias, g_conv_pool_8_expected, 256, 1823},
+    {"int2 c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, -121, LOWBIT_FORMAT_INT2, {g_conv_pool_9_mult, g_conv_pool_9_shift, 4, 6, 6, 127}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_9_input, g_conv_pool_9_weights, 12, NULL, g_conv_pool_9_expected, 64, 575},
+    {"int2 c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, 33, LOWBIT_FORMAT_INT2, {g_conv_pool_10_mult, g_conv_pool_10_shift, 5, -10, -128, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_10_input, g_conv_pool_10_weights, 35, g_conv_pool_10_bias, g_conv_pool_10_expected, 50, 903},
+    {"int2 c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -36, LOWBIT_FORMAT_INT2, {g_conv_pool_11_mult, g_conv_pool_11_shift, 3, -5, -5, 68}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_11_input, g_conv_pool_11_weights, 15, g_conv_pool_11_bias, g_conv_pool_11_expected, 63, 1423},
+    {"binary c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 94, LOWBIT_FORMAT_BINARY, {g_conv_pool_12_mult, g_conv_pool_12_shift, 4, 4, -128, 127}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_12_input, g_conv_pool_12_weights, 8, g_conv_pool_12_bias, g_conv_pool_12_expected, 256, 1823},
+    {"binary c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 75, LOWBIT_FORMAT_BINARY, {g_conv_pool_13_mult, g_conv_pool_13_shift, 4, 8, 8, 123}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_13_input, g_conv_pool_13_weights, 8, NULL, g_conv_pool_13_expected, 64, 575},
+    {"binary c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, -88, LOWBIT_FORMAT_BINARY, {g_conv_pool_14_mult, g_conv_pool_14_shift, 5, 11, 11, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_14_input, g_conv_pool_14_weights, 20, g_conv_pool_14_bias, g_conv_pool_14_expected, 50, 903},
+    {"binary c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, -125, LOWBIT_FORMAT_BINARY, {g_conv_pool_15_mult, g_conv_pool_15_shift, 3, 19, -128, 127}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_15_input, g_conv_pool_15_weights, 9, g_conv_pool_15_bias, g_conv_pool_15_expected, 63, 1423},
+    {"sym2 c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 104, LOWBIT_FORMAT_SYM2, {g_conv_pool_16_mult, g_conv_pool_16_shift, 4, -1, -1, 127}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_16_input, g_conv_pool_16_weights, 12, g_conv_pool_16_bias, g_conv_pool_16_expected, 256, 1823},
+    {"sym2 c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 70, LOWBIT_FORMAT_SYM2, {g_conv_pool_17_mult, g_conv_pool_17_shift, 4, -17, -128, 127}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_17_input, g_conv_pool_17_weights, 12, NULL, g_conv_pool_17_expected, 64, 575},
+    {"sym2 c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, -111, LOWBIT_FORMAT_SYM2, {g_conv_pool_18_mult, g_conv_pool_18_shift, 5, 12, 12, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_18_input, g_conv_pool_18_weights, 35, g_conv_pool_18_bias, g_conv_pool_18_expected, 50, 903},
+    {"sym2 c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 70, LOWBIT_FORMAT_SYM2, {g_conv_pool_19_mult, g_conv_pool_19_shift, 3, -9, -9, 127}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_19_input, g_conv_pool_19_weights, 15, g_conv_pool_19_bias, g_conv_pool_19_expected, 63, 1423},
+    {"sym4 c1x16x16->4 k3x3 s1x1 g1 + max k2x2 s2x2", {1, 16, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, -106, LOWBIT_FORMAT_SYM4, {g_conv_pool_20_mult, g_conv_pool_20_shift, 4, -14, -14, 116}}, {4, 16, 16, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_20_input, g_conv_pool_20_weights, 20, g_conv_pool_20_bias, g_conv_pool_20_expected, 256, 1823},
+    {"sym4 c4x8x8->4 k3x3 s1x1 g4 + max k2x2 s2x2", {4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, -109, LOWBIT_FORMAT_SYM4, {g_conv_pool_21_mult, g_conv_pool_21_shift, 4, -2, -2, 127}}, {4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0}, g_conv_pool_21_input, g_conv_pool_21_weights, 20, NULL, g_conv_pool_21_expected, 64, 575},
+    {"sym4 c3x7x9->5 k3x3 s2x1 g1 + max k3x3 s2x2", {3, 7, 9, 5, 3, 3, 2, 1, 1, 0, 1, 1, 1, 48, LOWBIT_FORMAT_SYM4, {g_conv_pool_22_mult, g_conv_pool_22_shift, 5, -5, -128, 127}}, {5, 3, 9, 3, 3, 2, 2, 1, 1, 1, 1}, g_conv_pool_22_input, g_conv_pool_22_weights, 70, g_conv_pool_22_bias, g_conv_pool_22_expected, 50, 903},
+    {"sym4 c2x6x20->3 k3x3 s1x1 g1 + max k2x3 s2x3", {2, 6, 20, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 53, LOWBIT_FORMAT_SYM4, {g_conv_pool_23_mult, g_conv_pool_23_shift, 3, -8, -8, 53}}, {3, 6, 20, 2, 3, 2, 3, 1, 0, 2, 0}, g_conv_pool_23_input, g_conv_pool_23_weights, 27, g_conv_pool_23_bias, g_conv_pool_23_expected, 63, 1423},
 };
 
 #endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */

@@ -198,6 +198,26 @@ static void test_conv2d(void) {
   }
 }
 
+static void test_conv_max_pool(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_conv_pool_cases); ++k) {
+    const golden_conv_pool_case_t* c = &g_conv_pool_cases[k];
+    const size_t scratch = lowbit_conv2d_max_pool_scratch_size(&c->conv, &c->pool);
+    int bad = 0;
+    if (scratch != c->scratch_size) {
+      bad += report("conv2d_max_pool_scratch_size", k, c->name, 0, (long)c->scratch_size,
+                    (long)scratch);
+    }
+    guard_output();
+    bad += expect_status(
+        "conv2d_max_pool", k, c->name, LOWBIT_OK,
+        lowbit_conv2d_max_pool_s8(&c->conv, &c->pool, c->input, c->weights, c->weights_size,
+                                  c->bias, g_out, g_scratch + k % 16, c->scratch_size));
+    bad += compare_s8("conv2d_max_pool", k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
 static void test_pool(void) {
   size_t k;
   for (k = 0; k < ARRAY_LEN(g_pool_cases); ++k) {
@@ -413,6 +433,35 @@ static void test_argument_errors(void) {
                lowbit_conv2d_s8(&cp, conv->input, conv->weights, conv->weights_size, conv->bias,
                                 g_out, g_scratch, conv->scratch_size));
 
+  /* Conv2d + max pool. */
+  {
+    const golden_conv_pool_case_t* cpc = &g_conv_pool_cases[0];
+    lowbit_pool_params_t fused = cpc->pool;
+    expect_error(
+        "conv+pool NULL pool", LOWBIT_ERR_ARG,
+        lowbit_conv2d_max_pool_s8(&cpc->conv, NULL, cpc->input, cpc->weights, cpc->weights_size,
+                                  cpc->bias, g_out, g_scratch, cpc->scratch_size));
+    expect_error("conv+pool small scratch", LOWBIT_ERR_BUFFER,
+                 lowbit_conv2d_max_pool_s8(&cpc->conv, &cpc->pool, cpc->input, cpc->weights,
+                                           cpc->weights_size, cpc->bias, g_out, g_scratch,
+                                           cpc->scratch_size - 1));
+    fused.in_width += 1;
+    expect_error(
+        "conv+pool pool input is not the conv output", LOWBIT_ERR_ARG,
+        lowbit_conv2d_max_pool_s8(&cpc->conv, &fused, cpc->input, cpc->weights, cpc->weights_size,
+                                  cpc->bias, g_out, g_scratch, BUFFER_LEN));
+    fused = cpc->pool;
+    fused.channels += 1;
+    expect_error(
+        "conv+pool channel mismatch", LOWBIT_ERR_ARG,
+        lowbit_conv2d_max_pool_s8(&cpc->conv, &fused, cpc->input, cpc->weights, cpc->weights_size,
+                                  cpc->bias, g_out, g_scratch, BUFFER_LEN));
+    expect_error(
+        "conv+pool scratch size of NULL pool",
+        lowbit_conv2d_max_pool_scratch_size(&cpc->conv, NULL) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG,
+        LOWBIT_OK);
+  }
+
   /* Pools. */
   pp = pool->params;
   pp.pad_top = pp.kernel_h;
@@ -458,6 +507,7 @@ int main(void) {
   test_fully_connected();
   test_conv2d();
   test_pool();
+  test_conv_max_pool();
   test_concat();
   test_argmax();
   test_argument_errors();

@@ -229,16 +229,28 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
            << conv->pad_left << ", " << conv->pad_right << ", " << conv->groups << ", " << in_zp
            << ", " << format_enum(conv->format) << ", "
            << requant_init(symbol, conv->requant, layer.output_zero_point) << "};\n\n";
-      body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr << ", "
-           << symbol << "_weights, sizeof(" << symbol << "_weights), "
-           << (conv->bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
-           << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
+      const std::string bias = conv->bias.empty() ? std::string("NULL") : symbol + "_bias";
+      if (fuses_with_next(model, i)) {
+        // The max pool after it is computed here (its params are emitted with its own layer).
+        body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p << "_l"
+             << i + 1 << "_params, " << input_expr << ", " << symbol << "_weights, sizeof("
+             << symbol << "_weights), " << bias << ", " << buffer_expr(plan.outputs[i + 1])
+             << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
+      } else {
+        body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr << ", "
+             << symbol << "_weights, sizeof(" << symbol << "_weights), " << bias << ", " << out
+             << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
+      }
     } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
       data << "static const lowbit_pool_params_t " << symbol << "_params = {" << pool->channels
            << ", " << pool->in_height << ", " << pool->in_width << ", " << pool->kernel_h << ", "
            << pool->kernel_w << ", " << pool->stride_h << ", " << pool->stride_w << ", "
            << pool->pad_top << ", " << pool->pad_bottom << ", " << pool->pad_left << ", "
            << pool->pad_right << "};\n\n";
+      if (i > 0 && fuses_with_next(model, i - 1)) {
+        body << "  /* Computed by layer " << i - 1 << "'s lowbit_conv2d_max_pool_s8. */\n\n";
+        continue;
+      }
       body << "  status = " << (pool->average ? "lowbit_avg_pool_s8" : "lowbit_max_pool_s8") << "(&"
            << symbol << "_params, " << input_expr << ", " << out << ");\n";
     } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
@@ -298,6 +310,8 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
     j["output_zero_point"] = layer.output_zero_point;
     j["input_zero_point"] = input_zero_point_of(model, layer.inputs[0]);
     j["input_scale"] = input_scale_of(model, layer.inputs[0]);
+    // The generated code runs this conv2d and the max pool after it as one call.
+    if (fuses_with_next(model, i)) j["fused_with"] = model.layers[i + 1].name;
     j["weight_bytes"] = lc.weight_bytes;
     j["bias_bytes"] = lc.bias_bytes;
     j["requant_bytes"] = lc.requant_bytes;

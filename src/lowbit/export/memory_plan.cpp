@@ -19,7 +19,24 @@ lowbit_format_t runtime_format(WeightFormat format) {
 
 }  // namespace
 
-int64_t op_scratch_bytes(const Op& op) {
+bool fuses_with_next(const IntegerModel& model, size_t index) {
+  if (index + 1 >= model.layers.size()) return false;
+  if (!std::holds_alternative<Conv2d>(model.layers[index].op)) return false;
+  const Layer& next = model.layers[index + 1];
+  const auto* pool = std::get_if<Pool>(&next.op);
+  if (pool == nullptr || pool->average ||
+      next.inputs != std::vector<int>{static_cast<int>(index)}) {
+    return false;
+  }
+  for (size_t j = index + 2; j < model.layers.size(); ++j) {
+    for (int producer : model.layers[j].inputs) {
+      if (producer == static_cast<int>(index)) return false;
+    }
+  }
+  return true;
+}
+
+int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
   if (const auto* fc = std::get_if<FullyConnected>(&op)) {
     lowbit_fc_params_t params{};
     params.batch = 1;
@@ -44,7 +61,20 @@ int64_t op_scratch_bytes(const Op& op) {
     params.pad_right = static_cast<size_t>(conv->pad_right);
     params.groups = static_cast<size_t>(conv->groups);
     params.weight_format = runtime_format(conv->format);
-    return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
+    if (fused_pool == nullptr) return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
+    lowbit_pool_params_t pool{};
+    pool.channels = static_cast<size_t>(fused_pool->channels);
+    pool.in_height = static_cast<size_t>(fused_pool->in_height);
+    pool.in_width = static_cast<size_t>(fused_pool->in_width);
+    pool.kernel_h = static_cast<size_t>(fused_pool->kernel_h);
+    pool.kernel_w = static_cast<size_t>(fused_pool->kernel_w);
+    pool.stride_h = static_cast<size_t>(fused_pool->stride_h);
+    pool.stride_w = static_cast<size_t>(fused_pool->stride_w);
+    pool.pad_top = static_cast<size_t>(fused_pool->pad_top);
+    pool.pad_bottom = static_cast<size_t>(fused_pool->pad_bottom);
+    pool.pad_left = static_cast<size_t>(fused_pool->pad_left);
+    pool.pad_right = static_cast<size_t>(fused_pool->pad_right);
+    return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
   }
   return 0;
 }
@@ -64,10 +94,14 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
             ? (layer.inputs[0] == kModelInput ? kModelInput
                                               : root[static_cast<size_t>(layer.inputs[0])])
             : i;
+    // A fused conv2d reads its inputs while the pool after it writes.
+    const int reader = fuses_with_next(model, static_cast<size_t>(i)) ? i + 1 : i;
     for (int producer : layer.inputs) {
       if (producer == kModelInput) continue;
       const int base = root[static_cast<size_t>(producer)];
-      if (base != kModelInput) last_use[static_cast<size_t>(base)] = i;
+      if (base != kModelInput) {
+        last_use[static_cast<size_t>(base)] = std::max(last_use[static_cast<size_t>(base)], reader);
+      }
     }
   }
   // Live arena blocks: (offset, end, owner layer).
@@ -79,7 +113,19 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
   std::vector<Block> live;
   for (int i = 0; i < count; ++i) {
     const Layer& layer = model.layers[static_cast<size_t>(i)];
-    plan.kernel_scratch_bytes = std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op));
+    const bool fused = fuses_with_next(model, static_cast<size_t>(i));
+    const Pool* fused_pool =
+        fused ? &std::get<Pool>(model.layers[static_cast<size_t>(i) + 1].op) : nullptr;
+    const bool computed_by_previous = i > 0 && fuses_with_next(model, static_cast<size_t>(i) - 1);
+    if (!computed_by_previous) {
+      plan.kernel_scratch_bytes =
+          std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op, fused_pool));
+    }
+    if (fused) {
+      // No int8 output: the fused call writes the pool's output directly.
+      plan.outputs[static_cast<size_t>(i)] = {BufferKind::kArena, -1};
+      continue;
+    }
     if (is_view(layer.op)) {
       const int producer = layer.inputs[0];
       BufferView view = producer == kModelInput ? BufferView{BufferKind::kModelInput, 0}

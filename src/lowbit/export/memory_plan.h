@@ -18,12 +18,13 @@ enum class BufferKind {
 /// Location of one layer's output: a buffer and a byte offset into it.
 struct BufferView {
   BufferKind kind = BufferKind::kArena;  ///< Which buffer.
-  int64_t offset = 0;                    ///< Byte offset into that buffer.
+  int64_t offset = 0;  ///< Byte offset into that buffer (-1: a fused conv2d, no buffer).
 };
 
 /// Placement of all activations. Buffers are placed first-fit by liveness: an output is placed
 /// at the lowest offset that overlaps no buffer still to be read (the layer's own inputs are
-/// still live, so outputs never overlap inputs); flatten and slice are views, no memory. For a
+/// still live, so outputs never overlap inputs); flatten and slice are views, no memory, and so
+/// is a conv2d fused with its max pool (its inputs stay live until the pool is written). For a
 /// plain chain this is the ping-pong of consecutive buffers.
 struct MemoryPlan {
   std::vector<BufferView> outputs;  ///< One per layer.
@@ -37,10 +38,17 @@ struct MemoryPlan {
   }
 };
 
+/// Whether layer `index` (a conv2d) and the next layer (a max pool of its output, its only
+/// reader) run as one lowbit_conv2d_max_pool_s8 call: the runtime pools the int32 sums and
+/// requantizes only pooled outputs, bit for bit the two operators in turn, and the conv2d's
+/// int8 output never takes arena memory.
+bool fuses_with_next(const IntegerModel& model, size_t index);
+
 /// Scratch bytes the runtime needs for one operator (0 for operators without scratch): the
 /// runtime's own lowbit_fc_scratch_size() / lowbit_conv2d_scratch_size(), so the two never
-/// disagree. The op must have passed validate().
-int64_t op_scratch_bytes(const Op& op);
+/// disagree; `fused_pool` is the max pool a conv2d is fused with (see fuses_with_next), if any.
+/// The op must have passed validate().
+int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool = nullptr);
 
 /// Plans the buffers of a validated model; `shapes` are validate()'s output shapes.
 MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes);
