@@ -133,28 +133,95 @@ LOWBIT_FORCE_INLINE void lowbit_conv_flush(int32_t* acc, int16_t* part, int coun
   }
 }
 
-/* Sums the taps for `count` consecutive outputs starting at `at` (the planes' element under the
- * first output's first tap): products are summed in int16 parts of up to `per_part` taps
- * (|w| * 255 * per_part <= 32767, see lowbit_conv_per_part), then added to the int32 sums. */
+/* Sums the taps for `count` consecutive outputs of `rows` (1 or 2) output rows: row r starts at
+ * at + r * at_step in the planes (the element under its first output's first tap) and its sums
+ * go to acc + r * acc_step. Products are summed in int16 parts of up to `per_part` taps
+ * (|w| * 255 * per_part <= 32767, see lowbit_conv_per_part), then added to the int32 sums. Two
+ * rows share each tap's weight and bookkeeping; count and rows are constants after inlining, so
+ * the parts stay in registers. */
 LOWBIT_FORCE_INLINE void lowbit_conv_run(const lowbit_conv_tap_t* taps, size_t count_taps,
-                                         size_t per_part, const int16_t* at, int32_t* acc,
-                                         int count) {
-  int16_t part[16];
+                                         size_t per_part, const int16_t* at, size_t at_step,
+                                         int32_t* acc, size_t acc_step, int count, int rows) {
+  /* Two named arrays rather than one [2][16]: compilers keep them in registers. */
+  int16_t part0[16];
+  int16_t part1[16];
   size_t pending = 0;
   size_t t;
   int j;
   for (j = 0; j < count; ++j) {
     acc[j] = 0;
-    part[j] = 0;
+    part0[j] = 0;
+    if (rows == 2) {
+      acc[acc_step + (size_t)j] = 0;
+      part1[j] = 0;
+    }
   }
   for (t = 0; t < count_taps; ++t) {
-    lowbit_conv_tap(part, at + taps[t].offset, taps[t].weight, count);
+    const int16_t* src = at + taps[t].offset;
+    lowbit_conv_tap(part0, src, taps[t].weight, count);
+    if (rows == 2) lowbit_conv_tap(part1, src + at_step, taps[t].weight, count);
     if (++pending == per_part) {
-      lowbit_conv_flush(acc, part, count);
+      lowbit_conv_flush(acc, part0, count);
+      if (rows == 2) lowbit_conv_flush(acc + acc_step, part1, count);
       pending = 0;
     }
   }
-  if (pending != 0) lowbit_conv_flush(acc, part, count);
+  if (pending != 0) {
+    lowbit_conv_flush(acc, part0, count);
+    if (rows == 2) lowbit_conv_flush(acc + acc_step, part1, count);
+  }
+}
+
+/* Requantizes `count` sums (the bias added exactly) into out. */
+LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_channel_requant_t* rq, const int32_t* acc,
+                                           int8_t* out, int count) {
+  const lowbit_channel_requant_t r = *rq;
+  int j;
+  for (j = 0; j < count; ++j) {
+    out[j] = lowbit_requantize_inline(lowbit_saturate_i32(r.bias + acc[j]), r.multiplier, r.shift,
+                                      r.zero_point, r.act_min, r.act_max);
+  }
+}
+
+/* Where one output channel's rows go: int32 sums to pool (sums != NULL) or int8 outputs. */
+typedef struct {
+  int32_t* sums;
+  int8_t* out;
+  const lowbit_channel_requant_t* rq;
+} lowbit_conv_sink_t;
+
+/* Output rows oy .. oy + rows - 1 of one channel, in blocks of 16, 8, then 1 outputs. */
+LOWBIT_FORCE_INLINE void lowbit_conv_rows(const lowbit_conv_tap_t* taps, size_t count_taps,
+                                          size_t per_part, const int16_t* at, size_t at_step,
+                                          size_t out_w, const lowbit_conv_sink_t* sink, size_t oy,
+                                          int rows) {
+  int32_t block[2 * 16];
+  int32_t* const sums = sink->sums != NULL ? sink->sums + oy * out_w : NULL;
+  int8_t* const out = sink->sums == NULL ? sink->out + oy * out_w : NULL;
+  const size_t acc_step = sums != NULL ? out_w : 16;
+  size_t ox = 0;
+  int r;
+  for (; ox + 16 <= out_w; ox += 16) {
+    int32_t* acc = sums != NULL ? sums + ox : block;
+    lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 16, rows);
+    for (r = 0; sums == NULL && r < rows; ++r) {
+      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 16);
+    }
+  }
+  for (; ox + 8 <= out_w; ox += 8) {
+    int32_t* acc = sums != NULL ? sums + ox : block;
+    lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 8, rows);
+    for (r = 0; sums == NULL && r < rows; ++r) {
+      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 8);
+    }
+  }
+  for (; ox < out_w; ++ox) {
+    int32_t* acc = sums != NULL ? sums + ox : block;
+    lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 1, rows);
+    for (r = 0; sums == NULL && r < rows; ++r) {
+      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 1);
+    }
+  }
 }
 
 /* Lists the nonzero taps of output channel o (pruned weights cost nothing); returns how many. */
@@ -199,17 +266,6 @@ static size_t lowbit_conv_per_part(const lowbit_format_traits_t* traits) {
   return (size_t)(INT16_MAX / (255 * widest));
 }
 
-/* Requantizes `count` sums (the bias added exactly) into out. */
-LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_channel_requant_t* rq, const int32_t* acc,
-                                           int8_t* out, int count) {
-  const lowbit_channel_requant_t r = *rq;
-  int j;
-  for (j = 0; j < count; ++j) {
-    out[j] = lowbit_requantize_inline(lowbit_saturate_i32(r.bias + acc[j]), r.multiplier, r.shift,
-                                      r.zero_point, r.act_min, r.act_max);
-  }
-}
-
 lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
                                        const lowbit_pool_params_t* pool, const int8_t* input,
                                        const uint8_t* weights, size_t weights_size,
@@ -230,6 +286,7 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   size_t group_out;
   size_t group;
   size_t per_part;
+  size_t row_step;
   size_t own_bytes;
   size_t pool_bytes;
   status = lowbit_conv2d_check(params, &out_h, &out_w);
@@ -276,6 +333,7 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   group_in = params->in_channels / params->groups;
   group_out = params->out_channels / params->groups;
   per_part = lowbit_conv_per_part(traits);
+  row_step = params->stride_h * g.row_stride;
   for (group = 0; group < params->groups; ++group) {
     size_t ci;
     size_t k;
@@ -290,6 +348,7 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       const size_t count_taps =
           lowbit_conv_list_taps(params, &g, traits, weights + o * row_bytes, taps);
       lowbit_channel_requant_t rq;
+      lowbit_conv_sink_t sink;
       size_t oy;
       rq.bias = bias != NULL ? (int64_t)bias[o] : 0;
       rq.multiplier = params->requant.multiplier[c];
@@ -297,28 +356,17 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       rq.zero_point = params->requant.output_zero_point;
       rq.act_min = params->requant.act_min;
       rq.act_max = params->requant.act_max;
-      for (oy = 0; oy < out_h; ++oy) {
-        const int16_t* at = planes + oy * params->stride_h * g.row_stride;
-        int32_t block[16];
-        /* Pooling keeps the sums; plain conv requantizes each block as it is done. */
-        int32_t* row = sums != NULL ? sums + oy * out_w : NULL;
-        int8_t* out = sums == NULL ? output + (o * out_h + oy) * out_w : NULL;
-        size_t ox = 0;
-        for (; ox + 16 <= out_w; ox += 16) {
-          int32_t* acc = row != NULL ? row + ox : block;
-          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 16);
-          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 16);
-        }
-        for (; ox + 8 <= out_w; ox += 8) {
-          int32_t* acc = row != NULL ? row + ox : block;
-          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 8);
-          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 8);
-        }
-        for (; ox < out_w; ++ox) {
-          int32_t* acc = row != NULL ? row + ox : block;
-          lowbit_conv_run(taps, count_taps, per_part, at + ox, acc, 1);
-          if (row == NULL) lowbit_conv_store(&rq, acc, out + ox, 1);
-        }
+      sink.sums = sums;
+      sink.out = output + o * out_h * out_w;
+      sink.rq = &rq;
+      /* Rows in pairs (each tap's weight and bookkeeping serve both), then the odd one. */
+      for (oy = 0; oy + 2 <= out_h; oy += 2) {
+        lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, &sink,
+                         oy, 2);
+      }
+      if (oy < out_h) {
+        lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, &sink,
+                         oy, 1);
       }
       if (pool != NULL) lowbit_internal_max_pool_sums(pool, sums, &rq, output + o * pooled);
     }

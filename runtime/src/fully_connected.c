@@ -155,21 +155,30 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
                                          const int32_t* bias, int8_t* output, int16_t* lanes,
                                          uint32_t bits) {
   const lowbit_fc_fields_t f = lowbit_fc_fields(lowbit_format_traits(params->weight_format));
-  const lowbit_requant_t* rq = &params->requant;
+  /* Locals, not params fields: stores through int8_t may alias anything, so fields would be
+   * reloaded after every output. */
+  const int32_t* const multiplier = params->requant.multiplier;
+  const int32_t* const shift = params->requant.shift;
+  const int per_channel = params->requant.count != 1;
+  const int32_t zero_point = params->requant.output_zero_point;
+  const int32_t act_min = params->requant.act_min;
+  const int32_t act_max = params->requant.act_max;
+  const size_t in_features = params->in_features;
+  const size_t out_features = params->out_features;
   size_t b;
   size_t o;
   for (b = 0; b < params->batch; ++b) {
-    const int64_t x_sum = lowbit_fc_prepare(input + b * params->in_features, params->in_features,
+    const int64_t x_sum = lowbit_fc_prepare(input + b * in_features, in_features,
                                             params->input_zero_point, 8u / bits, row_bytes, lanes);
-    int8_t* y = output + b * params->out_features;
-    for (o = 0; o < params->out_features; ++o) {
-      const size_t c = rq->count == 1 ? 0 : o;
+    int8_t* y = output + b * out_features;
+    for (o = 0; o < out_features; ++o) {
+      const size_t c = per_channel ? o : 0;
       /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
       int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
       acc += f.scale * lowbit_fc_row(weights + o * row_bytes, lanes, row_bytes, bits, f.flip) -
              f.offset * x_sum;
-      y[o] = lowbit_requantize_inline(lowbit_saturate_i32(acc), rq->multiplier[c], rq->shift[c],
-                                      rq->output_zero_point, rq->act_min, rq->act_max);
+      y[o] = lowbit_requantize_inline(lowbit_saturate_i32(acc), multiplier[c], shift[c], zero_point,
+                                      act_min, act_max);
     }
   }
 }

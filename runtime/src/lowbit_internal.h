@@ -51,17 +51,18 @@ static inline int8_t lowbit_requantize_inline(int32_t acc, int32_t multiplier, i
                                               int32_t output_zero_point, int32_t act_min,
                                               int32_t act_max) {
   const int64_t product = (int64_t)acc * (int64_t)multiplier;
-  const uint32_t right = (uint32_t)(31 - shift);
-  /* |product| <= 2^62, so negating it cannot overflow. Rounding the magnitude in uint64 avoids
-   * right-shifting a negative signed value (implementation-defined in C99) and rounds half away
-   * from zero symmetrically. */
-  uint64_t magnitude = (uint64_t)(product < 0 ? -product : product);
-  int64_t result;
-  magnitude = (magnitude + (UINT64_C(1) << (right - 1u))) >> right;
-  result = product < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
+  const uint32_t right = (uint32_t)(31 - shift); /* 1 ... 62 */
+  /* Round half away from zero, without branches and without right-shifting a negative value
+   * (implementation-defined in C99): with h = 2^(right-1), the result is
+   * floor((product + h - [product < 0]) / 2^right). |product| <= 2^62, so adding 2^63 makes the
+   * dividend non-negative and keeps it below 2^64; the 2^63 / 2^right it adds to the quotient is
+   * subtracted again. Unsigned arithmetic wraps exactly to that sum. */
+  const uint64_t biased = (uint64_t)product + (UINT64_C(1) << 63) + (UINT64_C(1) << (right - 1u)) -
+                          ((uint64_t)product >> 63);
+  int64_t result = (int64_t)(biased >> right) - (int64_t)(UINT64_C(1) << (63u - right));
   result += output_zero_point;
-  if (result < act_min) result = act_min;
-  if (result > act_max) result = act_max;
+  result = result < act_min ? act_min : result;
+  result = result > act_max ? act_max : result;
   return (int8_t)result;
 }
 
