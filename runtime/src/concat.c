@@ -22,11 +22,29 @@ lowbit_status_t lowbit_concat_s8(const lowbit_concat_input_t* inputs, size_t num
   }
   if (total != output_length) return LOWBIT_ERR_BUFFER;
   for (n = 0; n < num_inputs; ++n) {
-    for (i = 0; i < inputs[n].length; ++i) {
-      *output++ = lowbit_requantize((int32_t)inputs[n].data[i] - inputs[n].zero_point,
-                                    inputs[n].multiplier, inputs[n].shift, output_zero_point,
-                                    LOWBIT_INT8_MIN_I32, LOWBIT_INT8_MAX_I32);
+    /* Locals: stores through int8_t may alias the inputs' fields. */
+    const int8_t* const data = inputs[n].data;
+    const size_t length = inputs[n].length;
+    const int32_t zero_point = inputs[n].zero_point;
+    const int32_t multiplier = inputs[n].multiplier;
+    const int32_t shift = inputs[n].shift;
+    if (multiplier == LOWBIT_IDENTITY_MULTIPLIER && shift == LOWBIT_IDENTITY_SHIFT) {
+      /* The identity rescale is exactly q - zero_point + output_zero_point, saturated. */
+      const int32_t offset = output_zero_point - zero_point;
+      for (i = 0; i < length; ++i) {
+        const int32_t v = (int32_t)data[i] + offset;
+        output[i] = (int8_t)(v < LOWBIT_INT8_MIN_I32   ? LOWBIT_INT8_MIN_I32
+                             : v > LOWBIT_INT8_MAX_I32 ? LOWBIT_INT8_MAX_I32
+                                                       : v);
+      }
+    } else {
+      for (i = 0; i < length; ++i) {
+        output[i] =
+            lowbit_requantize_inline((int32_t)data[i] - zero_point, multiplier, shift,
+                                     output_zero_point, LOWBIT_INT8_MIN_I32, LOWBIT_INT8_MAX_I32);
+      }
     }
+    output += length;
   }
   return LOWBIT_OK;
 }

@@ -48,10 +48,19 @@ static lowbit_fc_fields_t lowbit_fc_fields(const lowbit_format_traits_t* traits)
   return f;
 }
 
-/* Bytes of lanes for a row of n inputs: cpb lanes of ceil(n / cpb) int16. */
+/* int16 values per lane: the packed row bytes, ceil(n / cpb), rounded up to a multiple of 16 so
+ * that a row's last bytes can be summed as one block of 16 (the lanes are 0 past the row, so the
+ * bytes read beyond it add nothing). 0 on overflow. */
+static size_t lowbit_fc_lane_stride(size_t per_lane) {
+  const size_t block = LOWBIT_FC_BLOCK / 2;
+  return per_lane > SIZE_MAX - block ? 0 : (per_lane + block - 1) / block * block;
+}
+
+/* Bytes of lanes for a row of n inputs: cpb lanes of lowbit_fc_lane_stride int16 each. */
 static size_t lowbit_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n) {
   const size_t per_lane = n / traits->codes_per_byte + (n % traits->codes_per_byte != 0 ? 1 : 0);
-  return lowbit_mul_size(lowbit_mul_size(per_lane, traits->codes_per_byte), sizeof(int16_t));
+  return lowbit_mul_size(lowbit_mul_size(lowbit_fc_lane_stride(per_lane), traits->codes_per_byte),
+                         sizeof(int16_t));
 }
 
 size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
@@ -65,10 +74,10 @@ size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
   return bytes + LOWBIT_SCRATCH_SLACK;
 }
 
-/* Writes x - zp into the lanes (lane j at lanes + j * per_lane, 0 past the end of x); returns
- * the sum of x - zp. Inlined per bit width, so the lane loop has a constant trip count. */
+/* Writes x - zp into the lanes (lane j at lanes + j * stride; 0 past the end of x, up to the
+ * stride); returns the sum of x - zp. Inlined per bit width, so the lane loop is constant. */
 LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t zp, uint32_t cpb,
-                                              size_t per_lane, int16_t* lanes) {
+                                              size_t stride, int16_t* lanes) {
   const size_t whole = n / cpb;
   int64_t sum = 0;
   size_t k;
@@ -76,15 +85,17 @@ LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t
   for (k = 0; k < whole; ++k) {
     for (j = 0; j < cpb; ++j) {
       const int16_t value = (int16_t)((int32_t)x[k * cpb + j] - zp);
-      lanes[j * per_lane + k] = value;
+      lanes[j * stride + k] = value;
       sum += value;
     }
   }
-  for (j = 0; whole < per_lane && j < cpb; ++j) {
-    const size_t i = whole * cpb + j;
-    const int16_t value = (int16_t)(i < n ? (int32_t)x[i] - zp : 0);
-    lanes[j * per_lane + whole] = value;
-    sum += value;
+  for (j = 0; j < cpb; ++j) {
+    for (k = whole; k < stride; ++k) {
+      const size_t i = k * cpb + j;
+      const int16_t value = (int16_t)(i < n ? (int32_t)x[i] - zp : 0);
+      lanes[j * stride + k] = value;
+      sum += value;
+    }
   }
   return sum;
 }
@@ -125,25 +136,31 @@ LOWBIT_FORCE_INLINE int32_t lowbit_fc_block(const uint8_t* p, const int16_t* l, 
   }
 }
 
-/* sum_i (x_i - zp) g_i over one packed row of per_lane bytes: whole blocks, then byte by byte. */
-LOWBIT_FORCE_INLINE int64_t lowbit_fc_row(const uint8_t* row, const int16_t* lanes, size_t per_lane,
+/* sum_i (x_i - zp) g_i over one packed row of per_lane bytes: blocks of 32, one of 16, then the
+ * last bytes as one more block of 16. That block reads past the row into the next row, which its
+ * zero lanes cancel; only near the end of the weights (`end`), where reading on would leave the
+ * array, are the last bytes copied into a zero-padded block instead. */
+LOWBIT_FORCE_INLINE int64_t lowbit_fc_row(const uint8_t* row, const uint8_t* end,
+                                          const int16_t* lanes, size_t per_lane, size_t stride,
                                           uint32_t bits, uint8_t flip) {
-  const uint32_t cpb = 8u / bits;
-  const uint32_t mask = (UINT32_C(1) << bits) - 1u;
+  const size_t half = LOWBIT_FC_BLOCK / 2;
   int64_t acc = 0;
   size_t k = 0;
-  uint32_t j;
   for (; k + LOWBIT_FC_BLOCK <= per_lane; k += LOWBIT_FC_BLOCK) {
-    acc += lowbit_fc_block(row + k, lanes + k, per_lane, bits, flip, LOWBIT_FC_BLOCK);
+    acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, LOWBIT_FC_BLOCK);
   }
-  if (k + LOWBIT_FC_BLOCK / 2 <= per_lane) {
-    acc += lowbit_fc_block(row + k, lanes + k, per_lane, bits, flip, LOWBIT_FC_BLOCK / 2);
-    k += LOWBIT_FC_BLOCK / 2;
+  if (k + half <= per_lane) {
+    acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, (int)half);
+    k += half;
   }
-  for (; k < per_lane; ++k) {
-    const uint32_t byte = (uint32_t)(row[k] ^ flip);
-    for (j = 0; j < cpb; ++j) {
-      acc += (int32_t)lanes[j * per_lane + k] * (int32_t)((byte >> (j * bits)) & mask);
+  if (k < per_lane) {
+    if ((size_t)(end - (row + k)) >= half) {
+      acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, (int)half);
+    } else {
+      uint8_t tail[LOWBIT_FC_BLOCK / 2];
+      size_t t;
+      for (t = 0; t < half; ++t) tail[t] = k + t < per_lane ? row[k + t] : 0;
+      acc += lowbit_fc_block(tail, lanes + k, stride, bits, flip, (int)half);
     }
   }
   return acc;
@@ -165,17 +182,20 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
   const int32_t act_max = params->requant.act_max;
   const size_t in_features = params->in_features;
   const size_t out_features = params->out_features;
+  const size_t stride = lowbit_fc_lane_stride(row_bytes);
+  const uint8_t* const end = weights + row_bytes * out_features;
   size_t b;
   size_t o;
   for (b = 0; b < params->batch; ++b) {
     const int64_t x_sum = lowbit_fc_prepare(input + b * in_features, in_features,
-                                            params->input_zero_point, 8u / bits, row_bytes, lanes);
+                                            params->input_zero_point, 8u / bits, stride, lanes);
     int8_t* y = output + b * out_features;
     for (o = 0; o < out_features; ++o) {
       const size_t c = per_channel ? o : 0;
       /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
       int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
-      acc += f.scale * lowbit_fc_row(weights + o * row_bytes, lanes, row_bytes, bits, f.flip) -
+      acc += f.scale * lowbit_fc_row(weights + o * row_bytes, end, lanes, row_bytes, stride, bits,
+                                     f.flip) -
              f.offset * x_sum;
       y[o] = lowbit_requantize_inline(lowbit_saturate_i32(acc), multiplier[c], shift[c], zero_point,
                                       act_min, act_max);

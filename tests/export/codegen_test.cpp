@@ -37,7 +37,8 @@ TEST(Codegen, HeaderHasTheInterfaceAndProvenance) {
   const std::string header = generate_header(model, options_for("pixel"));
   EXPECT_TRUE(contains(header, "#define PIXEL_INPUT_SIZE 36\n"));
   EXPECT_TRUE(contains(header, "#define PIXEL_OUTPUT_SIZE 1\n"));
-  // Activations 128 (32 + 32 + 64) + fc1's 64 int4 inputs as 2 int16 lanes of 32 + 15 slack.
+  // Activations 128 (32 + 32 + 64) + fc1's 64 int4 inputs as 2 int16 lanes of 32 (a multiple of
+  // 16 already) + 15 slack.
   EXPECT_TRUE(contains(header, "#define PIXEL_SCRATCH_SIZE 271\n"));
   EXPECT_TRUE(contains(header, "#define PIXEL_INPUT_ZERO_POINT (-5)\n"));
   EXPECT_TRUE(contains(header, "#define PIXEL_OUTPUT_ZERO_POINT (-128)\n"));
@@ -96,8 +97,8 @@ TEST(Codegen, JsonDescribesEveryLayer) {
   EXPECT_EQ(j["layers"][4]["op"], "concat");
   EXPECT_EQ(j["layers"][4]["rescale"].size(), 2u);
   EXPECT_EQ(j["layers"][6]["activation"], "hard_sigmoid");
-  // Activations 128 + fc1's 64 binary inputs as 8 int16 lanes of 8 + 15 slack.
-  EXPECT_EQ(j["sizes"]["scratch_bytes"], 128 + 128 + 15);
+  // Activations 128 + fc1's 64 binary inputs as 8 int16 lanes of 8 (padded to 16) + 15 slack.
+  EXPECT_EQ(j["sizes"]["scratch_bytes"], 128 + 8 * 16 * 2 + 15);
 }
 
 TEST(ExportModel, WritesAStandaloneFolder) {

@@ -69,7 +69,7 @@ TEST(ModelCost, HandCheckedModel) {
   // Operator scratch, the larger of (each + 15 bytes of alignment slack):
   //   conv + pool: 3 padded 10x10 int16 planes (600) + 27 taps of 8 bytes (216) + one channel's
   //   8x8 int32 sums and a row of 8 int32 maxima (288) = 1104;
-  //   fc: 64 binary inputs as 8 lanes of 8 int16 = 128.
+  //   fc: 64 binary inputs as 8 lanes of 8 int16, each padded to 16 = 256.
   EXPECT_EQ(cost.kernel_scratch_bytes, 1104 + 15);
   EXPECT_EQ(cost.scratch_bytes, 64 + 1119);
   EXPECT_EQ(cost.input_bytes, 192);
@@ -116,8 +116,8 @@ TEST(MemoryPlan, ChainPingPongsAndBranchesStayLive) {
   EXPECT_EQ(chain.outputs[4].offset, 0);
   EXPECT_EQ(chain.outputs[5].kind, BufferKind::kModelOutput);
   EXPECT_EQ(chain.arena_bytes, 48);
-  // The widest layer (33 int8 inputs, one lane) as int16, plus 15 bytes of alignment slack.
-  EXPECT_EQ(chain.kernel_scratch_bytes, 33 * 2 + 15);
+  // The widest layer (33 int8 inputs, one lane padded to 48) as int16, plus 15 bytes of slack.
+  EXPECT_EQ(chain.kernel_scratch_bytes, 48 * 2 + 15);
 
   const IntegerModel two = testing::random_two_branch(WeightFormat::kInt8, 1);
   const MemoryPlan branches = plan_memory(two, validate(two));

@@ -417,9 +417,11 @@ SCRATCH_SLACK = 15  # LOWBIT_SCRATCH_SLACK: room to align scratch to 16 bytes
 
 
 def fc_scratch_size(bits, nin):
-    """lowbit_fc_scratch_size: 8 / bits int16 lanes of ceil(nin * bits / 8) inputs, plus slack."""
+    """lowbit_fc_scratch_size: 8 / bits int16 lanes of ceil(nin * bits / 8) inputs, each rounded
+    up to a multiple of 16, plus slack."""
     lanes = 8 // bits
-    return 2 * lanes * ((nin + lanes - 1) // lanes) + SCRATCH_SLACK
+    per_lane = (nin + lanes - 1) // lanes
+    return 2 * lanes * ((per_lane + 15) // 16 * 16) + SCRATCH_SLACK
 
 
 def conv_scratch_size(cin, h, w, ks, st, pad, groups):
