@@ -1,9 +1,10 @@
 // Latency per sample at batch 1, one thread: an exported integer model's C (built with cc -O2, and
 // for comparison -O3 -march=native, by bench/latency_harness.c) against LibTorch FP32 eager
-// inference of the run's FP stage on the same test samples. Prints one Markdown row;
+// inference of the run's FP stage on the same test samples, the three timed in turn in each
+// repetition (medians reported). Prints one Markdown row;
 // bench/latency.sh trains, exports and calls it.
 //   latency --run RUN_DIR --fp-stage fp --export EXPORT_DIR [--label NAME] [--samples 1000]
-//           [--repeats 7] [--cc cc]
+//           [--repeats 11] [--cc cc]
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
 #include <nlohmann/json.hpp>
@@ -66,14 +67,9 @@ std::string run_capture(const std::string& command) {
   return output;
 }
 
-// Microseconds per sample of each repetition of the C harness.
-std::vector<double> time_c(const fs::path& export_dir, const std::string& prefix,
-                           const std::vector<int8_t>& inputs, int repeats, const std::string& cc,
-                           const std::string& flags, const fs::path& work) {
-  fs::create_directories(work);
-  const fs::path input_file = work / "inputs.bin";
-  lowbit::util::write_text_atomically(input_file.string(),
-                                      std::string(inputs.begin(), inputs.end()));
+// Compiles the C harness for an export with `flags` into work/name; returns the executable.
+fs::path build_harness(const fs::path& export_dir, const std::string& prefix, const std::string& cc,
+                       const std::string& flags, const fs::path& work, const std::string& name) {
   const std::string P = upper(prefix);
   std::string command = cc + " -std=c99 " + flags + " -DPREDICT=" + prefix +
                         "_predict -DIN_SIZE=" + P + "_INPUT_SIZE -DOUT_SIZE=" + P +
@@ -84,52 +80,55 @@ std::vector<double> time_c(const fs::path& export_dir, const std::string& prefix
   for (const auto& entry : fs::directory_iterator(export_dir / "runtime/src")) {
     if (entry.path().extension() == ".c") command += " " + entry.path().string();
   }
-  const fs::path executable = work / "latency_harness";
+  const fs::path executable = work / name;
   run_capture(command + " -o " + executable.string());
-  const std::string output =
-      run_capture(executable.string() + " " + input_file.string() + " " + std::to_string(repeats));
-  std::vector<double> result;
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t colon = line.find(": ");
-    if (line.rfind("rep ", 0) == 0 && colon != std::string::npos) {
-      result.push_back(std::stod(line.substr(colon + 2)));
-    }
-  }
-  if (result.size() != static_cast<size_t>(repeats)) {
-    throw std::runtime_error("latency: unexpected harness output:\n" + output);
-  }
-  return result;
+  return executable;
 }
 
-// Microseconds per sample of each repetition of LibTorch FP32 eager inference at batch 1.
-std::vector<double> time_torch(torch::nn::AnyModule& model, const torch::Tensor& samples,
-                               int repeats) {
-  torch::NoGradGuard no_grad;
-  model.ptr()->eval();
-  const int64_t n = samples.size(0);
-  std::vector<torch::Tensor> batches;
-  for (int64_t i = 0; i < n; ++i) batches.push_back(samples.slice(0, i, i + 1).contiguous());
-  double checksum = 0;
-  for (const auto& b : batches) checksum += model.forward(b).sum().item<double>();
-  std::vector<double> result;
-  for (int r = 0; r < repeats; ++r) {
+// Microseconds per sample of one timed pass of a C harness (after its own warm-up pass).
+double time_c_once(const fs::path& executable, const fs::path& input_file) {
+  const std::string output = run_capture(executable.string() + " " + input_file.string() + " 1");
+  const size_t at = output.find("rep 0: ");
+  if (at == std::string::npos) {
+    throw std::runtime_error("latency: unexpected harness output:\n" + output);
+  }
+  return std::stod(output.substr(at + 7));
+}
+
+// LibTorch FP32 eager inference at batch 1: the samples split into batches of one, warmed up.
+class TorchTimer {
+ public:
+  TorchTimer(torch::nn::AnyModule& model, const torch::Tensor& samples) : model_(model) {
+    torch::NoGradGuard no_grad;
+    model_.ptr()->eval();
+    for (int64_t i = 0; i < samples.size(0); ++i) {
+      batches_.push_back(samples.slice(0, i, i + 1).contiguous());
+    }
+    for (const auto& b : batches_) checksum_ += model_.forward(b).sum().item<double>();
+  }
+
+  /// Microseconds per sample of one pass over all samples.
+  double once() {
+    torch::NoGradGuard no_grad;
     const auto start = std::chrono::steady_clock::now();
-    for (const auto& b : batches) checksum += model.forward(b).data_ptr<float>()[0];
+    for (const auto& b : batches_) checksum_ += model_.forward(b).data_ptr<float>()[0];
     const std::chrono::duration<double, std::micro> elapsed =
         std::chrono::steady_clock::now() - start;
-    result.push_back(elapsed.count() / static_cast<double>(n));
+    if (std::isnan(checksum_)) std::cerr << "latency: the FP32 model produced NaN\n";
+    return elapsed.count() / static_cast<double>(batches_.size());
   }
-  if (std::isnan(checksum)) std::cerr << "latency: the FP32 model produced NaN\n";
-  return result;
-}
+
+ private:
+  torch::nn::AnyModule& model_;
+  std::vector<torch::Tensor> batches_;
+  double checksum_ = 0;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> args = {
-      {"--fp-stage", "fp"}, {"--samples", "1000"}, {"--repeats", "7"}, {"--cc", "cc"}};
+      {"--fp-stage", "fp"}, {"--samples", "1000"}, {"--repeats", "11"}, {"--cc", "cc"}};
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   if (!args.count("--run") || !args.count("--export")) {
     std::cerr << "usage: latency --run RUN_DIR --fp-stage STAGE --export EXPORT_DIR [--label NAME] "
@@ -170,11 +169,27 @@ int main(int argc, char** argv) {
     }
 
     const fs::path work = export_dir.parent_path() / "latency_build";
-    const double c_us =
-        median(time_c(export_dir, prefix, inputs, repeats, args["--cc"], "-O2", work));
-    const double native_us = median(
-        time_c(export_dir, prefix, inputs, repeats, args["--cc"], "-O3 -march=native", work));
-    const double torch_us = median(time_torch(model, samples, repeats));
+    fs::create_directories(work);
+    const fs::path input_file = work / "inputs.bin";
+    lowbit::util::write_text_atomically(input_file.string(),
+                                        std::string(inputs.begin(), inputs.end()));
+    const fs::path c_o2 =
+        build_harness(export_dir, prefix, args["--cc"], "-O2", work, "latency_harness");
+    const fs::path c_native = build_harness(export_dir, prefix, args["--cc"], "-O3 -march=native",
+                                            work, "latency_harness_native");
+    TorchTimer torch_timer(model, samples);
+    // Interleaved, so that a slow spell of a shared machine hits all three alike.
+    std::vector<double> c_runs;
+    std::vector<double> native_runs;
+    std::vector<double> torch_runs;
+    for (int r = 0; r < repeats; ++r) {
+      c_runs.push_back(time_c_once(c_o2, input_file));
+      native_runs.push_back(time_c_once(c_native, input_file));
+      torch_runs.push_back(torch_timer.once());
+    }
+    const double c_us = median(c_runs);
+    const double native_us = median(native_runs);
+    const double torch_us = median(torch_runs);
     const auto& sizes = info.at("sizes");
     const std::string label = args.count("--label") ? args["--label"] : run.filename().string();
     std::cout << "| " << label << " | " << n << " | " << fixed(c_us, 2) << " | "
