@@ -3,10 +3,12 @@
  * Layout of the work, chosen so that compilers vectorize it at -O2: the input channels of one
  * group are copied once into scratch as int16 "planes" holding x - zero_point, with the padding
  * written out as 0 and, for a horizontal stride s > 1, the columns split into s phases (phase q
- * holds padded columns q, q + s, ...). Then every kernel tap reads a contiguous run of a plane row
- * for a run of consecutive outputs, and the output row is computed in blocks of 16 (then 8, then
- * one) outputs, summing tap by tap: a multiply-add of constant length. Products w * (x - zp) fit
- * int16 (|w| <= 128, |x - zp| <= 255), sums of one output are int32 (see LOWBIT_CONV_MAX_TAPS). */
+ * holds padded columns q, q + s, ...). Each output channel's kernel becomes a list of its nonzero
+ * taps (weight, plane offset), so every tap reads a contiguous run of a plane row for a run of
+ * consecutive outputs. Output rows are computed in pairs, in blocks of 16 (then 8, then one)
+ * outputs, tap by tap: a multiply-add of constant length. Products w * (x - zp) fit int16
+ * (|w| <= 128, |x - zp| <= 255) and are summed in int16 over as many taps as cannot overflow,
+ * then in int32 (exact; see LOWBIT_CONV_MAX_TAPS). conv2d_max_pool.c reuses the same driver. */
 #include "lowbit_internal.h"
 
 /* Largest kernel row (in_channels / groups * kernel_h * kernel_w) with exact int32 sums:
