@@ -454,26 +454,35 @@ CONV_CONFIGS = [
 ]
 
 
+def random_conv(rng, conv_cfg, bits, enc, with_bias, per_channel, act):
+    """A random conv2d case: input, codes, bias and a requantization fitted to its sums; returns
+    (cfg, zp_in, x, codes, bias, rq, requantized output, out_h, out_w)."""
+    cin, h, w, cout, ks, st, pad, groups = conv_cfg
+    cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
+           "groups": groups}
+    zp_in = rng.randint(-128, 127)
+    x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
+    row_len = (cin // groups) * ks[0] * ks[1]
+    wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
+    bias = [rng.randint(-2000, 2000) for _ in range(cout)] if with_bias else None
+    # Exact accumulators (identity multiplier, no clamp) to pick a sensible output scale.
+    raw, _, _ = conv2d(x, cfg, zp_in, wts, bias,
+                       {"ms": [(2**30, 1)] * cout, "zp": 0, "min": INT32_MIN, "max": INT32_MAX})
+    rq = make_requant(rng, cout, per_channel, flat(raw), act)
+    out, oh, ow = conv2d(x, cfg, zp_in, wts, bias, rq)
+    return cfg, zp_in, x, wts, bias, rq, out, oh, ow
+
+
 def gen_conv(em, rng):
     rows_out = []
     k = 0
     for fname, fenum, bits, enc in FORMATS:
-        for ci_, (cin, h, w, cout, ks, st, pad, groups) in enumerate(CONV_CONFIGS):
-            cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
-                   "groups": groups}
+        for ci_, conv_cfg in enumerate(CONV_CONFIGS):
+            cin, h, w, cout, ks, st, pad, groups = conv_cfg
             per_channel = (ci_ + k) % 2 == 0
             act = ACTS[(ci_ + 2 * k) % 3]
-            zp_in = rng.randint(-128, 127)
-            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
-            row_len = (cin // groups) * ks[0] * ks[1]
-            wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
-            bias = None if ci_ == 4 else [rng.randint(-2000, 2000) for _ in range(cout)]
-            # Exact accumulators (identity multiplier, no clamp) to pick a sensible output scale.
-            raw, _, _ = conv2d(x, cfg, zp_in, wts, bias,
-                               {"ms": [(2**30, 1)] * cout, "zp": 0, "min": INT32_MIN,
-                                "max": INT32_MAX})
-            rq = make_requant(rng, cout, per_channel, flat(raw), act)
-            out, oh, ow = conv2d(x, cfg, zp_in, wts, bias, rq)
+            cfg, zp_in, x, wts, bias, rq, out, oh, ow = random_conv(
+                rng, conv_cfg, bits, enc, ci_ != 4, per_channel, act)
             packed = pack(wts, bits, enc)
             p = f"g_conv_{k}"
             xin = em.array("int8_t", p + "_input", flat(x))
@@ -616,18 +625,8 @@ def gen_conv_pool(em, rng):
         for ci_, (conv_cfg, pool_cfg) in enumerate(CONV_POOL_CONFIGS):
             cin, h, w, cout, ks, st, pad, groups = conv_cfg
             pks, pst, ppad = pool_cfg
-            cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
-                   "groups": groups}
-            zp_in = rng.randint(-128, 127)
-            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
-            row_len = (cin // groups) * ks[0] * ks[1]
-            wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
-            bias = None if ci_ == 1 else [rng.randint(-2000, 2000) for _ in range(cout)]
-            raw, _, _ = conv2d(x, cfg, zp_in, wts, bias,
-                               {"ms": [(2**30, 1)] * cout, "zp": 0, "min": INT32_MIN,
-                                "max": INT32_MAX})
-            rq = make_requant(rng, cout, (ci_ + k) % 2 == 0, flat(raw), ACTS[(ci_ + k) % 3])
-            conv_out, oh, ow = conv2d(x, cfg, zp_in, wts, bias, rq)
+            _, zp_in, x, wts, bias, rq, conv_out, oh, ow = random_conv(
+                rng, conv_cfg, bits, enc, ci_ != 1, (ci_ + k) % 2 == 0, ACTS[(ci_ + k) % 3])
             pcfg = {"c": cout, "h": oh, "w": ow, "k": pks, "stride": pst, "pad": ppad}
             out, ph, pw = pool(conv_out, pcfg, 1)
             packed = pack(wts, bits, enc)

@@ -17,6 +17,43 @@ lowbit_format_t runtime_format(WeightFormat format) {
   return static_cast<lowbit_format_t>(static_cast<int>(format));
 }
 
+// The runtime's view of a conv2d (requantization left empty: scratch does not depend on it).
+lowbit_conv2d_params_t runtime_params(const Conv2d& conv) {
+  lowbit_conv2d_params_t p{};
+  p.in_channels = static_cast<size_t>(conv.in_channels);
+  p.in_height = static_cast<size_t>(conv.in_height);
+  p.in_width = static_cast<size_t>(conv.in_width);
+  p.out_channels = static_cast<size_t>(conv.out_channels);
+  p.kernel_h = static_cast<size_t>(conv.kernel_h);
+  p.kernel_w = static_cast<size_t>(conv.kernel_w);
+  p.stride_h = static_cast<size_t>(conv.stride_h);
+  p.stride_w = static_cast<size_t>(conv.stride_w);
+  p.pad_top = static_cast<size_t>(conv.pad_top);
+  p.pad_bottom = static_cast<size_t>(conv.pad_bottom);
+  p.pad_left = static_cast<size_t>(conv.pad_left);
+  p.pad_right = static_cast<size_t>(conv.pad_right);
+  p.groups = static_cast<size_t>(conv.groups);
+  p.weight_format = runtime_format(conv.format);
+  return p;
+}
+
+// The runtime's view of a pool.
+lowbit_pool_params_t runtime_params(const Pool& pool) {
+  lowbit_pool_params_t p{};
+  p.channels = static_cast<size_t>(pool.channels);
+  p.in_height = static_cast<size_t>(pool.in_height);
+  p.in_width = static_cast<size_t>(pool.in_width);
+  p.kernel_h = static_cast<size_t>(pool.kernel_h);
+  p.kernel_w = static_cast<size_t>(pool.kernel_w);
+  p.stride_h = static_cast<size_t>(pool.stride_h);
+  p.stride_w = static_cast<size_t>(pool.stride_w);
+  p.pad_top = static_cast<size_t>(pool.pad_top);
+  p.pad_bottom = static_cast<size_t>(pool.pad_bottom);
+  p.pad_left = static_cast<size_t>(pool.pad_left);
+  p.pad_right = static_cast<size_t>(pool.pad_right);
+  return p;
+}
+
 }  // namespace
 
 bool fuses_with_next(const IntegerModel& model, size_t index) {
@@ -46,34 +83,9 @@ int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
     return static_cast<int64_t>(lowbit_fc_scratch_size(&params));
   }
   if (const auto* conv = std::get_if<Conv2d>(&op)) {
-    lowbit_conv2d_params_t params{};
-    params.in_channels = static_cast<size_t>(conv->in_channels);
-    params.in_height = static_cast<size_t>(conv->in_height);
-    params.in_width = static_cast<size_t>(conv->in_width);
-    params.out_channels = static_cast<size_t>(conv->out_channels);
-    params.kernel_h = static_cast<size_t>(conv->kernel_h);
-    params.kernel_w = static_cast<size_t>(conv->kernel_w);
-    params.stride_h = static_cast<size_t>(conv->stride_h);
-    params.stride_w = static_cast<size_t>(conv->stride_w);
-    params.pad_top = static_cast<size_t>(conv->pad_top);
-    params.pad_bottom = static_cast<size_t>(conv->pad_bottom);
-    params.pad_left = static_cast<size_t>(conv->pad_left);
-    params.pad_right = static_cast<size_t>(conv->pad_right);
-    params.groups = static_cast<size_t>(conv->groups);
-    params.weight_format = runtime_format(conv->format);
+    const lowbit_conv2d_params_t params = runtime_params(*conv);
     if (fused_pool == nullptr) return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
-    lowbit_pool_params_t pool{};
-    pool.channels = static_cast<size_t>(fused_pool->channels);
-    pool.in_height = static_cast<size_t>(fused_pool->in_height);
-    pool.in_width = static_cast<size_t>(fused_pool->in_width);
-    pool.kernel_h = static_cast<size_t>(fused_pool->kernel_h);
-    pool.kernel_w = static_cast<size_t>(fused_pool->kernel_w);
-    pool.stride_h = static_cast<size_t>(fused_pool->stride_h);
-    pool.stride_w = static_cast<size_t>(fused_pool->stride_w);
-    pool.pad_top = static_cast<size_t>(fused_pool->pad_top);
-    pool.pad_bottom = static_cast<size_t>(fused_pool->pad_bottom);
-    pool.pad_left = static_cast<size_t>(fused_pool->pad_left);
-    pool.pad_right = static_cast<size_t>(fused_pool->pad_right);
+    const lowbit_pool_params_t pool = runtime_params(*fused_pool);
     return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
   }
   return 0;
