@@ -179,10 +179,7 @@ LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_channel_requant_t* rq, c
                                            int8_t* out, int count) {
   const lowbit_channel_requant_t r = *rq;
   int j;
-  for (j = 0; j < count; ++j) {
-    out[j] = lowbit_requantize_inline(lowbit_saturate_i32(r.bias + acc[j]), r.multiplier, r.shift,
-                                      r.zero_point, r.act_min, r.act_max);
-  }
+  for (j = 0; j < count; ++j) out[j] = lowbit_channel_requantize(&r, acc[j]);
 }
 
 /* Where one output channel's rows go: int32 sums to pool (sums != NULL) or int8 outputs. */
@@ -281,7 +278,8 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   int16_t* planes;
   size_t out_h;
   size_t out_w;
-  size_t pooled = 0;
+  size_t pooled_h = 0;
+  size_t pooled_w = 0;
   size_t row_length;
   size_t row_bytes;
   size_t group_in;
@@ -300,15 +298,12 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   status = lowbit_requant_check(&params->requant, params->out_channels);
   if (status != LOWBIT_OK) return status;
   if (pool != NULL) {
-    size_t pooled_h;
-    size_t pooled_w;
     status = lowbit_pool_output_shape(pool, &pooled_h, &pooled_w);
     if (status != LOWBIT_OK) return status;
     if (pool->channels != params->out_channels || pool->in_height != out_h ||
         pool->in_width != out_w) {
       return LOWBIT_ERR_ARG;
     }
-    pooled = pooled_h * pooled_w;
   }
   row_length = lowbit_conv_taps(params);
   if (row_length == 0 || row_length > LOWBIT_CONV_MAX_TAPS) return LOWBIT_ERR_RANGE;
@@ -370,7 +365,10 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
         lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, &sink,
                          oy, 1);
       }
-      if (pool != NULL) lowbit_internal_max_pool_sums(pool, sums, &rq, output + o * pooled);
+      if (pool != NULL) {
+        lowbit_internal_max_pool_sums(pool, pooled_h, pooled_w, sums, &rq,
+                                      output + o * pooled_h * pooled_w);
+      }
     }
   }
   return LOWBIT_OK;

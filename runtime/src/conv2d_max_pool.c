@@ -29,15 +29,12 @@ static void lowbit_max_rows(int32_t* restrict dst, const int32_t* restrict src, 
   for (; x < width; ++x) lowbit_max_into(dst + x, src + x, 1);
 }
 
-void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, int32_t* sums,
-                                   const lowbit_channel_requant_t* rq, int8_t* out) {
+void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, size_t out_h, size_t out_w,
+                                   int32_t* sums, const lowbit_channel_requant_t* rq, int8_t* out) {
   const lowbit_channel_requant_t r = *rq;
   const size_t width = pool->in_width;
   int32_t* maxima = sums + pool->in_height * width;
-  size_t out_h = 0;
-  size_t out_w = 0;
   size_t py;
-  (void)lowbit_pool_output_shape(pool, &out_h, &out_w); /* validated by the caller */
   for (py = 0; py < out_h; ++py) {
     size_t y0;
     size_t y1;
@@ -57,9 +54,7 @@ void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, int32_t* su
                                    &x1);
       best = maxima[x0];
       for (ix = x0 + 1; ix < x1; ++ix) best = maxima[ix] > best ? maxima[ix] : best;
-      out[py * out_w + px] =
-          lowbit_requantize_inline(lowbit_saturate_i32(r.bias + best), r.multiplier, r.shift,
-                                   r.zero_point, r.act_min, r.act_max);
+      out[py * out_w + px] = lowbit_channel_requantize(&r, best);
     }
   }
 }

@@ -21,9 +21,6 @@
 
 /* The affine view of a format's fields: code = scale * g - offset, g read after XOR with flip. */
 typedef struct {
-  uint32_t bits;
-  uint32_t lanes;
-  uint32_t mask;
   uint8_t flip;
   int32_t scale;
   int32_t offset;
@@ -33,15 +30,14 @@ static lowbit_fc_fields_t lowbit_fc_fields(const lowbit_format_traits_t* traits)
   lowbit_fc_fields_t f;
   const uint32_t top = UINT32_C(1) << (traits->bits - 1u);
   uint32_t j;
-  f.bits = traits->bits;
-  f.lanes = traits->codes_per_byte;
-  f.mask = (UINT32_C(1) << traits->bits) - 1u;
   f.flip = 0;
   if (traits->encoding == LOWBIT_ENCODING_ODD_GRID) {
     f.scale = 2;
-    f.offset = (int32_t)f.mask;
+    f.offset = (int32_t)((UINT32_C(1) << traits->bits) - 1u);
   } else {
-    for (j = 0; j < f.lanes; ++j) f.flip = (uint8_t)(f.flip | (top << (j * f.bits)));
+    for (j = 0; j < traits->codes_per_byte; ++j) {
+      f.flip = (uint8_t)(f.flip | (top << (j * traits->bits)));
+    }
     f.scale = 1;
     f.offset = (int32_t)top;
   }
@@ -102,8 +98,8 @@ LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t
 
 /* sum_k lane[k] * g(p[k]) over one block of `count` bytes, g the field at `shift`. One product per
  * iteration, with the field computed in the loop, is the dot-product shape compilers map to
- * pmaddwd / vpdpwssd / vmlal; a field array in between would cost a store-forwarding stall when
- * the two loops use different vector widths. |sum| <= 32 * 255 * 255 < 2^31. */
+ * pmaddwd (vpdpwssd with AVX-512 VNNI); a field array in between would cost a store-forwarding
+ * stall when the two loops use different vector widths. |sum| <= 32 * 255 * 255 < 2^31. */
 LOWBIT_FORCE_INLINE int32_t lowbit_fc_lane(const uint8_t* p, const int16_t* lane, uint32_t shift,
                                            uint32_t mask, uint8_t flip, int count) {
   int32_t sum = 0;

@@ -122,6 +122,12 @@ typedef struct {
   int32_t act_max;    /**< Clamp high. */
 } lowbit_channel_requant_t;
 
+/** requantize(saturate(bias + sum)) with one channel's parameters: the output of a conv sum. */
+static inline int8_t lowbit_channel_requantize(const lowbit_channel_requant_t* r, int32_t sum) {
+  return lowbit_requantize_inline(lowbit_saturate_i32(r->bias + sum), r->multiplier, r->shift,
+                                  r->zero_point, r->act_min, r->act_max);
+}
+
 /** Conv2d, optionally max-pooled (pool != NULL: the pooled output is written and scratch holds
  * lowbit_internal_pool_sums_bytes(pool) more bytes). Validates everything. */
 lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
@@ -135,9 +141,10 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
 size_t lowbit_internal_pool_sums_bytes(const lowbit_pool_params_t* pool);
 
 /** Max-pools one channel's int32 conv sums (pool->in_height x pool->in_width, followed in
- * memory by room for one row of maxima) and requantizes each pooled sum into out. */
-void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, int32_t* sums,
-                                   const lowbit_channel_requant_t* rq, int8_t* out);
+ * memory by room for one row of maxima) into out_h x out_w (the pool's validated output size)
+ * and requantizes each pooled sum into out. */
+void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, size_t out_h, size_t out_w,
+                                   int32_t* sums, const lowbit_channel_requant_t* rq, int8_t* out);
 
 /** Row-major a * b, or 0 when it overflows size_t. */
 static inline size_t lowbit_mul_size(size_t a, size_t b) {

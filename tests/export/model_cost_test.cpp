@@ -99,6 +99,7 @@ TEST(MemoryPlan, ConvIsFusedOnlyWithAMaxPoolThatAloneReadsIt) {
   std::get<FullyConnected>(model.layers[3].op).in_features = 256;
   EXPECT_FALSE(fuses_with_next(model, 0));
   const MemoryPlan plan = plan_memory(hand_model(), validate(hand_model()));
+  EXPECT_EQ(plan.fused_with_next, (std::vector<bool>{true, false, false, false}));
   EXPECT_EQ(plan.outputs[0].offset, -1);  // no buffer
   EXPECT_EQ(plan.outputs[1].kind, BufferKind::kArena);
   EXPECT_EQ(plan.outputs[1].offset, 0);

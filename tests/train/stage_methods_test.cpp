@@ -44,20 +44,9 @@ optimizer: {type: sgd, lr: 0.1, momentum: 0.9, weight_decay: 0.001}
 quantization: {weights: "uniform:bits=4"}
 )";
 
-class StageMethodsTest : public testing::TempDirTest {
+class StageMethodsTest : public testing::TrainingTest {
  protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    at::set_num_threads(1);
-  }
-  TrainerOptions options(const std::string& run) {
-    TrainerOptions o;
-    o.run_dir = path(run);
-    o.seed = 5;
-    o.log = &log_;
-    return o;
-  }
-  std::ostringstream log_;
+  TrainerOptions options(const std::string& run) { return training_options(run, 5); }
 };
 
 // Pruned fraction of each layer weight in a saved model state.

@@ -2,13 +2,16 @@
 // a temporary run directory per test.
 #pragma once
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "lowbit/data/dataset.h"
+#include "lowbit/train/trainer.h"
 
 namespace lowbit::train::testing {
 
@@ -42,6 +45,24 @@ class TempDirTest : public ::testing::Test {
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   std::filesystem::path dir_;
+};
+
+/// A temporary run directory for trainer tests, one intra-op thread, and the log in log_.
+class TrainingTest : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    at::set_num_threads(1);
+  }
+  /// Options for a run in directory `run` of the test's folder with `seed`, logging into log_.
+  TrainerOptions training_options(const std::string& run, uint64_t seed) {
+    TrainerOptions o;
+    o.run_dir = path(run);
+    o.seed = seed;
+    o.log = &log_;
+    return o;
+  }
+  std::ostringstream log_;
 };
 
 }  // namespace lowbit::train::testing

@@ -46,20 +46,9 @@ loss: {type: bce_with_logits}
 quantization: {weights: "uniform:bits=4"}
 )";
 
-class TrainerTest : public testing::TempDirTest {
+class TrainerTest : public testing::TrainingTest {
  protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    at::set_num_threads(1);
-  }
-  TrainerOptions options(const std::string& run) {
-    TrainerOptions o;
-    o.run_dir = path(run);
-    o.seed = 11;
-    o.log = &log_;
-    return o;
-  }
-  std::ostringstream log_;
+  TrainerOptions options(const std::string& run) { return training_options(run, 11); }
 };
 
 TEST_F(TrainerTest, LearnsBlobsAndWritesMetricsAndCheckpoints) {

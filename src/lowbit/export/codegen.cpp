@@ -230,7 +230,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
            << ", " << format_enum(conv->format) << ", "
            << requant_init(symbol, conv->requant, layer.output_zero_point) << "};\n\n";
       const std::string bias = conv->bias.empty() ? std::string("NULL") : symbol + "_bias";
-      if (fuses_with_next(model, i)) {
+      if (plan.fused_with_next[i]) {
         // The max pool after it is computed here (its params are emitted with its own layer).
         body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p << "_l"
              << i + 1 << "_params, " << input_expr << ", " << symbol << "_weights, sizeof("
@@ -247,7 +247,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
            << pool->kernel_w << ", " << pool->stride_h << ", " << pool->stride_w << ", "
            << pool->pad_top << ", " << pool->pad_bottom << ", " << pool->pad_left << ", "
            << pool->pad_right << "};\n\n";
-      if (i > 0 && fuses_with_next(model, i - 1)) {
+      if (i > 0 && plan.fused_with_next[i - 1]) {
         body << "  /* Computed by layer " << i - 1 << "'s lowbit_conv2d_max_pool_s8. */\n\n";
         continue;
       }
@@ -311,7 +311,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
     j["input_zero_point"] = input_zero_point_of(model, layer.inputs[0]);
     j["input_scale"] = input_scale_of(model, layer.inputs[0]);
     // The generated code runs this conv2d and the max pool after it as one call.
-    if (fuses_with_next(model, i)) j["fused_with"] = model.layers[i + 1].name;
+    if (plan.fused_with_next[i]) j["fused_with"] = model.layers[i + 1].name;
     j["weight_bytes"] = lc.weight_bytes;
     j["bias_bytes"] = lc.bias_bytes;
     j["requant_bytes"] = lc.requant_bytes;

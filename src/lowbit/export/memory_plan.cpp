@@ -95,6 +95,9 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
   const int count = static_cast<int>(model.layers.size());
   MemoryPlan plan;
   plan.outputs.resize(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    plan.fused_with_next.push_back(fuses_with_next(model, static_cast<size_t>(i)));
+  }
   // root[i]: the computing layer (or kModelInput) whose buffer layer i's output lives in.
   std::vector<int> root(static_cast<size_t>(count));
   std::vector<int> last_use(static_cast<size_t>(count));
@@ -107,7 +110,7 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
                                               : root[static_cast<size_t>(layer.inputs[0])])
             : i;
     // A fused conv2d reads its inputs while the pool after it writes.
-    const int reader = fuses_with_next(model, static_cast<size_t>(i)) ? i + 1 : i;
+    const int reader = plan.fused_with_next[static_cast<size_t>(i)] ? i + 1 : i;
     for (int producer : layer.inputs) {
       if (producer == kModelInput) continue;
       const int base = root[static_cast<size_t>(producer)];
@@ -125,14 +128,12 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
   std::vector<Block> live;
   for (int i = 0; i < count; ++i) {
     const Layer& layer = model.layers[static_cast<size_t>(i)];
-    const bool fused = fuses_with_next(model, static_cast<size_t>(i));
+    const bool fused = plan.fused_with_next[static_cast<size_t>(i)];
+    // A pool fused into the conv before it has no scratch of its own (op_scratch_bytes is 0).
     const Pool* fused_pool =
         fused ? &std::get<Pool>(model.layers[static_cast<size_t>(i) + 1].op) : nullptr;
-    const bool computed_by_previous = i > 0 && fuses_with_next(model, static_cast<size_t>(i) - 1);
-    if (!computed_by_previous) {
-      plan.kernel_scratch_bytes =
-          std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op, fused_pool));
-    }
+    plan.kernel_scratch_bytes =
+        std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op, fused_pool));
     if (fused) {
       // No int8 output: the fused call writes the pool's output directly.
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kArena, -1};

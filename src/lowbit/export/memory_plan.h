@@ -28,7 +28,9 @@ struct BufferView {
 /// plain chain this is the ping-pong of consecutive buffers.
 struct MemoryPlan {
   std::vector<BufferView> outputs;  ///< One per layer.
-  int64_t arena_bytes = 0;          ///< Bytes of the activation arena.
+  /// One per layer: fuses_with_next(), decided once for the planner, codegen and cost.
+  std::vector<bool> fused_with_next;
+  int64_t arena_bytes = 0;  ///< Bytes of the activation arena.
   /// Largest operator scratch (fully connected input lanes, conv2d planes and kernel), as the
   /// runtime's lowbit_<op>_scratch_size() gives it; placed after the arena.
   int64_t kernel_scratch_bytes = 0;

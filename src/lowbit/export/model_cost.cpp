@@ -25,7 +25,7 @@ ModelCost model_cost(const IntegerModel& model) {
       lc.bias_bytes = 4 * static_cast<int64_t>(conv->bias.size());
       lc.requant_bytes = 8 * static_cast<int64_t>(conv->requant.multiplier.size());
       lc.macs = shapes[i].size() * conv->row_length();
-      if (fuses_with_next(model, i)) lc.output_bytes = 0;  // pooled before it is stored
+      if (plan.fused_with_next[i]) lc.output_bytes = 0;  // pooled before it is stored
     } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
       lc.requant_bytes = 8 * static_cast<int64_t>(cat->inputs.size());
     } else if (!std::holds_alternative<Pool>(layer.op)) {
