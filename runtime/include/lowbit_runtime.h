@@ -259,8 +259,9 @@ typedef struct {
 
 /**
  * @brief Scratch bytes needed by ::lowbit_fully_connected_s8: the input of one row minus its zero
- *        point as int16, split into 8 / bits lanes of ceil(in_features * bits / 8) each, plus
- *        LOWBIT_SCRATCH_SLACK bytes so any scratch address can be aligned.
+ *        point as int16, split into 16 / bits lanes of ceil(in_features * bits / 16) each rounded
+ *        up to a multiple of 8, plus LOWBIT_SCRATCH_SLACK bytes so any scratch address can be
+ *        aligned.
  * @param[in] params Layer parameters.
  * @return The size in bytes, or 0 if params is NULL or invalid.
  */
@@ -404,8 +405,8 @@ lowbit_status_t lowbit_avg_pool_s8(const lowbit_pool_params_t* params, const int
 
 /**
  * @brief Scratch bytes needed by ::lowbit_conv2d_max_pool_s8: lowbit_conv2d_scratch_size(conv)
- *        plus one output channel's int32 sums and one row of int32 maxima,
- *        4 * (pool->in_height + 1) * pool->in_width.
+ *        plus one output channel's int32 sums, one row of int32 maxima and one row of pooled
+ *        int32 sums, 4 * ((pool->in_height + 1) * pool->in_width + pooled width).
  * @param[in] conv Convolution parameters.
  * @param[in] pool Pool parameters of the convolution's output.
  * @return The size in bytes, or 0 if either is NULL or invalid.

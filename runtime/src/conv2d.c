@@ -9,7 +9,7 @@
  * outputs, tap by tap: a multiply-add of constant length. Products w * (x - zp) fit int16
  * (|w| <= 128, |x - zp| <= 255) and are summed in int16 over as many taps as cannot overflow,
  * then in int32 (exact; see LOWBIT_CONV_MAX_TAPS). conv2d_max_pool.c reuses the same driver. */
-#include "lowbit_internal.h"
+#include "conv2d_internal.h"
 
 /* Largest kernel row (in_channels / groups * kernel_h * kernel_w) with exact int32 sums:
  * 65793 * 255 * 128 < 2^31. */
@@ -174,14 +174,6 @@ LOWBIT_FORCE_INLINE void lowbit_conv_run(const lowbit_conv_tap_t* taps, size_t c
   }
 }
 
-/* Requantizes `count` sums (the bias added exactly) into out. */
-LOWBIT_FORCE_INLINE void lowbit_conv_store(const lowbit_channel_requant_t* rq, const int32_t* acc,
-                                           int8_t* out, int count) {
-  const lowbit_channel_requant_t r = *rq;
-  int j;
-  for (j = 0; j < count; ++j) out[j] = lowbit_channel_requantize(&r, acc[j]);
-}
-
 /* Where one output channel's rows go: int32 sums to pool (sums != NULL) or int8 outputs. */
 typedef struct {
   int32_t* sums;
@@ -204,21 +196,21 @@ LOWBIT_FORCE_INLINE void lowbit_conv_rows(const lowbit_conv_tap_t* taps, size_t 
     int32_t* acc = sums != NULL ? sums + ox : block;
     lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 16, rows);
     for (r = 0; sums == NULL && r < rows; ++r) {
-      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 16);
+      lowbit_requantize_sums(sink->rq, acc + r * acc_step, out + r * out_w + ox, 16);
     }
   }
   for (; ox + 8 <= out_w; ox += 8) {
     int32_t* acc = sums != NULL ? sums + ox : block;
     lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 8, rows);
     for (r = 0; sums == NULL && r < rows; ++r) {
-      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 8);
+      lowbit_requantize_sums(sink->rq, acc + r * acc_step, out + r * out_w + ox, 8);
     }
   }
   for (; ox < out_w; ++ox) {
     int32_t* acc = sums != NULL ? sums + ox : block;
     lowbit_conv_run(taps, count_taps, per_part, at + ox, at_step, acc, acc_step, 1, rows);
     for (r = 0; sums == NULL && r < rows; ++r) {
-      lowbit_conv_store(sink->rq, acc + r * acc_step, out + r * out_w + ox, 1);
+      lowbit_requantize_sums(sink->rq, acc + r * acc_step, out + r * out_w + ox, 1);
     }
   }
 }
@@ -344,15 +336,10 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       const size_t c = params->requant.count == 1 ? 0 : o;
       const size_t count_taps =
           lowbit_conv_list_taps(params, &g, traits, weights + o * row_bytes, taps);
-      lowbit_channel_requant_t rq;
+      const lowbit_channel_requant_t rq =
+          lowbit_channel_requant(&params->requant, c, bias != NULL ? bias[o] : 0);
       lowbit_conv_sink_t sink;
       size_t oy;
-      rq.bias = bias != NULL ? (int64_t)bias[o] : 0;
-      rq.multiplier = params->requant.multiplier[c];
-      rq.shift = params->requant.shift[c];
-      rq.zero_point = params->requant.output_zero_point;
-      rq.act_min = params->requant.act_min;
-      rq.act_max = params->requant.act_max;
       sink.sums = sums;
       sink.out = output + o * out_h * out_w;
       sink.rq = &rq;

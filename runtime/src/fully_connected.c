@@ -1,62 +1,14 @@
-/* Fully connected layer over packed weights with per-layer or per-channel requantization.
- *
- * The weights are never unpacked. A packed byte holds cpb = 8 / bits fields, field j of byte k
- * being weight k * cpb + j. The input is prepared once per sample into cpb int16 "lanes" in
- * scratch, lane j holding x[k * cpb + j] - zero_point at index k (0 past the end), so byte k of
- * every row meets lane j at the same index k: a row's dot product is cpb element-wise products of
- * contiguous streams, which compilers vectorize at -O2 (int16 * int16 summed into int32, pmaddwd
- * on x86), in blocks of a constant 32 (then 16) bytes.
- *
- * The fields are read as g = ((byte ^ flip) >> (j * bits)) & mask, and every format's code is
- * affine in g: two's complement flips each field's top bit (flip = 0x80, 0x88 or 0xAA), giving
- * w = g - 2^(bits - 1); the odd grid reads the field as is, w = 2 g - (2^bits - 1). So
- *   sum_i (x_i - zp) w_i = scale * sum_i (x_i - zp) g_i - offset * sum_i (x_i - zp),
- * exactly, with the second sum formed once per sample. */
-#include "lowbit_internal.h"
+/* Fully connected layer over packed weights with per-layer or per-channel requantization. The
+ * weights are never unpacked: see fully_connected_internal.h for the lanes and fields, and
+ * fully_connected_sse2.c for the kernel x86 uses; this file holds the portable kernel. */
+#include "fully_connected_internal.h"
 
-/* Packed bytes per vectorized block: a constant trip count that gcc's -O2 cost model accepts,
- * above the 16 iterations gcc -O3 unrolls completely (which leaves scalar code behind). Rows take
- * blocks of 32, then at most one of 16, then single bytes. */
-#define LOWBIT_FC_BLOCK 32
-
-/* The affine view of a format's fields: code = scale * g - offset, g read after XOR with flip. */
-typedef struct {
-  uint8_t flip;
-  int32_t scale;
-  int32_t offset;
-} lowbit_fc_fields_t;
-
-static lowbit_fc_fields_t lowbit_fc_fields(const lowbit_format_traits_t* traits) {
-  lowbit_fc_fields_t f;
-  const uint32_t top = UINT32_C(1) << (traits->bits - 1u);
-  uint32_t j;
-  f.flip = 0;
-  if (traits->encoding == LOWBIT_ENCODING_ODD_GRID) {
-    f.scale = 2;
-    f.offset = (int32_t)((UINT32_C(1) << traits->bits) - 1u);
-  } else {
-    for (j = 0; j < traits->codes_per_byte; ++j) {
-      f.flip = (uint8_t)(f.flip | (top << (j * traits->bits)));
-    }
-    f.scale = 1;
-    f.offset = (int32_t)top;
-  }
-  return f;
-}
-
-/* int16 values per lane: the packed row bytes, ceil(n / cpb), rounded up to a multiple of 16 so
- * that a row's last bytes can be summed as one block of 16 (the lanes are 0 past the row, so the
- * bytes read beyond it add nothing). 0 on overflow. */
-static size_t lowbit_fc_lane_stride(size_t per_lane) {
-  const size_t block = LOWBIT_FC_BLOCK / 2;
-  return per_lane > SIZE_MAX - block ? 0 : (per_lane + block - 1) / block * block;
-}
-
-/* Bytes of lanes for a row of n inputs: cpb lanes of lowbit_fc_lane_stride int16 each. */
+/* Bytes of lanes for a row of n inputs: 16 / bits = 2 * codes_per_byte lanes of
+ * lowbit_fc_lane_stride int16 each (0 on overflow). */
 static size_t lowbit_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n) {
-  const size_t per_lane = n / traits->codes_per_byte + (n % traits->codes_per_byte != 0 ? 1 : 0);
-  return lowbit_mul_size(lowbit_mul_size(lowbit_fc_lane_stride(per_lane), traits->codes_per_byte),
-                         sizeof(int16_t));
+  return lowbit_mul_size(
+      lowbit_mul_size(lowbit_fc_lane_stride(n, traits->bits), 2u * traits->codes_per_byte),
+      sizeof(int16_t));
 }
 
 size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
@@ -70,93 +22,47 @@ size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
   return bytes + LOWBIT_SCRATCH_SLACK;
 }
 
-/* Writes x - zp into the lanes (lane j at lanes + j * stride; 0 past the end of x, up to the
- * stride); returns the sum of x - zp. Inlined per bit width, so the lane loop is constant. */
-LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t zp, uint32_t cpb,
-                                              size_t stride, int16_t* lanes) {
-  const size_t whole = n / cpb;
-  int64_t sum = 0;
-  size_t k;
-  uint32_t j;
-  for (k = 0; k < whole; ++k) {
-    for (j = 0; j < cpb; ++j) {
-      const int16_t value = (int16_t)((int32_t)x[k * cpb + j] - zp);
-      lanes[j * stride + k] = value;
-      sum += value;
-    }
-  }
-  for (j = 0; j < cpb; ++j) {
-    for (k = whole; k < stride; ++k) {
-      const size_t i = k * cpb + j;
-      const int16_t value = (int16_t)(i < n ? (int32_t)x[i] - zp : 0);
-      lanes[j * stride + k] = value;
-      sum += value;
-    }
-  }
-  return sum;
-}
-
-/* sum_k lane[k] * g(p[k]) over one block of `count` bytes, g the field at `shift`. One product per
- * iteration, with the field computed in the loop, is the dot-product shape compilers map to
- * pmaddwd (vpdpwssd with AVX-512 VNNI); a field array in between would cost a store-forwarding
- * stall when the two loops use different vector widths. |sum| <= 32 * 255 * 255 < 2^31. */
+/* sum_m lane[m] * g(word m) over the 8 words of one block, g the field at `shift`: one product
+ * per iteration, the shape compilers vectorize as int16 multiply-adds. */
 LOWBIT_FORCE_INLINE int32_t lowbit_fc_lane(const uint8_t* p, const int16_t* lane, uint32_t shift,
-                                           uint32_t mask, uint8_t flip, int count) {
+                                           uint32_t mask, uint32_t flip) {
   int32_t sum = 0;
-  int k;
+  int m;
   LOWBIT_KEEP_LOOP
-  for (k = 0; k < count; ++k) {
-    sum += (int32_t)lane[k] * (int32_t)(int16_t)(((uint32_t)(p[k] ^ flip) >> shift) & mask);
+  for (m = 0; m < (int)LOWBIT_FC_BLOCK_BYTES / 2; ++m) {
+    const uint32_t word = ((uint32_t)p[2 * m] | (uint32_t)p[2 * m + 1] << 8) ^ flip;
+    sum += (int32_t)lane[m] * (int32_t)((word >> shift) & mask);
   }
   return sum;
 }
 
-/* All lanes of one block. The lanes are spelled out per bit width rather than looped over: the
- * shifts must be constants, and gcc does not unroll a loop around vectorized loops. */
-LOWBIT_FORCE_INLINE int32_t lowbit_fc_block(const uint8_t* p, const int16_t* l, size_t n,
-                                            uint32_t bits, uint8_t flip, int c) {
-  switch (bits) {
-    case 8:
-      return lowbit_fc_lane(p, l, 0, 0xFF, flip, c);
-    case 4:
-      return lowbit_fc_lane(p, l, 0, 15, flip, c) + lowbit_fc_lane(p, l + n, 4, 15, flip, c);
-    case 2:
-      return lowbit_fc_lane(p, l, 0, 3, flip, c) + lowbit_fc_lane(p, l + n, 2, 3, flip, c) +
-             lowbit_fc_lane(p, l + 2 * n, 4, 3, flip, c) +
-             lowbit_fc_lane(p, l + 3 * n, 6, 3, flip, c);
-    default: /* binary is an odd-grid format: flip is 0 */
-      return lowbit_fc_lane(p, l, 0, 1, 0, c) + lowbit_fc_lane(p, l + n, 1, 1, 0, c) +
-             lowbit_fc_lane(p, l + 2 * n, 2, 1, 0, c) + lowbit_fc_lane(p, l + 3 * n, 3, 1, 0, c) +
-             lowbit_fc_lane(p, l + 4 * n, 4, 1, 0, c) + lowbit_fc_lane(p, l + 5 * n, 5, 1, 0, c) +
-             lowbit_fc_lane(p, l + 6 * n, 6, 1, 0, c) + lowbit_fc_lane(p, l + 7 * n, 7, 1, 0, c);
-  }
+/* sum_f sum_m lane_f[m] * g_f(word m) over one block; |sum| <= 128 * 255 * 255. */
+LOWBIT_FORCE_INLINE int32_t lowbit_fc_block(const uint8_t* p, const int16_t* lanes, size_t stride,
+                                            uint32_t bits, uint32_t flip) {
+  const uint32_t mask = (UINT32_C(1) << bits) - 1u;
+  int32_t sum = 0;
+  uint32_t f;
+  for (f = 0; f < 16u / bits; ++f)
+    sum += lowbit_fc_lane(p, lanes + f * stride, f * bits, mask, flip);
+  return sum;
 }
 
-/* sum_i (x_i - zp) g_i over one packed row of per_lane bytes: blocks of 32, one of 16, then the
- * last bytes as one more block of 16. That block reads past the row into the next row, which its
- * zero lanes cancel; only near the end of the weights (`end`), where reading on would leave the
- * array, are the last bytes copied into a zero-padded block instead. */
+/* sum_i (x_i - zp) g_i over one packed row, block by block (see fully_connected_internal.h for
+ * the last block). */
 LOWBIT_FORCE_INLINE int64_t lowbit_fc_row(const uint8_t* row, const uint8_t* end,
-                                          const int16_t* lanes, size_t per_lane, size_t stride,
-                                          uint32_t bits, uint8_t flip) {
-  const size_t half = LOWBIT_FC_BLOCK / 2;
+                                          const int16_t* lanes, size_t stride, uint32_t bits,
+                                          uint32_t flip) {
   int64_t acc = 0;
-  size_t k = 0;
-  for (; k + LOWBIT_FC_BLOCK <= per_lane; k += LOWBIT_FC_BLOCK) {
-    acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, LOWBIT_FC_BLOCK);
-  }
-  if (k + half <= per_lane) {
-    acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, (int)half);
-    k += half;
-  }
-  if (k < per_lane) {
-    if ((size_t)(end - (row + k)) >= half) {
-      acc += lowbit_fc_block(row + k, lanes + k, stride, bits, flip, (int)half);
+  size_t m;
+  for (m = 0; m < stride; m += LOWBIT_FC_BLOCK_BYTES / 2) {
+    const uint8_t* p = row + 2 * m;
+    const size_t available = (size_t)(end - p);
+    if (available >= LOWBIT_FC_BLOCK_BYTES) {
+      acc += lowbit_fc_block(p, lanes + m, stride, bits, flip);
     } else {
-      uint8_t tail[LOWBIT_FC_BLOCK / 2];
-      size_t t;
-      for (t = 0; t < half; ++t) tail[t] = k + t < per_lane ? row[k + t] : 0;
-      acc += lowbit_fc_block(tail, lanes + k, stride, bits, flip, (int)half);
+      uint8_t tail[LOWBIT_FC_BLOCK_BYTES];
+      lowbit_fc_tail_block(p, available, tail);
+      acc += lowbit_fc_block(tail, lanes + m, stride, bits, flip);
     }
   }
   return acc;
@@ -167,7 +73,8 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
                                          const uint8_t* weights, size_t row_bytes,
                                          const int32_t* bias, int8_t* output, int16_t* lanes,
                                          uint32_t bits) {
-  const lowbit_fc_fields_t f = lowbit_fc_fields(lowbit_format_traits(params->weight_format));
+  const lowbit_fc_fields_t f =
+      lowbit_fc_fields(bits, lowbit_format_traits(params->weight_format)->encoding);
   /* Locals, not params fields: stores through int8_t may alias anything, so fields would be
    * reloaded after every output. */
   const int32_t* const multiplier = params->requant.multiplier;
@@ -178,20 +85,26 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
   const int32_t act_max = params->requant.act_max;
   const size_t in_features = params->in_features;
   const size_t out_features = params->out_features;
-  const size_t stride = lowbit_fc_lane_stride(row_bytes);
+  const size_t stride = lowbit_fc_lane_stride(in_features, bits);
   const uint8_t* const end = weights + row_bytes * out_features;
   size_t b;
   size_t o;
   for (b = 0; b < params->batch; ++b) {
-    const int64_t x_sum = lowbit_fc_prepare(input + b * in_features, in_features,
-                                            params->input_zero_point, 8u / bits, stride, lanes);
+    const int8_t* x = input + b * in_features;
     int8_t* y = output + b * out_features;
+    int64_t x_sum;
+#if LOWBIT_SSE2
+    if (in_features <= LOWBIT_FC_INT32_INPUTS) {
+      lowbit_internal_fc_sample_sse2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
+      continue;
+    }
+#endif
+    x_sum = lowbit_fc_prepare(x, in_features, params->input_zero_point, bits, stride, 0, lanes);
     for (o = 0; o < out_features; ++o) {
       const size_t c = per_channel ? o : 0;
       /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
       int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
-      acc += f.scale * lowbit_fc_row(weights + o * row_bytes, end, lanes, row_bytes, stride, bits,
-                                     f.flip) -
+      acc += f.scale * lowbit_fc_row(weights + o * row_bytes, end, lanes, stride, bits, f.flip) -
              f.offset * x_sum;
       y[o] = lowbit_requantize_inline(lowbit_saturate_i32(acc), multiplier[c], shift[c], zero_point,
                                       act_min, act_max);

@@ -7,6 +7,15 @@
 
 #include "lowbit_runtime.h"
 
+/** 1 when the kernels use their SSE2 code (every x86-64 target has SSE2), else 0. Defining
+ * LOWBIT_PORTABLE selects the plain C99 code everywhere; the tests build and compare both. */
+#if defined(__SSE2__) && !defined(LOWBIT_PORTABLE)
+#define LOWBIT_SSE2 1
+#include <emmintrin.h>
+#else
+#define LOWBIT_SSE2 0
+#endif
+
 /** Smallest int8 value as int32, used for clamps. */
 #define LOWBIT_INT8_MIN_I32 ((int32_t)INT8_MIN)
 /** Largest int8 value as int32, used for clamps. */
@@ -109,42 +118,6 @@ static inline void lowbit_internal_window_range(size_t out, size_t stride, size_
   *end = stop < pad_before ? 0 : stop - pad_before;
   if (*end > in_size) *end = in_size;
 }
-
-/** The requantization of one output channel, read into locals once: stores through int8_t may
- * alias anything, so fields read from the params inside an output loop would be reloaded after
- * every store. */
-typedef struct {
-  int64_t bias;       /**< Bias of the channel (0 without bias), added exactly. */
-  int32_t multiplier; /**< Q31 multiplier of the channel. */
-  int32_t shift;      /**< Shift of the channel. */
-  int32_t zero_point; /**< Output zero point. */
-  int32_t act_min;    /**< Clamp low. */
-  int32_t act_max;    /**< Clamp high. */
-} lowbit_channel_requant_t;
-
-/** requantize(saturate(bias + sum)) with one channel's parameters: the output of a conv sum. */
-static inline int8_t lowbit_channel_requantize(const lowbit_channel_requant_t* r, int32_t sum) {
-  return lowbit_requantize_inline(lowbit_saturate_i32(r->bias + sum), r->multiplier, r->shift,
-                                  r->zero_point, r->act_min, r->act_max);
-}
-
-/** Conv2d, optionally max-pooled (pool != NULL: the pooled output is written and scratch holds
- * lowbit_internal_pool_sums_bytes(pool) more bytes). Validates everything. */
-lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
-                                       const lowbit_pool_params_t* pool, const int8_t* input,
-                                       const uint8_t* weights, size_t weights_size,
-                                       const int32_t* bias, int8_t* output, void* scratch,
-                                       size_t scratch_size);
-
-/** Scratch bytes the fused pooling adds: one channel's int32 sums and one row of window maxima
- * (0 on overflow). */
-size_t lowbit_internal_pool_sums_bytes(const lowbit_pool_params_t* pool);
-
-/** Max-pools one channel's int32 conv sums (pool->in_height x pool->in_width, followed in
- * memory by room for one row of maxima) into out_h x out_w (the pool's validated output size)
- * and requantizes each pooled sum into out. */
-void lowbit_internal_max_pool_sums(const lowbit_pool_params_t* pool, size_t out_h, size_t out_w,
-                                   int32_t* sums, const lowbit_channel_requant_t* rq, int8_t* out);
 
 /** Row-major a * b, or 0 when it overflows size_t. */
 static inline size_t lowbit_mul_size(size_t a, size_t b) {

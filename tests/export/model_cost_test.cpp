@@ -68,10 +68,10 @@ TEST(ModelCost, HandCheckedModel) {
   EXPECT_EQ(cost.arena_bytes, 64);
   // Operator scratch, the larger of (each + 15 bytes of alignment slack):
   //   conv + pool: 3 padded 10x10 int16 planes (600) + 27 taps of 8 bytes (216) + one channel's
-  //   8x8 int32 sums and a row of 8 int32 maxima (288) = 1104;
-  //   fc: 64 binary inputs as 8 lanes of 8 int16, each padded to 16 = 256.
-  EXPECT_EQ(cost.kernel_scratch_bytes, 1104 + 15);
-  EXPECT_EQ(cost.scratch_bytes, 64 + 1119);
+  //   8x8 int32 sums, a row of 8 int32 maxima and a row of 4 pooled int32 sums (304) = 1120;
+  //   fc: 64 binary inputs as 16 lanes of 4 int16, each padded to 8 = 256.
+  EXPECT_EQ(cost.kernel_scratch_bytes, 1120 + 15);
+  EXPECT_EQ(cost.scratch_bytes, 64 + 1135);
   EXPECT_EQ(cost.input_bytes, 192);
   EXPECT_EQ(cost.output_bytes, 10);
 }

@@ -1,6 +1,9 @@
 #!/bin/sh
-# Builds the runtime and its golden test with gcc and clang at -O0 and -O2 (strict C99 flags),
-# runs each build, and fails unless all four pass and print byte-identical logs.
+# Builds the runtime and its golden test with gcc and clang at -O0 and -O2 (strict C99 flags), each
+# with the SSE2 kernels (where the target has SSE2), with -DLOWBIT_PORTABLE (plain C99 only) and
+# with the SSE2 kernels taking only small fully connected layers, runs each build, and fails unless
+# all ten pass and print byte-identical logs. Each
+# configuration also builds and runs requant_sums_test.c (vector against scalar requantization).
 # Usage: cross_compile.sh [SOURCE_DIR]   (default: the repository root above this script)
 set -eu
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -14,9 +17,11 @@ for cc in gcc clang; do
     echo "compiler $cc not found"
     exit 1
   fi
-  for opt in -O0 -O2; do
-    tag="$cc$opt"
-    # shellcheck disable=SC2086 # flags is a deliberate word list
+  # -DLOWBIT_FC_INT32_INPUTS=16 sends fully connected layers of more than 16 inputs from the
+  # SSE2 build to the portable kernel, as layers of more than 65793 inputs are.
+  for opt in -O0 -O2 "-O0 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_FC_INT32_INPUTS=16"; do
+    tag="$cc$(echo "$opt" | tr -d ' ')"
+    # shellcheck disable=SC2086 # flags and opt are deliberate word lists
     "$cc" $flags $opt -I"$root/runtime/include" -I"$root/tests/runtime" \
       "$root"/runtime/src/*.c "$root/tests/runtime/runtime_test.c" -o "$work/test_$tag"
     if "$work/test_$tag" >"$work/$tag.log" 2>&1; then
@@ -27,6 +32,16 @@ for cc in gcc clang; do
       status=1
     fi
     logs="$logs $work/$tag.log"
+    # The vector requantization against the scalar rule (its log names the kernels, so it is not
+    # among the compared logs).
+    # shellcheck disable=SC2086
+    "$cc" $flags $opt -I"$root/runtime/include" -I"$root/runtime/src" \
+      "$root/tests/runtime/requant_sums_test.c" -o "$work/requant_$tag"
+    if ! "$work/requant_$tag" >"$work/requant_$tag.log" 2>&1; then
+      echo "$tag: requant_sums_test FAILED: $(tail -n 1 "$work/requant_$tag.log")"
+      head -n 20 "$work/requant_$tag.log"
+      status=1
+    fi
   done
 done
 first=""
@@ -39,5 +54,5 @@ for log in $logs; do
     status=1
   fi
 done
-if [ "$status" -eq 0 ]; then echo "gcc and clang at -O0 and -O2: identical logs"; fi
+if [ "$status" -eq 0 ]; then echo "gcc and clang at -O0 and -O2, SSE2, portable and mixed: identical logs"; fi
 exit "$status"

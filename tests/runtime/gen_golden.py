@@ -417,11 +417,11 @@ SCRATCH_SLACK = 15  # LOWBIT_SCRATCH_SLACK: room to align scratch to 16 bytes
 
 
 def fc_scratch_size(bits, nin):
-    """lowbit_fc_scratch_size: 8 / bits int16 lanes of ceil(nin * bits / 8) inputs, each rounded
-    up to a multiple of 16, plus slack."""
-    lanes = 8 // bits
+    """lowbit_fc_scratch_size: 16 / bits int16 lanes of ceil(nin * bits / 16) inputs (one per
+    16-bit word of a packed row), each rounded up to a multiple of 8, plus slack."""
+    lanes = 16 // bits
     per_lane = (nin + lanes - 1) // lanes
-    return 2 * lanes * ((per_lane + 15) // 16 * 16) + SCRATCH_SLACK
+    return 2 * lanes * ((per_lane + 7) // 8 * 8) + SCRATCH_SLACK
 
 
 def conv_scratch_size(cin, h, w, ks, st, pad, groups):
@@ -643,7 +643,9 @@ def gen_conv_pool(em, rng):
                            f"{rqi}}}")
             pool_params = (f"{{{cout}, {oh}, {ow}, {pks[0]}, {pks[1]}, {pst[0]}, {pst[1]}, "
                            f"{ppad[0]}, {ppad[1]}, {ppad[2]}, {ppad[3]}}}")
-            scratch = conv_scratch_size(cin, h, w, ks, st, pad, groups) + 4 * (oh + 1) * ow
+            # The conv's scratch, then one channel's int32 sums, a row of window maxima and a row
+            # of pooled sums.
+            scratch = conv_scratch_size(cin, h, w, ks, st, pad, groups) + 4 * ((oh + 1) * ow + pw)
             rows_out.append(f'    {{"{name}", {conv_params}, {pool_params}, {xin}, {wt}, '
                             f"{len(packed)}, {b}, {ex}, {cout * ph * pw}, {scratch}}},")
             k += 1
