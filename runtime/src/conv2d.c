@@ -91,6 +91,14 @@ size_t lowbit_conv2d_scratch_size(const lowbit_conv2d_params_t* params) {
   return planes + taps + LOWBIT_SCRATCH_SLACK;
 }
 
+/* dst[j] = src[j] - zp for j < count (a constant after inlining, so the loop vectorizes). */
+LOWBIT_FORCE_INLINE void lowbit_conv_widen(int16_t* restrict dst, const int8_t* restrict src,
+                                           int32_t zp, int count) {
+  int j;
+  LOWBIT_KEEP_LOOP
+  for (j = 0; j < count; ++j) dst[j] = (int16_t)((int32_t)src[j] - zp);
+}
+
 /* Writes input channel `plane_in` minus the zero point into `plane`, padding 0, columns split
  * into stride_w phases. */
 static void lowbit_conv_prepare(const lowbit_conv2d_params_t* p, const lowbit_conv_planes_t* g,
@@ -106,7 +114,10 @@ static void lowbit_conv_prepare(const lowbit_conv2d_params_t* p, const lowbit_co
     if (r < p->pad_top || r - p->pad_top >= p->in_height) continue;
     src = plane_in + (r - p->pad_top) * p->in_width;
     if (p->stride_w == 1) {
-      for (c = 0; c < p->in_width; ++c) row[p->pad_left + c] = (int16_t)((int32_t)src[c] - zp);
+      for (c = 0; c + 16 <= p->in_width; c += 16)
+        lowbit_conv_widen(row + p->pad_left + c, src + c, zp, 16);
+      for (; c + 8 <= p->in_width; c += 8) lowbit_conv_widen(row + p->pad_left + c, src + c, zp, 8);
+      for (; c < p->in_width; ++c) row[p->pad_left + c] = (int16_t)((int32_t)src[c] - zp);
     } else {
       for (c = p->pad_left; c < p->pad_left + p->in_width; ++c) {
         row[(c % p->stride_w) * g->phase_width + c / p->stride_w] =
@@ -248,12 +259,16 @@ static size_t lowbit_conv_list_taps(const lowbit_conv2d_params_t* p, const lowbi
   return count;
 }
 
-/* Taps one int16 part may sum for a format: |code| * 255 per product, 32767 in all (1 for int8,
+/* The largest |code| of a format. */
+static int32_t lowbit_conv_widest(const lowbit_format_traits_t* traits) {
+  return -(int32_t)traits->code_min > (int32_t)traits->code_max ? -(int32_t)traits->code_min
+                                                                : (int32_t)traits->code_max;
+}
+
+/* Taps one int16 part may sum for a format whose largest |code| is widest: |code| * 255 per
+ * product, 32767 in all (1 for int8,
  * 8 for sym4, 16 for int4, 42 for sym2, 64 for int2, 128 for binary). */
-static size_t lowbit_conv_per_part(const lowbit_format_traits_t* traits) {
-  const int32_t widest = -(int32_t)traits->code_min > (int32_t)traits->code_max
-                             ? -(int32_t)traits->code_min
-                             : (int32_t)traits->code_max;
+static size_t lowbit_conv_per_part(int32_t widest) {
   return (size_t)(INT16_MAX / (255 * widest));
 }
 
@@ -278,6 +293,7 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   size_t group_out;
   size_t group;
   size_t per_part;
+  int32_t widest;
   size_t row_step;
   size_t own_bytes;
   size_t pool_bytes;
@@ -321,7 +337,8 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   row_bytes = weights_size / params->out_channels;
   group_in = params->in_channels / params->groups;
   group_out = params->out_channels / params->groups;
-  per_part = lowbit_conv_per_part(traits);
+  widest = lowbit_conv_widest(traits);
+  per_part = lowbit_conv_per_part(widest);
   row_step = params->stride_h * g.row_stride;
   for (group = 0; group < params->groups; ++group) {
     size_t ci;
@@ -336,8 +353,8 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       const size_t c = params->requant.count == 1 ? 0 : o;
       const size_t count_taps =
           lowbit_conv_list_taps(params, &g, traits, weights + o * row_bytes, taps);
-      const lowbit_channel_requant_t rq =
-          lowbit_channel_requant(&params->requant, c, bias != NULL ? bias[o] : 0);
+      const lowbit_channel_requant_t rq = lowbit_channel_requant(
+          &params->requant, c, bias != NULL ? bias[o] : 0, (int64_t)count_taps * 255 * widest);
       lowbit_conv_sink_t sink;
       size_t oy;
       sink.sums = sums;

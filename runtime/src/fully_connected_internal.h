@@ -32,13 +32,13 @@
 
 /** The affine view of a format's fields: code = scale * g - offset, g read after XOR with flip. */
 typedef struct {
-  uint32_t flip; /**< XOR pattern of one 16-bit word. */
+  uint32_t flip;  /**< XOR pattern of one 16-bit word. */
   int32_t scale;  /**< 1, or 2 for the odd grid. */
   int32_t offset; /**< 2^(bits - 1), or 2^bits - 1 for the odd grid. */
 } lowbit_fc_fields_t;
 
-/** The field view of a format (bit width and encoding); inline, so that it folds to constants in the kernels' copies
- * specialized per bit width. */
+/** The field view of a format (bit width and encoding); inline, so that it folds to constants in
+ * the kernels' copies specialized per bit width. */
 static inline lowbit_fc_fields_t lowbit_fc_fields(uint32_t bits, lowbit_encoding_t encoding) {
   lowbit_fc_fields_t f;
   const uint32_t top = UINT32_C(1) << (bits - 1u);

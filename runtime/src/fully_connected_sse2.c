@@ -11,15 +11,16 @@
 LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_field(__m128i acc, __m128i words, const int16_t* lanes,
                                                  size_t stride, uint32_t bits, uint32_t f) {
   __m128i field = _mm_srli_epi16(words, (int)(f * bits));
-  if (f + 1 < 16u / bits) field = _mm_and_si128(field, _mm_set1_epi16((int16_t)((1u << bits) - 1u)));
-  return _mm_add_epi32(
-      acc, _mm_madd_epi16(field, _mm_load_si128((const __m128i*)(lanes + f * stride))));
+  if (f + 1 < 16u / bits)
+    field = _mm_and_si128(field, _mm_set1_epi16((int16_t)((1u << bits) - 1u)));
+  return _mm_add_epi32(acc,
+                       _mm_madd_epi16(field, _mm_load_si128((const __m128i*)(lanes + f * stride))));
 }
 
 /* acc + the products of all fields of one block. The fields are spelled out per bit width rather
  * than looped over: the shifts must be constants, and gcc -O2 keeps such a loop. */
-LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_block(__m128i acc, __m128i w, const int16_t* l,
-                                                 size_t n, uint32_t bits) {
+LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_block(__m128i acc, __m128i w, const int16_t* l, size_t n,
+                                                 uint32_t bits) {
   acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 0);
   acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 1);
   if (bits <= 4) {
@@ -70,14 +71,14 @@ LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_rows4(const uint8_t* r0, const uint8_
   size_t m;
   for (m = 0; m < stride; m += LOWBIT_FC_BLOCK_BYTES / 2) {
     const int16_t* l = lanes + m;
-    a0 = lowbit_fc_sse2_block(a0, _mm_xor_si128(lowbit_fc_sse2_load(r0 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a1 = lowbit_fc_sse2_block(a1, _mm_xor_si128(lowbit_fc_sse2_load(r1 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a2 = lowbit_fc_sse2_block(a2, _mm_xor_si128(lowbit_fc_sse2_load(r2 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a3 = lowbit_fc_sse2_block(a3, _mm_xor_si128(lowbit_fc_sse2_load(r3 + 2 * m, end, checked), flip),
-                              l, stride, bits);
+    a0 = lowbit_fc_sse2_block(
+        a0, _mm_xor_si128(lowbit_fc_sse2_load(r0 + 2 * m, end, checked), flip), l, stride, bits);
+    a1 = lowbit_fc_sse2_block(
+        a1, _mm_xor_si128(lowbit_fc_sse2_load(r1 + 2 * m, end, checked), flip), l, stride, bits);
+    a2 = lowbit_fc_sse2_block(
+        a2, _mm_xor_si128(lowbit_fc_sse2_load(r2 + 2 * m, end, checked), flip), l, stride, bits);
+    a3 = lowbit_fc_sse2_block(
+        a3, _mm_xor_si128(lowbit_fc_sse2_load(r3 + 2 * m, end, checked), flip), l, stride, bits);
   }
   /* Transposing reduction: lane r of the result is the sum of a_r's four lanes. */
   t0 = _mm_add_epi32(_mm_unpacklo_epi32(a0, a1), _mm_unpackhi_epi32(a0, a1));

@@ -35,8 +35,7 @@ static inline __m128i lowbit_sse2_max_epi32(__m128i a, __m128i b) {
 }
 
 /** x >> count per 64-bit lane, the low lane by count_low and the high lane by count_high. */
-static inline __m128i lowbit_sse2_srl_epi64_each(__m128i x, __m128i count_low,
-                                                 __m128i count_high) {
+static inline __m128i lowbit_sse2_srl_epi64_each(__m128i x, __m128i count_low, __m128i count_high) {
   return _mm_unpacklo_epi64(_mm_srl_epi64(x, count_low),
                             _mm_srli_si128(_mm_srl_epi64(x, count_high), 8));
 }
@@ -119,14 +118,17 @@ typedef struct {
   int32_t act_min;    /**< Clamp low. */
   int32_t act_max;    /**< Clamp high. */
 #if LOWBIT_SSE2
+  int bias_may_saturate;        /**< Whether bias + sum can leave int32 (else a plain add). */
   __m128i bias4;                /**< The bias in each int32 lane. */
   lowbit_sse2_requant_t vector; /**< The same parameters in every lane. */
 #endif
 } lowbit_channel_requant_t;
 
-/** Channel `entry` of requant (0 when per-layer) with the given bias. */
+/** Channel `entry` of requant (0 when per-layer) with the given bias, for sums of magnitude at
+ * most sum_bound. */
 static inline lowbit_channel_requant_t lowbit_channel_requant(const lowbit_requant_t* requant,
-                                                              size_t entry, int32_t bias) {
+                                                              size_t entry, int32_t bias,
+                                                              int64_t sum_bound) {
   lowbit_channel_requant_t r;
   r.bias = bias;
   r.multiplier = requant->multiplier[entry];
@@ -135,10 +137,13 @@ static inline lowbit_channel_requant_t lowbit_channel_requant(const lowbit_requa
   r.act_min = requant->act_min;
   r.act_max = requant->act_max;
 #if LOWBIT_SSE2
+  r.bias_may_saturate = (bias < 0 ? -(int64_t)bias : (int64_t)bias) > INT32_MAX - sum_bound;
   r.bias4 = _mm_set1_epi32(bias);
   r.vector = lowbit_sse2_requant_clamp(requant);
   r.vector.multiplier = _mm_set1_epi32(r.multiplier);
   r.vector.count[0] = _mm_cvtsi32_si128(30 - r.shift);
+#else
+  (void)sum_bound;
 #endif
   return r;
 }
@@ -149,28 +154,41 @@ static inline int8_t lowbit_channel_requantize(const lowbit_channel_requant_t* r
                                   r->zero_point, r->act_min, r->act_max);
 }
 
+#if LOWBIT_SSE2
+/** bias + sums, saturated only where it can leave int32 (`saturate`, a constant after inlining). */
+LOWBIT_FORCE_INLINE __m128i lowbit_sse2_add_bias(const lowbit_channel_requant_t* r,
+                                                 const int32_t* sums, int saturate) {
+  const __m128i s = _mm_loadu_si128((const __m128i*)sums);
+  return saturate ? lowbit_sse2_adds_epi32(s, r->bias4) : _mm_add_epi32(s, r->bias4);
+}
+
+/** The vector part of lowbit_requantize_sums: returns how many sums it wrote (a multiple of 4). */
+LOWBIT_FORCE_INLINE size_t lowbit_sse2_requantize_sums(const lowbit_channel_requant_t* r,
+                                                       const int32_t* sums, int8_t* out,
+                                                       size_t count, int saturate) {
+  size_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const __m128i a = lowbit_sse2_scale(lowbit_sse2_add_bias(r, sums + j, saturate), &r->vector, 1);
+    const __m128i b =
+        lowbit_sse2_scale(lowbit_sse2_add_bias(r, sums + j + 4, saturate), &r->vector, 1);
+    _mm_storel_epi64((__m128i*)(out + j), lowbit_sse2_finish(a, b, &r->vector));
+  }
+  if (j + 4 <= count) {
+    const __m128i a = lowbit_sse2_scale(lowbit_sse2_add_bias(r, sums + j, saturate), &r->vector, 1);
+    lowbit_sse2_store4(out + j, lowbit_sse2_finish(a, a, &r->vector));
+    j += 4;
+  }
+  return j;
+}
+#endif
+
 /** out[j] = lowbit_channel_requantize(r, sums[j]) for j < count. */
 LOWBIT_FORCE_INLINE void lowbit_requantize_sums(const lowbit_channel_requant_t* r,
                                                 const int32_t* sums, int8_t* out, size_t count) {
   size_t j = 0;
 #if LOWBIT_SSE2
-  for (; j + 8 <= count; j += 8) {
-    const __m128i a =
-        lowbit_sse2_adds_epi32(_mm_loadu_si128((const __m128i*)(sums + j)), r->bias4);
-    const __m128i b =
-        lowbit_sse2_adds_epi32(_mm_loadu_si128((const __m128i*)(sums + j + 4)), r->bias4);
-    _mm_storel_epi64((__m128i*)(out + j),
-                     lowbit_sse2_finish(lowbit_sse2_scale(a, &r->vector, 1),
-                                        lowbit_sse2_scale(b, &r->vector, 1), &r->vector));
-  }
-  if (j + 4 <= count) {
-    const __m128i a =
-        lowbit_sse2_scale(lowbit_sse2_adds_epi32(_mm_loadu_si128((const __m128i*)(sums + j)),
-                                                 r->bias4),
-                          &r->vector, 1);
-    lowbit_sse2_store4(out + j, lowbit_sse2_finish(a, a, &r->vector));
-    j += 4;
-  }
+  j = r->bias_may_saturate ? lowbit_sse2_requantize_sums(r, sums, out, count, 1)
+                           : lowbit_sse2_requantize_sums(r, sums, out, count, 0);
 #endif
   for (; j < count; ++j) out[j] = lowbit_channel_requantize(r, sums[j]);
 }

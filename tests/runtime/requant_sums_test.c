@@ -4,9 +4,9 @@
  * i.e. lowbit_requantize(saturate(bias + sum)), which the golden vectors check against the Python
  * reference. Sums, biases, multipliers and shifts run over their edges (int32 limits, saturating
  * bias additions, multiplier 0 and 2^31 - 1, every shift, quotients of 2^31 and more, exact ties)
- * and pseudo-random values. With SSE2, the per-lane form the fully connected kernel uses (four
- * channels with different multipliers and shifts) is checked the same way. Prints every
- * mismatch; exits non-zero on any. */
+ * and pseudo-random values, through both the saturating and the plain bias addition. With SSE2, the
+ * per-lane form the fully connected kernel uses (four channels with different multipliers and
+ * shifts) is checked the same way. Prints every mismatch; exits non-zero on any. */
 #include <stdio.h>
 
 #include "lowbit_requant_sums.h"
@@ -29,9 +29,10 @@ static uint32_t next_random(uint32_t* state) {
 
 /* Interesting accumulators: limits, small values and values whose product lands on a tie. */
 static int32_t edge_sum(size_t i, int32_t multiplier, int32_t shift) {
-  static const int32_t fixed[] = {0, 1, -1, 2, -2, 127, -128, 255, -255, 32767, -32768,
-                                  65535, -65536, INT32_MAX, INT32_MIN, INT32_MAX - 1,
-                                  INT32_MIN + 1, 1 << 30, -(1 << 30)};
+  static const int32_t fixed[] = {
+      0,         1,      -1,    2,      -2,        127,       -128,          255,           -255,
+      32767,     -32768, 65535, -65536, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1, 1 << 30,
+      -(1 << 30)};
   const size_t count = sizeof(fixed) / sizeof(fixed[0]);
   if (i < count) return fixed[i];
   /* acc with acc * multiplier = (2k + 1) * 2^(r - 1): an exact tie, when one fits. */
@@ -47,22 +48,30 @@ static int32_t edge_sum(size_t i, int32_t multiplier, int32_t shift) {
   return (int32_t)(i * 2654435761u);
 }
 
-/* Compares one run of sums through lowbit_requantize_sums with the scalar rule. */
+/* Compares one run of sums through lowbit_requantize_sums with the scalar rule. The sums' bound
+ * is their largest magnitude, so runs whose bias cannot saturate take the plain-add path. */
 static void check_run(const lowbit_requant_t* requant, int32_t bias, const int32_t* sums) {
-  const lowbit_channel_requant_t r = lowbit_channel_requant(requant, 0, bias);
+  lowbit_channel_requant_t r;
+  int64_t bound = 0;
   int8_t out[RUN];
   size_t i;
+  for (i = 0; i < RUN; ++i) {
+    const int64_t magnitude = sums[i] < 0 ? -(int64_t)sums[i] : (int64_t)sums[i];
+    bound = magnitude > bound ? magnitude : bound;
+  }
+  r = lowbit_channel_requant(requant, 0, bias, bound);
   lowbit_requantize_sums(&r, sums, out, RUN);
   for (i = 0; i < RUN; ++i) {
     const int8_t expected = lowbit_channel_requantize(&r, sums[i]);
     ++g_checks;
     if (out[i] != expected) {
       ++g_failures;
-      printf("MISMATCH sums: bias %ld sum %ld multiplier %ld shift %ld zp %ld clamp [%ld, %ld]: "
-             "expected %d, got %d\n",
-             (long)bias, (long)sums[i], (long)requant->multiplier[0], (long)requant->shift[0],
-             (long)requant->output_zero_point, (long)requant->act_min, (long)requant->act_max,
-             expected, out[i]);
+      printf(
+          "MISMATCH sums: bias %ld sum %ld multiplier %ld shift %ld zp %ld clamp [%ld, %ld]: "
+          "expected %d, got %d\n",
+          (long)bias, (long)sums[i], (long)requant->multiplier[0], (long)requant->shift[0],
+          (long)requant->output_zero_point, (long)requant->act_min, (long)requant->act_max,
+          expected, out[i]);
     }
   }
 }
@@ -160,8 +169,8 @@ int main(void) {
     int32_t acc[4];
     int j;
     for (j = 0; j < 4; ++j) {
-      multiplier[j] = trial % 7 == 0 ? (int32_t)(j * (INT32_MAX / 3))
-                                     : (int32_t)(next_random(&state) >> 1);
+      multiplier[j] =
+          trial % 7 == 0 ? (int32_t)(j * (INT32_MAX / 3)) : (int32_t)(next_random(&state) >> 1);
       lane_shift[j] = (int32_t)(next_random(&state) % 62u) - 31;
       acc[j] = trial % 5 == 0 ? (j % 2 == 0 ? INT32_MIN : INT32_MAX)
                               : (int32_t)next_random(&state) >> (next_random(&state) % 32u);
