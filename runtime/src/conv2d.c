@@ -226,6 +226,41 @@ LOWBIT_FORCE_INLINE void lowbit_conv_rows(const lowbit_conv_tap_t* taps, size_t 
   }
 }
 
+/* All output rows of one channel: in pairs (each tap's weight and bookkeeping serve both), then
+ * the odd one. */
+LOWBIT_FORCE_INLINE void lowbit_conv_channel_body(const lowbit_conv_tap_t* taps, size_t count_taps,
+                                                  size_t per_part, const int16_t* planes,
+                                                  size_t row_step, size_t out_h, size_t out_w,
+                                                  const lowbit_conv_sink_t* sink) {
+  size_t oy;
+  for (oy = 0; oy + 2 <= out_h; oy += 2) {
+    lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, sink, oy,
+                     2);
+  }
+  if (oy < out_h) {
+    lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, sink, oy,
+                     1);
+  }
+}
+
+/* The rows of one channel, compiled for the baseline target. */
+static void lowbit_conv_channel(const lowbit_conv_tap_t* taps, size_t count_taps, size_t per_part,
+                                const int16_t* planes, size_t row_step, size_t out_h, size_t out_w,
+                                const lowbit_conv_sink_t* sink) {
+  lowbit_conv_channel_body(taps, count_taps, per_part, planes, row_step, out_h, out_w, sink);
+}
+
+#if LOWBIT_AVX2_DISPATCH
+/* The same rows compiled for AVX2: the constant-length tap loops vectorize 16 int16 wide. */
+LOWBIT_TARGET_AVX2 static void lowbit_conv_channel_avx2(const lowbit_conv_tap_t* taps,
+                                                        size_t count_taps, size_t per_part,
+                                                        const int16_t* planes, size_t row_step,
+                                                        size_t out_h, size_t out_w,
+                                                        const lowbit_conv_sink_t* sink) {
+  lowbit_conv_channel_body(taps, count_taps, per_part, planes, row_step, out_h, out_w, sink);
+}
+#endif
+
 /* Lists the nonzero taps of output channel o (pruned weights cost nothing); returns how many. */
 static size_t lowbit_conv_list_taps(const lowbit_conv2d_params_t* p, const lowbit_conv_planes_t* g,
                                     const lowbit_format_traits_t* traits, const uint8_t* row,
@@ -360,14 +395,14 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       sink.sums = sums;
       sink.out = output + o * out_h * out_w;
       sink.rq = &rq;
-      /* Rows in pairs (each tap's weight and bookkeeping serve both), then the odd one. */
-      for (oy = 0; oy + 2 <= out_h; oy += 2) {
-        lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, &sink,
-                         oy, 2);
-      }
-      if (oy < out_h) {
-        lowbit_conv_rows(taps, count_taps, per_part, planes + oy * row_step, row_step, out_w, &sink,
-                         oy, 1);
+      (void)oy;
+#if LOWBIT_AVX2_DISPATCH
+      if (lowbit_internal_has_avx2()) {
+        lowbit_conv_channel_avx2(taps, count_taps, per_part, planes, row_step, out_h, out_w, &sink);
+      } else
+#endif
+      {
+        lowbit_conv_channel(taps, count_taps, per_part, planes, row_step, out_h, out_w, &sink);
       }
       if (pool != NULL) {
         lowbit_internal_max_pool_sums(pool, pooled_h, pooled_w, sums, &rq,

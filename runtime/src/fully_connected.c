@@ -61,7 +61,7 @@ LOWBIT_FORCE_INLINE int64_t lowbit_fc_row(const uint8_t* row, const uint8_t* end
       acc += lowbit_fc_block(p, lanes + m, stride, bits, flip);
     } else {
       uint8_t tail[LOWBIT_FC_BLOCK_BYTES];
-      lowbit_fc_tail_block(p, available, tail);
+      lowbit_fc_tail_bytes(p, available, tail, sizeof tail);
       acc += lowbit_fc_block(tail, lanes + m, stride, bits, flip);
     }
   }
@@ -95,6 +95,12 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
     int64_t x_sum;
 #if LOWBIT_SSE2
     if (in_features <= LOWBIT_FC_INT32_INPUTS) {
+#if LOWBIT_AVX2_DISPATCH
+      if (lowbit_internal_has_avx2()) {
+        lowbit_internal_fc_sample_avx2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
+        continue;
+      }
+#endif
       lowbit_internal_fc_sample_sse2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
       continue;
     }

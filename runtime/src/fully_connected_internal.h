@@ -92,16 +92,24 @@ LOWBIT_FORCE_INLINE int64_t lowbit_fc_prepare(const int8_t* x, size_t n, int32_t
   return sum;
 }
 
-/** Copies the `available` bytes at p (fewer than a block) into tail and zero-pads the rest. */
-static inline void lowbit_fc_tail_block(const uint8_t* p, size_t available, uint8_t* tail) {
+/** Copies the `available` bytes at p (fewer than size) into tail[size], zero-padding the rest. */
+static inline void lowbit_fc_tail_bytes(const uint8_t* p, size_t available, uint8_t* tail,
+                                        size_t size) {
   size_t t;
-  for (t = 0; t < LOWBIT_FC_BLOCK_BYTES; ++t) tail[t] = t < available ? p[t] : 0;
+  for (t = 0; t < size; ++t) tail[t] = t < available ? p[t] : 0;
 }
 
 #if LOWBIT_SSE2
 /** One sample x of a validated layer with in_features <= LOWBIT_FC_INT32_INPUTS, lanes in
  * scratch: writes out_features int8 outputs to y. */
 void lowbit_internal_fc_sample_sse2(const lowbit_fc_params_t* params, const int8_t* x,
+                                    const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                                    int16_t* lanes, size_t stride, uint32_t bits, int8_t* y);
+#endif
+
+#if LOWBIT_AVX2_DISPATCH
+/** The same for CPUs with AVX2 (lowbit_internal_has_avx2()). */
+void lowbit_internal_fc_sample_avx2(const lowbit_fc_params_t* params, const int8_t* x,
                                     const uint8_t* weights, size_t row_bytes, const int32_t* bias,
                                     int16_t* lanes, size_t stride, uint32_t bits, int8_t* y);
 #endif

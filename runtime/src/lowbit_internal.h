@@ -16,6 +16,18 @@
 #define LOWBIT_SSE2 0
 #endif
 
+/** 1 when kernels also carry a copy compiled for AVX2 and pick it at run time on CPUs that have
+ * it (gcc and clang on x86 without -mavx2; LOWBIT_NO_AVX2 or LOWBIT_PORTABLE turn it off). */
+#if LOWBIT_SSE2 && defined(__GNUC__) && !defined(__AVX2__) && !defined(LOWBIT_NO_AVX2)
+#define LOWBIT_AVX2_DISPATCH 1
+/** Compiles one function for AVX2. */
+#define LOWBIT_TARGET_AVX2 __attribute__((target("avx2")))
+/** Whether this CPU runs AVX2 code (checked once). */
+int lowbit_internal_has_avx2(void);
+#else
+#define LOWBIT_AVX2_DISPATCH 0
+#endif
+
 /** Smallest int8 value as int32, used for clamps. */
 #define LOWBIT_INT8_MIN_I32 ((int32_t)INT8_MIN)
 /** Largest int8 value as int32, used for clamps. */

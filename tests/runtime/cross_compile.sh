@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds the runtime and its golden test with gcc and clang at -O0 and -O2 (strict C99 flags), each
-# with the SSE2 kernels (where the target has SSE2), with -DLOWBIT_PORTABLE (plain C99 only) and
-# with the SSE2 kernels taking only small fully connected layers, runs each build, and fails unless
-# all ten pass and print byte-identical logs. Each
+# with the x86 kernels (SSE2, and AVX2 where the CPU has it), with -DLOWBIT_PORTABLE (plain C99
+# only), with -DLOWBIT_NO_AVX2 (SSE2 only) and with the vector kernels taking only small fully
+# connected layers, runs each build, and fails unless all twelve pass and print byte-identical logs. Each
 # configuration also builds and runs requant_sums_test.c (vector against scalar requantization).
 # Usage: cross_compile.sh [SOURCE_DIR]   (default: the repository root above this script)
 set -eu
@@ -17,9 +17,11 @@ for cc in gcc clang; do
     echo "compiler $cc not found"
     exit 1
   fi
-  # -DLOWBIT_FC_INT32_INPUTS=16 sends fully connected layers of more than 16 inputs from the
-  # SSE2 build to the portable kernel, as layers of more than 65793 inputs are.
-  for opt in -O0 -O2 "-O0 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_FC_INT32_INPUTS=16"; do
+  # -DLOWBIT_NO_AVX2 keeps the SSE2 kernels on CPUs with AVX2; -DLOWBIT_FC_INT32_INPUTS=16 sends
+  # fully connected layers of more than 16 inputs to the portable kernel, as layers of more than
+  # 65793 inputs are.
+  for opt in -O0 -O2 "-O0 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_PORTABLE" "-O2 -DLOWBIT_NO_AVX2" \
+    "-O2 -DLOWBIT_FC_INT32_INPUTS=16"; do
     tag="$cc$(echo "$opt" | tr -d ' ')"
     # shellcheck disable=SC2086 # flags and opt are deliberate word lists
     "$cc" $flags $opt -I"$root/runtime/include" -I"$root/tests/runtime" \
@@ -54,5 +56,5 @@ for log in $logs; do
     status=1
   fi
 done
-if [ "$status" -eq 0 ]; then echo "gcc and clang at -O0 and -O2, SSE2, portable and mixed: identical logs"; fi
+if [ "$status" -eq 0 ]; then echo "gcc and clang at -O0 and -O2, AVX2, SSE2, portable and mixed: identical logs"; fi
 exit "$status"

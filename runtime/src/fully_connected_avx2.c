@@ -1,0 +1,23 @@
+/* The fully connected layer's AVX2 kernel (see fully_connected_simd.h): the template compiled for
+ * AVX2, which fully_connected.c calls only on CPUs that have it. */
+#include "lowbit_internal.h"
+
+#if LOWBIT_AVX2_DISPATCH
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#define LOWBIT_FC_X86_NAME lowbit_internal_fc_sample_avx2
+#define LOWBIT_FC_X86_AVX2 1
+#include "fully_connected_simd.h"
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int lowbit_fully_connected_avx2_unused_t;
+#endif
