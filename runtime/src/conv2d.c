@@ -250,7 +250,7 @@ static void lowbit_conv_channel(const lowbit_conv_tap_t* taps, size_t count_taps
   lowbit_conv_channel_body(taps, count_taps, per_part, planes, row_step, out_h, out_w, sink);
 }
 
-#if LOWBIT_AVX2_DISPATCH
+#if LOWBIT_AVX2
 /* The same rows compiled for AVX2: the constant-length tap loops vectorize 16 int16 wide. */
 LOWBIT_TARGET_AVX2 static void lowbit_conv_channel_avx2(const lowbit_conv_tap_t* taps,
                                                         size_t count_taps, size_t per_part,
@@ -396,7 +396,7 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       sink.out = output + o * out_h * out_w;
       sink.rq = &rq;
       (void)oy;
-#if LOWBIT_AVX2_DISPATCH
+#if LOWBIT_AVX2
       if (lowbit_internal_has_avx2()) {
         lowbit_conv_channel_avx2(taps, count_taps, per_part, planes, row_step, out_h, out_w, &sink);
       } else

@@ -1,7 +1,7 @@
 /* Run-time CPU feature checks for the kernels' AVX2 copies. */
 #include "lowbit_internal.h"
 
-#if LOWBIT_AVX2_DISPATCH
+#if LOWBIT_AVX2 && !defined(__AVX2__)
 int lowbit_internal_has_avx2(void) {
   static int known = -1; /* benign race: every thread computes the same value */
   if (known < 0) {

@@ -95,7 +95,7 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
     int64_t x_sum;
 #if LOWBIT_SSE2
     if (in_features <= LOWBIT_FC_INT32_INPUTS) {
-#if LOWBIT_AVX2_DISPATCH
+#if LOWBIT_AVX2
       if (lowbit_internal_has_avx2()) {
         lowbit_internal_fc_sample_avx2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
         continue;

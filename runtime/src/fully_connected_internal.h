@@ -107,7 +107,7 @@ void lowbit_internal_fc_sample_sse2(const lowbit_fc_params_t* params, const int8
                                     int16_t* lanes, size_t stride, uint32_t bits, int8_t* y);
 #endif
 
-#if LOWBIT_AVX2_DISPATCH
+#if LOWBIT_AVX2
 /** The same for CPUs with AVX2 (lowbit_internal_has_avx2()). */
 void lowbit_internal_fc_sample_avx2(const lowbit_fc_params_t* params, const int8_t* x,
                                     const uint8_t* weights, size_t row_bytes, const int32_t* bias,

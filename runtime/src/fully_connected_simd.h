@@ -78,8 +78,8 @@ LOWBIT_FORCE_INLINE __m256i lowbit_fc_avx2_field(__m256i acc, __m256i words, con
       acc, _mm256_madd_epi16(field, _mm256_loadu_si256((const __m256i*)(lanes + f * stride))));
 }
 
-LOWBIT_FORCE_INLINE __m256i lowbit_fc_avx2_block(__m256i acc, __m256i w, const int16_t* l,
-                                                 size_t n, uint32_t bits) {
+LOWBIT_FORCE_INLINE __m256i lowbit_fc_avx2_block(__m256i acc, __m256i w, const int16_t* l, size_t n,
+                                                 uint32_t bits) {
   acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 0);
   acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 1);
   if (bits <= 4) {
@@ -164,14 +164,14 @@ LOWBIT_FORCE_INLINE __m128i lowbit_fc_x86_rows4(const uint8_t* r0, const uint8_t
 #endif
   for (; m < stride; m += LOWBIT_FC_BLOCK_BYTES / 2) {
     const int16_t* l = lanes + m;
-    a0 = lowbit_fc_sse2_block(a0, _mm_xor_si128(lowbit_fc_sse2_load(r0 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a1 = lowbit_fc_sse2_block(a1, _mm_xor_si128(lowbit_fc_sse2_load(r1 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a2 = lowbit_fc_sse2_block(a2, _mm_xor_si128(lowbit_fc_sse2_load(r2 + 2 * m, end, checked), flip),
-                              l, stride, bits);
-    a3 = lowbit_fc_sse2_block(a3, _mm_xor_si128(lowbit_fc_sse2_load(r3 + 2 * m, end, checked), flip),
-                              l, stride, bits);
+    a0 = lowbit_fc_sse2_block(
+        a0, _mm_xor_si128(lowbit_fc_sse2_load(r0 + 2 * m, end, checked), flip), l, stride, bits);
+    a1 = lowbit_fc_sse2_block(
+        a1, _mm_xor_si128(lowbit_fc_sse2_load(r1 + 2 * m, end, checked), flip), l, stride, bits);
+    a2 = lowbit_fc_sse2_block(
+        a2, _mm_xor_si128(lowbit_fc_sse2_load(r2 + 2 * m, end, checked), flip), l, stride, bits);
+    a3 = lowbit_fc_sse2_block(
+        a3, _mm_xor_si128(lowbit_fc_sse2_load(r3 + 2 * m, end, checked), flip), l, stride, bits);
   }
   /* Transposing reduction: lane r of the result is the sum of a_r's four lanes. */
   t0 = _mm_add_epi32(_mm_unpacklo_epi32(a0, a1), _mm_unpackhi_epi32(a0, a1));

@@ -16,16 +16,25 @@
 #define LOWBIT_SSE2 0
 #endif
 
-/** 1 when kernels also carry a copy compiled for AVX2 and pick it at run time on CPUs that have
- * it (gcc and clang on x86 without -mavx2; LOWBIT_NO_AVX2 or LOWBIT_PORTABLE turn it off). */
-#if LOWBIT_SSE2 && defined(__GNUC__) && !defined(__AVX2__) && !defined(LOWBIT_NO_AVX2)
-#define LOWBIT_AVX2_DISPATCH 1
+/** 1 when kernels carry AVX2 copies (gcc and clang on x86; LOWBIT_NO_AVX2 or LOWBIT_PORTABLE
+ * turn them off). Without -mavx2 the copies are compiled for AVX2 by a target attribute and
+ * picked at run time on CPUs that have it; with -mavx2 the whole build targets AVX2 and they
+ * always run. */
+#if LOWBIT_SSE2 && defined(__GNUC__) && !defined(LOWBIT_NO_AVX2)
+#define LOWBIT_AVX2 1
+#if defined(__AVX2__)
+/** Compiles one function for AVX2 (the whole build already is). */
+#define LOWBIT_TARGET_AVX2
+/** Whether this CPU runs AVX2 code: a build for AVX2 assumes it. */
+#define lowbit_internal_has_avx2() 1
+#else
 /** Compiles one function for AVX2. */
 #define LOWBIT_TARGET_AVX2 __attribute__((target("avx2")))
 /** Whether this CPU runs AVX2 code (checked once). */
 int lowbit_internal_has_avx2(void);
+#endif
 #else
-#define LOWBIT_AVX2_DISPATCH 0
+#define LOWBIT_AVX2 0
 #endif
 
 /** Smallest int8 value as int32, used for clamps. */
