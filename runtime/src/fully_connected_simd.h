@@ -21,38 +21,44 @@
 LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_field(__m128i acc, __m128i words, const int16_t* lanes,
                                                  size_t stride, uint32_t bits, uint32_t f) {
   __m128i field = _mm_srli_epi16(words, (int)(f * bits));
-  if (f + 1 < 16u / bits)
+  if (f + 1 < 16u / bits) {
     field = _mm_and_si128(field, _mm_set1_epi16((int16_t)((1u << bits) - 1u)));
+  }
   return _mm_add_epi32(acc,
                        _mm_madd_epi16(field, _mm_load_si128((const __m128i*)(lanes + f * stride))));
 }
 
-/* acc + the products of all fields of one block. The fields are spelled out per bit width rather
- * than looped over: the shifts must be constants, and gcc -O2 keeps such a loop. */
+/* The statements that add the products of all fields of one block to acc, calling
+ * FIELD(acc, w, l, n, bits, f). The fields are spelled out per bit width rather than looped over:
+ * the shifts must be constants, and gcc -O2 keeps such a loop. */
+#define LOWBIT_FC_ALL_FIELDS(FIELD)      \
+  acc = FIELD(acc, w, l, n, bits, 0);    \
+  acc = FIELD(acc, w, l, n, bits, 1);    \
+  if (bits <= 4) {                       \
+    acc = FIELD(acc, w, l, n, bits, 2);  \
+    acc = FIELD(acc, w, l, n, bits, 3);  \
+  }                                      \
+  if (bits <= 2) {                       \
+    acc = FIELD(acc, w, l, n, bits, 4);  \
+    acc = FIELD(acc, w, l, n, bits, 5);  \
+    acc = FIELD(acc, w, l, n, bits, 6);  \
+    acc = FIELD(acc, w, l, n, bits, 7);  \
+  }                                      \
+  if (bits == 1) {                       \
+    acc = FIELD(acc, w, l, n, bits, 8);  \
+    acc = FIELD(acc, w, l, n, bits, 9);  \
+    acc = FIELD(acc, w, l, n, bits, 10); \
+    acc = FIELD(acc, w, l, n, bits, 11); \
+    acc = FIELD(acc, w, l, n, bits, 12); \
+    acc = FIELD(acc, w, l, n, bits, 13); \
+    acc = FIELD(acc, w, l, n, bits, 14); \
+    acc = FIELD(acc, w, l, n, bits, 15); \
+  }
+
+/* acc + the products of all fields of one block. */
 LOWBIT_FORCE_INLINE __m128i lowbit_fc_sse2_block(__m128i acc, __m128i w, const int16_t* l, size_t n,
                                                  uint32_t bits) {
-  acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 0);
-  acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 1);
-  if (bits <= 4) {
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 2);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 3);
-  }
-  if (bits <= 2) {
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 4);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 5);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 6);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 7);
-  }
-  if (bits == 1) {
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 8);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 9);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 10);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 11);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 12);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 13);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 14);
-    acc = lowbit_fc_sse2_field(acc, w, l, n, bits, 15);
-  }
+  LOWBIT_FC_ALL_FIELDS(lowbit_fc_sse2_field)
   return acc;
 }
 
@@ -80,28 +86,7 @@ LOWBIT_FORCE_INLINE __m256i lowbit_fc_avx2_field(__m256i acc, __m256i words, con
 
 LOWBIT_FORCE_INLINE __m256i lowbit_fc_avx2_block(__m256i acc, __m256i w, const int16_t* l, size_t n,
                                                  uint32_t bits) {
-  acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 0);
-  acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 1);
-  if (bits <= 4) {
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 2);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 3);
-  }
-  if (bits <= 2) {
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 4);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 5);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 6);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 7);
-  }
-  if (bits == 1) {
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 8);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 9);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 10);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 11);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 12);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 13);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 14);
-    acc = lowbit_fc_avx2_field(acc, w, l, n, bits, 15);
-  }
+  LOWBIT_FC_ALL_FIELDS(lowbit_fc_avx2_field)
   return acc;
 }
 
