@@ -16,6 +16,11 @@
  * - Bias is int32 in the accumulator scale (input_scale * weight_scale[channel]).
  * - Requantization (one function, ::lowbit_requantize) maps an int32 accumulator to int8 and
  *   carries the output activation (ReLU, ReLU6, hard-sigmoid) as a clamp; see docs/runtime.md.
+ *
+ * Build options (macros defined when compiling runtime/src; results are the same bits either
+ * way): on x86 the kernels use SSE2, and with gcc or clang also AVX2 copies picked at run time;
+ * LOWBIT_PORTABLE selects the plain C99 kernels everywhere, LOWBIT_NO_AVX2 keeps SSE2 on CPUs
+ * with AVX2. See docs/runtime.md, "x86 and portable kernels".
  */
 #ifndef LOWBIT_RUNTIME_H_
 #define LOWBIT_RUNTIME_H_

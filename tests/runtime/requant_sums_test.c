@@ -40,9 +40,9 @@ static int32_t edge_sum(size_t i, int32_t multiplier, int32_t shift) {
     const int32_t r = 31 - shift;
     int32_t log2 = 0;
     while ((INT32_C(1) << log2) != multiplier) ++log2;
-    if (r - 1 - log2 >= 0 && r - 1 - log2 < 28) {
-      const int32_t tie = (int32_t)((2 * (int32_t)(i - count) + 1) << (r - 1 - log2));
-      return (i % 2 == 0) ? tie : -tie;
+    if (r - 1 - log2 >= 0 && r - 1 - log2 < 31) {
+      const int64_t tie = (int64_t)(2 * (i - count) + 1) * ((int64_t)1 << (r - 1 - log2));
+      if (tie <= INT32_MAX) return (int32_t)((i % 2 == 0) ? tie : -tie);
     }
   }
   return (int32_t)(i * 2654435761u);
