@@ -11,7 +11,9 @@ set -euo pipefail
 build=${1:-build/release}
 out=bench/results/latency
 mkdir -p "$out"
-export OMP_NUM_THREADS=1
+# One thread for LibTorch, its BLAS included: Debian's OpenBLAS runs its own thread pool, whose
+# spinning workers also slowed the C harness on the other core of this 2-core machine.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # name config fp_stage quantized_stage
 models=(
