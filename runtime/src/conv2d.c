@@ -114,8 +114,9 @@ static void lowbit_conv_prepare(const lowbit_conv2d_params_t* p, const lowbit_co
     if (r < p->pad_top || r - p->pad_top >= p->in_height) continue;
     src = plane_in + (r - p->pad_top) * p->in_width;
     if (p->stride_w == 1) {
-      for (c = 0; c + 16 <= p->in_width; c += 16)
+      for (c = 0; c + 16 <= p->in_width; c += 16) {
         lowbit_conv_widen(row + p->pad_left + c, src + c, zp, 16);
+      }
       for (; c + 8 <= p->in_width; c += 8) lowbit_conv_widen(row + p->pad_left + c, src + c, zp, 8);
       for (; c < p->in_width; ++c) row[p->pad_left + c] = (int16_t)((int32_t)src[c] - zp);
     } else {
@@ -301,8 +302,8 @@ static int32_t lowbit_conv_widest(const lowbit_format_traits_t* traits) {
 }
 
 /* Taps one int16 part may sum for a format whose largest |code| is widest: |code| * 255 per
- * product, 32767 in all (1 for int8,
- * 8 for sym4, 16 for int4, 42 for sym2, 64 for int2, 128 for binary). */
+ * product, 32767 in all (1 for int8, 8 for sym4, 16 for int4, 42 for sym2, 64 for int2, 128 for
+ * binary). */
 static size_t lowbit_conv_per_part(int32_t widest) {
   return (size_t)(INT16_MAX / (255 * widest));
 }
@@ -332,6 +333,9 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   size_t row_step;
   size_t own_bytes;
   size_t pool_bytes;
+#if LOWBIT_AVX2
+  int avx2;
+#endif
   status = lowbit_conv2d_check(params, &out_h, &out_w);
   if (status != LOWBIT_OK) return status;
   if (input == NULL || weights == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;
@@ -375,6 +379,9 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
   widest = lowbit_conv_widest(traits);
   per_part = lowbit_conv_per_part(widest);
   row_step = params->stride_h * g.row_stride;
+#if LOWBIT_AVX2
+  avx2 = lowbit_internal_has_avx2();
+#endif
   for (group = 0; group < params->groups; ++group) {
     size_t ci;
     size_t k;
@@ -391,13 +398,11 @@ lowbit_status_t lowbit_internal_conv2d(const lowbit_conv2d_params_t* params,
       const lowbit_channel_requant_t rq = lowbit_channel_requant(
           &params->requant, c, bias != NULL ? bias[o] : 0, (int64_t)count_taps * 255 * widest);
       lowbit_conv_sink_t sink;
-      size_t oy;
       sink.sums = sums;
       sink.out = output + o * out_h * out_w;
       sink.rq = &rq;
-      (void)oy;
 #if LOWBIT_AVX2
-      if (lowbit_internal_has_avx2()) {
+      if (avx2) {
         lowbit_conv_channel_avx2(taps, count_taps, per_part, planes, row_step, out_h, out_w, &sink);
       } else
 #endif

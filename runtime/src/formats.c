@@ -75,8 +75,9 @@ lowbit_status_t lowbit_pack_weights(lowbit_format_t format, const int8_t* codes,
   return LOWBIT_OK;
 }
 
-void lowbit_internal_unpack_row(const lowbit_format_traits_t* traits, const uint8_t* row,
-                                size_t row_length, int8_t* codes) {
+/* Decodes row_length codes of one packed row into codes (no checks; the caller validated). */
+static void lowbit_unpack_row(const lowbit_format_traits_t* traits, const uint8_t* row,
+                              size_t row_length, int8_t* codes) {
   size_t j;
   for (j = 0; j < row_length; ++j) {
     codes[j] = (int8_t)lowbit_decode_field(traits, lowbit_field_at(row, j, traits->bits));
@@ -101,7 +102,7 @@ lowbit_status_t lowbit_unpack_weights(lowbit_format_t format, const uint8_t* pac
     const uint8_t* row = packed + r * row_bytes;
     /* Non-zero padding means the producer used another layout; refuse rather than guess. */
     if (used_bits != 0 && (row[row_bytes - 1] >> used_bits) != 0) return LOWBIT_ERR_RANGE;
-    lowbit_internal_unpack_row(traits, row, row_length, codes + r * row_length);
+    lowbit_unpack_row(traits, row, row_length, codes + r * row_length);
   }
   return LOWBIT_OK;
 }

@@ -1,6 +1,7 @@
 /* Fully connected layer over packed weights with per-layer or per-channel requantization. The
  * weights are never unpacked: see fully_connected_internal.h for the lanes and fields, and
- * fully_connected_sse2.c for the kernel x86 uses; this file holds the portable kernel. */
+ * fully_connected_simd.h for the kernels x86 uses; this file holds the portable kernel and picks
+ * the kernel of a call. */
 #include "fully_connected_internal.h"
 
 /* Bytes of lanes for a row of n inputs: 16 / bits = 2 * codes_per_byte lanes of
@@ -42,8 +43,9 @@ LOWBIT_FORCE_INLINE int32_t lowbit_fc_block(const uint8_t* p, const int16_t* lan
   const uint32_t mask = (UINT32_C(1) << bits) - 1u;
   int32_t sum = 0;
   uint32_t f;
-  for (f = 0; f < 16u / bits; ++f)
+  for (f = 0; f < 16u / bits; ++f) {
     sum += lowbit_fc_lane(p, lanes + f * stride, f * bits, mask, flip);
+  }
   return sum;
 }
 
@@ -90,22 +92,9 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
   size_t b;
   size_t o;
   for (b = 0; b < params->batch; ++b) {
-    const int8_t* x = input + b * in_features;
+    const int64_t x_sum = lowbit_fc_prepare(input + b * in_features, in_features,
+                                            params->input_zero_point, bits, stride, 0, lanes);
     int8_t* y = output + b * out_features;
-    int64_t x_sum;
-#if LOWBIT_SSE2
-    if (in_features <= LOWBIT_FC_INT32_INPUTS) {
-#if LOWBIT_AVX2
-      if (lowbit_internal_has_avx2()) {
-        lowbit_internal_fc_sample_avx2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
-        continue;
-      }
-#endif
-      lowbit_internal_fc_sample_sse2(params, x, weights, row_bytes, bias, lanes, stride, bits, y);
-      continue;
-    }
-#endif
-    x_sum = lowbit_fc_prepare(x, in_features, params->input_zero_point, bits, stride, 0, lanes);
     for (o = 0; o < out_features; ++o) {
       const size_t c = per_channel ? o : 0;
       /* Exact 64-bit sum, saturated once at the end, so the result never depends on order. */
@@ -147,6 +136,18 @@ lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, cons
                                          lowbit_fc_lane_bytes(traits, params->in_features));
   if (lanes == NULL) return LOWBIT_ERR_BUFFER;
   row_bytes = weights_size / params->out_features;
+#if LOWBIT_SSE2
+  if (params->in_features <= LOWBIT_FC_INT32_INPUTS) {
+#if LOWBIT_AVX2
+    if (lowbit_internal_has_avx2()) {
+      lowbit_internal_fc_layer_avx2(params, input, weights, row_bytes, bias, output, lanes);
+      return LOWBIT_OK;
+    }
+#endif
+    lowbit_internal_fc_layer_sse2(params, input, weights, row_bytes, bias, output, lanes);
+    return LOWBIT_OK;
+  }
+#endif
   /* One specialized copy per bit width: constant shifts and lane counts vectorize. */
   switch (traits->bits) {
     case 8:

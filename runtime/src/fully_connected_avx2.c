@@ -14,7 +14,7 @@
 #pragma GCC target("avx2")
 #endif
 #endif
-#define LOWBIT_FC_X86_NAME lowbit_internal_fc_sample_avx2
+#define LOWBIT_FC_X86_NAME lowbit_internal_fc_layer_avx2
 #define LOWBIT_FC_X86_AVX2 1
 #include "fully_connected_simd.h"
 #if defined(LOWBIT_FC_AVX2_PRAGMA)

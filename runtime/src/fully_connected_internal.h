@@ -23,8 +23,8 @@
 /** Packed bytes per block: 8 words. */
 #define LOWBIT_FC_BLOCK_BYTES 16u
 
-/** Largest in_features whose dot product, |sum| <= n * 255 * 128, is an exact int32: the SSE2
- * kernel sums in int32 lanes and takes layers up to this size; larger ones run the portable
+/** Largest in_features whose dot product, |sum| <= n * 255 * 128, is an exact int32: the x86
+ * kernels sum in int32 lanes and take layers up to this size; larger ones run the portable
  * kernel. (Defined smaller, the tests send their golden layers down both paths.) */
 #ifndef LOWBIT_FC_INT32_INPUTS
 #define LOWBIT_FC_INT32_INPUTS 65793u
@@ -100,18 +100,18 @@ static inline void lowbit_fc_tail_bytes(const uint8_t* p, size_t available, uint
 }
 
 #if LOWBIT_SSE2
-/** One sample x of a validated layer with in_features <= LOWBIT_FC_INT32_INPUTS, lanes in
- * scratch: writes out_features int8 outputs to y. */
-void lowbit_internal_fc_sample_sse2(const lowbit_fc_params_t* params, const int8_t* x,
-                                    const uint8_t* weights, size_t row_bytes, const int32_t* bias,
-                                    int16_t* lanes, size_t stride, uint32_t bits, int8_t* y);
+/** A validated layer with in_features <= LOWBIT_FC_INT32_INPUTS, all samples, through the SSE2
+ * kernel; lanes: the aligned scratch. */
+void lowbit_internal_fc_layer_sse2(const lowbit_fc_params_t* params, const int8_t* input,
+                                   const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                                   int8_t* output, int16_t* lanes);
 #endif
 
 #if LOWBIT_AVX2
-/** The same for CPUs with AVX2 (lowbit_internal_has_avx2()). */
-void lowbit_internal_fc_sample_avx2(const lowbit_fc_params_t* params, const int8_t* x,
-                                    const uint8_t* weights, size_t row_bytes, const int32_t* bias,
-                                    int16_t* lanes, size_t stride, uint32_t bits, int8_t* y);
+/** The same through the AVX2 kernel (only where lowbit_internal_has_avx2()). */
+void lowbit_internal_fc_layer_avx2(const lowbit_fc_params_t* params, const int8_t* input,
+                                   const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                                   int8_t* output, int16_t* lanes);
 #endif
 
 #endif /* LOWBIT_FULLY_CONNECTED_INTERNAL_H_ */

@@ -221,12 +221,9 @@ LOWBIT_FORCE_INLINE void lowbit_fc_sse2_sample(const lowbit_fc_params_t* params,
   /* offset * x_sum modulo 2^32 (the dot product is exact modulo 2^32 and fits int32). */
   const __m128i offset_sum =
       _mm_set1_epi32((int32_t)(uint32_t)((uint64_t)(int64_t)f.offset * (uint64_t)x_sum));
-  lowbit_sse2_requant_t q = lowbit_sse2_requant_clamp(&params->requant);
+  /* Per-layer: entry 0 in every lane; per-channel: replaced lane by lane for each pass. */
+  lowbit_sse2_requant_t q = lowbit_sse2_requant(&params->requant, 0);
   size_t o;
-  if (!per_channel) {
-    q.multiplier = _mm_set1_epi32(params->requant.multiplier[0]);
-    q.count[0] = _mm_cvtsi32_si128(30 - params->requant.shift[0]);
-  }
   for (o = 0; o < out_features; o += 4) {
     /* The last pass of a layer whose out_features is no multiple of 4 repeats its last row. */
     const size_t valid = out_features - o < 4 ? out_features - o : 4;
@@ -276,21 +273,34 @@ LOWBIT_FORCE_INLINE void lowbit_fc_sse2_sample(const lowbit_fc_params_t* params,
   }
 }
 
-void LOWBIT_FC_X86_NAME(const lowbit_fc_params_t* params, const int8_t* x, const uint8_t* weights,
-                        size_t row_bytes, const int32_t* bias, int16_t* lanes, size_t stride,
-                        uint32_t bits, int8_t* y) {
-  switch (bits) {
+/* All samples of a validated layer for one bit width (a constant after inlining). */
+LOWBIT_FORCE_INLINE void lowbit_fc_x86_layer(const lowbit_fc_params_t* params, const int8_t* input,
+                                             const uint8_t* weights, size_t row_bytes,
+                                             const int32_t* bias, int8_t* output, int16_t* lanes,
+                                             uint32_t bits) {
+  const size_t stride = lowbit_fc_lane_stride(params->in_features, bits);
+  size_t b;
+  for (b = 0; b < params->batch; ++b) {
+    lowbit_fc_sse2_sample(params, input + b * params->in_features, weights, row_bytes, bias, lanes,
+                          stride, bits, output + b * params->out_features);
+  }
+}
+
+void LOWBIT_FC_X86_NAME(const lowbit_fc_params_t* params, const int8_t* input,
+                        const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                        int8_t* output, int16_t* lanes) {
+  switch (lowbit_format_traits(params->weight_format)->bits) {
     case 8:
-      lowbit_fc_sse2_sample(params, x, weights, row_bytes, bias, lanes, stride, 8, y);
+      lowbit_fc_x86_layer(params, input, weights, row_bytes, bias, output, lanes, 8);
       break;
     case 4:
-      lowbit_fc_sse2_sample(params, x, weights, row_bytes, bias, lanes, stride, 4, y);
+      lowbit_fc_x86_layer(params, input, weights, row_bytes, bias, output, lanes, 4);
       break;
     case 2:
-      lowbit_fc_sse2_sample(params, x, weights, row_bytes, bias, lanes, stride, 2, y);
+      lowbit_fc_x86_layer(params, input, weights, row_bytes, bias, output, lanes, 2);
       break;
     default:
-      lowbit_fc_sse2_sample(params, x, weights, row_bytes, bias, lanes, stride, 1, y);
+      lowbit_fc_x86_layer(params, input, weights, row_bytes, bias, output, lanes, 1);
       break;
   }
 }

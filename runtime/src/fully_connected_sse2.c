@@ -2,7 +2,7 @@
 #include "lowbit_internal.h"
 
 #if LOWBIT_SSE2
-#define LOWBIT_FC_X86_NAME lowbit_internal_fc_sample_sse2
+#define LOWBIT_FC_X86_NAME lowbit_internal_fc_layer_sse2
 #define LOWBIT_FC_X86_AVX2 0
 #include "fully_connected_simd.h"
 #else

@@ -120,10 +120,6 @@ static inline int32_t lowbit_decode_field(const lowbit_format_traits_t* traits, 
   return (int32_t)field - (int32_t)((field >> (bits - 1u)) << bits);
 }
 
-/** Decode row_length codes of one packed row into codes (no checks; callers validated). */
-void lowbit_internal_unpack_row(const lowbit_format_traits_t* traits, const uint8_t* row,
-                                size_t row_length, int8_t* codes);
-
 /** Validate the window geometry shared by conv2d and pooling; writes the output size. */
 lowbit_status_t lowbit_internal_window_shape(size_t in_size, size_t kernel, size_t stride,
                                              size_t pad_before, size_t pad_after, size_t* out_size);

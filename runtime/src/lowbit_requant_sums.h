@@ -94,11 +94,13 @@ static inline void lowbit_sse2_store4(int8_t* out, __m128i v) {
   out[3] = (int8_t)(word >> 24);
 }
 
-/** The clamp and zero point of a requantization as int16 vectors; multiplier and counts unset. */
-static inline lowbit_sse2_requant_t lowbit_sse2_requant_clamp(const lowbit_requant_t* requant) {
+/** Entry `entry` of a requantization (0 when per-layer) in every lane: the multiplier, its
+ * count, the zero point and the clamp. */
+static inline lowbit_sse2_requant_t lowbit_sse2_requant(const lowbit_requant_t* requant,
+                                                        size_t entry) {
   lowbit_sse2_requant_t q;
-  q.multiplier = _mm_setzero_si128();
-  q.count[0] = q.count[1] = q.count[2] = q.count[3] = _mm_setzero_si128();
+  q.multiplier = _mm_set1_epi32(requant->multiplier[entry]);
+  q.count[0] = q.count[1] = q.count[2] = q.count[3] = _mm_cvtsi32_si128(30 - requant->shift[entry]);
   q.zero_point = _mm_set1_epi16((int16_t)requant->output_zero_point);
   q.act_min = _mm_set1_epi16((int16_t)requant->act_min);
   q.act_max = _mm_set1_epi16((int16_t)requant->act_max);
@@ -139,9 +141,7 @@ static inline lowbit_channel_requant_t lowbit_channel_requant(const lowbit_requa
 #if LOWBIT_SSE2
   r.bias_may_saturate = (bias < 0 ? -(int64_t)bias : (int64_t)bias) > INT32_MAX - sum_bound;
   r.bias4 = _mm_set1_epi32(bias);
-  r.vector = lowbit_sse2_requant_clamp(requant);
-  r.vector.multiplier = _mm_set1_epi32(r.multiplier);
-  r.vector.count[0] = _mm_cvtsi32_si128(30 - r.shift);
+  r.vector = lowbit_sse2_requant(requant, entry);
 #else
   (void)sum_bound;
 #endif

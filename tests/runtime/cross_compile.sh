@@ -4,7 +4,7 @@
 # only), with -DLOWBIT_NO_AVX2 (SSE2 only) and with the vector kernels taking only small fully
 # connected layers, and (on CPUs with AVX2) with -mavx2, runs each build, and fails unless all pass
 # and print byte-identical logs. Each configuration also builds and runs requant_sums_test.c
-# (vector against scalar requantization).
+# (the kernels' run requantization against an independent form of the rule).
 # Usage: cross_compile.sh [SOURCE_DIR]   (default: the repository root above this script)
 set -eu
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -37,8 +37,8 @@ for cc in gcc clang; do
       status=1
     fi
     logs="$logs $work/$tag.log"
-    # The vector requantization against the scalar rule (its log names the kernels, so it is not
-    # among the compared logs).
+    # The run requantization against an independent form of the rule (its log names the kernels,
+    # so it is not among the compared logs).
     # shellcheck disable=SC2086
     "$cc" $flags $opt -I"$root/runtime/include" -I"$root/runtime/src" \
       "$root/tests/runtime/requant_sums_test.c" -o "$work/requant_$tag"

@@ -454,6 +454,20 @@ CONV_CONFIGS = [
 ]
 
 
+def emit_conv(em, p, conv_cfg, fenum, bits, enc, zp_in, x, wts, bias, rq):
+    """Emits a conv case's input, packed weights, bias and requantization arrays (prefix p);
+    returns their names, the packed size and the lowbit_conv2d_params_t initializer."""
+    cin, h, w, cout, ks, st, pad, groups = conv_cfg
+    packed = pack(wts, bits, enc)
+    xin = em.array("int8_t", p + "_input", flat(x))
+    wt = em.array("uint8_t", p + "_weights", list(packed))
+    b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
+    rqi = requant_init(em, p, rq)
+    params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, {pad[0]}, "
+              f"{pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, {rqi}}}")
+    return xin, wt, len(packed), b, params
+
+
 def random_conv(rng, conv_cfg, bits, enc, with_bias, per_channel, act):
     """A random conv2d case: input, codes, bias and a requantization fitted to its sums; returns
     (cfg, zp_in, x, codes, bias, rq, requantized output, out_h, out_w)."""
@@ -483,19 +497,14 @@ def gen_conv(em, rng):
             act = ACTS[(ci_ + 2 * k) % 3]
             cfg, zp_in, x, wts, bias, rq, out, oh, ow = random_conv(
                 rng, conv_cfg, bits, enc, ci_ != 4, per_channel, act)
-            packed = pack(wts, bits, enc)
             p = f"g_conv_{k}"
-            xin = em.array("int8_t", p + "_input", flat(x))
-            wt = em.array("uint8_t", p + "_weights", list(packed))
-            b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
-            rqi = requant_init(em, p, rq)
+            xin, wt, nbytes, b, params = emit_conv(em, p, conv_cfg, fenum, bits, enc, zp_in, x, wts,
+                                                   bias, rq)
             ex = em.array("int8_t", p + "_expected", flat(out))
             name = (f"{fname} c{cin}x{h}x{w}->{cout} k{ks[0]}x{ks[1]} s{st[0]}x{st[1]} "
                     f"p{pad[0]}{pad[1]}{pad[2]}{pad[3]} g{groups} "
                     f"{'per-channel' if per_channel else 'per-layer'} {act}")
-            params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, {pad[0]}, "
-                      f"{pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, {rqi}}}")
-            rows_out.append(f'    {{"{name}", {params}, {xin}, {wt}, {len(packed)}, {b}, {ex}, '
+            rows_out.append(f'    {{"{name}", {params}, {xin}, {wt}, {nbytes}, {b}, {ex}, '
                             f"{oh}, {ow}, {conv_scratch_size(cin, h, w, ks, st, pad, groups)}, "
                             f"{cout * oh * ow}}},")
             k += 1
@@ -629,25 +638,19 @@ def gen_conv_pool(em, rng):
                 rng, conv_cfg, bits, enc, ci_ != 1, (ci_ + k) % 2 == 0, ACTS[(ci_ + k) % 3])
             pcfg = {"c": cout, "h": oh, "w": ow, "k": pks, "stride": pst, "pad": ppad}
             out, ph, pw = pool(conv_out, pcfg, 1)
-            packed = pack(wts, bits, enc)
             p = f"g_conv_pool_{k}"
-            xin = em.array("int8_t", p + "_input", flat(x))
-            wt = em.array("uint8_t", p + "_weights", list(packed))
-            b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
-            rqi = requant_init(em, p, rq)
+            xin, wt, nbytes, b, conv_params = emit_conv(em, p, conv_cfg, fenum, bits, enc, zp_in, x,
+                                                        wts, bias, rq)
             ex = em.array("int8_t", p + "_expected", flat(out))
             name = (f"{fname} c{cin}x{h}x{w}->{cout} k{ks[0]}x{ks[1]} s{st[0]}x{st[1]} g{groups} "
                     f"+ max k{pks[0]}x{pks[1]} s{pst[0]}x{pst[1]}")
-            conv_params = (f"{{{cin}, {h}, {w}, {cout}, {ks[0]}, {ks[1]}, {st[0]}, {st[1]}, "
-                           f"{pad[0]}, {pad[1]}, {pad[2]}, {pad[3]}, {groups}, {zp_in}, {fenum}, "
-                           f"{rqi}}}")
             pool_params = (f"{{{cout}, {oh}, {ow}, {pks[0]}, {pks[1]}, {pst[0]}, {pst[1]}, "
                            f"{ppad[0]}, {ppad[1]}, {ppad[2]}, {ppad[3]}}}")
             # The conv's scratch, then one channel's int32 sums, a row of window maxima and a row
             # of pooled sums.
             scratch = conv_scratch_size(cin, h, w, ks, st, pad, groups) + 4 * ((oh + 1) * ow + pw)
             rows_out.append(f'    {{"{name}", {conv_params}, {pool_params}, {xin}, {wt}, '
-                            f"{len(packed)}, {b}, {ex}, {cout * ph * pw}, {scratch}}},")
+                            f"{nbytes}, {b}, {ex}, {cout * ph * pw}, {scratch}}},")
             k += 1
     em.raw("static const golden_conv_pool_case_t g_conv_pool_cases[] = {")
     em.lines += rows_out
