@@ -1,7 +1,11 @@
 #include "lowbit/util/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -47,6 +51,86 @@ TEST(AtomicFile, ErrorsNameThePath) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/file.bin"), std::string::npos);
   }
   EXPECT_THROW(write_text_atomically("/nonexistent/dir/out.txt", "x"), FileError);
+}
+
+/// Lowers this process's file size limit (RLIMIT_FSIZE) with SIGXFSZ ignored, so a write past
+/// `bytes` fails with EFBIG as on a full disk; restores both when it goes out of scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = old_;
+    lowered.rlim_cur = bytes;
+    ok_ = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool ok_ = false;
+};
+
+TEST(AtomicFile, FullDiskIsAFileErrorAndKeepsTheOldFile) {
+  const std::string path = temp_path("full.bin");
+  write_text_atomically(path, "old content");
+  {
+    FileSizeLimit limit(4096);
+    ASSERT_TRUE(limit.ok());
+    try {
+      write_text_atomically(path, std::string(100000, 'x'));
+      FAIL() << "expected FileError";
+    } catch (const FileError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(read_file(path), "old content");
+  EXPECT_FALSE(std::filesystem::exists(atomic_temp_path(path, ::getpid())));
+  std::remove(path.c_str());
+}
+
+// A pid that belonged to a process which has exited and been reaped.
+long dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+TEST(AtomicFile, RemoveStaleTempFilesTakesOnlyTemporariesOfDeadProcesses) {
+  namespace fs = std::filesystem;
+  const fs::path dir = temp_path("stale_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const long dead = dead_pid();
+  ASSERT_TRUE(process_is_gone(dead));
+  ASSERT_FALSE(process_is_gone(::getpid()));
+  const std::string stale = atomic_temp_path((dir / "best.pt").string(), dead);
+  const std::vector<std::string> kept = {
+      atomic_temp_path((dir / "last.pt").string(), ::getpid()),  // a write in progress
+      (dir / "best.pt").string(),
+      (dir / "notes.tmp.txt").string(),
+      (dir / "x.tmp.12a").string(),
+      (dir / "init.tmp.1").string(),  // pid 1 is never "gone"
+      (dir / ".tmp.5").string(),
+  };
+  write_text_atomically(stale, "partial");
+  for (const std::string& path : kept) write_text_atomically(path, "keep");
+  fs::create_directories(atomic_temp_path((dir / "folder").string(), dead));
+
+  const std::vector<std::string> removed = remove_stale_temp_files(dir.string());
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], stale);
+  EXPECT_FALSE(fs::exists(stale));
+  for (const std::string& path : kept) EXPECT_TRUE(fs::exists(path)) << path;
+  EXPECT_TRUE(fs::is_directory(atomic_temp_path((dir / "folder").string(), dead)));
+  EXPECT_TRUE(remove_stale_temp_files((dir / "absent").string()).empty());
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lowbit/export/export_folder.h"
 #include "lowbit/export/memory_plan.h"
 #include "lowbit/export/packing.h"
 #include "lowbit/util/atomic_file.h"
@@ -25,13 +26,6 @@ bool is_c_identifier(const std::string& text) {
   return std::all_of(text.begin(), text.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
-}
-
-void check_prefix(const std::string& prefix) {
-  if (!is_c_identifier(prefix)) {
-    throw std::invalid_argument("codegen: prefix '" + prefix +
-                                "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
-  }
 }
 
 std::string upper(std::string text) {
@@ -139,7 +133,44 @@ std::string temp_suffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
+// Folders that an export killed midway left beside `target`: ".NAME.tmp-PID-N" (an unfinished
+// export) and, once `target` is back in place, ".NAME.old-PID-N" (a replaced one). Only those of
+// processes that no longer exist are removed; an ".old" folder without a target is the only
+// copy of the earlier export and stays.
+void remove_stale_siblings(const fs::path& target) {
+  const std::string name = target.filename().string();
+  std::error_code ec;
+  const bool target_exists = fs::exists(target, ec);
+  for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    for (const std::string kind : {".tmp-", ".old-"}) {
+      const std::string head = "." + name + kind;
+      if (entry.rfind(head, 0) != 0 || (kind == ".old-" && !target_exists)) continue;
+      const std::string rest = entry.substr(head.size());
+      const size_t dash = rest.find('-');
+      if (dash == 0 || dash == std::string::npos || dash > 9 ||
+          rest.find_first_not_of("0123456789-") != std::string::npos) {
+        continue;
+      }
+      std::error_code ignored;
+      if (util::process_is_gone(std::stol(rest.substr(0, dash))) &&
+          it->symlink_status(ignored).type() == fs::file_type::directory) {
+        fs::remove_all(it->path(), ignored);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void check_prefix(const std::string& prefix) {
+  if (!is_c_identifier(prefix)) {
+    // The prefix may come from a hostile model.json: show it shortened and printable.
+    throw std::invalid_argument("codegen: prefix '" + comment_safe(prefix.substr(0, 80)) +
+                                "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  }
+}
 
 std::string generate_header(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
@@ -422,7 +453,10 @@ ModelCost export_model(const IntegerModel& model, const std::string& folder,
   }
   std::sort(runtime_files.begin(), runtime_files.end());
 
-  const fs::path target = fs::absolute(fs::path(folder)).lexically_normal();
+  fs::path target = fs::absolute(fs::path(folder)).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" names "out"
+  check_export_target(target.string(), options.protected_paths, options.force);
+  remove_stale_siblings(target);
   const fs::path parent = target.parent_path();
   const std::string name = target.filename().string();
   std::error_code ec;
@@ -436,6 +470,7 @@ ModelCost export_model(const IntegerModel& model, const std::string& folder,
     util::write_text_atomically((temp / "model.h").string(), header);
     util::write_text_atomically((temp / "model.c").string(), source);
     util::write_text_atomically((temp / "model.json").string(), json_text);
+    util::write_text_atomically((temp / kExportMarkerName).string(), export_marker_text());
     for (const fs::path& file : runtime_files) {
       util::write_text_atomically((temp / "runtime" / file).string(),
                                   util::read_file((runtime / file).string()));

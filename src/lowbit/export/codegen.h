@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +28,14 @@ struct CodegenOptions {
   Provenance provenance;  ///< Recorded provenance.
   /// The runtime folder (with include/ and src/) copied into the export.
   std::string runtime_dir = std::string(LOWBIT_SOURCE_DIR) + "/runtime";
+  /// Paths the export folder must never be or contain (the run directory, the checkpoint).
+  std::vector<std::string> protected_paths;
+  /// Replace a non-empty folder that is not an earlier export (check_export_target).
+  bool force = false;
 };
+
+/// Throws std::invalid_argument unless `prefix` is a C identifier ([A-Za-z_][A-Za-z0-9_]*).
+void check_prefix(const std::string& prefix);
 
 /// The text of model.h for a model (validates it; throws std::invalid_argument on a bad model
 /// or a prefix that is not a C identifier).
@@ -41,11 +49,12 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
 /// points, multipliers, shifts, sizes and MACs, the memory plan totals and the provenance.
 nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& options);
 
-/// Writes the export folder `folder`: model.h, model.c, model.json, runtime/include and
-/// runtime/src. Everything is written into a temporary sibling folder first and renamed into
-/// place, so a failure leaves `folder` as it was (an old export there is replaced only at the
-/// end). Returns the model's cost. Throws std::invalid_argument (bad model) or
-/// lowbit::util::FileError (I/O, naming the path).
+/// Writes the export folder `folder`: model.h, model.c, model.json, runtime/include,
+/// runtime/src and the marker file (export_folder.h). An existing `folder` is replaced only when
+/// check_export_target allows it. Everything is written into a temporary sibling folder first and
+/// renamed into place, so a failure leaves `folder` as it was (an old export there is replaced
+/// only at the end). Returns the model's cost. Throws std::invalid_argument (bad model) or
+/// lowbit::util::FileError (a refused target, I/O; naming the path).
 ModelCost export_model(const IntegerModel& model, const std::string& folder,
                        const CodegenOptions& options);
 

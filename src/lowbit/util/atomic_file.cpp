@@ -1,11 +1,14 @@
 #include "lowbit/util/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -29,7 +32,7 @@ void sync_file(const std::string& path) {
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = atomic_temp_path(path, ::getpid());
   try {
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -38,6 +41,8 @@ void write_file_atomically(const std::string& path,
       write(out);
       out.flush();
       if (!out) throw FileError("cannot write '" + path + "' (via '" + tmp + "'): " + errno_text());
+      out.close();
+      if (!out) throw FileError("cannot close '" + tmp + "' for '" + path + "': " + errno_text());
     }
     sync_file(tmp);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -60,6 +65,46 @@ std::string read_file(const std::string& path) {
   buffer << in.rdbuf();
   if (in.bad()) throw FileError("cannot read '" + path + "'");
   return buffer.str();
+}
+
+std::string atomic_temp_path(const std::string& path, long pid) {
+  return path + ".tmp." + std::to_string(pid);
+}
+
+bool process_is_gone(long pid) {
+  // pid 0, 1 and negative values mean process groups or init to kill(); never treat them as gone.
+  if (pid <= 1 || pid > INT_MAX) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code list_error;
+  for (fs::directory_iterator it(dir, list_error), end; !list_error && it != end;
+       it.increment(list_error)) {
+    std::error_code ec;
+    if (!fs::is_regular_file(it->symlink_status(ec))) continue;
+    const std::string name = it->path().filename().string();
+    const size_t mark = name.rfind(".tmp.");
+    if (mark == std::string::npos || mark == 0) continue;
+    const std::string digits = name.substr(mark + 5);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    if (!process_is_gone(std::stol(digits))) continue;
+    if (!fs::remove(it->path(), ec) && ec) {
+      throw FileError("cannot remove the stale temporary file '" + it->path().string() +
+                      "': " + ec.message());
+    }
+    removed.push_back(it->path().string());
+  }
+  if (list_error && list_error != std::errc::no_such_file_or_directory) {
+    throw FileError("cannot list '" + dir +
+                    "' to remove stale temporary files: " + list_error.message());
+  }
+  return removed;
 }
 
 }  // namespace lowbit::util

@@ -1,0 +1,213 @@
+#include "lowbit/export/export_folder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "lowbit/export/codegen.h"
+#include "lowbit/util/atomic_file.h"
+
+namespace lowbit::exporter {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kModelJsonFormat = "lowbit-integer-model";
+
+// Symbolic links are resolved so that a link to the run directory counts as the run directory.
+fs::path resolved(const fs::path& path) {
+  std::error_code ec;
+  fs::path out = fs::weakly_canonical(fs::absolute(path), ec);
+  if (ec) out = fs::absolute(path).lexically_normal();
+  if (out.filename().empty() && out.has_parent_path() && out != out.root_path()) {
+    out = out.parent_path();
+  }
+  return out;
+}
+
+// True when `inner` is `outer` or lies below it (both resolved).
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+    if (o->empty()) continue;  // the trailing "" of a path ending in '/'
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+bool has_marker(const fs::path& folder) {
+  std::error_code ec;
+  const fs::path marker = folder / kExportMarkerName;
+  if (!fs::is_regular_file(fs::symlink_status(marker, ec))) return false;
+  try {
+    return util::read_file(marker.string()).rfind("lowbit-export ", 0) == 0;
+  } catch (const util::FileError&) {
+    return false;
+  }
+}
+
+// Exports written before the marker: exactly the entries export writes, and its model.json.
+bool is_unmarked_export(const fs::path& folder) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    names.insert(it->path().filename().string());
+  }
+  if (ec || names != std::set<std::string>{"model.c", "model.h", "model.json", "runtime"}) {
+    return false;
+  }
+  try {
+    const auto json = nlohmann::json::parse(util::read_file((folder / "model.json").string()));
+    return json.is_object() && json.value("format", "") == kModelJsonFormat;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool is_run_directory(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_regular_file(folder / "config.yaml", ec)) return false;
+  if (fs::exists(folder / "metrics.csv", ec)) return true;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    if (fs::exists(it->path() / "best.pt", ec) || fs::exists(it->path() / "last.pt", ec)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The first lowbit run or checkpoint at or below `folder` (links are not followed), or "".
+std::string training_results_in(const fs::path& folder) {
+  if (is_run_directory(folder)) return folder.string();
+  std::error_code ec;
+  const auto options = fs::directory_options::skip_permission_denied;
+  for (fs::recursive_directory_iterator it(folder, options, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    if (it->is_symlink(ec)) continue;
+    if ((name == "best.pt" || name == "last.pt") && it->is_regular_file(ec)) return path.string();
+    if (it->is_directory(ec) && is_run_directory(path)) return path.string();
+  }
+  return "";
+}
+
+[[noreturn]] void refuse(const fs::path& target, const std::string& why) {
+  throw util::FileError("export: refusing to replace '" + target.string() + "': " + why);
+}
+
+std::string string_at(const nlohmann::json& object, const char* key, const std::string& where,
+                      const std::string& path) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) {
+    throw util::FileError(
+        "'" + path + "': expected a string at '" + where + key + "'" +
+        (it == object.end() ? " (missing)" : ", got " + it->dump().substr(0, 80)));
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string export_marker_text() {
+  return "lowbit-export " + std::to_string(kExportMarkerVersion) +
+         "\nThis folder was written by `lowbit export`; exporting to it again replaces all of "
+         "it.\n";
+}
+
+bool is_export_folder(const std::string& folder) {
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(folder, ec))) return false;
+  return has_marker(folder) || is_unmarked_export(folder);
+}
+
+void check_export_target(const std::string& target, const std::vector<std::string>& protected_paths,
+                         bool force) {
+  std::error_code ec;
+  const fs::path given = fs::absolute(target).lexically_normal();
+  const fs::file_status status = fs::symlink_status(given, ec);
+  if (!fs::exists(status)) return;
+  if (fs::is_symlink(status)) {
+    refuse(given, "it is a symbolic link; give the folder it points to, or a new path");
+  }
+  if (!fs::is_directory(status)) {
+    refuse(given, "it is a file, not a folder; export writes a folder (give a new path)");
+  }
+  const fs::path real = resolved(given);
+  std::vector<std::pair<std::string, std::string>> guarded;
+  for (const std::string& path : protected_paths) guarded.emplace_back(path, "'" + path + "'");
+  guarded.emplace_back(fs::current_path(ec).string(), "the working directory");
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    guarded.emplace_back(home, "the home directory");
+  }
+  for (const auto& [path, what] : guarded) {
+    if (path.empty()) continue;
+    if (is_within(resolved(path), real)) {
+      refuse(given, "it is or contains " + what + " (even with --force)");
+    }
+  }
+  const std::string results = training_results_in(real);
+  if (!results.empty()) {
+    refuse(given, "it holds lowbit training results ('" + results +
+                      "'), which export never deletes (even with --force)");
+  }
+  if (fs::is_empty(given, ec) || is_export_folder(given.string()) || force) return;
+  refuse(given, std::string("it is a non-empty folder without the '") + kExportMarkerName +
+                    "' marker of an earlier export; choose a new or empty folder, remove it "
+                    "yourself, or pass --force to replace it");
+}
+
+ExportInfo parse_export_info(const std::string& text, const std::string& path) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw util::FileError("'" + path + "': not valid JSON (" +
+                          std::string(e.what()).substr(0, 200) +
+                          "); expected the model.json that `lowbit export` writes");
+  }
+  if (!json.is_object()) {
+    throw util::FileError("'" + path + "': expected a JSON object, got " + json.type_name());
+  }
+  if (string_at(json, "format", "", path) != kModelJsonFormat) {
+    throw util::FileError("'" + path + "': 'format' is not \"" + kModelJsonFormat +
+                          "\"; expected the model.json that `lowbit export` writes");
+  }
+  const auto version = json.find("version");
+  if (version == json.end() || !version->is_number_integer() || *version != 1) {
+    throw util::FileError("'" + path + "': expected 'version' 1, got " +
+                          (version == json.end() ? "none" : version->dump().substr(0, 40)));
+  }
+  ExportInfo info;
+  info.prefix = string_at(json, "prefix", "", path);
+  try {
+    check_prefix(info.prefix);
+  } catch (const std::invalid_argument& e) {
+    throw util::FileError("'" + path + "': key 'prefix': " + e.what());
+  }
+  const auto provenance = json.find("provenance");
+  if (provenance == json.end() || !provenance->is_object()) {
+    throw util::FileError("'" + path + "': expected an object at 'provenance'");
+  }
+  info.stage = string_at(*provenance, "stage", "provenance.", path);
+  info.source_run = string_at(*provenance, "source_run", "provenance.", path);
+  return info;
+}
+
+ExportInfo read_export_info(const std::string& folder) {
+  const std::string path = (fs::path(folder) / "model.json").string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw util::FileError("'" + path + "' does not exist: '" + folder +
+                          "' is not a folder written by `lowbit export`");
+  }
+  if (!fs::is_regular_file(path, ec)) {
+    throw util::FileError("'" + path + "' is not a regular file; expected an export's model.json");
+  }
+  return parse_export_info(util::read_file(path), path);
+}
+
+}  // namespace lowbit::exporter

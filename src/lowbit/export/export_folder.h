@@ -1,0 +1,47 @@
+// The export folder as a thing on disk: the marker that says "lowbit export wrote this", the
+// rules for which existing path an export may replace, and reading model.json back for
+// `lowbit verify` and `lowbit size`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lowbit::exporter {
+
+/// Name of the marker file in every export folder.
+inline constexpr const char* kExportMarkerName = ".lowbit-export";
+/// Version written on the marker's first line ("lowbit-export 1").
+inline constexpr int kExportMarkerVersion = 1;
+
+/// The marker file's text.
+std::string export_marker_text();
+
+/// True when `folder` is a directory written by `lowbit export`: it holds the marker, or (exports
+/// written before the marker existed) exactly model.h, model.c, model.json and runtime/ with
+/// model.json's format "lowbit-integer-model".
+bool is_export_folder(const std::string& folder);
+
+/// Throws util::FileError naming `target` and the reason unless an export may put a folder at
+/// `target`: it must not exist, be an empty folder, or be an earlier export (is_export_folder);
+/// with `force`, any other folder too. Never, even with `force`: a regular file or link, a folder
+/// that is or contains a path of `protected_paths` (the run directory, the checkpoint), the
+/// working directory or $HOME or a folder above them, or a folder holding lowbit training results
+/// (a run's config.yaml with stage folders, a best.pt or last.pt checkpoint).
+void check_export_target(const std::string& target, const std::vector<std::string>& protected_paths,
+                         bool force);
+
+/// What an export's model.json records, as verify and size need it.
+struct ExportInfo {
+  std::string prefix;      ///< C identifier prefix (checked as export checks it).
+  std::string stage;       ///< provenance.stage.
+  std::string source_run;  ///< provenance.source_run.
+};
+
+/// Parses model.json's `text`; throws util::FileError naming `path` and the key or JSON error
+/// when it is not an export's model.json (format, version, prefix, provenance).
+ExportInfo parse_export_info(const std::string& text, const std::string& path);
+
+/// Reads and parses `folder`/model.json (parse_export_info); throws util::FileError naming it.
+ExportInfo read_export_info(const std::string& folder);
+
+}  // namespace lowbit::exporter
