@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
+#include <string>
+
+#include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {
 namespace {
@@ -83,6 +88,43 @@ TEST(Dataset, SplitRejectsBadFraction) {
   Dataset f = make_dataset(10, 2);
   f.targets = f.targets.to(torch::kFloat32);
   EXPECT_THROW(split_validation(f, 0.5, 0, true), std::invalid_argument);
+}
+
+// The message of the util::FileError that `call` throws; fails the test when it throws nothing.
+template <class F>
+std::string file_error_of(F call) {
+  try {
+    call();
+  } catch (const util::FileError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no FileError";
+  return "";
+}
+
+TEST(Dataset, CountClassesBoundsTheIds) {
+  EXPECT_EQ(count_classes(torch::tensor({0, 3, 1}, torch::kInt64), "y.npy"), 4);
+  EXPECT_EQ(count_classes(torch::tensor({kMaxClassId}, torch::kInt64), "y.npy"), kMaxClassId + 1);
+  std::string msg = file_error_of([] {
+    count_classes(torch::tensor({int64_t{0}, int64_t{1}, int64_t{1000000000000}}), "y.npy");
+  });
+  EXPECT_NE(msg.find("y.npy: class id 1000000000000 at sample 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("0..65535"), std::string::npos) << msg;
+  msg = file_error_of([] { count_classes(torch::tensor({2, -1}, torch::kInt64), "t.npy"); });
+  EXPECT_NE(msg.find("t.npy: class id -1 at sample 1"), std::string::npos) << msg;
+}
+
+TEST(Dataset, RequireFiniteNamesTheSampleAndElement) {
+  require_finite(torch::ones({3, 4}), "x.npy", "inputs");
+  require_finite(torch::tensor({1, 2}, torch::kInt64), "y.npy", "targets");
+  torch::Tensor x = torch::zeros({3, 4});
+  x[2][1] = std::nanf("");
+  std::string msg = file_error_of([&] { require_finite(x, "x.npy", "inputs"); });
+  EXPECT_NE(msg.find("x.npy: inputs hold NaN at sample 2, element 1"), std::string::npos) << msg;
+  torch::Tensor y = torch::zeros({5});
+  y[3] = -std::numeric_limits<float>::infinity();
+  msg = file_error_of([&] { require_finite(y, "y.npy", "targets"); });
+  EXPECT_NE(msg.find("y.npy: targets hold infinity at element 3"), std::string::npos) << msg;
 }
 
 }  // namespace

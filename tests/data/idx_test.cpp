@@ -89,6 +89,46 @@ TEST(Idx, LoadMnistLikeChecksCounts) {
                     [&] { load_mnist_like(empty.path(), "train"); });
 }
 
+TEST(Idx, GzipBombIsNotInflatedBeyondTheDeclaredSize) {
+  // A valid 1 x 2 x 2 image file followed by 1 GiB of zeros in about 1 MiB of gzip members.
+  TempDir dir("idx_bomb");
+  std::string header_member;
+  {
+    testing::write_gzip(dir.file("head.gz"), idx_images(1, 2, 2));
+    header_member = util::read_file(dir.file("head.gz"));
+  }
+  testing::write_bytes(dir.file("bomb.gz"), header_member + testing::gzip_zeros(64));
+  const long before = testing::peak_rss_mib();
+  expect_file_error(dir.file("bomb.gz"), "trailing", [&] { read_idx_images(dir.file("bomb.gz")); });
+  EXPECT_LT(testing::peak_rss_mib() - before, 256) << "the reader inflated the whole bomb";
+}
+
+TEST(Idx, HeaderPromisingMoreThanTheFileCanHoldIsRefused) {
+  TempDir dir("idx_liar");
+  // 60000 x 28 x 28 bytes cannot come out of a gzip file of a few dozen bytes.
+  testing::write_gzip(dir.file("liar.gz"), be32(0x00000803) + be32(60000) + be32(28) + be32(28));
+  expect_file_error(dir.file("liar.gz"), "more than this gzip file",
+                    [&] { read_idx_images(dir.file("liar.gz")); });
+  // Dimensions whose product overflows 64 bits (it used to wrap around).
+  testing::write_bytes(dir.file("huge"), be32(0x00000803) + be32(0xFFFFFFFF) + be32(0xFFFFFFFF) +
+                                             be32(0xFFFFFFFF) + "abcd");
+  expect_file_error(dir.file("huge"), "more than 2^64", [&] { read_idx_images(dir.file("huge")); });
+  testing::write_bytes(dir.file("big"), be32(0x00000801) + be32(1000) + "abcd");
+  expect_file_error(dir.file("big"), "can hold (at most 4)",
+                    [&] { read_idx_labels(dir.file("big")); });
+}
+
+TEST(Idx, EmptyFilesAndFoldersAreRefused) {
+  TempDir dir("idx_empty_data");
+  testing::write_bytes(dir.file("none"), be32(0x00000803) + be32(0) + be32(28) + be32(28));
+  expect_file_error(dir.file("none"), "no data", [&] { read_idx_images(dir.file("none")); });
+  testing::write_gzip(dir.file("none.gz"), be32(0x00000801) + be32(0));
+  expect_file_error(dir.file("none.gz"), "no data", [&] { read_idx_labels(dir.file("none.gz")); });
+  testing::write_bytes(dir.file("flat"), be32(0x00000803) + be32(3) + be32(0) + be32(28));
+  expect_file_error(dir.file("flat"), "no data", [&] { read_idx_images(dir.file("flat")); });
+  expect_file_error(dir.path(), "is a folder", [&] { read_idx_images(dir.path()); });
+}
+
 TEST(Idx, FashionMnistLoads) {
   if (!std::filesystem::exists(kFashionMnistDir)) GTEST_SKIP() << "no " << kFashionMnistDir;
   const Dataset train = load_mnist_like(kFashionMnistDir, "train");

@@ -221,7 +221,7 @@ TEST_F(NpyTest, RejectsEveryBadInputNamingTheFile) {
                    float_bytes({1}))),
       "repeated key 'descr'");
   expect_bad(put("garbage.npy", hand_npy("descr", "")), "expected '{'");
-  expect_bad(path("missing.npy"), "cannot open");
+  expect_bad(path("missing.npy"), "no such file");
 }
 
 TEST_F(NpyTest, RejectsWritingUnsupportedDtypes) {
@@ -246,6 +246,28 @@ TEST_F(NpyTest, ReadNpyBytesNamesTheMember) {
     ADD_FAILURE() << "no error";
   } catch (const util::FileError& e) {
     EXPECT_NE(std::string(e.what()).find("archive.npz:weights.npy"), std::string::npos);
+  }
+}
+
+TEST_F(NpyTest, AFolderOrAHugeHeaderIsReportedShortly) {
+  try {
+    read_npy(dir_);
+    ADD_FAILURE() << "no error";
+  } catch (const util::FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir_ + ": is a folder"), std::string::npos) << e.what();
+  }
+  // A version 2.0 header of 1 MB of junk: the message quotes the start of it only.
+  std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
+  const uint32_t length = 1 << 20;
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xFF));
+  bytes += "{'descr': '<f4', 'junk" + std::string(length - 16, 'j') + "\n";
+  try {
+    read_npy_bytes(bytes, "big_header.npy");
+    ADD_FAILURE() << "no error";
+  } catch (const util::FileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("big_header.npy"), std::string::npos) << msg.substr(0, 300);
+    EXPECT_LT(msg.size(), 600u);
   }
 }
 

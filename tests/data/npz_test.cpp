@@ -121,5 +121,49 @@ TEST_F(NpzTest, BadInputsAreFileErrors) {
   EXPECT_NE(error_of(dir_.file("missing.npz")).find("missing.npz"), std::string::npos);
 }
 
+TEST_F(NpzTest, DeclaredSizeBeyondWhatTheDeflateDataCanHoldIsRefused) {
+  // 116 bytes that declare 1.2 GB: deflate expands at most 1032 times, so this is refused first.
+  Member bomb{"x.npy", npy_bytes(x_, "x"), 8};
+  bomb.declared_size = 1200000000;
+  const std::string msg = error_of(write(dir_, "bomb.npz", zip_bytes({bomb})));
+  EXPECT_NE(msg.find("bomb.npz"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("x.npy"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("declares 1200000000 bytes"), std::string::npos) << msg;
+}
+
+TEST_F(NpzTest, MemoryFollowsTheInflatedBytesNotTheDeclaredSize) {
+  // 2 MB of packed bytes may declare 2 GB, but the deflate stream in them ends after a few
+  // hundred bytes: the reader must fail without allocating the declared size.
+  Member liar{"x.npy", npy_bytes(x_, "x"), 8};
+  liar.packed_tail = std::string(size_t{2} << 20, '\x55');
+  liar.declared_size = 2000000000;
+  const std::string path = write(dir_, "liar.npz", zip_bytes({liar}));
+  const long before = testing::peak_rss_mib();
+  const std::string msg = error_of(path);
+  EXPECT_LT(testing::peak_rss_mib() - before, 256) << "peak memory grew with the declared size";
+  EXPECT_NE(msg.find("bad deflate data"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("of 2000000000 bytes"), std::string::npos) << msg;
+}
+
+TEST_F(NpzTest, LocalZip64ExtrasAsNumpyWritesThemAreRead) {
+  // numpy's savez forces a ZIP64 extra field into every local header; sizes and offsets come
+  // from the central directory, so such archives read like any other.
+  std::string extra;
+  testing::put16(extra, 0x0001);
+  testing::put16(extra, 16);
+  extra += std::string(16, '\0');
+  std::vector<Member> with_extras = members(8);
+  for (Member& m : with_extras) m.local_extra = extra;
+  const auto arrays = read_npz(write(dir_, "numpy.npz", zip_bytes(with_extras)));
+  EXPECT_TRUE(torch::equal(arrays.at("x"), x_));
+  EXPECT_TRUE(torch::equal(arrays.at("z"), z_));
+}
+
+TEST_F(NpzTest, AFolderIsRefusedByName) {
+  const std::string msg = error_of(dir_.path());
+  EXPECT_NE(msg.find(dir_.path()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("is a folder"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace lowbit::data

@@ -1,6 +1,7 @@
 // Helpers for data tests: a private temporary folder and small file writers.
 #pragma once
 
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -59,6 +60,35 @@ inline void write_gzip(const std::string& path, const std::string& bytes) {
 inline std::string be32(uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
           static_cast<char>(v)};
+}
+
+/// The process's peak resident memory so far, in MiB (it never decreases).
+inline long peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+/// A gzip file of `copies` concatenated members, each 16 MiB of zeros: about 16 KiB on disk per
+/// 16 MiB inflated, a decompression bomb for readers that inflate before checking sizes.
+inline std::string gzip_zeros(int copies) {
+  std::string member;
+  {
+    z_stream s{};
+    deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+    const std::string zeros(size_t{16} << 20, '\0');
+    member.resize(deflateBound(&s, zeros.size()));
+    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+    s.avail_in = static_cast<uInt>(zeros.size());
+    s.next_out = reinterpret_cast<Bytef*>(member.data());
+    s.avail_out = static_cast<uInt>(member.size());
+    deflate(&s, Z_FINISH);
+    member.resize(s.total_out);
+    deflateEnd(&s);
+  }
+  std::string out;
+  for (int i = 0; i < copies; ++i) out += member;
+  return out;
 }
 
 }  // namespace lowbit::data::testing

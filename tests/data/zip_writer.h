@@ -16,6 +16,12 @@ struct Member {
   std::string data;  ///< Uncompressed bytes.
   /// 0 stored, 8 deflate; any other method is written stored, to test rejection.
   uint16_t method = 0;
+  /// Extra field of the local header (e.g. a ZIP64 record, as numpy writes).
+  std::string local_extra = {};
+  /// When not negative, the uncompressed size both headers declare instead of the real one.
+  int64_t declared_size = -1;
+  /// Bytes after the packed data, counted in the packed size (padding for a false size).
+  std::string packed_tail = {};
 };
 
 /// Appends `v` as little-endian uint16.
@@ -50,7 +56,9 @@ inline std::string zip_bytes(const std::vector<Member>& members) {
   std::string out;
   std::string dir;
   for (const Member& m : members) {
-    const std::string packed = m.method == 8 ? deflate_raw(m.data) : m.data;
+    const std::string packed = (m.method == 8 ? deflate_raw(m.data) : m.data) + m.packed_tail;
+    const uint32_t size =
+        static_cast<uint32_t>(m.declared_size >= 0 ? m.declared_size : m.data.size());
     const uint32_t crc = static_cast<uint32_t>(
         crc32(0L, reinterpret_cast<const Bytef*>(m.data.data()), static_cast<uInt>(m.data.size())));
     const uint32_t offset = static_cast<uint32_t>(out.size());
@@ -61,10 +69,10 @@ inline std::string zip_bytes(const std::vector<Member>& members) {
     put32(out, 0);  // time and date
     put32(out, crc);
     put32(out, static_cast<uint32_t>(packed.size()));
-    put32(out, static_cast<uint32_t>(m.data.size()));
+    put32(out, size);
     put16(out, static_cast<uint32_t>(m.name.size()));
-    put16(out, 0);
-    out += m.name + packed;
+    put16(out, static_cast<uint32_t>(m.local_extra.size()));
+    out += m.name + m.local_extra + packed;
     put32(dir, 0x02014b50);
     put16(dir, 20);
     put16(dir, 20);
@@ -73,7 +81,7 @@ inline std::string zip_bytes(const std::vector<Member>& members) {
     put32(dir, 0);
     put32(dir, crc);
     put32(dir, static_cast<uint32_t>(packed.size()));
-    put32(dir, static_cast<uint32_t>(m.data.size()));
+    put32(dir, size);
     put16(dir, static_cast<uint32_t>(m.name.size()));
     put16(dir, 0);
     put16(dir, 0);

@@ -3,9 +3,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 
+#include "lowbit/data/input_file.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {
@@ -29,7 +31,7 @@ std::vector<std::string> split_line(const std::string& line, char delimiter) {
 }
 
 std::string where(const std::string& path, size_t line, const std::string& column) {
-  return path + ":" + std::to_string(line) + ": column '" + column + "'";
+  return path + ":" + std::to_string(line) + ": column '" + echo(column) + "'";
 }
 
 double parse_number(const std::string& cell, const std::string& path, size_t line,
@@ -40,7 +42,13 @@ double parse_number(const std::string& cell, const std::string& path, size_t lin
   char* end = nullptr;
   const double value = std::strtod(cell.c_str(), &end);
   if (end != cell.c_str() + cell.size() || errno == ERANGE || !std::isfinite(value)) {
-    throw util::FileError(where(path, line, column) + ": '" + cell + "' is not a finite number");
+    throw util::FileError(where(path, line, column) + ": '" + echo(cell) +
+                          "' is not a finite number");
+  }
+  // Features and float targets are stored as float32; beyond its range they would become inf.
+  if (std::fabs(value) > std::numeric_limits<float>::max()) {
+    throw util::FileError(where(path, line, column) + ": '" + echo(cell) +
+                          "' is outside the float32 range (largest magnitude 3.4e38)");
   }
   return value;
 }
@@ -51,7 +59,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   if (options.label_column.empty()) {
     throw std::invalid_argument("read_csv(" + path + "): label_column must be given");
   }
-  const std::string text = util::read_file(path);
+  const std::string text = read_input_file(path, "a CSV file");
   std::istringstream in(text);
   std::string line;
   size_t line_no = 0;
@@ -69,7 +77,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   for (size_t c = 0; c < header.size(); ++c) {
     if (!column_of.emplace(header[c], c).second) {
       throw util::FileError(path + ":" + std::to_string(line_no) + ": duplicate column name '" +
-                            header[c] + "'");
+                            echo(header[c]) + "'");
     }
   }
   auto column = [&](const std::string& name) {
@@ -104,11 +112,16 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       features.push_back(static_cast<float>(parse_number(cells[c], path, line_no, header[c])));
     }
     const double label = parse_number(cells[label_col], path, line_no, header[label_col]);
-    if (options.integer_labels && (label < 0 || label != std::floor(label))) {
-      throw util::FileError(where(path, line_no, header[label_col]) + ": '" + cells[label_col] +
-                            "' is not a non-negative integer class id");
+    if (options.integer_labels &&
+        (label < 0 || label != std::floor(label) || label > static_cast<double>(kMaxClassId))) {
+      throw util::FileError(where(path, line_no, header[label_col]) + ": '" +
+                            echo(cells[label_col]) + "' is not an integer class id in 0.." +
+                            std::to_string(kMaxClassId));
     }
     labels.push_back(label);
+  }
+  if (labels.empty()) {
+    throw util::FileError(path + ": no data rows after the header (expected at least one sample)");
   }
   const auto n = static_cast<int64_t>(labels.size());
   const auto f = static_cast<int64_t>(feature_cols.size());

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "lowbit/data/rng.h"
+#include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {
 
@@ -44,6 +45,37 @@ Dataset Dataset::subset(const torch::Tensor& indices) const {
 
 Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
   return subset(torch::tensor(indices, torch::kInt64));
+}
+
+int64_t count_classes(const torch::Tensor& targets, const std::string& name) {
+  if (targets.numel() == 0) return 0;
+  const torch::Tensor flat = targets.reshape({-1});
+  const auto bad = torch::nonzero(flat.lt(0).logical_or(flat.gt(kMaxClassId)));
+  if (bad.numel() > 0) {
+    const int64_t at = bad[0][0].item<int64_t>();
+    throw util::FileError(name + ": class id " + std::to_string(flat[at].item<int64_t>()) +
+                          " at sample " + std::to_string(at) + " (expected integers in 0.." +
+                          std::to_string(kMaxClassId) + ")");
+  }
+  return flat.max().item<int64_t>() + 1;
+}
+
+void require_finite(const torch::Tensor& values, const std::string& name, const std::string& what) {
+  if (!values.is_floating_point() || values.numel() == 0) return;
+  const torch::Tensor flat = values.reshape({-1});
+  const auto bad = torch::nonzero(torch::isfinite(flat).logical_not());
+  if (bad.numel() == 0) return;
+  const int64_t at = bad[0][0].item<int64_t>();
+  const double v = flat[at].item<double>();
+  std::string where = "element " + std::to_string(at);
+  if (values.dim() > 1) {
+    // The sample (row) is what a user looks up; the flat index alone is hard to find.
+    const int64_t per_sample = values.numel() / values.size(0);
+    where = "sample " + std::to_string(at / per_sample) + ", element " +
+            std::to_string(at % per_sample);
+  }
+  throw util::FileError(name + ": " + what + " hold " + (std::isnan(v) ? "NaN" : "infinity") +
+                        " at " + where + " (expected finite numbers)");
 }
 
 std::vector<int64_t> class_counts(const Dataset& dataset) {

@@ -9,6 +9,10 @@
 
 namespace lowbit::data {
 
+/// The largest class id a reader accepts: the class count sizes the model's output layer and
+/// per-class tables, so an id such as 1e12 must be an error, not an allocation of that size.
+inline constexpr int64_t kMaxClassId = 65535;
+
 /// Samples held as two tensors with the same first dimension N.
 ///
 /// `inputs` is float32 [N, ...] (images [N, C, H, W], feature rows [N, F]). `targets` is either
@@ -41,6 +45,14 @@ struct Split {
 /// gives round(fraction * its count) samples, so class proportions are kept.
 Split split_validation(const Dataset& dataset, double fraction, uint64_t seed,
                        bool stratify = false);
+
+/// The class count of int64 class ids: the largest id + 1. Throws util::FileError naming `name`
+/// (the file) and the offending sample when an id is negative or above kMaxClassId.
+int64_t count_classes(const torch::Tensor& targets, const std::string& name);
+
+/// Throws util::FileError naming `name` and the first offending element (its flat index) when a
+/// floating-point tensor holds NaN or infinity; `what` says which array it is (e.g. "inputs").
+void require_finite(const torch::Tensor& values, const std::string& name, const std::string& what);
 
 /// Number of samples of each class 0..num_classes-1 (int64 targets).
 std::vector<int64_t> class_counts(const Dataset& dataset);

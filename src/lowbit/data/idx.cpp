@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -28,11 +29,16 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-// Checks the magic and total size, and returns the dimensions from the header.
-std::vector<int64_t> parse_header(const std::string& path, const std::string& bytes, uint32_t magic,
-                                  const char* what) {
+// Reads an IDX file: checks the magic, reads the dimensions, then the data. Memory follows the
+// bytes the file really holds: a header that promises more than the file can contain (for gzip,
+// 1032 bytes per compressed byte) is refused before any data is read, and the data is read in
+// pieces, so a short gzip stream behind a large header costs no more than what it inflates to.
+torch::Tensor read_idx(const std::string& path, uint32_t magic, const char* what) {
+  MaybeGzippedReader reader(path);
   const size_t dims = magic & 0xFF;
   const size_t header = 4 + 4 * dims;
+  std::string bytes;
+  reader.read(bytes, 4);
   if (bytes.size() < 4) {
     throw util::FileError(path + ": file too short for an IDX magic number (expected " + what +
                           ", magic " + hex32(magic) + ")");
@@ -42,31 +48,52 @@ std::vector<int64_t> parse_header(const std::string& path, const std::string& by
     throw util::FileError(path + ": wrong magic number " + hex32(got) + " (expected " +
                           hex32(magic) + " for IDX " + what + ")");
   }
+  reader.read(bytes, header - 4);
   if (bytes.size() < header) {
     throw util::FileError(path + ": truncated IDX header (expected " + std::to_string(header) +
                           " bytes, file has " + std::to_string(bytes.size()) + ")");
   }
   std::vector<int64_t> shape;
-  size_t expected = header;
-  size_t count = 1;
+  std::string dims_text;
+  uint64_t count = 1;
+  bool overflow = false;
   for (size_t d = 0; d < dims; ++d) {
     const uint32_t n = read_be32(bytes, 4 + 4 * d);
     shape.push_back(n);
-    count *= n;
+    dims_text += (d ? " x " : "") + std::to_string(n);
+    overflow = overflow || __builtin_mul_overflow(count, uint64_t{n}, &count);
   }
-  expected += count;
-  if (bytes.size() != expected) {
-    throw util::FileError(path + ": " + (bytes.size() < expected ? "truncated" : "trailing") +
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) {
+    throw util::FileError(path + ": the IDX header declares " + dims_text + " " + what +
+                          ": no data (expected at least one sample, every dimension above 0)");
+  }
+  const uint64_t room = reader.max_content() - std::min<uint64_t>(reader.max_content(), header);
+  if (overflow || count > room) {
+    throw util::FileError(path + ": the IDX header declares " + dims_text + " = " +
+                          (overflow ? std::string("more than 2^64") : std::to_string(count)) +
+                          " bytes of " + what + ", more than this " +
+                          (reader.compressed() ? "gzip " : "") + "file of " +
+                          std::to_string(reader.file_size()) + " bytes can hold (at most " +
+                          std::to_string(room) + ")");
+  }
+  bytes.clear();
+  bytes.reserve(std::min<uint64_t>(count, uint64_t{64} << 20));
+  reader.read(bytes, count);
+  std::string extra;
+  const bool trailing = reader.read(extra, 1) > 0;
+  if (bytes.size() != count || trailing) {
+    throw util::FileError(path + ": " + (trailing ? "trailing" : "truncated") +
                           " data: header promises " + std::to_string(count) + " bytes of " + what +
-                          " (file size " + std::to_string(expected) + "), file has " +
-                          std::to_string(bytes.size()) + " bytes");
+                          " (file size " + std::to_string(header + count) + "), file has " +
+                          (trailing ? "more than " + std::to_string(header + count)
+                                    : std::to_string(header + bytes.size())) +
+                          " bytes");
   }
-  return shape;
-}
-
-torch::Tensor payload(const std::string& bytes, size_t header, const std::vector<int64_t>& shape) {
-  torch::Tensor out = torch::empty(shape, torch::kUInt8);
-  std::memcpy(out.data_ptr<uint8_t>(), bytes.data() + header, static_cast<size_t>(out.numel()));
+  // The tensor takes over the bytes read, so the data is never held twice.
+  auto owner = std::make_unique<std::string>(std::move(bytes));
+  torch::Tensor out = torch::from_blob(
+      owner->data(), shape, [held = owner.get()](void*) { delete held; }, torch::kUInt8);
+  static_cast<void>(owner.release());
   return out;
 }
 
@@ -83,15 +110,11 @@ std::string find_file(const std::string& dir, const std::string& stem) {
 }  // namespace
 
 torch::Tensor read_idx_images(const std::string& path) {
-  const std::string bytes = read_maybe_gzipped(path);
-  const auto shape = parse_header(path, bytes, kImageMagic, "images");
-  return payload(bytes, 16, shape);
+  return read_idx(path, kImageMagic, "images");
 }
 
 torch::Tensor read_idx_labels(const std::string& path) {
-  const std::string bytes = read_maybe_gzipped(path);
-  const auto shape = parse_header(path, bytes, kLabelMagic, "labels");
-  return payload(bytes, 8, shape).to(torch::kInt64);
+  return read_idx(path, kLabelMagic, "labels").to(torch::kInt64);
 }
 
 Dataset load_mnist_like(const std::string& dir, const std::string& split) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lowbit/data/input_file.h"
 #include "lowbit/util/atomic_file.h"
 
 // The array bytes are copied as they are, which is right only on a little-endian host.
@@ -62,7 +63,8 @@ const Dtype& dtype_for_descr(const std::string& descr, const std::string& name) 
   std::string why;
   if (!descr.empty() && descr[0] == '>') why = " (big-endian)";
   if (descr.find('O') != std::string::npos) why = " (Python objects)";
-  fail(name, "unsupported dtype '" + descr + "'" + why + "; expected one of " + supported_list());
+  fail(name,
+       "unsupported dtype '" + echo(descr) + "'" + why + "; expected one of " + supported_list());
 }
 
 const Dtype& dtype_for_tensor(torch::ScalarType type, const std::string& name) {
@@ -100,7 +102,7 @@ class HeaderParser {
         if (shape_) bad("repeated key 'shape'");
         shape_ = parse_shape();
       } else {
-        bad("unexpected key '" + key + "'; expected 'descr', 'fortran_order' and 'shape'");
+        bad("unexpected key '" + echo(key) + "'; expected 'descr', 'fortran_order' and 'shape'");
       }
       skip_space();
       if (consume(',')) continue;
@@ -120,7 +122,7 @@ class HeaderParser {
 
  private:
   [[noreturn]] void bad(const std::string& what) const {
-    fail(name_, "bad .npy header (" + what + ") in \"" + std::string(text_) + "\"");
+    fail(name_, "bad .npy header (" + what + ") in \"" + echo(text_) + "\"");
   }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
   void skip_space() {
@@ -259,7 +261,7 @@ torch::Tensor read_npy_bytes(const std::string& bytes, const std::string& name) 
 }
 
 torch::Tensor read_npy(const std::string& path) {
-  return read_npy_bytes(util::read_file(path), path);
+  return read_npy_bytes(read_input_file(path, "a .npy file"), path);
 }
 
 std::string npy_bytes(const torch::Tensor& t, const std::string& name) {

@@ -2,10 +2,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 
+#include "lowbit/data/gzip_file.h"
+#include "lowbit/data/input_file.h"
 #include "lowbit/data/npy.h"
 #include "lowbit/util/atomic_file.h"
 
@@ -44,14 +45,6 @@ uint32_t u32(const std::string& b, size_t at) {
   return static_cast<uint32_t>(u16(b, at)) | (static_cast<uint32_t>(u16(b, at + 2)) << 16);
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path, "read error");
-  return bytes;
-}
-
 // The end-of-central-directory record sits in the last 22 + comment bytes; searching backwards
 // finds the real one even when the comment happens to contain the signature.
 size_t find_end_record(const std::string& bytes, const std::string& path) {
@@ -70,22 +63,42 @@ size_t find_end_record(const std::string& bytes, const std::string& path) {
   fail(path, "not a ZIP archive (.npz expected)");
 }
 
+// Inflates a member in pieces: memory follows the bytes the deflate data really produces, not the
+// size the central directory declares, and a declared size the packed bytes cannot produce
+// (deflate expands at most kMaxDeflateRatio times) is refused before inflating.
 std::string inflate_raw(const std::string& packed, size_t size, const std::string& path,
                         const std::string& member) {
-  std::string out(size, '\0');
+  if (size > packed.size() * kMaxDeflateRatio) {
+    fail_member(path, member,
+                "declares " + std::to_string(size) + " bytes, more than its " +
+                    std::to_string(packed.size()) + " bytes of deflate data can hold (at most " +
+                    std::to_string(packed.size() * kMaxDeflateRatio) + ")");
+  }
+  std::string out;
+  out.reserve(std::min(size, packed.size() * 8 + 4096));
   z_stream stream{};
   if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) fail_member(path, member, "zlib init failed");
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
   stream.avail_in = static_cast<uInt>(packed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = inflate(&stream, Z_FINISH);
-  const size_t produced = stream.total_out;
+  constexpr size_t kChunk = size_t{1} << 20;
+  int status = Z_OK;
+  while (status == Z_OK) {
+    // One byte beyond the declared size is room enough to notice data that runs longer.
+    const size_t at = out.size();
+    const size_t want = std::min(kChunk, size + 1 - at);
+    out.resize(at + want);
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + at);
+    stream.avail_out = static_cast<uInt>(want);
+    status = inflate(&stream, Z_NO_FLUSH);
+    out.resize(at + want - stream.avail_out);
+    if (out.size() > size) break;
+  }
   inflateEnd(&stream);
-  if (status != Z_STREAM_END || produced != size) {
+  if (status != Z_STREAM_END || out.size() != size) {
     fail_member(path, member,
                 "bad deflate data (zlib status " + std::to_string(status) + ", " +
-                    std::to_string(produced) + " of " + std::to_string(size) + " bytes)");
+                    (out.size() > size ? "more than " : "") + std::to_string(out.size()) + " of " +
+                    std::to_string(size) + " bytes)");
   }
   return out;
 }
@@ -146,7 +159,7 @@ std::string strip_npy(const std::string& name) {
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_npz(const std::string& path) {
-  const std::string bytes = read_all(path);
+  const std::string bytes = read_input_file(path, "an .npz file");
   const size_t end = find_end_record(bytes, path);
   if (end >= kZip64LocatorSize && u32(bytes, end - kZip64LocatorSize) == kZip64LocatorSignature) {
     fail(path, "ZIP64 archives are not supported");
