@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace lowbit::train {
@@ -41,15 +42,15 @@ stages:
 
 std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
   try {
-    parse_run_config(ConfigNode::parse(text, "run.yaml", overrides));
-  } catch (const ConfigError& e) {
+    parse_run_config(config::ConfigNode::parse(text, "run.yaml", overrides));
+  } catch (const config::ConfigError& e) {
     return e.what();
   }
   return "";
 }
 
 TEST(RunConfig, ReadsEveryStageSetting) {
-  RunConfig run = parse_run_config(ConfigNode::parse(kBase, "run.yaml"));
+  RunConfig run = parse_run_config(config::ConfigNode::parse(kBase, "run.yaml"));
   EXPECT_EQ(run.seed, 7u);
   EXPECT_EQ(run.output, "runs/x");
   ASSERT_EQ(run.stages.size(), 2u);
@@ -86,7 +87,7 @@ TEST(RunConfig, ReadsEveryStageSetting) {
   EXPECT_EQ(w4.events[2].action, EventAction::kFreeze);
   EXPECT_EQ(w4.events[2].role, "all");
   EXPECT_NE(w4.yaml.find("name: w4"), std::string::npos);
-  EXPECT_THROW(run.stage("nope"), ConfigError);
+  EXPECT_THROW(run.stage("nope"), config::ConfigError);
 }
 
 TEST(RunConfig, UnknownKeyNamesKeyFileAndLine) {
@@ -114,9 +115,117 @@ TEST(RunConfig, BadValuesAreErrorsNamingTheKey) {
   EXPECT_NE(error_of("data: {}\nmodel: {}\nstages: []\n").find("stages"), std::string::npos);
 }
 
+TEST(RunConfig, StageNamesThatLeaveTheRunDirectoryAreRefused) {
+  // A stage's name is the folder of its checkpoints: `..` used to write them beside --out.
+  for (const std::string& name : std::vector<std::string>{
+           "..", ".", "../x", "a/b", "/abs", "a\\\\b", ".hidden", "-rf", "+x", "a b", "", "tab\\t",
+           "nul\\0x", "caf\\u00e9", std::string(kMaxStageNameLength + 1, 'n')}) {
+    const std::string message = error_of(kBase, {"stages.0.name=\"" + name + "\""});
+    EXPECT_NE(message.find("`stages[0].name`: expected 1 to 64 letters"), std::string::npos)
+        << name << ": " << message;
+  }
+  for (const std::string& name :
+       std::vector<std::string>{"w4x", "w4a8.v2", "fp_32-1", "a+b", std::string(64, 'n')}) {
+    EXPECT_EQ(error_of(kBase, {"stages.0.name=" + name, "stages.1.from=" + name}), "") << name;
+  }
+  EXPECT_TRUE(is_safe_stage_name("fp"));
+  EXPECT_FALSE(is_safe_stage_name(".."));
+  EXPECT_FALSE(is_safe_stage_name(std::string("a\0b", 3)));
+}
+
+TEST(RunConfig, AbsurdCountsAreRefusedNamingKeyAndRange) {
+  std::string message = error_of(kBase, {"stages.0.epochs=9223372036854775807"});
+  EXPECT_NE(message.find("`stages[0].epochs`: expected an integer in [1, 1000000], got "
+                         "9223372036854775807"),
+            std::string::npos)
+      << message;
+  message = error_of(kBase, {"stages.1.batch_size=4294967296"});
+  EXPECT_NE(message.find("`stages[1].batch_size`: expected an integer in [1, 1048576]"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(error_of(kBase, {"stages.1.batch_size=0"}).find("[1, 1048576], got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"threads=100000"}).find("`threads`"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"seed=-1"}).find("`seed`"), std::string::npos);
+  message = error_of(kBase, {"stages.0.methods={swa: {bn_batches: 9223372036854775807}}"});
+  EXPECT_NE(message.find("`stages[0].methods.swa.bn_batches`: expected an integer in [1, " +
+                         std::to_string(kMaxBnBatches) + "]"),
+            std::string::npos)
+      << message;
+  // Too many stages.
+  std::string stages = "[";
+  for (size_t i = 0; i <= kMaxStages; ++i) {
+    stages += (i ? ", " : "") + std::string("{name: s") + std::to_string(i) +
+              ", epochs: 1, optimizer: {type: sgd, lr: 0.1}}";
+  }
+  message = error_of(kBase, {"stages=" + stages + "]"});
+  EXPECT_NE(message.find("`stages`: expected at most 1000 stages, got 1001"), std::string::npos)
+      << message.substr(0, 200);
+}
+
+TEST(RunConfig, HostilePathsAreConfigErrors) {
+  // A name longer than the OS allows made std::filesystem::exists throw its own error.
+  const std::string long_path = std::string(5000, 'p');
+  EXPECT_NE(error_of(kBase, {"stages.1.from=" + long_path})
+                .find("`stages[1].from`: expected at "
+                      "most 4096 characters"),
+            std::string::npos);
+  const std::string too_long_for_the_os = "/tmp/" + std::string(300, 'p') + "/ckpt.pt";
+  EXPECT_NE(error_of(kBase, {"stages.1.from=" + too_long_for_the_os}).find("existing checkpoint"),
+            std::string::npos);
+  EXPECT_NE(error_of(kBase, {"stages.1.from=\"best\\0.pt\""}).find("NUL"), std::string::npos);
+  EXPECT_NE(error_of(kBase, {"output=\"runs/x\\0y\""}).find("`output`"), std::string::npos);
+  EXPECT_NE(
+      error_of(kBase, {"stages.1.methods={distill: {teacher: \"" + too_long_for_the_os + "\"}}"})
+          .find("teacher"),
+      std::string::npos);
+  EXPECT_NE(error_of(kBase, {"stages.1.quantization.layers.0.match=" + long_path}).find("match"),
+            std::string::npos);
+}
+
+TEST(RunConfig, HostileSpecsAreConfigErrors) {
+  for (const std::string& spec : std::vector<std::string>{
+           "uniform:bits=99999999999999999999", "uniform:bits=nan", "lsq:bits=2147483647",
+           "fp:e=1000000,m=1000000", "sym:quantscale=1e39", "sym:quantscale=inf",
+           "uniform:bits=4\\0", std::string("uniform:") + std::string(100000, 'x')}) {
+    const std::string message = error_of(kBase, {"stages.1.quantization.weights=\"" + spec + "\""});
+    EXPECT_NE(message.find("`stages[1].quantization.weights`: expected a quantizer SPEC"),
+              std::string::npos)
+        << spec.substr(0, 80) << ": " << message;
+    EXPECT_LT(message.size(), 600u) << message;
+  }
+}
+
+TEST(RunConfig, TamperedRunDirectoryConfigIsAnError) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "lowbit_run_config_tampered";
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "config.yaml").string();
+  std::string text = kBase;
+  text += "extra: &e [*e]\n";
+  std::ofstream(file) << text;
+  try {
+    load_run_config(file);
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(file + ":30:8"), std::string::npos) << e.what();
+  }
+  std::ofstream(file) << std::string(kBase) + "seed: 8\n";
+  try {
+    load_run_config(file);
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(file + ":30:1: `seed`: repeated key (first at " + file +
+                                         ":1:1)"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RunConfig, OverridesApplyToStages) {
-  RunConfig run =
-      parse_run_config(ConfigNode::parse(kBase, "run.yaml", {"stages.1.epochs=6", "seed=3"}));
+  RunConfig run = parse_run_config(
+      config::ConfigNode::parse(kBase, "run.yaml", {"stages.1.epochs=6", "seed=3"}));
   EXPECT_EQ(run.stage("w4").epochs, 6);
   EXPECT_EQ(run.seed, 3u);
 }

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <sstream>
 
 namespace lowbit::quant {
 namespace {
@@ -34,18 +36,46 @@ bool is_identifier(std::string_view s) {
   });
 }
 
+bool is_value_text(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' ||
+           c == '-';
+  });
+}
+
+// A SPEC as quoted in an error: a hostile one may be long or hold control characters.
+std::string shown(std::string_view text) {
+  constexpr size_t kShown = 64;
+  std::string out;
+  for (char c : text.substr(0, kShown)) {
+    out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  }
+  if (text.size() > kShown) out += "... (" + std::to_string(text.size()) + " characters)";
+  return out;
+}
+
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
 }  // namespace
 
 QuantSpec::QuantSpec(std::string type, std::vector<std::pair<std::string, std::string>> params)
     : type_(std::move(type)), params_(std::move(params)) {}
 
 QuantSpec QuantSpec::parse(std::string_view text) {
+  if (text.size() > kMaxSpecLength) {
+    throw SpecError("quantizer spec '" + shown(text) + "': longer than " +
+                    std::to_string(kMaxSpecLength) + " characters");
+  }
   const std::string whole = trim(text);
   const auto colon = whole.find(':');
   QuantSpec spec;
   spec.type_ = trim(std::string_view(whole).substr(0, colon));
   if (!is_identifier(spec.type_)) {
-    throw SpecError("quantizer spec '" + whole +
+    throw SpecError("quantizer spec '" + shown(whole) +
                     "': expected a type name (letters, digits, '_') before ':'");
   }
   if (colon == std::string::npos) return spec;
@@ -54,17 +84,22 @@ QuantSpec QuantSpec::parse(std::string_view text) {
     const std::string param = trim(item);
     const auto eq = param.find('=');
     if (eq == std::string::npos) {
-      throw SpecError("quantizer spec '" + whole + "': parameter '" + param +
+      throw SpecError("quantizer spec '" + shown(whole) + "': parameter '" + shown(param) +
                       "' is not of the form key=value");
     }
     std::string key = trim(std::string_view(param).substr(0, eq));
     std::string value = trim(std::string_view(param).substr(eq + 1));
     if (!is_identifier(key) || value.empty()) {
-      throw SpecError("quantizer spec '" + whole + "': parameter '" + param +
+      throw SpecError("quantizer spec '" + shown(whole) + "': parameter '" + shown(param) +
                       "' needs a key (letters, digits, '_') and a value");
     }
+    if (!is_value_text(value)) {
+      throw SpecError("quantizer spec '" + shown(whole) + "': parameter '" + key +
+                      "': expected a value of letters, digits, '_', '.', '+' and '-', got '" +
+                      shown(value) + "'");
+    }
     if (spec.has(key)) {
-      throw SpecError("quantizer spec '" + whole + "': parameter '" + key + "' given twice");
+      throw SpecError("quantizer spec '" + shown(whole) + "': parameter '" + key + "' given twice");
     }
     spec.params_.emplace_back(std::move(key), std::move(value));
   }
@@ -101,8 +136,8 @@ std::string QuantSpec::get(std::string_view key, std::string_view fallback) cons
 }
 
 void QuantSpec::fail(std::string_view key, std::string_view expected) const {
-  throw SpecError("quantizer spec '" + str() + "': parameter '" + std::string(key) + "' = '" +
-                  get(key, "") + "': expected " + std::string(expected));
+  throw SpecError("quantizer spec '" + shown(str()) + "': parameter '" + std::string(key) +
+                  "' = '" + shown(get(key, "")) + "': expected " + std::string(expected));
 }
 
 int QuantSpec::get_int(std::string_view key, int fallback) const {
@@ -111,8 +146,8 @@ int QuantSpec::get_int(std::string_view key, int fallback) const {
   char* end = nullptr;
   errno = 0;
   const long value = std::strtol(text.c_str(), &end, 10);
-  if (errno != 0 || end == text.c_str() || *end != '\0' || value < -(1L << 30) ||
-      value > (1L << 30)) {
+  if (errno != 0 || end == text.c_str() || end != text.c_str() + text.size() ||
+      value < -(1L << 30) || value > (1L << 30)) {
     fail(key, "an integer");
   }
   return static_cast<int>(value);
@@ -124,8 +159,22 @@ double QuantSpec::get_double(std::string_view key, double fallback) const {
   char* end = nullptr;
   errno = 0;
   const double value = std::strtod(text.c_str(), &end);
-  if (errno != 0 || end == text.c_str() || *end != '\0' || !std::isfinite(value)) {
-    fail(key, "a finite number");
+  constexpr double kMax = std::numeric_limits<float>::max();
+  constexpr double kMin = std::numeric_limits<float>::min();
+  // Quantizer parameters end up in float tensors: a value past FLT_MAX becomes inf there, and a
+  // nonzero one below FLT_MIN (a subnormal) loses precision or flushes to 0.
+  if (errno != 0 || end == text.c_str() || end != text.c_str() + text.size() ||
+      !std::isfinite(value) || std::fabs(value) > kMax ||
+      (value != 0.0 && std::fabs(value) < kMin)) {
+    fail(key, "a finite number with 0 or 1.2e-38 <= |x| <= 3.4e38 (a float's normal range)");
+  }
+  return value;
+}
+
+double QuantSpec::get_double_in(std::string_view key, double fallback, double lo, double hi) const {
+  const double value = get_double(key, fallback);
+  if (!(value >= lo && value <= hi)) {
+    fail(key, "a number in [" + number_text(lo) + ", " + number_text(hi) + "]");
   }
   return value;
 }

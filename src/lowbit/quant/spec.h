@@ -12,6 +12,9 @@
 
 namespace lowbit::quant {
 
+/// The longest SPEC text parse() accepts; real SPECs are under 150 characters.
+inline constexpr size_t kMaxSpecLength = 512;
+
 /// Error in a SPEC string or one of its parameters; the message names the spec and the key.
 class SpecError : public std::invalid_argument {
  public:
@@ -26,7 +29,9 @@ class QuantSpec {
   explicit QuantSpec(std::string type,
                      std::vector<std::pair<std::string, std::string>> params = {});
 
-  /// Parses `type[:key=value,...]`; throws SpecError on empty type, missing '=', repeated key.
+  /// Parses `type[:key=value,...]`; throws SpecError on empty type, missing '=', repeated key,
+  /// a value with characters other than letters, digits, '_', '.', '+' and '-', or a text
+  /// longer than kMaxSpecLength.
   static QuantSpec parse(std::string_view text);
 
   /// The canonical text form, which parse() reads back to an equal spec.
@@ -45,8 +50,11 @@ class QuantSpec {
   std::string get(std::string_view key, std::string_view fallback) const;
   /// An integer parameter; throws SpecError naming the key when the text is not an integer.
   int get_int(std::string_view key, int fallback) const;
-  /// A real parameter; throws SpecError naming the key when the text is not a number.
+  /// A real parameter; throws SpecError naming the key when the text is not a number that a
+  /// float holds: finite, |x| <= FLT_MAX, and 0 or |x| >= FLT_MIN (no overflow, no flush to 0).
   double get_double(std::string_view key, double fallback) const;
+  /// A real parameter that must lie in [lo, hi]; throws SpecError naming the range otherwise.
+  double get_double_in(std::string_view key, double fallback, double lo, double hi) const;
   /// A boolean parameter (1/0/true/false/yes/no); throws SpecError otherwise.
   bool get_bool(std::string_view key, bool fallback) const;
   /// An integer parameter that must lie in [lo, hi]; throws SpecError naming the range otherwise.

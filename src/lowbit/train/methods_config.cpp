@@ -2,15 +2,26 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 
 namespace lowbit::train {
 namespace {
 
-DistillConfig parse_distill(const ConfigNode& node, const std::vector<std::string>& earlier) {
+// The longest teacher path (PATH_MAX on Linux).
+constexpr size_t kMaxTeacherLength = 4096;
+
+DistillConfig parse_distill(const config::ConfigNode& node,
+                            const std::vector<std::string>& earlier) {
   DistillConfig config;
   config.teacher = node.require<std::string>("teacher");
+  if (config.teacher.find('\0') != std::string::npos || config.teacher.size() > kMaxTeacherLength) {
+    node.fail("teacher", "expected a stage name or a checkpoint path of at most " +
+                             std::to_string(kMaxTeacherLength) + " characters without NUL");
+  }
   config.teacher_stage = std::find(earlier.begin(), earlier.end(), config.teacher) != earlier.end();
-  if (!config.teacher_stage && !std::filesystem::exists(config.teacher)) {
+  // The error_code form: a path the OS cannot even look up is absent, not a filesystem_error.
+  std::error_code error;
+  if (!config.teacher_stage && !std::filesystem::exists(config.teacher, error)) {
     std::string names;
     for (const auto& n : earlier) names += (names.empty() ? "" : ", ") + n;
     node.fail("teacher", "expected an earlier stage (" + (names.empty() ? "none" : names) +
@@ -22,7 +33,7 @@ DistillConfig parse_distill(const ConfigNode& node, const std::vector<std::strin
   return config;
 }
 
-PruneConfig parse_prune(const ConfigNode& node, int64_t epochs) {
+PruneConfig parse_prune(const config::ConfigNode& node, int64_t epochs) {
   PruneConfig config;
   config.scope = node.choice("scope", "layer", {"layer", "global"}) == "global"
                      ? PruneScope::kGlobal
@@ -48,13 +59,13 @@ PruneConfig parse_prune(const ConfigNode& node, int64_t epochs) {
   return config;
 }
 
-SwaConfig parse_swa(const ConfigNode& node, int64_t epochs) {
+SwaConfig parse_swa(const config::ConfigNode& node, int64_t epochs) {
   SwaConfig config;
   config.start_epoch = node.get_in_range<int64_t>(
       "start_epoch", std::max<int64_t>(0, epochs * 3 / 4), 0, epochs - 1);
   const std::string batches = node.get<std::string>("bn_batches", "all");
   if (batches != "all") {
-    config.bn_batches = node.get_positive<int64_t>("bn_batches", 1);
+    config.bn_batches = node.get_in_range<int64_t>("bn_batches", 1, 1, kMaxBnBatches);
   }
   node.done();
   return config;
@@ -62,7 +73,7 @@ SwaConfig parse_swa(const ConfigNode& node, int64_t epochs) {
 
 }  // namespace
 
-MethodsConfig parse_methods(const ConfigNode& node, int64_t epochs,
+MethodsConfig parse_methods(const config::ConfigNode& node, int64_t epochs,
                             const std::vector<std::string>& earlier) {
   MethodsConfig config;
   if (auto d = node.optional_child("distill")) config.distill = parse_distill(*d, earlier);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 #include "lowbit/train/distillation.h"
 #include "lowbit/train/pruning.h"
 
@@ -39,6 +39,9 @@ struct PruneConfig {
   bool rewind = false;
 };
 
+/// The largest `methods.swa.bn_batches`.
+inline constexpr int64_t kMaxBnBatches = int64_t{1} << 30;
+
 /// `methods.swa`: stochastic weight averaging of the last epochs.
 struct SwaConfig {
   /// First epoch (0-based) whose end-of-epoch weights join the average.
@@ -57,7 +60,7 @@ struct MethodsConfig {
 
 /// Reads a `methods:` section of a stage of `epochs` epochs; `earlier` are the names of the
 /// stages before it (distillation teachers). Every key is checked; errors name the key.
-MethodsConfig parse_methods(const ConfigNode& node, int64_t epochs,
+MethodsConfig parse_methods(const config::ConfigNode& node, int64_t epochs,
                             const std::vector<std::string>& earlier);
 
 }  // namespace lowbit::train

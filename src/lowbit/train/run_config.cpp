@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <system_error>
 
 #include "lowbit/quant/registry.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 // Reads a SPEC key: absent -> nullopt, "none" -> "" (no quantizer), else a SPEC the quantizer
 // registry accepts for `role`.
-std::optional<std::string> read_spec(const ConfigNode& node, const std::string& key,
+std::optional<std::string> read_spec(const config::ConfigNode& node, const std::string& key,
                                      quant::Role role) {
   auto text = node.optional<std::string>(key);
   if (!text) return std::nullopt;
@@ -26,6 +27,26 @@ std::optional<std::string> read_spec(const ConfigNode& node, const std::string& 
   return *text;
 }
 
+// Reads a text that names a file or a layer glob: no NUL (the OS would cut the path there), at
+// most kMaxConfigPathLength characters.
+std::string read_path_text(const config::ConfigNode& node, const std::string& key,
+                           const std::string& default_value) {
+  std::string text = node.get<std::string>(key, default_value);
+  if (text.find('\0') != std::string::npos)
+    node.fail(key, "expected a path without a NUL character");
+  if (text.size() > kMaxConfigPathLength) {
+    node.fail(key, "expected at most " + std::to_string(kMaxConfigPathLength) +
+                       " characters, got " + std::to_string(text.size()));
+  }
+  return text;
+}
+
+bool file_exists(const std::string& path) {
+  // The error_code form: a name too long for the OS is "absent", not a filesystem_error.
+  std::error_code error;
+  return std::filesystem::exists(path, error);
+}
+
 std::string yaml_text(const YAML::Node& node) {
   YAML::Emitter emitter;
   emitter << node;
@@ -33,6 +54,15 @@ std::string yaml_text(const YAML::Node& node) {
 }
 
 }  // namespace
+
+bool is_safe_stage_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxStageNameLength) return false;
+  if (name[0] == '.' || name[0] == '-' || name[0] == '+') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '+';
+  });
+}
 
 const std::vector<std::string>& event_action_names() {
   static const std::vector<std::string> names = {"set_bits", "switch_quantizer", "freeze",
@@ -52,19 +82,20 @@ const StageConfig& RunConfig::stage(const std::string& name) const {
     if (s.name == name) return s;
     names += (names.empty() ? "" : ", ") + s.name;
   }
-  throw ConfigError(file + ": no stage named '" + name + "'; stages: " + names);
+  throw config::ConfigError(file + ": no stage named '" + name + "'; stages: " + names);
 }
 
-QuantizationConfig parse_quantization(const ConfigNode& node) {
+QuantizationConfig parse_quantization(const config::ConfigNode& node) {
   QuantizationConfig config;
   config.weights = read_spec(node, "weights", quant::Role::kWeight).value_or("");
   config.biases = read_spec(node, "biases", quant::Role::kBias).value_or("");
   config.inputs = read_spec(node, "inputs", quant::Role::kActivation).value_or("");
   config.outputs = read_spec(node, "outputs", quant::Role::kActivation).value_or("");
   config.activations = read_spec(node, "activations", quant::Role::kActivation).value_or("");
-  for (const ConfigNode& entry : node.list("layers")) {
+  for (const config::ConfigNode& entry : node.list("layers")) {
     LayerQuantOverride o;
-    o.pattern = entry.require<std::string>("match");
+    if (!entry.has("match")) entry.fail("match", "missing required key");
+    o.pattern = read_path_text(entry, "match", "");
     o.weights = read_spec(entry, "weights", quant::Role::kWeight);
     o.biases = read_spec(entry, "biases", quant::Role::kBias);
     o.inputs = read_spec(entry, "inputs", quant::Role::kActivation);
@@ -77,7 +108,7 @@ QuantizationConfig parse_quantization(const ConfigNode& node) {
   return config;
 }
 
-EpochEvent parse_event(const ConfigNode& node, int64_t epochs) {
+EpochEvent parse_event(const config::ConfigNode& node, int64_t epochs) {
   EpochEvent event;
   event.at = node.require<int64_t>("at");
   if (event.at < 0 || event.at >= epochs) {
@@ -91,9 +122,9 @@ EpochEvent parse_event(const ConfigNode& node, int64_t epochs) {
   if (event.action == EventAction::kSetLr) {
     event.lr = node.require_positive<double>("lr");
   } else if (event.action == EventAction::kFoldBatchNorm) {
-    event.layers = node.get<std::string>("layers", "*");
+    event.layers = read_path_text(node, "layers", "*");
   } else {
-    event.layers = node.get<std::string>("layers", "*");
+    event.layers = read_path_text(node, "layers", "*");
     event.role = node.choice("role", "all", event_role_names());
     if (event.action == EventAction::kSetBits) {
       event.bits = node.get_in_range<int>("bits", 0, 1, 32);
@@ -118,21 +149,24 @@ EpochEvent parse_event(const ConfigNode& node, int64_t epochs) {
   return event;
 }
 
-StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& earlier) {
+StageConfig parse_stage(const config::ConfigNode& node, const std::vector<std::string>& earlier) {
   StageConfig stage;
   stage.yaml = yaml_text(node.yaml());
   stage.name = node.require<std::string>("name");
-  if (stage.name.empty() || stage.name.find_first_of("/\\ ") != std::string::npos) {
-    node.fail("name", "expected a non-empty name without '/', '\\' or spaces");
+  // The name is a folder of the run directory: `..` or a '/' would put checkpoints elsewhere.
+  if (!is_safe_stage_name(stage.name)) {
+    node.fail("name", "expected 1 to " + std::to_string(kMaxStageNameLength) +
+                          " letters, digits, '_', '-', '.' or '+', not starting with '.', '-' or "
+                          "'+' (it names the stage's folder in the run directory)");
   }
   if (std::find(earlier.begin(), earlier.end(), stage.name) != earlier.end()) {
     node.fail("name", "stage name '" + stage.name + "' is used twice");
   }
-  stage.from = node.get<std::string>("from", "");
+  stage.from = read_path_text(node, "from", "");
   stage.from_stage = std::find(earlier.begin(), earlier.end(), stage.from) != earlier.end();
   if (!stage.from.empty() && !stage.from_stage) {
     if (stage.from == stage.name) node.fail("from", "a stage cannot warm-start from itself");
-    if (!std::filesystem::exists(stage.from)) {
+    if (!file_exists(stage.from)) {
       std::string names;
       for (const auto& n : earlier) names += (names.empty() ? "" : ", ") + n;
       node.fail("from", "expected an earlier stage (" + (names.empty() ? "none" : names) +
@@ -141,8 +175,8 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
   }
   stage.strict = node.get<bool>("strict", false);
   if (auto q = node.optional_child("quantization")) stage.quantization = parse_quantization(*q);
-  stage.epochs = node.require_positive<int64_t>("epochs");
-  stage.batch_size = node.get_positive<int64_t>("batch_size", 64);
+  stage.epochs = node.require_in_range<int64_t>("epochs", 1, kMaxEpochs);
+  stage.batch_size = node.get_in_range<int64_t>("batch_size", 64, 1, kMaxBatchSize);
   stage.optimizer = parse_optimizer(node.child("optimizer"));
   if (auto s = node.optional_child("lr_schedule")) stage.lr_schedule = parse_lr_schedule(*s);
   if (auto c = node.optional_child("clipping")) stage.clipping = parse_clipping(*c);
@@ -153,7 +187,7 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
     stage.best_mode = tracker.mode();
     stage.best_min_delta = b->get<double>("min_delta", 0.0);
   }
-  for (const ConfigNode& r : node.list("regularizers")) {
+  for (const config::ConfigNode& r : node.list("regularizers")) {
     stage.regularizers.push_back(make_regularizer(r));
   }
   if (auto m = node.optional_child("methods")) {
@@ -163,7 +197,7 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
               "distillation needs a classification loss (cross_entropy or a binary one)");
     }
   }
-  for (const ConfigNode& e : node.list("events")) {
+  for (const config::ConfigNode& e : node.list("events")) {
     stage.events.push_back(parse_event(e, stage.epochs));
   }
   std::stable_sort(stage.events.begin(), stage.events.end(),
@@ -172,15 +206,20 @@ StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& 
   return stage;
 }
 
-RunConfig parse_run_config(const ConfigNode& root) {
+RunConfig parse_run_config(const config::ConfigNode& root) {
   RunConfig run;
   run.seed = static_cast<uint64_t>(root.get_in_range<int64_t>("seed", 1, 0, INT64_MAX));
   run.threads = root.get_in_range<int>("threads", 1, 1, 1024);
-  run.output = root.get<std::string>("output", "");
+  run.output = read_path_text(root, "output", "");
   run.data = root.child("data");
   run.model = root.child("model");
   std::vector<std::string> names;
-  for (const ConfigNode& s : root.list("stages")) {
+  const std::vector<config::ConfigNode> stages = root.list("stages");
+  if (stages.size() > kMaxStages) {
+    root.fail("stages", "expected at most " + std::to_string(kMaxStages) + " stages, got " +
+                            std::to_string(stages.size()));
+  }
+  for (const config::ConfigNode& s : stages) {
     run.stages.push_back(parse_stage(s, names));
     names.push_back(run.stages.back().name);
   }
@@ -190,7 +229,7 @@ RunConfig parse_run_config(const ConfigNode& root) {
 }
 
 RunConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides) {
-  const ConfigNode root = ConfigNode::load_file(file, overrides);
+  const config::ConfigNode root = config::ConfigNode::load_file(file, overrides);
   RunConfig run = parse_run_config(root);
   run.file = file;
   run.text = YAML::Dump(root.yaml()) + "\n";

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/config/config_reader.h"
 #include "lowbit/train/best_checkpoint.h"
-#include "lowbit/train/config_reader.h"
 #include "lowbit/train/grad_clip.h"
 #include "lowbit/train/loss.h"
 #include "lowbit/train/lr_schedule.h"
@@ -19,6 +19,22 @@
 #include "lowbit/train/regularizer.h"
 
 namespace lowbit::train {
+
+/// The most epochs one stage may train.
+inline constexpr int64_t kMaxEpochs = 1000000;
+/// The largest batch size a stage may ask for.
+inline constexpr int64_t kMaxBatchSize = int64_t{1} << 20;
+/// The most stages a run may have.
+inline constexpr size_t kMaxStages = 1000;
+/// The longest stage name.
+inline constexpr size_t kMaxStageNameLength = 64;
+/// The longest file path (`output`, `from`, `teacher`) or layer glob a config may give.
+inline constexpr size_t kMaxConfigPathLength = 4096;
+
+/// True if `name` is safe as a stage name and so as a folder name in the run directory: 1 to
+/// kMaxStageNameLength letters, digits, '_', '-', '.' or '+', not starting with '.', '-' or '+'
+/// (so never `.`, `..`, a hidden file or an option).
+bool is_safe_stage_name(const std::string& name);
 
 /// Quantizer SPECs for the layers whose names match one glob.
 struct LayerQuantOverride {
@@ -136,9 +152,9 @@ struct RunConfig {
   /// Run directory for checkpoints, metrics.csv and results.
   std::string output;
   /// The `data:` section, read by the data builder.
-  std::optional<ConfigNode> data;
+  std::optional<config::ConfigNode> data;
   /// The `model:` section, read by models::build_model.
-  std::optional<ConfigNode> model;
+  std::optional<config::ConfigNode> model;
   /// The stages in order.
   std::vector<StageConfig> stages;
   /// The file the config was read from.
@@ -147,23 +163,23 @@ struct RunConfig {
   /// saves it as config.yaml in the run directory when set.
   std::string text;
 
-  /// The stage named `name`; throws ConfigError listing the stage names otherwise.
+  /// The stage named `name`; throws config::ConfigError listing the stage names otherwise.
   const StageConfig& stage(const std::string& name) const;
 };
 
 /// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
 /// `layers: [{match, ...}]`); every SPEC is checked with the quantizer registry.
-QuantizationConfig parse_quantization(const ConfigNode& node);
+QuantizationConfig parse_quantization(const config::ConfigNode& node);
 
 /// Reads one event of a stage of `epochs` epochs.
-EpochEvent parse_event(const ConfigNode& node, int64_t epochs);
+EpochEvent parse_event(const config::ConfigNode& node, int64_t epochs);
 
 /// Reads one stage; `earlier` are the names of the stages before it.
-StageConfig parse_stage(const ConfigNode& node, const std::vector<std::string>& earlier);
+StageConfig parse_stage(const config::ConfigNode& node, const std::vector<std::string>& earlier);
 
 /// Reads a run from a parsed root node (calls done() on every section it owns; `data` and
 /// `model` are checked by their builders).
-RunConfig parse_run_config(const ConfigNode& root);
+RunConfig parse_run_config(const config::ConfigNode& root);
 
 /// Loads a run config file with `--set` overrides applied.
 RunConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides = {});
