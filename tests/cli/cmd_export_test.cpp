@@ -1,11 +1,13 @@
 // `lowbit export`, `verify` and `size`, run as programs on a run trained once on a tiny CSV set.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 
 #include "cli/run_lowbit.h"
+#include "lowbit/train/checkpoint.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
@@ -151,6 +153,117 @@ TEST_F(ExportCommandTest, BadInputsFailWithMessages) {
       run_lowbit("verify '" + (*dir_ / "run") + "' --run '" + (*dir_ / "run") + "'");
   EXPECT_EQ(no_export.code, 1);
   EXPECT_NE(no_export.err.find("model.json' does not exist"), std::string::npos) << no_export.err;
+}
+
+std::string q(const std::string& path) {
+  return "'" + path + "'";
+}
+
+TEST_F(ExportCommandTest, OutNeverReplacesTheRunOrForeignData) {
+  const std::string run = *dir_ / "run";
+  const std::string export_run = "export " + q(run) + " --stage w4a8 --out ";
+  for (const std::string& out : {run, run + "/", run + "/w4a8", dir_->path()}) {
+    for (const char* force : {"", " --force"}) {
+      const auto r = run_lowbit(export_run + q(out) + force);
+      EXPECT_EQ(r.code, 1) << out << force;
+      EXPECT_NE(r.err.find("refusing to replace"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_TRUE(exists(run + "/w4a8/best.pt"));
+  EXPECT_TRUE(exists(run + "/config.yaml"));
+  // The same through a checkpoint file as the source.
+  const auto from_checkpoint =
+      run_lowbit("export " + q(run + "/w4a8/best.pt") + " --out " + q(run) + " --force");
+  EXPECT_EQ(from_checkpoint.code, 1);
+  EXPECT_TRUE(exists(run + "/w4a8/best.pt"));
+
+  util::write_text_atomically(*dir_ / "file.txt", "keep me");
+  auto r = run_lowbit(export_run + q(*dir_ / "file.txt") + " --force");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("it is a file"), std::string::npos) << r.err;
+  EXPECT_EQ(util::read_file(*dir_ / "file.txt"), "keep me");
+
+  std::filesystem::create_directories(*dir_ / "mine");
+  util::write_text_atomically(*dir_ / "mine/notes.txt", "mine");
+  r = run_lowbit(export_run + q(*dir_ / "mine"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("pass --force"), std::string::npos) << r.err;
+  EXPECT_EQ(util::read_file(*dir_ / "mine/notes.txt"), "mine");
+  r = run_lowbit(export_run + q(*dir_ / "mine") + " --force");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(exists(*dir_ / "mine/notes.txt"));
+  EXPECT_TRUE(exists(*dir_ / "mine/.lowbit-export"));
+  // An earlier export is replaced without --force.
+  r = run_lowbit(export_run + q(*dir_ / "mine") + " --prefix again");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(util::read_file(*dir_ / "mine/model.h").find("again_predict"), std::string::npos);
+
+  const auto help = run_lowbit("export --help");
+  EXPECT_NE(help.out.find("--force"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find(".lowbit-export"), std::string::npos) << help.out;
+}
+
+TEST_F(ExportCommandTest, DamagedCheckpointFailsExportAndVerify) {
+  const std::string run = *dir_ / "run";
+  const std::string copy = *dir_ / "damaged_run";
+  std::filesystem::copy(run, copy, std::filesystem::copy_options::recursive);
+  const std::string best = copy + "/w4a8/best.pt";
+  // Flip the sign of the first four values of the largest float tensor, in the file's bytes.
+  const train::Checkpoint checkpoint = train::load_checkpoint(best);
+  torch::Tensor largest;
+  for (const auto& item : checkpoint.model) {
+    const torch::Tensor& t = item.value();
+    if (t.scalar_type() == torch::kFloat && (!largest.defined() || t.numel() > largest.numel())) {
+      largest = t.contiguous();
+    }
+  }
+  ASSERT_TRUE(largest.defined() && largest.numel() >= 4);
+  const std::string raw(static_cast<const char*>(largest.data_ptr()), 16);
+  std::string bytes = util::read_file(best);
+  const size_t at = bytes.find(raw);
+  ASSERT_NE(at, std::string::npos);
+  for (size_t i = 3; i < 16; i += 4) bytes[at + i] ^= static_cast<char>(0x80);
+  std::ofstream(best, std::ios::binary | std::ios::trunc) << bytes;
+
+  const auto e = run_lowbit("export " + q(copy) + " --stage w4a8 --out " + q(*dir_ / "damaged"));
+  EXPECT_EQ(e.code, 1);
+  EXPECT_NE(e.err.find("checkpoint '" + best + "' fails its integrity check"), std::string::npos)
+      << e.err;
+  EXPECT_FALSE(exists(*dir_ / "damaged"));
+
+  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(*dir_ / "good")).code, 0);
+  const auto v = run_lowbit("verify " + q(*dir_ / "good") + " --run " + q(copy));
+  EXPECT_EQ(v.code, 1);
+  EXPECT_NE(v.err.find("fails its integrity check"), std::string::npos) << v.err;
+}
+
+TEST_F(ExportCommandTest, BrokenModelJsonIsAnErrorNamingIt) {
+  const std::string run = *dir_ / "run";
+  const std::string out = *dir_ / "json_export";
+  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(out)).code, 0);
+  const std::string json_path = out + "/model.json";
+  const std::string good = util::read_file(json_path);
+  const auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {good.substr(0, 40), "not valid JSON"},
+           {"{\"format\": \"lowbit-integer-model\", \"version\": 1}", "'prefix' (missing)"},
+           {replaced("\"prefix\": \"model\"", "\"prefix\": \"x); system(\\\"id\\\"); (void)(x\""),
+            "key 'prefix': codegen: prefix 'x); system(\"id\"); (void)(x' is not a C identifier"},
+           {replaced("\"stage\": \"w4a8\"", "\"stage\": 4"), "'provenance.stage', got 4"},
+       }) {
+    util::write_text_atomically(json_path, text);
+    for (const std::string& command : {"verify " + q(out) + " --run " + q(run), "size " + q(out)}) {
+      const auto r = run_lowbit(command);
+      EXPECT_EQ(r.code, 1) << command;
+      EXPECT_EQ(r.err.rfind("lowbit: error: '" + json_path + "': ", 0), 0u) << r.err;
+      EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    }
+  }
 }
 
 }  // namespace

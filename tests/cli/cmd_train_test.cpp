@@ -1,6 +1,10 @@
 // `lowbit train`, run as a program on a tiny CSV data set.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -82,6 +86,24 @@ TEST_F(TrainCommandTest, ConfigErrorsNameKeyFileAndLine) {
   const auto missing = run_lowbit("train '" + (dir_ / "run.yaml") + "' --stage w2");
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.err.find("run that stage first"), std::string::npos) << missing.err;
+}
+
+// A full disk, simulated by the shell's file size limit (ulimit -f, 512-byte blocks in POSIX sh)
+// with SIGXFSZ ignored so that writes fail with EFBIG: the first checkpoint cannot be written.
+TEST_F(TrainCommandTest, FullDiskIsAnErrorNamingTheFileAndLeavesNoTemporaries) {
+  const std::string command = "trap '' XFSZ; ulimit -f 3; exec '" + testing::lowbit_bin() +
+                              "' train '" + (dir_ / "run.yaml") + "' >'" + (dir_ / "stdout") +
+                              "' 2>'" + (dir_ / "stderr") + "'";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal: " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = util::read_file(dir_ / "stderr");
+  EXPECT_EQ(err.rfind("lowbit: error: ", 0), 0u) << err;
+  EXPECT_NE(err.find("cannot write checkpoint '" + (dir_ / "out/fp/")), std::string::npos) << err;
+  EXPECT_NE(err.find("File too large"), std::string::npos) << err;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  }
 }
 
 }  // namespace

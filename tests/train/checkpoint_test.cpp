@@ -1,9 +1,14 @@
 #include "lowbit/train/checkpoint.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <torch/optim/adam.h>
+#include <torch/serialize/output-archive.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -60,6 +65,7 @@ TEST_F(CheckpointTest, RoundTripRestoresEverything) {
 
   Checkpoint loaded = load_checkpoint(path);
   EXPECT_EQ(loaded.format_version, kCheckpointFormatVersion);
+  EXPECT_EQ(loaded.content_hash.size(), 64u);
   EXPECT_EQ(loaded.stage, "w4");
   EXPECT_EQ(loaded.epoch, 2);
   EXPECT_EQ(loaded.best_epoch, 1);
@@ -135,6 +141,174 @@ TEST_F(CheckpointTest, WriterDyingMidwayLeavesTheOldCheckpointIntact) {
   int files = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
   EXPECT_EQ(files, 1);  // no temporary file left behind
+}
+
+/// Lowers RLIMIT_FSIZE with SIGXFSZ ignored, so writes past `bytes` fail with EFBIG as on a full
+/// disk; restores both when it goes out of scope.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = old_;
+    lowered.rlim_cur = bytes;
+    ok_ = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool ok_ = false;
+};
+
+TEST_F(CheckpointTest, FullDiskIsACheckpointErrorNamingTheFile) {
+  testing::TwoLayer model(3, 256, 4, true);
+  torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(1e-2));
+  const std::string path = (dir_ / "last.pt").string();
+  save_checkpoint(make(model, optimizer, 1), path);
+  const std::string old_bytes = util::read_file(path);
+  ASSERT_GT(old_bytes.size(), 4096u);
+  one_step(model, optimizer);
+  {
+    FileSizeLimit limit(4096);
+    ASSERT_TRUE(limit.ok());
+    try {
+      save_checkpoint(make(model, optimizer, 2), path);
+      FAIL() << "expected CheckpointError";
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot write checkpoint '" + path + "'"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(util::read_file(path), old_bytes);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1);  // the partial temporary file is gone
+}
+
+// Replaces the first occurrence of `from` in the file by `to` (same length).
+void patch_file(const std::string& path, const std::string& from, const std::string& to) {
+  std::string bytes = util::read_file(path);
+  const size_t at = bytes.find(from);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(from, at + 1), std::string::npos) << "the pattern is not unique";
+  bytes.replace(at, from.size(), to);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST_F(CheckpointTest, FlippedWeightsFailTheIntegrityCheck) {
+  testing::TwoLayer model(3, 4, 2, false);
+  torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(1e-2));
+  const std::string path = (dir_ / "best.pt").string();
+  save_checkpoint(make(model, optimizer, 1), path);
+  // fc1.weight's 12 floats are stored raw in the archive; flip the sign bit of four of them.
+  const torch::Tensor w = model.fc1->weight.detach().contiguous();
+  const std::string raw(static_cast<const char*>(w.data_ptr()), 16);
+  std::string flipped = raw;
+  for (int i = 3; i < 16; i += 4) flipped[static_cast<size_t>(i)] ^= static_cast<char>(0x80);
+  patch_file(path, raw, flipped);
+  try {
+    load_checkpoint(path);
+    FAIL() << "expected CheckpointError";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint '" + path + "' fails its integrity check"),
+              std::string::npos)
+        << e.what();
+  }
+  patch_file(path, flipped, raw);
+  EXPECT_NO_THROW(load_checkpoint(path));
+}
+
+TEST_F(CheckpointTest, ContentHashCoversEveryField) {
+  testing::TwoLayer model(3, 4, 2, true);
+  torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(1e-2));
+  const Checkpoint base = make(model, optimizer, 1);
+  const std::string hash = checkpoint_content_hash(base);
+  EXPECT_EQ(checkpoint_content_hash(base), hash);
+  std::vector<Checkpoint> changed(9, base);
+  changed[0].stage = "w5";
+  changed[1].epoch = 2;
+  changed[2].best_metric = 0.876;
+  changed[3].scheduler_epoch = 9;
+  changed[4].lr_factor = 0.25;
+  changed[5].stage_config += " ";
+  changed[6].optimizer_state[10] ^= 1;
+  changed[7].model = model_state(model);
+  changed[7].model["fc2.bias"] = base.model["fc2.bias"].clone();
+  {
+    torch::NoGradGuard no_grad;
+    changed[7].model["fc2.bias"][0] += 1e-6;
+  }
+  changed[8].method_state.insert("mask", torch::ones({2}));
+  for (size_t i = 0; i < changed.size(); ++i) {
+    EXPECT_NE(checkpoint_content_hash(changed[i]), hash) << "field " << i;
+  }
+  // The same bytes under another dtype or shape are other content.
+  Checkpoint reshaped = base;
+  reshaped.model = model_state(model);
+  reshaped.model["fc1.weight"] = base.model["fc1.weight"].reshape({3, 4});
+  EXPECT_NE(checkpoint_content_hash(reshaped), hash);
+}
+
+// A checkpoint without the "content_hash" key, as lowbit wrote format 1, under `version`.
+void write_without_hash(const Checkpoint& c, const std::string& path, int64_t version) {
+  torch::serialize::OutputArchive archive;
+  archive.write("lowbit_checkpoint", c10::IValue(true));
+  archive.write("format_version", c10::IValue(version));
+  archive.write("stage", c10::IValue(c.stage));
+  archive.write("epoch", c10::IValue(c.epoch));
+  archive.write("best_epoch", c10::IValue(c.best_epoch));
+  archive.write("best_metric", c10::IValue(c.best_metric));
+  archive.write("best_metric_name", c10::IValue(c.best_metric_name));
+  archive.write("scheduler_epoch", c10::IValue(c.scheduler_epoch));
+  archive.write("lr_factor", c10::IValue(c.lr_factor));
+  archive.write("stage_config", c10::IValue(c.stage_config));
+  c10::List<std::string> names;
+  torch::serialize::OutputArchive section;
+  int64_t index = 0;
+  for (const auto& item : c.model) {
+    names.push_back(item.key());
+    section.write("t" + std::to_string(index++), item.value(), true);
+  }
+  archive.write("model_names", c10::IValue(names));
+  archive.write("model", section);
+  auto optimizer = torch::empty({static_cast<int64_t>(c.optimizer_state.size())}, torch::kUInt8);
+  std::memcpy(optimizer.data_ptr<uint8_t>(), c.optimizer_state.data(), c.optimizer_state.size());
+  archive.write("optimizer_state", optimizer, true);
+  archive.save_to(path);
+}
+
+TEST_F(CheckpointTest, FormatOneLoadsWithAWarningAndUnknownFormatsFail) {
+  testing::TwoLayer model(3, 4, 2, false);
+  torch::optim::Adam optimizer(model.parameters(), torch::optim::AdamOptions(1e-2));
+  const Checkpoint c = make(model, optimizer, 1);
+  const std::string old = (dir_ / "old.pt").string();
+  write_without_hash(c, old, 1);
+  ::testing::internal::CaptureStderr();
+  const Checkpoint loaded = load_checkpoint(old);
+  const std::string warning = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(loaded.format_version, 1);
+  EXPECT_TRUE(loaded.content_hash.empty());
+  EXPECT_TRUE(torch::equal(loaded.model["fc1.weight"], c.model["fc1.weight"]));
+  EXPECT_NE(warning.find("checkpoint '" + old + "' has format version 1"), std::string::npos)
+      << warning;
+
+  const std::string future = (dir_ / "future.pt").string();
+  write_without_hash(c, future, kCheckpointFormatVersion + 1);
+  try {
+    load_checkpoint(future);
+    FAIL() << "expected CheckpointError";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint '" + future + "' has format version 3"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

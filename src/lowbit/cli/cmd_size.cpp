@@ -1,7 +1,5 @@
 // `lowbit size RUN_DIR --stage NAME | EXPORT_DIR`: what the integer model of a trained stage costs
 // on a device, layer by layer: parameters, bits, flash bytes, RAM, MACs and weight entropy.
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -14,10 +12,10 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
+#include "lowbit/export/export_folder.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/train/csv_log.h"
 #include "lowbit/train/results_table.h"
-#include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
 namespace {
@@ -71,12 +69,11 @@ WeightInfo weight_info(const exporter::Op& op) {
 void run_size(const SizeOptions& o) {
   std::string run = o.path;
   std::string stage = o.stage;
-  const std::string json_path = (fs::path(o.path) / "model.json").string();
-  if (fs::is_directory(o.path) && fs::exists(json_path)) {
+  if (fs::is_directory(o.path) && fs::exists(fs::path(o.path) / "model.json")) {
     // An export folder: rebuild the model from the run and stage it records.
-    const nlohmann::json info = nlohmann::json::parse(util::read_file(json_path));
-    run = info.at("provenance").at("source_run").get<std::string>();
-    if (stage.empty()) stage = info.at("provenance").at("stage").get<std::string>();
+    const exporter::ExportInfo info = exporter::read_export_info(o.path);
+    run = info.source_run;
+    if (stage.empty()) stage = info.stage;
   }
   TrainedStage trained = load_trained_stage(run, stage);
   const exporter::IntegerModel model = convert_trained_stage(trained);

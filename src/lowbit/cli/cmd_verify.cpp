@@ -4,8 +4,6 @@
 #include <torch/autograd.h>
 #include <torch/types.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -18,9 +16,9 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
 #include "lowbit/export/c_build.h"
+#include "lowbit/export/export_folder.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/train/evaluation.h"
-#include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
 namespace {
@@ -69,15 +67,10 @@ torch::Tensor predicted_classes(const torch::Tensor& outputs, const train::LossC
 }
 
 void run_verify(const VerifyOptions& o) {
-  const std::string json_path = (fs::path(o.dir) / "model.json").string();
-  if (!fs::exists(json_path)) {
-    throw std::runtime_error("'" + json_path + "' does not exist: '" + o.dir +
-                             "' is not a folder written by `lowbit export`");
-  }
-  const nlohmann::json info = nlohmann::json::parse(util::read_file(json_path));
-  const std::string prefix = info.at("prefix").get<std::string>();
-  const std::string stage =
-      o.stage.empty() ? info.at("provenance").at("stage").get<std::string>() : o.stage;
+  // The prefix is checked as export checks it: it is pasted into the generated driver.
+  const exporter::ExportInfo info = exporter::read_export_info(o.dir);
+  const std::string& prefix = info.prefix;
+  const std::string stage = o.stage.empty() ? info.stage : o.stage;
   TrainedStage trained = load_trained_stage(o.run, stage);
   const exporter::IntegerModel model = convert_trained_stage(trained, prefix);
 

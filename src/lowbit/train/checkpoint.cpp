@@ -3,12 +3,16 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "lowbit/util/atomic_file.h"
+#include "lowbit/util/sha256.h"
 
 namespace lowbit::train {
 namespace {
@@ -62,7 +66,59 @@ std::string tensor_to_bytes(const torch::Tensor& tensor) {
                      static_cast<size_t>(contiguous.numel()));
 }
 
+// Feeds values into a SHA-256, each prefixed with its length so that bytes moved from one field
+// into the next change the digest.
+class ContentHasher {
+ public:
+  void text(const std::string& value) {
+    hash_.update(std::to_string(value.size()) + ":");
+    hash_.update(value);
+  }
+  void integer(int64_t value) { text(std::to_string(value)); }
+  void real(double value) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", value);
+    text(std::isnan(value) ? "nan" : buffer);  // every NaN the same: its payload is not content
+  }
+  void tensors(const NamedTensors& named) {
+    integer(static_cast<int64_t>(named.size()));
+    for (const auto& item : named) {
+      text(item.key());
+      if (!item.value().defined()) {
+        text("undefined");
+        continue;
+      }
+      const torch::Tensor t = item.value().detach().to(torch::kCPU).contiguous();
+      text(c10::toString(t.scalar_type()));
+      integer(t.dim());
+      for (int64_t size : t.sizes()) integer(size);
+      integer(static_cast<int64_t>(t.nbytes()));
+      hash_.update(t.data_ptr(), t.nbytes());
+    }
+  }
+  std::string digest() { return hash_.hex_digest(); }
+
+ private:
+  util::Sha256 hash_;
+};
+
 }  // namespace
+
+std::string checkpoint_content_hash(const Checkpoint& c) {
+  ContentHasher h;
+  h.text(c.stage);
+  h.integer(c.epoch);
+  h.integer(c.best_epoch);
+  h.real(c.best_metric);
+  h.text(c.best_metric_name);
+  h.integer(c.scheduler_epoch);
+  h.real(c.lr_factor);
+  h.text(c.stage_config);
+  h.tensors(c.model);
+  h.tensors(c.method_state);
+  h.text(c.optimizer_state);
+  return h.digest();
+}
 
 std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
@@ -88,7 +144,8 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string&
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   torch::serialize::OutputArchive archive;
   archive.write(kMagicKey, c10::IValue(true));
-  archive.write("format_version", c10::IValue(checkpoint.format_version));
+  archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
+  archive.write("content_hash", c10::IValue(checkpoint_content_hash(checkpoint)));
   archive.write("stage", c10::IValue(checkpoint.stage));
   archive.write("epoch", c10::IValue(checkpoint.epoch));
   archive.write("best_epoch", c10::IValue(checkpoint.best_epoch));
@@ -100,10 +157,23 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   write_named_tensors(archive, "model", checkpoint.model);
   write_named_tensors(archive, "methods", checkpoint.method_state);
   archive.write("optimizer_state", bytes_to_tensor(checkpoint.optimizer_state), true);
+  // Serialized in memory first: LibTorch's writer, when the file system fails it (a full disk),
+  // throws again from its destructor and aborts the process. Memory writes cannot fail that way,
+  // and the file write below reports errors as FileError.
+  std::string bytes;
+  try {
+    std::ostringstream stream;
+    archive.save_to(stream);
+    bytes = stream.str();
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot serialize checkpoint '" + path + "': " + e.what());
+  }
   try {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
-    util::write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
+    util::write_file_atomically(path, [&](std::ostream& out) {
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    });
   } catch (const CheckpointError&) {
     throw;
   } catch (const std::exception& e) {
@@ -132,10 +202,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   try {
     archive.read("format_version", value);
     checkpoint.format_version = value.toInt();
-    if (checkpoint.format_version != kCheckpointFormatVersion) {
+    if (checkpoint.format_version < kOldestCheckpointFormatVersion ||
+        checkpoint.format_version > kCheckpointFormatVersion) {
       throw CheckpointError("checkpoint '" + path + "' has format version " +
                             std::to_string(checkpoint.format_version) + ", this lowbit reads " +
+                            std::to_string(kOldestCheckpointFormatVersion) + " to " +
                             std::to_string(kCheckpointFormatVersion));
+    }
+    std::string stored_hash;
+    if (checkpoint.format_version >= 2) {
+      archive.read("content_hash", value);
+      stored_hash = value.toStringRef();
     }
     archive.read("stage", value);
     checkpoint.stage = value.toStringRef();
@@ -159,6 +236,21 @@ Checkpoint load_checkpoint(const std::string& path) {
     torch::Tensor optimizer;
     archive.read("optimizer_state", optimizer, true);
     checkpoint.optimizer_state = tensor_to_bytes(optimizer);
+    if (checkpoint.format_version >= 2) {
+      const std::string actual = checkpoint_content_hash(checkpoint);
+      if (actual != stored_hash) {
+        throw CheckpointError("checkpoint '" + path +
+                              "' fails its integrity check: its contents hash to " + actual +
+                              " but it records " + stored_hash.substr(0, 64) +
+                              "; the file was altered or damaged after it was written (restore "
+                              "it or train the stage again)");
+      }
+      checkpoint.content_hash = actual;
+    } else {
+      std::cerr << "lowbit: warning: checkpoint '" << path
+                << "' has format version 1, which records no content hash, so it cannot be "
+                   "checked for damage; train the stage again to get a checked checkpoint\n";
+    }
   } catch (const CheckpointError&) {
     throw;
   } catch (const std::exception& e) {

@@ -14,8 +14,10 @@
 
 namespace lowbit::train {
 
-/// The checkpoint layout this code writes; loading refuses any other.
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+/// The checkpoint layout this code writes: 2 adds the content hash.
+inline constexpr int64_t kCheckpointFormatVersion = 2;
+/// The oldest layout load_checkpoint still reads (without a hash to check, with a warning).
+inline constexpr int64_t kOldestCheckpointFormatVersion = 1;
 
 /// A checkpoint file could not be written, read or understood; the message names the file.
 class CheckpointError : public std::runtime_error {
@@ -49,7 +51,14 @@ struct Checkpoint {
   NamedTensors method_state;
   /// The optimizer's own archive bytes (see optimizer_state_bytes); empty when not saved.
   std::string optimizer_state;
+  /// SHA-256 of every field above (checkpoint_content_hash) as loaded and checked; empty for a
+  /// format-1 checkpoint, which has none. Ignored by save_checkpoint, which computes it.
+  std::string content_hash;
 };
+
+/// SHA-256 (64 hex digits) over every field of `checkpoint` except format_version and
+/// content_hash, in a fixed order, each with its length; tensors by name, dtype, shape and bytes.
+std::string checkpoint_content_hash(const Checkpoint& checkpoint);
 
 /// Serializes an optimizer's state (moments, step counts) into archive bytes.
 std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer);
@@ -58,12 +67,16 @@ std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer);
 void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& bytes,
                           const std::string& what);
 
-/// Writes `checkpoint` to `path` atomically (temporary file, flush, rename). Throws
-/// CheckpointError naming the path when it cannot be written; the old file then stays.
+/// Writes `checkpoint` to `path` atomically (serialized in memory, then temporary file, flush,
+/// rename) with format kCheckpointFormatVersion and its content hash. Throws CheckpointError
+/// naming the path when it cannot be written (a full disk too); the old file then stays and no
+/// temporary file is left.
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 
 /// Reads a checkpoint. Throws CheckpointError naming the path when the file is missing,
-/// truncated, corrupt, not a lowbit checkpoint or of another format version.
+/// truncated, corrupt, not a lowbit checkpoint, of an unknown format version, or when its content
+/// hash does not match its contents. A format-1 checkpoint (no hash) loads with a warning on
+/// stderr.
 Checkpoint load_checkpoint(const std::string& path);
 
 }  // namespace lowbit::train
