@@ -146,6 +146,34 @@ TEST_F(QuantizeTest, NonFiniteInputNamesFileAndFirstIndex) {
   EXPECT_FALSE(exists(dir_ / "y.npy"));
 }
 
+TEST_F(QuantizeTest, EmptyArrayIsAnErrorNamingTheFile) {
+  data::write_npy(dir_ / "empty.npy", torch::zeros({0, 16}));
+  const auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "empty.npy") + " --out " +
+                            q(dir_ / "y.npy"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("'" + (dir_ / "empty.npy") + "': the array has no elements (shape (0, 16))"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir_ / "y.npy"));
+}
+
+// Finite inputs near the float32 limit overflow the scale of some grids (3e38 / 2^-1 steps).
+TEST_F(QuantizeTest, NonFiniteResultsAreAnErrorNamingFileAndSpec) {
+  data::write_npy(dir_ / "big.npy", torch::tensor({3e38f, -3e38f, 1.0f, 2e38f}));
+  for (const std::string spec : {"binary", "sym:bits=4", "uniform:signed=0"}) {
+    const auto r = run_lowbit("quantize --spec " + spec + " --in " + q(dir_ / "big.npy") +
+                              " --out " + q(dir_ / "y.npy") + " --scale " + q(dir_ / "s.npy"));
+    EXPECT_EQ(r.code, 1) << spec;
+    EXPECT_NE(r.err.find("'" + (dir_ / "big.npy") + "' quantized with SPEC '" + spec),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("non-finite value"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("largest magnitude (3e+38)"), std::string::npos) << r.err;
+    EXPECT_FALSE(exists(dir_ / "y.npy"));
+    EXPECT_FALSE(exists(dir_ / "s.npy"));
+  }
+}
+
 TEST_F(QuantizeTest, InputErrorsNameTheFile) {
   auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "absent.npy") + " --out " +
                       q(dir_ / "y.npy"));

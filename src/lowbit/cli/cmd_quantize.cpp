@@ -1,5 +1,6 @@
 // `lowbit quantize`: one NumPy array through one quantizer, with its integer form on request.
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -57,11 +58,23 @@ void check_finite(const torch::Tensor& x, const std::string& path, const std::st
                         " non-finite value" + (bad.size(0) == 1 ? "" : "s") + ")");
 }
 
+std::string shape_text(const torch::Tensor& x) {
+  std::string s = "(";
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    s += (d ? ", " : "") + std::to_string(x.size(d));
+  }
+  return s + (x.dim() == 1 ? ",)" : ")");
+}
+
 torch::Tensor read_input(const std::string& path) {
   const torch::Tensor raw = data::read_npy(path);
   if (raw.scalar_type() != torch::kFloat32 && raw.scalar_type() != torch::kFloat64) {
     throw util::FileError("'" + path + "': expected a float32 or float64 array, got " +
                           c10::toString(raw.scalar_type()));
+  }
+  if (raw.numel() == 0) {
+    throw util::FileError("'" + path + "': the array has no elements (shape " + shape_text(raw) +
+                          "); expected at least one value to quantize");
   }
   check_finite(raw, path, "");
   const torch::Tensor x = raw.to(torch::kFloat32);
@@ -77,6 +90,43 @@ torch::Tensor codes_for_output(const quant::IntegerForm& form) {
   const bool data_fits = codes.numel() == 0 || (codes.min().item<int32_t>() >= -128 &&
                                                 codes.max().item<int32_t>() <= 127);
   return grid_fits && data_fits ? codes.to(torch::kInt8) : codes;
+}
+
+// Huge finite inputs and extreme SPEC parameters can overflow float32 inside the quantizer;
+// writing the resulting inf/NaN with exit 0 would hide it, so say which of the two is at fault.
+void check_results(const torch::Tensor& y, const quant::IntegerForm& form, const torch::Tensor& x,
+                   const std::string& path, const quant::QuantSpec& spec) {
+  const torch::Tensor scale = form.scale.to(torch::kDouble);
+  const bool scale_ok = torch::isfinite(scale).all().item<bool>();
+  const bool values_ok = torch::isfinite(y).all().item<bool>();
+  if (scale_ok && values_ok) return;
+  const torch::Tensor bad_values = torch::isfinite(y).logical_not().flatten().nonzero();
+  std::string what = "'" + path + "' quantized with SPEC '" + spec.str() + "' gives ";
+  if (!values_ok) {
+    what += std::to_string(bad_values.size(0)) + " non-finite value" +
+            (bad_values.size(0) == 1 ? "" : "s") + " (first at element " +
+            index_text(bad_values[0][0].item<int64_t>(), y) + ")";
+  } else {
+    what += "finite values";
+  }
+  const double largest = x.abs().max().item<double>();
+  char magnitude[64];
+  std::snprintf(magnitude, sizeof(magnitude), "%.6g", largest);
+  if (!scale_ok) {
+    const torch::Tensor bad = torch::isfinite(scale).logical_not().flatten().nonzero();
+    const double value = scale.flatten()[bad[0][0]].item<double>();
+    char scale_text[64];
+    std::snprintf(scale_text, sizeof(scale_text), "%.6g", value);
+    what += std::string(values_ok ? " but" : " and") + " a scale of " + scale_text +
+            ": the input's largest magnitude (" + magnitude +
+            ") or the SPEC's parameters are out of float32 range for this grid; scale the input "
+            "down or change the parameters";
+  } else {
+    what += std::string(": the input's largest magnitude (") + magnitude +
+            ") or the SPEC's parameters overflow float32 on this grid; scale the input down or "
+            "change the parameters";
+  }
+  throw util::FileError(what);
 }
 
 void run_quantize(const QuantizeOptions& o) {
@@ -101,6 +151,7 @@ void run_quantize(const QuantizeOptions& o) {
   }
   quant::IntegerForm form;
   const torch::Tensor y = quantize_once(*q, x, &form);
+  check_results(y, form, x, o.in, spec);
 
   std::vector<OutputFile> outputs;
   outputs.emplace_back(o.out, data::npy_bytes(y.to(torch::kFloat32), o.out));
