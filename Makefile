@@ -6,7 +6,13 @@ BUILD_DIR := build/$(PRESET)
 LOWBIT := $(BUILD_DIR)/lowbit
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build test demo bench asan format format-check clean
+# Fuzzing (tests/fuzz/run.sh): `make fuzz` runs every libFuzzer harness FUZZ_SECONDS each;
+# `make test` runs each FUZZ_SMOKE_SECONDS after the suite, so a parser regression fails CI. The
+# harnesses link the release build's library, so they run with the release preset only.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+.PHONY: all setup configure build test demo bench asan fuzz format format-check clean
 
 all: build
 
@@ -21,12 +27,17 @@ build: configure
 
 test: build
 	@ctest --preset $(PRESET)
+	@if [ "$(PRESET)" = release ]; then bash tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS); fi
 
 demo: build
 	@bash scripts/demo.sh $(LOWBIT)
 
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)
+
+fuzz:
+	@$(MAKE) --no-print-directory build PRESET=release
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan

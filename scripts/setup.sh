@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package lowbit needs. Idempotent: when all are present it does nothing.
+# libclang-rt-14-dev holds clang's libFuzzer and sanitizer runtimes (tests/fuzz, `make fuzz`).
 # libopenblas0-openmp matters: without it LibTorch runs on the reference BLAS, about 20x slower.
 set -euo pipefail
 
 packages=(
-  cmake ninja-build make g++ clang clang-format
+  cmake ninja-build make g++ clang clang-format libclang-rt-14-dev
   libtorch-dev libopenblas0-openmp libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
