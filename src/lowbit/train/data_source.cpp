@@ -10,9 +10,50 @@
 #include "lowbit/data/smartpix.h"
 #include "lowbit/data/transforms.h"
 #include "lowbit/train/augmentation.h"
+#include "lowbit/util/atomic_file.h"
 
 namespace lowbit::train {
 namespace {
+
+// "[N, C, H, W]" for error messages.
+std::string shape_text(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+  return s + "]";
+}
+
+// Training and test samples must have one shape: a model built for one cannot read the other, and
+// without this check the mismatch surfaced only when testing, after a whole training run.
+void require_same_sample_shape(const data::Dataset& train, const data::Dataset& test) {
+  if (train.inputs.sizes().slice(1) != test.inputs.sizes().slice(1)) {
+    throw util::FileError("training data '" + train.name + "' has samples of shape " +
+                          shape_text(train.inputs) + " but test data '" + test.name + "' has " +
+                          shape_text(test.inputs) +
+                          " (expected the same shape after the sample count)");
+  }
+}
+
+// Every part must hold samples: an empty one makes every metric of it NaN while training "ends".
+// Only an explicit test_fraction of 0 may leave the test part empty: the final evaluation then
+// uses the validation part, as documented.
+void require_samples(const StageData& data, double val_fraction, double test_fraction) {
+  auto fail = [](const data::Dataset& part, const std::string& what, const std::string& why) {
+    throw util::FileError("data '" + part.name + "': the " + what + " split is empty" + why);
+  };
+  const int64_t pool = data.train.size() + data.val.size();
+  if (data.train.size() == 0) fail(data.train, "training", "");
+  if (data.val.size() == 0) {
+    fail(data.val, "validation",
+         ": val_fraction " + std::to_string(val_fraction) + " of " + std::to_string(pool) +
+             " samples rounds to 0 (use more data or a larger val_fraction)");
+  }
+  if (data.test.size() == 0 && test_fraction != 0.0) {
+    fail(data.test, "test",
+         ": test_fraction " + std::to_string(test_fraction) +
+             " rounds to 0 samples (use more data or a larger test_fraction, or 0 to test on the "
+             "validation split)");
+  }
+}
 
 // The first `limit` samples (all when limit is 0 or larger than the set).
 data::Dataset head(const data::Dataset& dataset, int64_t limit) {
@@ -22,7 +63,7 @@ data::Dataset head(const data::Dataset& dataset, int64_t limit) {
 
 // Image preprocessing every split gets alike: resize (BitNetMCU trains on 16x16 Fashion-MNIST)
 // and normalization with statistics of the training split only, so nothing leaks from test.
-void apply_image_preprocessing(const ConfigNode& node, StageData& data) {
+void apply_image_preprocessing(const config::ConfigNode& node, StageData& data) {
   const bool images = data.train.inputs.dim() == 4;
   if (node.has("resize")) {
     if (!images) node.fail("resize", "needs image data [N, C, H, W]");
@@ -51,7 +92,7 @@ void apply_image_preprocessing(const ConfigNode& node, StageData& data) {
 }
 
 // An array named by `key`: a .npy path, or `archive.npz:member`.
-torch::Tensor read_array(const ConfigNode& node, const std::string& key) {
+torch::Tensor read_array(const config::ConfigNode& node, const std::string& key) {
   const std::string spec = node.require<std::string>(key);
   const size_t colon = spec.rfind(':');
   const size_t npz = spec.find(".npz:");
@@ -63,14 +104,19 @@ torch::Tensor read_array(const ConfigNode& node, const std::string& key) {
 
 // A data set from .npy arrays: inputs become float32; integer targets are class ids, floating
 // targets binary labels or regression values.
-data::Dataset npy_dataset(const ConfigNode& node, const std::string& inputs_key,
+data::Dataset npy_dataset(const config::ConfigNode& node, const std::string& inputs_key,
                           const std::string& targets_key) {
   data::Dataset d;
   d.name = node.require<std::string>(inputs_key);
+  const std::string targets_name = node.require<std::string>(targets_key);
   const torch::Tensor inputs = read_array(node, inputs_key);
   torch::Tensor targets = read_array(node, targets_key);
   if (inputs.dim() < 2)
     node.fail(inputs_key, "expected an array [N, ...] with 2 or more dimensions");
+  if (inputs.numel() == 0) {
+    throw util::FileError(d.name + ": no data: shape " + shape_text(inputs) +
+                          " (expected at least one sample and one feature)");
+  }
   if (targets.dim() == 2 && targets.size(1) == 1) targets = targets.flatten();
   if (targets.dim() != 1) node.fail(targets_key, "expected a 1-D array [N] (or [N, 1])");
   if (targets.size(0) != inputs.size(0)) {
@@ -78,26 +124,32 @@ data::Dataset npy_dataset(const ConfigNode& node, const std::string& inputs_key,
                                " has " + std::to_string(inputs.size(0)));
   }
   d.inputs = inputs.to(torch::kFloat32).contiguous();
+  // Checked after the conversion: float64 values beyond float32's range become infinite there.
+  data::require_finite(d.inputs, d.name, "inputs (as float32)");
   if (targets.is_floating_point()) {
     d.targets = targets.to(torch::kFloat32).contiguous();
+    data::require_finite(d.targets, targets_name, "targets (as float32)");
   } else {
     d.targets = targets.to(torch::kInt64).contiguous();
-    if (d.targets.numel() > 0 && d.targets.min().item<int64_t>() < 0) {
-      node.fail(targets_key, "integer targets are class ids and must not be negative");
-    }
+    d.num_classes = data::count_classes(d.targets, targets_name);
   }
   return d;
 }
 
 // Real smart-pixel clusters (charge [N, 13, 21], z-global [N], y-local [N], labels [N]) through
 // the same feature code as the synthetic generator, so models trained on either read alike.
-data::Dataset smartpix_cluster_dataset(const ConfigNode& node) {
-  const torch::Tensor charge = read_array(node, "charge");
+data::Dataset smartpix_cluster_dataset(const config::ConfigNode& node) {
+  const torch::Tensor charge = read_array(node, "charge").to(torch::kFloat32);
+  const std::string charge_name = node.require<std::string>("charge");
   if (charge.dim() != 3 || charge.size(1) != data::kSmartpixRows ||
       charge.size(2) != data::kSmartpixCols) {
     node.fail("charge", "expected clusters [N, " + std::to_string(data::kSmartpixRows) + ", " +
                             std::to_string(data::kSmartpixCols) + "] (rows y, columns x)");
   }
+  if (charge.size(0) == 0) {
+    throw util::FileError(charge_name + ": no clusters (expected at least one)");
+  }
+  data::require_finite(charge, charge_name, "charges (as float32)");
   std::vector<torch::Tensor> columns;
   for (const char* key : {"z_global", "y_local", "labels"}) {
     torch::Tensor column = read_array(node, key);
@@ -107,9 +159,10 @@ data::Dataset smartpix_cluster_dataset(const ConfigNode& node) {
                          " values, one per cluster");
     }
     columns.push_back(column.to(torch::kFloat32));
+    data::require_finite(columns.back(), node.require<std::string>(key),
+                         std::string(key) + " values (as float32)");
   }
-  return data::smartpix_dataset(charge.to(torch::kFloat32), columns[0], columns[1], columns[2],
-                                node.require<std::string>("charge"));
+  return data::smartpix_dataset(charge, columns[0], columns[1], columns[2], charge_name);
 }
 
 }  // namespace
@@ -120,7 +173,7 @@ const std::vector<std::string>& data_source_names() {
   return names;
 }
 
-StageData load_data(const ConfigNode& node, uint64_t seed) {
+StageData load_data(const config::ConfigNode& node, uint64_t seed) {
   const std::string source = node.require_choice("source", data_source_names());
   const double val_fraction = node.get_in_range<double>("val_fraction", 0.1, 0.0, 0.9);
   const int64_t limit = node.get_in_range<int64_t>("limit", 0, 0, INT64_MAX);
@@ -159,9 +212,7 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
     }
     // Both parts share one class count, so a class seen only in test still fits the model.
     if (all.targets.scalar_type() == torch::kInt64) {
-      int64_t max_class = all.size() > 0 ? all.targets.max().item<int64_t>() : 0;
-      if (test.size() > 0) max_class = std::max(max_class, test.targets.max().item<int64_t>());
-      all.num_classes = max_class + 1;
+      all.num_classes = std::max(all.num_classes, test.num_classes);
       test.num_classes = all.num_classes;
     }
   } else {
@@ -173,14 +224,20 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
     if (auto test_file = node.optional<std::string>("test")) {
       test = data::read_csv(*test_file, options);
       has_test_split = true;
+      if (all.targets.scalar_type() == torch::kInt64) {
+        all.num_classes = std::max(all.num_classes, test.num_classes);
+        test.num_classes = all.num_classes;
+      }
     }
   }
+  if (has_test_split) require_same_sample_shape(all, test);
   const bool class_targets = all.targets.scalar_type() == torch::kInt64;
   const bool stratify = node.get<bool>("stratify", class_targets);
   if (stratify && !class_targets) node.fail("stratify", "needs class (integer) targets");
   StageData data;
+  double test_fraction = -1.0;  // a test file: its emptiness was checked by its reader
   if (!has_test_split) {
-    const double test_fraction = node.get_in_range<double>("test_fraction", 0.2, 0.0, 0.9);
+    test_fraction = node.get_in_range<double>("test_fraction", 0.2, 0.0, 0.9);
     data::Split split = data::split_validation(all, test_fraction, seed + 1, stratify);
     all = split.train;
     test = split.val;
@@ -190,6 +247,7 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
   data.train = split.train;
   data.val = split.val;
   data.test = test;
+  require_samples(data, val_fraction, test_fraction);
   apply_image_preprocessing(node, data);
   data.augment = read_augment(node);
   if (data.augment && data.train.inputs.dim() != 4) {
@@ -197,6 +255,22 @@ StageData load_data(const ConfigNode& node, uint64_t seed) {
   }
   node.done();
   return data;
+}
+
+void check_targets_for_loss(const data::Dataset& train, const LossConfig& loss,
+                            const std::string& stage) {
+  const bool class_targets = train.targets.scalar_type() == torch::kInt64;
+  const bool wants_classes = loss.type == LossType::kCrossEntropy;
+  if (class_targets == wants_classes) return;
+  const std::string name = loss_type_names().at(static_cast<size_t>(loss.type));
+  throw config::ConfigError(
+      "stage '" + stage + "': loss '" + name + "' needs " +
+      (wants_classes ? "integer class ids" : "float targets (0/1 labels or values)") +
+      " but the data '" + train.name + "' has " +
+      (class_targets ? "integer class ids" : "float targets") + " (use " +
+      (wants_classes ? "bce_with_logits or mse, or store the labels as integers"
+                     : "cross_entropy, or store the targets as floats") +
+      ")");
 }
 
 int64_t input_features(const data::Dataset& dataset) {

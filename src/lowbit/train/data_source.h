@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include "lowbit/config/config_reader.h"
 #include "lowbit/data/dataset.h"
-#include "lowbit/train/config_reader.h"
+#include "lowbit/train/loss.h"
 #include "lowbit/train/trainer.h"
 
 namespace lowbit::train {
@@ -18,7 +20,12 @@ const std::vector<std::string>& data_source_names();
 /// a test split; default 0.2), `limit` (use only the first N training samples; 0 = all),
 /// `stratify` (default true for class targets) and `augment` (see read_augment; image data only).
 /// Splits are fixed by `seed`.
-StageData load_data(const ConfigNode& node, uint64_t seed);
+StageData load_data(const config::ConfigNode& node, uint64_t seed);
+
+/// Throws config::ConfigError naming the stage, the loss and the data when the targets do not suit
+/// the loss: cross-entropy needs int64 class ids, the binary losses and MSE float targets.
+void check_targets_for_loss(const data::Dataset& train, const LossConfig& loss,
+                            const std::string& stage);
 
 /// Features per sample: the product of the non-batch input dimensions.
 int64_t input_features(const data::Dataset& dataset);

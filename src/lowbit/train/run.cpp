@@ -160,6 +160,9 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
 
   StageData data = load_data(*config.data, config.seed);
+  for (const StageConfig& stage : config.stages) {
+    check_targets_for_loss(data.train, stage.loss, stage.name);
+  }
   log << "data: " << data.train.size() << " training, " << data.val.size() << " validation, "
       << data.test.size() << " test samples\n";
   const int64_t in_features = input_features(data.train);
