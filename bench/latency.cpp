@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     const int repeats = std::stoi(args["--repeats"]);
     const std::string config_file = (run / "config.yaml").string();
     train::RunConfig config = train::parse_run_config(
-        train::ConfigNode::parse(lowbit::util::read_file(config_file), config_file));
+        lowbit::config::ConfigNode::parse(lowbit::util::read_file(config_file), config_file));
     const train::StageConfig& stage = config.stage(args["--fp-stage"]);
     train::StageData data = train::load_data(*config.data, config.seed);
     torch::nn::AnyModule model = lowbit::models::build_model(

@@ -178,7 +178,7 @@ TEST_F(QuantizeTest, InputErrorsNameTheFile) {
   auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "absent.npy") + " --out " +
                       q(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("cannot open '" + (dir_ / "absent.npy") + "'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "absent.npy") + ": no such file"), std::string::npos) << r.err;
 
   data::write_npy(dir_ / "ints.npy", torch::ones({3}, torch::kInt32));
   r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "ints.npy") + " --out " +

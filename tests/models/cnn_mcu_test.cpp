@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "lowbit/models/quantize_layers.h"
 #include "lowbit/nn/qconv2d.h"
+#include "models/quantize_role.h"
 
 namespace lowbit::models {
 namespace {
@@ -70,8 +70,8 @@ TEST(CnnMcu, QuantizedForwardBackwardAndClone) {
 
 TEST(CnnMcu, QuantizersOnEveryLayer) {
   CnnMcu model;
-  EXPECT_EQ(set_weight_quant(*model, "lsq:bits=2").size(), 4u);
-  EXPECT_EQ(set_activation_quant(*model, "pact:bits=4").size(), 4u);
+  EXPECT_EQ(testing::quantize_role(*model, "weights", "lsq:bits=2"), 4u);
+  EXPECT_EQ(testing::quantize_role(*model, "activations", "pact:bits=4"), 4u);
   EXPECT_EQ(model->forward(torch::randn({2, 1, 16, 16})).sizes(), torch::IntArrayRef({2, 10}));
 }
 

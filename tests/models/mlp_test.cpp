@@ -18,8 +18,8 @@ std::vector<std::string> names(torch::nn::Module& m) {
 TEST(Mlp, LayersAreNamedAndShapedFromTheConfig) {
   torch::manual_seed(1);
   auto model = build_model(
-      train::ConfigNode::parse("{type: mlp, widths: [8, 4], norm: rms, output_activation: sigmoid}",
-                               "m.yaml"),
+      lowbit::config::ConfigNode::parse(
+          "{type: mlp, widths: [8, 4], norm: rms, output_activation: sigmoid}", "m.yaml"),
       6, 3);
   EXPECT_EQ(names(*model.ptr()), (std::vector<std::string>{"fc1", "norm1", "act1", "fc2", "norm2",
                                                            "act2", "fc3", "act_out"}));
@@ -38,14 +38,17 @@ TEST(Mlp, NoHiddenLayersIsOneLinearLayer) {
 }
 
 TEST(Mlp, ConfigErrors) {
-  EXPECT_THROW(build_model(train::ConfigNode::parse("{type: lstm}", "m.yaml"), 2, 1),
-               train::ConfigError);
-  EXPECT_THROW(build_model(train::ConfigNode::parse("{type: mlp, norm: group}", "m.yaml"), 2, 1),
-               train::ConfigError);
-  EXPECT_THROW(build_model(train::ConfigNode::parse("{type: mlp, width: [3]}", "m.yaml"), 2, 1),
-               train::ConfigError);
-  EXPECT_THROW(build_model(train::ConfigNode::parse("{type: mlp, widths: [0]}", "m.yaml"), 2, 1),
-               train::ConfigError);
+  EXPECT_THROW(build_model(lowbit::config::ConfigNode::parse("{type: lstm}", "m.yaml"), 2, 1),
+               lowbit::config::ConfigError);
+  EXPECT_THROW(
+      build_model(lowbit::config::ConfigNode::parse("{type: mlp, norm: group}", "m.yaml"), 2, 1),
+      lowbit::config::ConfigError);
+  EXPECT_THROW(
+      build_model(lowbit::config::ConfigNode::parse("{type: mlp, width: [3]}", "m.yaml"), 2, 1),
+      lowbit::config::ConfigError);
+  EXPECT_THROW(
+      build_model(lowbit::config::ConfigNode::parse("{type: mlp, widths: [0]}", "m.yaml"), 2, 1),
+      lowbit::config::ConfigError);
 }
 
 }  // namespace

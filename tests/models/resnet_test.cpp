@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "lowbit/models/quantize_layers.h"
+#include "models/quantize_role.h"
 
 namespace lowbit::models {
 namespace {
@@ -51,9 +51,9 @@ TEST(ResNet, QuantizedForwardBackwardOnEveryLayer) {
   torch::manual_seed(2);
   ResNet model = resnet20(ResNetOptions().input_quant("lsq:bits=8"));
   // stem + 18 block convs + 2 projections + fc.
-  EXPECT_EQ(set_weight_quant(*model, "lsq:bits=2").size(), 22u);
+  EXPECT_EQ(testing::quantize_role(*model, "weights", "lsq:bits=2"), 22u);
   // input_act, stem act1, two per block.
-  EXPECT_EQ(set_activation_quant(*model, "lsq:bits=4,signed=0").size(), 20u);
+  EXPECT_EQ(testing::quantize_role(*model, "activations", "lsq:bits=4,signed=0"), 20u);
   EXPECT_TRUE(model->conv1->weight_quant());
   EXPECT_TRUE(model->fc->weight_quant());
   model->forward(torch::randn({2, 3, 32, 32})).pow(2).mean().backward();

@@ -6,7 +6,8 @@
 #include <set>
 #include <string>
 
-#include "lowbit/models/quantize_layers.h"
+#include "lowbit/data/smartpix.h"
+#include "models/quantize_role.h"
 
 namespace lowbit::models {
 namespace {
@@ -15,6 +16,13 @@ int64_t parameter_count(const torch::nn::Module& module) {
   int64_t count = 0;
   for (const auto& p : module.parameters()) count += p.numel();
   return count;
+}
+
+// models/ sits above data/, so the model keeps its own copy of the feature layout.
+TEST(SmartpixModel2, InputLayoutIsTheDataLayout) {
+  EXPECT_EQ(SmartpixModel2Impl::kBranch1Features, data::kSmartpixBranch1Features);
+  EXPECT_EQ(SmartpixModel2Impl::kBranch2Features, data::kSmartpixBranch2Features);
+  EXPECT_EQ(SmartpixModel2Impl::kInputFeatures, data::kSmartpixFeatures);
 }
 
 TEST(SmartpixModel2, ShapeAndParameterCount) {
@@ -77,10 +85,10 @@ TEST(SmartpixModel2, QuantizedForwardBackward) {
 
 TEST(SmartpixModel2, QuantizersOnEveryLayer) {
   SmartpixModel2 model;
-  EXPECT_EQ(set_weight_quant(*model, "lsq:bits=2").size(), 6u);
-  EXPECT_EQ(set_bias_quant(*model, "lsq:bits=8").size(), 6u);
+  EXPECT_EQ(testing::quantize_role(*model, "weights", "lsq:bits=2"), 6u);
+  EXPECT_EQ(testing::quantize_role(*model, "biases", "lsq:bits=8"), 6u);
   // input_act, 2 branch + 3 merged activations, output_activation.
-  EXPECT_EQ(set_activation_quant(*model, "pact:bits=4").size(), 7u);
+  EXPECT_EQ(testing::quantize_role(*model, "activations", "pact:bits=4"), 7u);
   EXPECT_TRUE(model->output->weight_quant());
   EXPECT_TRUE(model->output->bias_quant());
   EXPECT_TRUE(model->output_activation->output_quant());

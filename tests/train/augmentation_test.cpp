@@ -32,7 +32,7 @@ data::Batch first_batch(const StageData& d, uint64_t seed) {
 
 TEST_F(AugmentationTest, ReadsKeysStrictly) {
   auto parse = [](const std::string& yaml) {
-    return read_augment(ConfigNode::parse(yaml, "d.yaml"));
+    return read_augment(config::ConfigNode::parse(yaml, "d.yaml"));
   };
   EXPECT_FALSE(parse("{source: npy}").has_value());
   const auto a = parse(
@@ -47,19 +47,19 @@ TEST_F(AugmentationTest, ReadsKeysStrictly) {
   EXPECT_EQ(a->affine_options.min_scale, 0.8);
   EXPECT_EQ(a->affine_options.max_scale, 1.25);
   EXPECT_FALSE(parse("{augment: {hflip: 1}}")->affine);
-  EXPECT_THROW(parse("{augment: {vflip: 0.5}}"), ConfigError);
-  EXPECT_THROW(parse("{augment: {hflip: 1.5}}"), ConfigError);
-  EXPECT_THROW(parse("{augment: {crop_padding: -1}}"), ConfigError);
-  EXPECT_THROW(parse("{augment: {affine: {shear: 3}}}"), ConfigError);
-  EXPECT_THROW(parse("{augment: {affine: {scale: [1.2, 0.8]}}}"), ConfigError);
-  EXPECT_THROW(parse("{augment: {affine: {scale: [1.0]}}}"), ConfigError);
+  EXPECT_THROW(parse("{augment: {vflip: 0.5}}"), config::ConfigError);
+  EXPECT_THROW(parse("{augment: {hflip: 1.5}}"), config::ConfigError);
+  EXPECT_THROW(parse("{augment: {crop_padding: -1}}"), config::ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {shear: 3}}}"), config::ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {scale: [1.2, 0.8]}}}"), config::ConfigError);
+  EXPECT_THROW(parse("{augment: {affine: {scale: [1.0]}}}"), config::ConfigError);
 }
 
 TEST_F(AugmentationTest, ChangesTrainingBatchesOnlyAndRepeatsWithTheSeed) {
-  const StageData plain = load_data(ConfigNode::parse(image_section(""), "d.yaml"), 5);
+  const StageData plain = load_data(config::ConfigNode::parse(image_section(""), "d.yaml"), 5);
   const StageData aug = load_data(
-      ConfigNode::parse(image_section(", augment: {hflip: 0.5, crop_padding: 2, affine: {}}"),
-                        "d.yaml"),
+      config::ConfigNode::parse(
+          image_section(", augment: {hflip: 0.5, crop_padding: 2, affine: {}}"), "d.yaml"),
       5);
   ASSERT_FALSE(plain.augment.has_value());
   ASSERT_TRUE(aug.augment.has_value());
@@ -86,12 +86,12 @@ TEST_F(AugmentationTest, ChangesTrainingBatchesOnlyAndRepeatsWithTheSeed) {
 TEST_F(AugmentationTest, NeedsImages) {
   data::write_npy(path("f.npy"), torch::zeros({20, 3}));
   data::write_npy(path("y.npy"), torch::zeros({20}, torch::kInt64));
-  EXPECT_THROW(load_data(ConfigNode::parse("{source: npy, inputs: " + path("f.npy") +
-                                               ", targets: " + path("y.npy") +
-                                               ", stratify: false, augment: {hflip: 0.5}}",
-                                           "d.yaml"),
+  EXPECT_THROW(load_data(config::ConfigNode::parse("{source: npy, inputs: " + path("f.npy") +
+                                                       ", targets: " + path("y.npy") +
+                                                       ", stratify: false, augment: {hflip: 0.5}}",
+                                                   "d.yaml"),
                          1),
-               ConfigError);
+               config::ConfigError);
 }
 
 }  // namespace

@@ -134,12 +134,13 @@ TEST(FoldBatchNorms, QuantizedModelFoldsAndAModelWithoutBatchNormIsAnError) {
 }
 
 TEST(FoldBatchNormEvent, ParsesAndAppliesThroughApplyQuantizerEvent) {
-  const EpochEvent event =
-      parse_event(ConfigNode::parse("{at: 1, action: fold_batchnorm, layers: 'bn*'}", "e.yaml"), 3);
+  const EpochEvent event = parse_event(
+      config::ConfigNode::parse("{at: 1, action: fold_batchnorm, layers: 'bn*'}", "e.yaml"), 3);
   EXPECT_EQ(event.action, EventAction::kFoldBatchNorm);
   EXPECT_EQ(event.layers, "bn*");
   EXPECT_THROW(
-      parse_event(ConfigNode::parse("{at: 1, action: fold_batchnorm, bits: 3}", "e.yaml"), 3),
+      parse_event(config::ConfigNode::parse("{at: 1, action: fold_batchnorm, bits: 3}", "e.yaml"),
+                  3),
       std::exception);
   models::CnnMcu model = small_cnn();
   const std::string what = apply_quantizer_event(*model, event);

@@ -41,18 +41,20 @@ TEST(BestCheckpoint, MissingMetricListsAvailable) {
 }
 
 TEST(BestCheckpoint, FromConfigInfersMode) {
-  auto tracker = BestMetricTracker::from_config(ConfigNode::parse("{metric: val_loss}", "b.yaml"));
+  auto tracker =
+      BestMetricTracker::from_config(config::ConfigNode::parse("{metric: val_loss}", "b.yaml"));
   EXPECT_EQ(tracker.mode(), MetricMode::kMin);
-  EXPECT_EQ(BestMetricTracker::from_config(ConfigNode::parse("{}", "b.yaml")).mode(),
+  EXPECT_EQ(BestMetricTracker::from_config(config::ConfigNode::parse("{}", "b.yaml")).mode(),
             MetricMode::kMax);
   EXPECT_EQ(
-      BestMetricTracker::from_config(ConfigNode::parse("{metric: f1, mode: max}", "b.yaml")).mode(),
+      BestMetricTracker::from_config(config::ConfigNode::parse("{metric: f1, mode: max}", "b.yaml"))
+          .mode(),
       MetricMode::kMax);
-  EXPECT_THROW(BestMetricTracker::from_config(ConfigNode::parse("{metric: f1}", "b.yaml")),
-               ConfigError);
-  EXPECT_THROW(
-      BestMetricTracker::from_config(ConfigNode::parse("{metric: auc, mode: up}", "b.yaml")),
-      ConfigError);
+  EXPECT_THROW(BestMetricTracker::from_config(config::ConfigNode::parse("{metric: f1}", "b.yaml")),
+               config::ConfigError);
+  EXPECT_THROW(BestMetricTracker::from_config(
+                   config::ConfigNode::parse("{metric: auc, mode: up}", "b.yaml")),
+               config::ConfigError);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ torch::nn::AnyModule quantized_mlp(const std::string& weights, const std::string
 }
 
 std::shared_ptr<Regularizer> make(const std::string& yaml) {
-  return make_regularizer(ConfigNode::parse(yaml, "stage.yaml"));
+  return make_regularizer(config::ConfigNode::parse(yaml, "stage.yaml"));
 }
 
 TEST(BuiltinRegularizers, AreListedWithTheRegistry) {
@@ -85,14 +85,14 @@ TEST(BuiltinRegularizers, QuantErrorAndCompressionAreWeighted) {
 TEST(BuiltinRegularizers, BadKeysAreNamed) {
   try {
     make("{type: bin, lambda_br: 1}");
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
+    FAIL() << "expected config::ConfigError";
+  } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("lambda_br"), std::string::npos);
   }
   try {
     make("{type: quant_error, weight: -1}");
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
+    FAIL() << "expected config::ConfigError";
+  } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("weight"), std::string::npos);
   }
 }

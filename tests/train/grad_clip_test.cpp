@@ -61,17 +61,19 @@ TEST(GradClip, ConfigDispatchAndParse) {
   auto params = params_with_grads();
   EXPECT_DOUBLE_EQ(clip_gradients(ClipConfig{}, params), 13.0);
   EXPECT_EQ(grads(params), (std::vector<float>{3, 4, -12}));
-  auto config = parse_clipping(ConfigNode::parse("{mode: global_norm, max_norm: 6.5}", "c.yaml"));
+  auto config =
+      parse_clipping(config::ConfigNode::parse("{mode: global_norm, max_norm: 6.5}", "c.yaml"));
   EXPECT_EQ(config.mode, ClipMode::kGlobalNorm);
   EXPECT_DOUBLE_EQ(clip_gradients(config, params), 13.0);
   EXPECT_NEAR(grad_global_norm(params), 6.5, 1e-5);
-  EXPECT_EQ(parse_clipping(ConfigNode::parse("{mode: value, max_value: 2}", "c.yaml")).mode,
+  EXPECT_EQ(parse_clipping(config::ConfigNode::parse("{mode: value, max_value: 2}", "c.yaml")).mode,
             ClipMode::kValue);
-  EXPECT_EQ(parse_clipping(ConfigNode::parse("{max_norm: 1}", "c.yaml")).mode,
+  EXPECT_EQ(parse_clipping(config::ConfigNode::parse("{max_norm: 1}", "c.yaml")).mode,
             ClipMode::kGlobalNorm);
-  EXPECT_THROW(parse_clipping(ConfigNode::parse("{mode: value, max_norm: 2}", "c.yaml")),
-               ConfigError);
-  EXPECT_THROW(parse_clipping(ConfigNode::parse("{mode: global_norm}", "c.yaml")), ConfigError);
+  EXPECT_THROW(parse_clipping(config::ConfigNode::parse("{mode: value, max_norm: 2}", "c.yaml")),
+               config::ConfigError);
+  EXPECT_THROW(parse_clipping(config::ConfigNode::parse("{mode: global_norm}", "c.yaml")),
+               config::ConfigError);
   EXPECT_THROW(clip_grad_global_norm(params, 0.0), std::invalid_argument);
 }
 

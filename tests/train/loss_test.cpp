@@ -68,19 +68,20 @@ TEST(Loss, GradientFlowsAndShapesAreChecked) {
 }
 
 TEST(Loss, ParseStrict) {
-  auto config =
-      parse_loss(ConfigNode::parse("{type: cross_entropy, label_smoothing: 0.1}", "l.yaml"));
+  auto config = parse_loss(
+      config::ConfigNode::parse("{type: cross_entropy, label_smoothing: 0.1}", "l.yaml"));
   EXPECT_EQ(config.type, LossType::kCrossEntropy);
   EXPECT_EQ(config.label_smoothing, 0.1);
-  EXPECT_EQ(parse_loss(ConfigNode::parse("{type: bce_with_logits}", "l.yaml")).type,
+  EXPECT_EQ(parse_loss(config::ConfigNode::parse("{type: bce_with_logits}", "l.yaml")).type,
             LossType::kBinaryCrossEntropyWithLogits);
   try {
-    parse_loss(ConfigNode::parse("{type: mse, label_smoothing: 0.1}", "l.yaml"));
+    parse_loss(config::ConfigNode::parse("{type: mse, label_smoothing: 0.1}", "l.yaml"));
     FAIL() << "no error";
-  } catch (const ConfigError& error) {
+  } catch (const config::ConfigError& error) {
     EXPECT_THAT(error.what(), ::testing::HasSubstr("`label_smoothing`: unknown key"));
   }
-  EXPECT_THROW(parse_loss(ConfigNode::parse("{type: hinge}", "l.yaml")), ConfigError);
+  EXPECT_THROW(parse_loss(config::ConfigNode::parse("{type: hinge}", "l.yaml")),
+               config::ConfigError);
 }
 
 }  // namespace

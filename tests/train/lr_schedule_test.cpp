@@ -176,7 +176,7 @@ TEST(LrSchedule, RejectsImpossibleParameters) {
 
 TEST(LrScheduleParse, ReadsEveryType) {
   auto parse = [](const std::string& text) {
-    return parse_lr_schedule(ConfigNode::parse(text, "s.yaml"));
+    return parse_lr_schedule(config::ConfigNode::parse(text, "s.yaml"));
   };
   auto poly = parse("{type: polynomial, power: 2, end_lr: 1.0e-4, update: step}");
   EXPECT_EQ(poly.type, LrScheduleType::kPolynomial);
@@ -203,8 +203,8 @@ TEST(LrScheduleParse, ReadsEveryType) {
 TEST(LrScheduleParse, StrictErrors) {
   auto message = [](const std::string& text) -> std::string {
     try {
-      parse_lr_schedule(ConfigNode::parse(text, "s.yaml"));
-    } catch (const ConfigError& error) {
+      parse_lr_schedule(config::ConfigNode::parse(text, "s.yaml"));
+    } catch (const config::ConfigError& error) {
       return error.what();
     }
     return "";

@@ -15,13 +15,13 @@ namespace {
 using ::testing::HasSubstr;
 
 OptimizerConfig parse(const std::string& text) {
-  return parse_optimizer(ConfigNode::parse(text, "opt.yaml"));
+  return parse_optimizer(config::ConfigNode::parse(text, "opt.yaml"));
 }
 
 std::string error_of(const std::string& text) {
   try {
     parse(text);
-  } catch (const ConfigError& error) {
+  } catch (const config::ConfigError& error) {
     return error.what();
   }
   return "";

@@ -23,25 +23,27 @@ class SquaredWeights : public Regularizer {
 };
 
 TEST(Regularizer, RegisteredTypesAreBuiltFromTheirEntries) {
-  register_regularizer("squared_weights_test", [](const ConfigNode& node) {
+  register_regularizer("squared_weights_test", [](const config::ConfigNode& node) {
     return std::make_shared<SquaredWeights>(node.require<double>("lambda"));
   });
-  auto r = make_regularizer(ConfigNode::parse("{type: squared_weights_test, lambda: 0.5}", "r"));
+  auto r =
+      make_regularizer(config::ConfigNode::parse("{type: squared_weights_test, lambda: 0.5}", "r"));
   EXPECT_EQ(r->name(), "squared_weights_test");
   testing::TwoLayer model(2, 2, 1, false);
   torch::Tensor expected = torch::zeros({});
   for (const auto& p : model.parameters()) expected = expected + p.pow(2).sum();
   EXPECT_TRUE(torch::allclose(r->penalty(model, 0), 0.5 * expected));
   try {
-    make_regularizer(ConfigNode::parse("{type: squared_weights_test, lambda: 1, x: 2}", "r.yaml"));
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
+    make_regularizer(
+        config::ConfigNode::parse("{type: squared_weights_test, lambda: 1, x: 2}", "r.yaml"));
+    FAIL() << "expected config::ConfigError";
+  } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("x"), std::string::npos);
   }
   try {
-    make_regularizer(ConfigNode::parse("{type: l9}", "r.yaml"));
-    FAIL() << "expected ConfigError";
-  } catch (const ConfigError& e) {
+    make_regularizer(config::ConfigNode::parse("{type: l9}", "r.yaml"));
+    FAIL() << "expected config::ConfigError";
+  } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("squared_weights_test"), std::string::npos);
   }
 }

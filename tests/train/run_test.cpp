@@ -3,6 +3,9 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -113,6 +116,29 @@ TEST_F(RunTest, SingleStageAndResumeSkipCompletedStages) {
   EXPECT_NE(log_.str().find("stage 'w4': already completed, skipped"), std::string::npos);
 }
 
+TEST_F(RunTest, ResumeRemovesTemporariesOfAKilledSave) {
+  run({});
+  // A process that is gone for sure: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child);
+  const std::string stale = path("out/fp/last.pt.tmp." + dead);
+  const std::string stale_run = path("out/results.json.tmp." + dead);
+  const std::string live = path("out/fp/last.pt.tmp." + std::to_string(::getpid()));
+  const std::string other = path("out/fp/notes.tmp.txt");
+  for (const std::string& file : {stale, stale_run, live, other}) std::ofstream(file) << "x";
+  log_.str("");
+  RunOptions resume;
+  resume.resume = true;
+  run({}, resume);
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_FALSE(std::filesystem::exists(stale_run));
+  EXPECT_TRUE(std::filesystem::exists(live));  // its process is running: not ours to remove
+  EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_NE(log_.str().find("removed '" + stale + "'"), std::string::npos) << log_.str();
+}
+
 TEST_F(RunTest, MissingFromStageCheckpointIsAClearError) {
   RunOptions only;
   only.only_stage = "w4";
@@ -124,7 +150,7 @@ TEST_F(RunTest, MissingFromStageCheckpointIsAClearError) {
   }
   RunOptions bad;
   bad.only_stage = "nope";
-  EXPECT_THROW(run({}, bad), ConfigError);
+  EXPECT_THROW(run({}, bad), config::ConfigError);
 }
 
 TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {

@@ -34,7 +34,7 @@ torch::nn::AnyModule make_mlp(uint64_t seed, int64_t outputs = 2) {
 }
 
 StageConfig stage_from(const std::string& yaml, const std::vector<std::string>& earlier = {}) {
-  return parse_stage(ConfigNode::parse(yaml, "stage.yaml"), earlier);
+  return parse_stage(config::ConfigNode::parse(yaml, "stage.yaml"), earlier);
 }
 
 const char* kStage = R"(name: s
@@ -271,8 +271,8 @@ TEST_F(StageMethodsTest, LearnedBitsShrinkFasterWithTheQuantizerLrScaleAndStopAt
 TEST(MethodsConfig, BadKeysAndValuesNameTheKey) {
   auto error = [](const std::string& yaml) {
     try {
-      parse_methods(ConfigNode::parse(yaml, "m.yaml"), 10, {"fp"});
-    } catch (const ConfigError& e) {
+      parse_methods(config::ConfigNode::parse(yaml, "m.yaml"), 10, {"fp"});
+    } catch (const config::ConfigError& e) {
       return std::string(e.what());
     }
     return std::string();
@@ -287,7 +287,7 @@ TEST(MethodsConfig, BadKeysAndValuesNameTheKey) {
   EXPECT_NE(error("{swa: {bn_batches: some}}").find("bn_batches"), std::string::npos);
   EXPECT_NE(error("{sam: {}}").find("sam"), std::string::npos);
   MethodsConfig m = parse_methods(
-      ConfigNode::parse("{prune: {final: 0.5, scope: global}, swa: {}}", "m.yaml"), 8, {});
+      config::ConfigNode::parse("{prune: {final: 0.5, scope: global}, swa: {}}", "m.yaml"), 8, {});
   EXPECT_EQ(m.prune->scope, PruneScope::kGlobal);
   EXPECT_EQ(m.prune->schedule.begin, 0);
   EXPECT_EQ(m.prune->schedule.end, 4);

@@ -33,7 +33,7 @@ torch::nn::AnyModule make_mlp(uint64_t seed, int64_t outputs = 1) {
 }
 
 StageConfig stage_from(const std::string& yaml) {
-  return parse_stage(ConfigNode::parse(yaml, "stage.yaml"), {});
+  return parse_stage(config::ConfigNode::parse(yaml, "stage.yaml"), {});
 }
 
 const char* kStage = R"(name: s
@@ -136,7 +136,7 @@ class NanFromEpoch : public Regularizer {
 };
 
 TEST_F(TrainerTest, NanLossStopsTheStageAndKeepsTheLastGoodCheckpoint) {
-  register_regularizer("nan_from_epoch", [](const ConfigNode& node) {
+  register_regularizer("nan_from_epoch", [](const config::ConfigNode& node) {
     return std::make_shared<NanFromEpoch>(node.require<int64_t>("epoch"));
   });
   StageConfig stage =

@@ -4,7 +4,6 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,17 +37,13 @@ extern "C" void on_interrupt(int) {
 }
 
 // The results table's size columns: what `lowbit size` reports for the stage's integer model.
-// train/ cannot see export/, so the cost comes from here.
-std::optional<train::StageCost> stage_cost(const std::string& run_dir, const std::string& stage,
-                                           const train::StageData& data) {
-  try {
-    TrainedStage trained = load_trained_stage(run_dir, stage, &data);
-    const exporter::ModelCost cost = exporter::model_cost(convert_trained_stage(trained));
-    return train::StageCost{cost.flash_bytes, cost.macs};
-  } catch (const std::exception&) {
-    // Not fully quantized or not exportable: the table shows FP32 bytes instead.
-    return std::nullopt;
-  }
+// train/ cannot see export/, so the cost comes from here; a stage that does not export throws,
+// and the run shows why.
+train::StageCost stage_cost(const std::string& run_dir, const std::string& stage,
+                            const train::StageData& data) {
+  TrainedStage trained = load_trained_stage(run_dir, stage, &data);
+  const exporter::ModelCost cost = exporter::model_cost(convert_trained_stage(trained));
+  return train::StageCost{cost.flash_bytes, cost.macs};
 }
 
 void run_train(const TrainOptions& o) {

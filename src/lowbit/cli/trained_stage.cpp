@@ -6,14 +6,10 @@
 #include <stdexcept>
 
 #include "lowbit/export/convert.h"
-#include "lowbit/models/model.h"
-#include "lowbit/models/smartpix_model2.h"
-#include "lowbit/nn/qconv2d.h"
-#include "lowbit/nn/qlinear.h"
+#include "lowbit/nn/quantized_layer.h"
 #include "lowbit/train/checkpoint.h"
 #include "lowbit/train/data_source.h"
-#include "lowbit/train/model_state.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/stage_restore.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
@@ -37,10 +33,8 @@ void check_first_layer_input(torch::nn::Module& model, const std::string& stage)
   if (children.is_empty()) return;
   const std::string& name = children.begin()->key();
   const auto& layer = children.begin()->value();
-  bool missing = false;
-  if (auto* linear = layer->as<nn::QLinearImpl>()) missing = !linear->input_quant();
-  if (auto* conv = layer->as<nn::QConv2dImpl>()) missing = !conv->input_quant();
-  if (missing) {
+  const auto* quantized = layer->as<nn::QuantizedLayer>();
+  if (quantized != nullptr && quantized->weight_tensor().defined() && !quantized->input_quant()) {
     throw std::runtime_error(
         "export: layer '" + name + "' (the first layer) of stage '" + stage +
         "' has no input quantizer, so the integer model has no input scale; add " +
@@ -90,7 +84,7 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
   }
   t.config_text = util::read_file(config_file);
   t.config_hash = config_hash(t.config_text);
-  t.config = train::parse_run_config(train::ConfigNode::parse(t.config_text, config_file));
+  t.config = train::parse_run_config(lowbit::config::ConfigNode::parse(t.config_text, config_file));
   t.config.file = config_file;
   const train::StageConfig& stage_config = t.config.stage(t.stage);  // throws naming the stages
   if (t.checkpoint.empty()) {
@@ -104,37 +98,15 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 
   t.data = data != nullptr ? *data : train::load_data(*t.config.data, t.config.seed);
   t.input_shape = sample_shape(t.data.train);
-  t.model = models::build_model(*t.config.model, train::input_features(t.data.train),
-                                train::model_outputs(t.data.train));
-  train::quantize_model(*t.model.ptr(), stage_config.quantization);
-  // The weights were saved after the events of epochs 0..epoch had changed the quantizers.
-  for (const train::EpochEvent& event : stage_config.events) {
-    if (event.at <= checkpoint.epoch && event.action != train::EventAction::kSetLr) {
-      train::apply_quantizer_event(*t.model.ptr(), event);
-    }
-  }
-  // Some quantizers shape their statistics buffers on the first forward pass; a fresh model has
-  // them empty, so they take the checkpoint's shape before the strict load.
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& buffer : t.model.ptr()->named_buffers()) {
-      const torch::Tensor* saved = checkpoint.model.find(buffer.key());
-      if (saved != nullptr && buffer.value().numel() == 0) buffer.value().resize_(saved->sizes());
-    }
-  }
-  train::load_model_state(*t.model.ptr(), checkpoint.model, t.checkpoint);
-  t.model.ptr()->eval();
+  t.model = train::restore_stage_model(
+      *t.config.model, train::input_features(t.data.train), train::model_outputs(t.data.train),
+      train::stage_quantizers(stage_config), checkpoint, t.checkpoint, t.config.seed);
   return t;
 }
 
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
-  // The two-branch smart-pixel model is no chain: it has its own converter (slices + concat),
-  // and its `input_act` layer carries the input grid.
-  if (auto* smartpix = trained.model.ptr()->as<models::SmartpixModel2Impl>()) {
-    return exporter::convert_smartpix_model2(*smartpix, name);
-  }
   check_first_layer_input(*trained.model.ptr(), trained.stage);
-  return exporter::convert_chain(*trained.model.ptr(), trained.input_shape, name);
+  return exporter::lower_model(*trained.model.ptr(), trained.input_shape, name);
 }
 
 }  // namespace lowbit::cli

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -15,6 +16,7 @@
 
 #include "lowbit/export/integer_form_weights.h"
 #include "lowbit/export/requantization.h"
+#include "lowbit/models/graph.h"
 #include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
@@ -23,8 +25,6 @@
 namespace lowbit::exporter {
 
 namespace {
-
-using ModuleList = std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>;
 
 [[noreturn]] void fail(const std::string& layer, const std::string& what) {
   throw std::invalid_argument("convert: layer '" + layer + "': " + what);
@@ -86,33 +86,6 @@ Activation activation_of(const nn::QActivationImpl& act, const std::string& laye
   fail(layer, "activation '" + f + "' has no integer form (use relu, relu6 or hard_sigmoid)");
 }
 
-bool is_leaf(const torch::nn::Module& m) {
-  return dynamic_cast<const nn::QLinearImpl*>(&m) || dynamic_cast<const nn::QConv2dImpl*>(&m) ||
-         dynamic_cast<const nn::QActivationImpl*>(&m) ||
-         dynamic_cast<const torch::nn::BatchNorm1dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::BatchNorm2dImpl*>(&m) ||
-         dynamic_cast<const nn::FoldableBatchNormImpl*>(&m) ||
-         dynamic_cast<const torch::nn::DropoutImpl*>(&m) ||
-         dynamic_cast<const torch::nn::FlattenImpl*>(&m) ||
-         dynamic_cast<const torch::nn::MaxPool2dImpl*>(&m) ||
-         dynamic_cast<const torch::nn::AvgPool2dImpl*>(&m);
-}
-
-void collect(const torch::nn::Module& parent, const std::string& prefix, ModuleList& out) {
-  for (const auto& child : parent.named_children()) {
-    const std::string name = prefix.empty() ? child.key() : prefix + "." + child.key();
-    if (is_leaf(*child.value())) {
-      out.emplace_back(name, child.value());
-    } else if (dynamic_cast<const torch::nn::SequentialImpl*>(child.value().get())) {
-      collect(*child.value(), name, out);
-    } else {
-      fail(name, "unsupported module " + child.value()->name() +
-                     " (a chain takes QLinear, QConv2d, QActivation, BatchNorm, Dropout, "
-                     "Flatten, MaxPool2d, AvgPool2d and Sequential)");
-    }
-  }
-}
-
 // A fully connected or conv layer waiting for the quantizer that fixes its output scale.
 struct Pending {
   Layer layer;
@@ -140,6 +113,15 @@ class Converter {
   int producer() const { return producer_; }
   const Grid& grid() const { return grid_; }
   const Shape& shape() const { return shape_; }
+  // Whether the model input's grid is known (a quantizer on the input has been seen).
+  bool has_input() const { return has_input_; }
+  // Whether a layer still waits for the quantizer that fixes its output scale.
+  bool pending() const { return pending_.has_value(); }
+  // Appends a layer that reads `producer` and makes it the cursor.
+  void push_layer(Layer layer, const Grid& grid, const Shape& shape) {
+    model_.layers.push_back(std::move(layer));
+    set_cursor(static_cast<int>(model_.layers.size()) - 1, grid, shape);
+  }
 
   void add(const std::string& name, torch::nn::Module& module) {
     if (auto* act = dynamic_cast<nn::QActivationImpl*>(&module)) return add_activation(name, *act);
@@ -183,7 +165,9 @@ class Converter {
                       pool->options.padding(), torch::ExpandingArray<2>(1),
                       pool->options.ceil_mode());
     }
-    fail(name, "unsupported module " + module.name());
+    fail(name, "unsupported module " + module.name() +
+                   " (the lowering takes QLinear, QConv2d, QActivation, BatchNorm, Dropout, "
+                   "Flatten, MaxPool2d, AvgPool2d and Sequential)");
   }
 
   // Emits the pending layer with its own output quantizer or fails when it has none.
@@ -472,87 +456,147 @@ class Converter {
 
 }  // namespace
 
-IntegerModel convert_chain(torch::nn::Module& model, const Shape& input_shape,
-                           const std::string& name) {
+namespace {
+
+// Where a node's output is in the integer model: its producer, grid and shape.
+struct Cursor {
+  int producer = kModelInput;
+  Grid grid;
+  Shape shape;
+};
+
+// Walks a model graph through the converter, keeping the cursor of every settled node so that a
+// node may read any earlier one (branches, concats), not only the node before it.
+class GraphLowering {
+ public:
+  GraphLowering(IntegerModel& result, const Shape& input_shape)
+      : result_(result), converter_(result) {
+    converter_.set_input_shape(input_shape);
+    input_shape_ = input_shape;
+  }
+
+  void add(const models::GraphNode& node, bool last) {
+    if (node.host) {
+      if (!last) fail(node.name, "only the last node of a graph can be left to the host");
+      return;
+    }
+    const std::vector<std::string> inputs =
+        node.inputs.empty() ? std::vector<std::string>{previous_} : node.inputs;
+    switch (node.kind) {
+      case models::NodeKind::kModule:
+        if (inputs.size() != 1) fail(node.name, "a layer node takes exactly one input");
+        if (inputs[0] != previous_) move_to(cursor_of(inputs[0], node.name));
+        converter_.add(node.name, *node.module);
+        break;
+      case models::NodeKind::kSlice:
+        add_slice(node, inputs);
+        break;
+      case models::NodeKind::kConcat:
+        add_concat(node, inputs);
+        break;
+    }
+    previous_ = node.name;
+    if (converter_.has_input() && !converter_.pending()) settled_[node.name] = current();
+  }
+
+  void finish() { converter_.finish(" (it is the last layer)"); }
+
+ private:
+  Cursor current() const { return {converter_.producer(), converter_.grid(), converter_.shape()}; }
+
+  void move_to(const Cursor& cursor) {
+    converter_.set_cursor(cursor.producer, cursor.grid, cursor.shape);
+  }
+
+  // The output of node `name` for `reader`: the model input, or a node whose output is settled
+  // (the node before is settled here if it still waits for its output quantizer).
+  Cursor cursor_of(const std::string& name, const std::string& reader) {
+    if (name == previous_ && converter_.pending()) {
+      converter_.finish(" (before '" + reader + "')");
+      settled_[name] = current();
+    }
+    if (name == models::kGraphInput) {
+      if (!converter_.has_input()) {
+        fail(reader,
+             "reads the model input before it is quantized: put a QActivation 'none' "
+             "with an output quantizer first");
+      }
+      return {kModelInput, input_grid(), input_shape_};
+    }
+    const auto found = settled_.find(name);
+    if (found == settled_.end()) {
+      fail(reader, "reads '" + name + "', which is not an earlier node with a quantized output");
+    }
+    return found->second;
+  }
+
+  Grid input_grid() const {
+    Grid grid;
+    grid.scale = result_.input_scale;
+    grid.zero_point = result_.input_zero_point;
+    return grid;
+  }
+
+  void add_slice(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 1) fail(node.name, "a slice takes exactly one input");
+    const Cursor in = cursor_of(inputs[0], node.name);
+    Layer slice;
+    slice.name = node.name;
+    slice.inputs = {in.producer};
+    slice.op = Slice{node.offset, node.length};
+    slice.output_scale = in.grid.scale;
+    slice.output_zero_point = in.grid.zero_point;
+    converter_.push_layer(std::move(slice), in.grid, Shape{node.length, 1, 1});
+  }
+
+  void add_concat(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() < 2) fail(node.name, "a concat takes at least two inputs");
+    std::vector<Cursor> in;
+    for (const std::string& name : inputs) in.push_back(cursor_of(name, node.name));
+    // The concat takes the coarsest of the input grids, so that no input can overflow it.
+    Grid coarse = in[0].grid;
+    for (const Cursor& c : in) {
+      if (c.grid.scale > coarse.scale) coarse = c.grid;
+    }
+    coarse.q_min = -128;
+    coarse.q_max = 127;
+    Layer concat;
+    concat.name = node.name;
+    Concat op;
+    Shape shape{0, in[0].shape.height, in[0].shape.width};
+    for (const Cursor& c : in) {
+      concat.inputs.push_back(c.producer);
+      op.inputs.push_back(build_concat_input(node.name, c.grid.scale, coarse.scale));
+      shape.channels += c.shape.channels;
+    }
+    concat.op = std::move(op);
+    concat.output_scale = coarse.scale;
+    concat.output_zero_point = coarse.zero_point;
+    converter_.push_layer(std::move(concat), coarse, shape);
+  }
+
+  IntegerModel& result_;
+  Converter converter_;
+  Shape input_shape_;
+  std::string previous_ = models::kGraphInput;
+  std::map<std::string, Cursor> settled_;
+};
+
+}  // namespace
+
+IntegerModel lower_model(torch::nn::Module& model, const Shape& input_shape,
+                         const std::string& name) {
   model.eval();
-  ModuleList modules;
-  collect(model, "", modules);
+  const models::ModelGraph graph = models::model_graph(model);
   IntegerModel result;
   result.name = name;
   result.input_shape = input_shape;
-  Converter converter(result);
-  converter.set_input_shape(input_shape);
-  for (auto& [layer_name, module] : modules) converter.add(layer_name, *module);
-  converter.finish(" (it is the last layer)");
+  GraphLowering lowering(result, input_shape);
+  for (size_t i = 0; i < graph.size(); ++i) lowering.add(graph[i], i + 1 == graph.size());
+  lowering.finish();
   if (result.layers.empty()) {
     throw std::invalid_argument("convert: model '" + name + "' has no layer to export");
   }
-  validate(result);
-  return result;
-}
-
-IntegerModel convert_smartpix_model2(models::SmartpixModel2Impl& model, const std::string& name) {
-  using M = models::SmartpixModel2Impl;
-  model.eval();
-  IntegerModel result;
-  result.name = name;
-  result.input_shape = Shape{M::kBranch1Features + M::kBranch2Features, 1, 1};
-  Converter converter(result);
-  converter.set_input_shape(result.input_shape);
-  converter.add("input_act", *model.input_act);
-  if (!model.input_act->output_quant()) {
-    fail("input_act", "the model input is not quantized (set input_quant)");
-  }
-  const Grid input_grid = converter.grid();
-  auto branch = [&](const std::string& slice_name, int64_t offset, int64_t length,
-                    const std::string& dense_name, nn::QLinearImpl& dense,
-                    const std::string& act_name, nn::QActivationImpl& act) {
-    Layer slice;
-    slice.name = slice_name;
-    slice.inputs = {kModelInput};
-    slice.op = Slice{offset, length};
-    slice.output_scale = input_grid.scale;
-    slice.output_zero_point = input_grid.zero_point;
-    result.layers.push_back(slice);
-    converter.set_cursor(static_cast<int>(result.layers.size()) - 1, input_grid,
-                         Shape{length, 1, 1});
-    converter.add(dense_name, dense);
-    converter.add(act_name, act);
-    converter.finish(" (before the concat)");
-    return std::make_pair(converter.producer(), converter.grid());
-  };
-  const auto [xz, xz_grid] = branch("xz_slice", 0, M::kBranch1Features, "xz_dense1",
-                                    *model.xz_dense1, "xz_act1", *model.xz_act1);
-  const auto [yl, yl_grid] = branch("yl_slice", M::kBranch1Features, M::kBranch2Features,
-                                    "yl_dense1", *model.yl_dense1, "yl_act1", *model.yl_act1);
-  // The concat takes the coarser of the two grids, so neither branch can overflow it.
-  const Grid& coarse = xz_grid.scale >= yl_grid.scale ? xz_grid : yl_grid;
-  Layer concat;
-  concat.name = "concat";
-  concat.inputs = {xz, yl};
-  concat.op = Concat{{build_concat_input("concat", xz_grid.scale, coarse.scale),
-                      build_concat_input("concat", yl_grid.scale, coarse.scale)}};
-  concat.output_scale = coarse.scale;
-  concat.output_zero_point = coarse.zero_point;
-  result.layers.push_back(concat);
-  Grid concat_grid = coarse;
-  concat_grid.q_min = -128;
-  concat_grid.q_max = 127;
-  converter.set_cursor(static_cast<int>(result.layers.size()) - 1, concat_grid,
-                       Shape{2 * model.options.branch_width(), 1, 1});
-  const std::vector<std::pair<std::string, torch::nn::Module*>> merged = {
-      {"merged_dense1", model.merged_dense1.get()},
-      {"merged_act1", model.merged_act1.get()},
-      {"merged_dense2", model.merged_dense2.get()},
-      {"merged_act2", model.merged_act2.get()},
-      {"merged_dense3", model.merged_dense3.get()},
-      {"merged_act3", model.merged_act3.get()},
-      {"output", model.output.get()}};
-  for (const auto& [layer_name, module] : merged) converter.add(layer_name, *module);
-  if (model.output_activation->options.function() != "sigmoid") {
-    converter.add("output_activation", *model.output_activation);
-  }
-  converter.finish(" (it is the last layer)");
   validate(result);
   return result;
 }

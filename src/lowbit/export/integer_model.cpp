@@ -81,6 +81,131 @@ std::string producer_name(const IntegerModel& model, int producer) {
                               ") and layer '" + layer.name + "' (expects " + expected + ")");
 }
 
+// What one layer's operator check sees: the model, the layer, its input shapes and its first
+// producer.
+struct LayerInputs {
+  const IntegerModel& model;
+  const Layer& layer;
+  const std::vector<Shape>& in;
+  int producer;
+};
+
+// One output_shape per op type checks that op's fields against its input and returns its output
+// shape; validate() dispatches to them with std::visit, so an op type without one does not compile.
+Shape output_shape(const LayerInputs& c, const FullyConnected& fc) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  check_positive(name, "in_features", fc.in_features);
+  check_positive(name, "out_features", fc.out_features);
+  if (in[0].size() != fc.in_features) {
+    shape_mismatch(model, layer, producer, in[0], std::to_string(fc.in_features) + " features");
+  }
+  check_weights(name, fc.format, fc.weights, fc.out_features, fc.in_features);
+  check_bias_and_requant(name, fc.bias, fc.requant, fc.out_features);
+  return {fc.out_features, 1, 1};
+}
+
+Shape output_shape(const LayerInputs& c, const Conv2d& conv) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  for (auto [what, value] : {std::pair<const char*, int64_t>{"in_channels", conv.in_channels},
+                             {"in_height", conv.in_height},
+                             {"in_width", conv.in_width},
+                             {"out_channels", conv.out_channels},
+                             {"kernel_h", conv.kernel_h},
+                             {"kernel_w", conv.kernel_w},
+                             {"stride_h", conv.stride_h},
+                             {"stride_w", conv.stride_w},
+                             {"groups", conv.groups}}) {
+    check_positive(name, what, value);
+  }
+  if (conv.pad_top < 0 || conv.pad_bottom < 0 || conv.pad_left < 0 || conv.pad_right < 0) {
+    fail(name, "padding must be >= 0");
+  }
+  if (conv.in_channels % conv.groups != 0 || conv.out_channels % conv.groups != 0) {
+    fail(name, "groups " + std::to_string(conv.groups) + " must divide in_channels " +
+                   std::to_string(conv.in_channels) + " and out_channels " +
+                   std::to_string(conv.out_channels));
+  }
+  if (conv.kernel_h > conv.in_height + conv.pad_top + conv.pad_bottom ||
+      conv.kernel_w > conv.in_width + conv.pad_left + conv.pad_right) {
+    fail(name, "kernel is larger than the padded input");
+  }
+  // The runtime sums one output in int32: 65793 taps * 255 * 128 < 2^31.
+  if (conv.row_length() > 65793) {
+    fail(name, "in_channels / groups * kernel_h * kernel_w = " + std::to_string(conv.row_length()) +
+                   " exceeds the runtime's limit of 65793 taps per output");
+  }
+  const Shape expected{conv.in_channels, conv.in_height, conv.in_width};
+  if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
+  check_weights(name, conv.format, conv.weights, conv.out_channels, conv.row_length());
+  check_bias_and_requant(name, conv.bias, conv.requant, conv.out_channels);
+  return {conv.out_channels, conv.out_height(), conv.out_width()};
+}
+
+Shape output_shape(const LayerInputs& c, const Pool& pool) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  for (auto [what, value] : {std::pair<const char*, int64_t>{"channels", pool.channels},
+                             {"in_height", pool.in_height},
+                             {"in_width", pool.in_width},
+                             {"kernel_h", pool.kernel_h},
+                             {"kernel_w", pool.kernel_w},
+                             {"stride_h", pool.stride_h},
+                             {"stride_w", pool.stride_w}}) {
+    check_positive(name, what, value);
+  }
+  if (pool.pad_top < 0 || pool.pad_bottom < 0 || pool.pad_left < 0 || pool.pad_right < 0 ||
+      pool.pad_top >= pool.kernel_h || pool.pad_bottom >= pool.kernel_h ||
+      pool.pad_left >= pool.kernel_w || pool.pad_right >= pool.kernel_w) {
+    fail(name, "pool padding must be in [0, kernel)");
+  }
+  if (pool.kernel_h > pool.in_height + pool.pad_top + pool.pad_bottom ||
+      pool.kernel_w > pool.in_width + pool.pad_left + pool.pad_right) {
+    fail(name, "window is larger than the padded input");
+  }
+  const Shape expected{pool.channels, pool.in_height, pool.in_width};
+  if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
+  return {pool.channels, pool.out_height(), pool.out_width()};
+}
+
+Shape output_shape(const LayerInputs& c, const Flatten&) {
+  return {c.in[0].size(), 1, 1};
+}
+
+Shape output_shape(const LayerInputs& c, const Slice& slice) {
+  const auto& [model, layer, in, producer] = c;
+  if (slice.offset < 0 || slice.length < 1 || slice.offset + slice.length > in[0].size()) {
+    shape_mismatch(model, layer, producer, in[0],
+                   "at least " + std::to_string(slice.offset + slice.length) +
+                       " elements for slice [" + std::to_string(slice.offset) + ", " +
+                       std::to_string(slice.offset + slice.length) + ")");
+  }
+  return {slice.length, 1, 1};
+}
+
+Shape output_shape(const LayerInputs& c, const Concat& cat) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  if (cat.inputs.size() != layer.inputs.size()) {
+    fail(name, "has " + std::to_string(layer.inputs.size()) + " inputs but " +
+                   std::to_string(cat.inputs.size()) + " rescales");
+  }
+  Shape out{0, in[0].height, in[0].width};
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i].height != out.height || in[i].width != out.width) {
+      shape_mismatch(model, layer, layer.inputs[i], in[i],
+                     "HxW " + std::to_string(out.height) + "x" + std::to_string(out.width) +
+                         " like its first input");
+    }
+    out.channels += in[i].channels;
+    if (cat.inputs[i].multiplier < 0 || cat.inputs[i].shift < -31 || cat.inputs[i].shift > 30) {
+      fail(name, "rescale of input " + std::to_string(i) + " is out of range");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* format_name(WeightFormat format) {
@@ -242,104 +367,9 @@ std::vector<Shape> validate(const IntegerModel& model) {
       fail(name, "pool, flatten and slice must keep the scale and zero point of " +
                      producer_name(model, producer));
     }
-    Shape out;
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
-      check_positive(name, "in_features", fc->in_features);
-      check_positive(name, "out_features", fc->out_features);
-      if (in[0].size() != fc->in_features) {
-        shape_mismatch(model, layer, producer, in[0],
-                       std::to_string(fc->in_features) + " features");
-      }
-      check_weights(name, fc->format, fc->weights, fc->out_features, fc->in_features);
-      check_bias_and_requant(name, fc->bias, fc->requant, fc->out_features);
-      out = {fc->out_features, 1, 1};
-    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      for (auto [what, value] : {std::pair<const char*, int64_t>{"in_channels", conv->in_channels},
-                                 {"in_height", conv->in_height},
-                                 {"in_width", conv->in_width},
-                                 {"out_channels", conv->out_channels},
-                                 {"kernel_h", conv->kernel_h},
-                                 {"kernel_w", conv->kernel_w},
-                                 {"stride_h", conv->stride_h},
-                                 {"stride_w", conv->stride_w},
-                                 {"groups", conv->groups}}) {
-        check_positive(name, what, value);
-      }
-      if (conv->pad_top < 0 || conv->pad_bottom < 0 || conv->pad_left < 0 || conv->pad_right < 0) {
-        fail(name, "padding must be >= 0");
-      }
-      if (conv->in_channels % conv->groups != 0 || conv->out_channels % conv->groups != 0) {
-        fail(name, "groups " + std::to_string(conv->groups) + " must divide in_channels " +
-                       std::to_string(conv->in_channels) + " and out_channels " +
-                       std::to_string(conv->out_channels));
-      }
-      if (conv->kernel_h > conv->in_height + conv->pad_top + conv->pad_bottom ||
-          conv->kernel_w > conv->in_width + conv->pad_left + conv->pad_right) {
-        fail(name, "kernel is larger than the padded input");
-      }
-      // The runtime sums one output in int32: 65793 taps * 255 * 128 < 2^31.
-      if (conv->row_length() > 65793) {
-        fail(name,
-             "in_channels / groups * kernel_h * kernel_w = " + std::to_string(conv->row_length()) +
-                 " exceeds the runtime's limit of 65793 taps per output");
-      }
-      const Shape expected{conv->in_channels, conv->in_height, conv->in_width};
-      if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
-      check_weights(name, conv->format, conv->weights, conv->out_channels, conv->row_length());
-      check_bias_and_requant(name, conv->bias, conv->requant, conv->out_channels);
-      out = {conv->out_channels, conv->out_height(), conv->out_width()};
-    } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
-      for (auto [what, value] : {std::pair<const char*, int64_t>{"channels", pool->channels},
-                                 {"in_height", pool->in_height},
-                                 {"in_width", pool->in_width},
-                                 {"kernel_h", pool->kernel_h},
-                                 {"kernel_w", pool->kernel_w},
-                                 {"stride_h", pool->stride_h},
-                                 {"stride_w", pool->stride_w}}) {
-        check_positive(name, what, value);
-      }
-      if (pool->pad_top < 0 || pool->pad_bottom < 0 || pool->pad_left < 0 || pool->pad_right < 0 ||
-          pool->pad_top >= pool->kernel_h || pool->pad_bottom >= pool->kernel_h ||
-          pool->pad_left >= pool->kernel_w || pool->pad_right >= pool->kernel_w) {
-        fail(name, "pool padding must be in [0, kernel)");
-      }
-      if (pool->kernel_h > pool->in_height + pool->pad_top + pool->pad_bottom ||
-          pool->kernel_w > pool->in_width + pool->pad_left + pool->pad_right) {
-        fail(name, "window is larger than the padded input");
-      }
-      const Shape expected{pool->channels, pool->in_height, pool->in_width};
-      if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
-      out = {pool->channels, pool->out_height(), pool->out_width()};
-    } else if (std::holds_alternative<Flatten>(layer.op)) {
-      out = {in[0].size(), 1, 1};
-    } else if (const auto* slice = std::get_if<Slice>(&layer.op)) {
-      if (slice->offset < 0 || slice->length < 1 || slice->offset + slice->length > in[0].size()) {
-        shape_mismatch(model, layer, producer, in[0],
-                       "at least " + std::to_string(slice->offset + slice->length) +
-                           " elements for slice [" + std::to_string(slice->offset) + ", " +
-                           std::to_string(slice->offset + slice->length) + ")");
-      }
-      out = {slice->length, 1, 1};
-    } else {
-      const auto& cat = std::get<Concat>(layer.op);
-      if (cat.inputs.size() != layer.inputs.size()) {
-        fail(name, "has " + std::to_string(layer.inputs.size()) + " inputs but " +
-                       std::to_string(cat.inputs.size()) + " rescales");
-      }
-      out = {0, in[0].height, in[0].width};
-      for (size_t i = 0; i < in.size(); ++i) {
-        if (in[i].height != out.height || in[i].width != out.width) {
-          shape_mismatch(model, layer, layer.inputs[i], in[i],
-                         "HxW " + std::to_string(out.height) + "x" + std::to_string(out.width) +
-                             " like its first input");
-        }
-        out.channels += in[i].channels;
-        if (cat.inputs[i].multiplier < 0 || cat.inputs[i].shift < -31 || cat.inputs[i].shift > 30) {
-          fail(name, "rescale of input " + std::to_string(i) + " is out of range");
-        }
-      }
-    }
-    shapes.push_back(out);
+    const LayerInputs inputs{model, layer, in, producer};
+    shapes.push_back(
+        std::visit([&](const auto& op) { return output_shape(inputs, op); }, layer.op));
   }
   const Op& last = model.layers.back().op;
   if (std::holds_alternative<Flatten>(last) || std::holds_alternative<Slice>(last)) {

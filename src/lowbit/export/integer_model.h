@@ -167,6 +167,16 @@ struct Concat {
 /// One operation of the integer model.
 using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat>;
 
+/// A visitor made of one lambda per op type, for std::visit over an Op: a pass written with it
+/// does not compile until it handles every op type, so a new op cannot be skipped silently.
+template <class... Handlers>
+struct OpVisitor : Handlers... {
+  using Handlers::operator()...;
+};
+/// Deduces OpVisitor's handler types from the lambdas.
+template <class... Handlers>
+OpVisitor(Handlers...) -> OpVisitor<Handlers...>;
+
 /// Index in Layer::inputs that names the model input instead of a layer output.
 inline constexpr int kModelInput = -1;
 

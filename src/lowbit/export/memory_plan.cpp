@@ -74,21 +74,31 @@ bool fuses_with_next(const IntegerModel& model, size_t index) {
 }
 
 int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
-  if (const auto* fc = std::get_if<FullyConnected>(&op)) {
-    lowbit_fc_params_t params{};
-    params.batch = 1;
-    params.in_features = static_cast<size_t>(fc->in_features);
-    params.out_features = static_cast<size_t>(fc->out_features);
-    params.weight_format = runtime_format(fc->format);
-    return static_cast<int64_t>(lowbit_fc_scratch_size(&params));
-  }
-  if (const auto* conv = std::get_if<Conv2d>(&op)) {
-    const lowbit_conv2d_params_t params = runtime_params(*conv);
-    if (fused_pool == nullptr) return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
-    const lowbit_pool_params_t pool = runtime_params(*fused_pool);
-    return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
-  }
-  return 0;
+  return std::visit(
+      OpVisitor{
+          [](const FullyConnected& fc) {
+            lowbit_fc_params_t params{};
+            params.batch = 1;
+            params.in_features = static_cast<size_t>(fc.in_features);
+            params.out_features = static_cast<size_t>(fc.out_features);
+            params.weight_format = runtime_format(fc.format);
+            return static_cast<int64_t>(lowbit_fc_scratch_size(&params));
+          },
+          [&](const Conv2d& conv) {
+            const lowbit_conv2d_params_t params = runtime_params(conv);
+            if (fused_pool == nullptr) {
+              return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
+            }
+            const lowbit_pool_params_t pool = runtime_params(*fused_pool);
+            return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
+          },
+          // The pools, views and concat need no scratch of their own.
+          [](const Pool&) { return int64_t{0}; },
+          [](const Flatten&) { return int64_t{0}; },
+          [](const Slice&) { return int64_t{0}; },
+          [](const Concat&) { return int64_t{0}; },
+      },
+      op);
 }
 
 MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes) {

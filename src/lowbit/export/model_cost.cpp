@@ -15,22 +15,31 @@ ModelCost model_cost(const IntegerModel& model) {
     lc.name = layer.name;
     lc.output_shape = shapes[i];
     lc.output_bytes = shapes[i].size();
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
-      lc.weight_bytes = packed_size(fc->format, fc->out_features, fc->in_features);
-      lc.bias_bytes = 4 * static_cast<int64_t>(fc->bias.size());
-      lc.requant_bytes = 8 * static_cast<int64_t>(fc->requant.multiplier.size());
-      lc.macs = fc->in_features * fc->out_features;
-    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      lc.weight_bytes = packed_size(conv->format, conv->out_channels, conv->row_length());
-      lc.bias_bytes = 4 * static_cast<int64_t>(conv->bias.size());
-      lc.requant_bytes = 8 * static_cast<int64_t>(conv->requant.multiplier.size());
-      lc.macs = shapes[i].size() * conv->row_length();
-      if (plan.fused_with_next[i]) lc.output_bytes = 0;  // pooled before it is stored
-    } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
-      lc.requant_bytes = 8 * static_cast<int64_t>(cat->inputs.size());
-    } else if (!std::holds_alternative<Pool>(layer.op)) {
-      lc.output_bytes = 0;  // flatten and slice are views of their producer
-    }
+    std::visit(OpVisitor{
+                   [&](const FullyConnected& fc) {
+                     lc.weight_bytes = packed_size(fc.format, fc.out_features, fc.in_features);
+                     lc.bias_bytes = 4 * static_cast<int64_t>(fc.bias.size());
+                     lc.requant_bytes = 8 * static_cast<int64_t>(fc.requant.multiplier.size());
+                     lc.macs = fc.in_features * fc.out_features;
+                   },
+                   [&](const Conv2d& conv) {
+                     lc.weight_bytes =
+                         packed_size(conv.format, conv.out_channels, conv.row_length());
+                     lc.bias_bytes = 4 * static_cast<int64_t>(conv.bias.size());
+                     lc.requant_bytes = 8 * static_cast<int64_t>(conv.requant.multiplier.size());
+                     lc.macs = shapes[i].size() * conv.row_length();
+                     if (plan.fused_with_next[i])
+                       lc.output_bytes = 0;  // pooled before it is stored
+                   },
+                   [&](const Pool&) {},
+                   // Flatten and slice are views of their producer.
+                   [&](const Flatten&) { lc.output_bytes = 0; },
+                   [&](const Slice&) { lc.output_bytes = 0; },
+                   [&](const Concat& cat) {
+                     lc.requant_bytes = 8 * static_cast<int64_t>(cat.inputs.size());
+                   },
+               },
+               layer.op);
     cost.flash_bytes += lc.flash_bytes();
     cost.macs += lc.macs;
     cost.layers.push_back(lc);

@@ -135,26 +135,29 @@ std::vector<int8_t> ReferenceExecutor::run(const std::vector<int8_t>& input) con
     const Values& x = value_of(layer.inputs[0]);
     const int32_t input_zp = input_zero_point_of(model_, layer.inputs[0]);
     Values& out = outputs[i];
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
-      out = run_fc(*fc, x, input_zp, layer.output_zero_point);
-    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      out = run_conv(*conv, x, input_zp, layer.output_zero_point);
-    } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
-      out = run_pool(*pool, x);
-    } else if (std::holds_alternative<Flatten>(layer.op)) {
-      out = x;
-    } else if (const auto* slice = std::get_if<Slice>(&layer.op)) {
-      out.assign(x.begin() + slice->offset, x.begin() + slice->offset + slice->length);
-    } else {
-      const auto& cat = std::get<Concat>(layer.op);
-      for (size_t k = 0; k < layer.inputs.size(); ++k) {
-        const int32_t zp = input_zero_point_of(model_, layer.inputs[k]);
-        for (int8_t q : value_of(layer.inputs[k])) {
-          out.push_back(reference_requantize(q - zp, cat.inputs[k].multiplier, cat.inputs[k].shift,
-                                             layer.output_zero_point, -128, 127));
-        }
-      }
-    }
+    std::visit(
+        OpVisitor{
+            [&](const FullyConnected& fc) {
+              out = run_fc(fc, x, input_zp, layer.output_zero_point);
+            },
+            [&](const Conv2d& conv) { out = run_conv(conv, x, input_zp, layer.output_zero_point); },
+            [&](const Pool& pool) { out = run_pool(pool, x); },
+            [&](const Flatten&) { out = x; },
+            [&](const Slice& slice) {
+              out.assign(x.begin() + slice.offset, x.begin() + slice.offset + slice.length);
+            },
+            [&](const Concat& cat) {
+              for (size_t k = 0; k < layer.inputs.size(); ++k) {
+                const int32_t zp = input_zero_point_of(model_, layer.inputs[k]);
+                for (int8_t q : value_of(layer.inputs[k])) {
+                  out.push_back(reference_requantize(q - zp, cat.inputs[k].multiplier,
+                                                     cat.inputs[k].shift, layer.output_zero_point,
+                                                     -128, 127));
+                }
+              }
+            },
+        },
+        layer.op);
   }
   return outputs.back();
 }

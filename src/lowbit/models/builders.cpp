@@ -3,7 +3,6 @@
 #include <cmath>
 #include <string>
 
-#include "lowbit/data/smartpix.h"
 #include "lowbit/models/cnn_mcu.h"
 #include "lowbit/models/resnet.h"
 #include "lowbit/models/smartpix_model2.h"
@@ -11,12 +10,13 @@
 namespace lowbit::models {
 namespace {
 
-int64_t positive(const train::ConfigNode& node, const std::string& key, int64_t fallback) {
+int64_t positive(const lowbit::config::ConfigNode& node, const std::string& key, int64_t fallback) {
   return node.get_in_range<int64_t>(key, fallback, 1, 1 << 20);
 }
 
 // ResNets are built for CIFAR-sized colour images; anything else would fail deep inside forward.
-void require_cifar_shape(const train::ConfigNode& node, int64_t in_features, const char* model) {
+void require_cifar_shape(const lowbit::config::ConfigNode& node, int64_t in_features,
+                         const char* model) {
   if (in_features != 3 * 32 * 32) {
     node.fail("type", std::string(model) +
                           " needs 3 x 32 x 32 inputs (3072 features); the data has " +
@@ -24,7 +24,7 @@ void require_cifar_shape(const train::ConfigNode& node, int64_t in_features, con
   }
 }
 
-torch::nn::AnyModule build_resnet(const train::ConfigNode& node, int64_t num_outputs,
+torch::nn::AnyModule build_resnet(const lowbit::config::ConfigNode& node, int64_t num_outputs,
                                   ResNetOptions options) {
   options.classes(num_outputs);
   options.widths(node.get<std::vector<int64_t>>("widths", options.widths()));
@@ -38,10 +38,11 @@ torch::nn::AnyModule build_resnet(const train::ConfigNode& node, int64_t num_out
 
 }  // namespace
 
-torch::nn::AnyModule build_smartpix_model2(const train::ConfigNode& node, int64_t in_features,
-                                           int64_t num_outputs) {
-  if (in_features != data::kSmartpixFeatures || num_outputs != 1) {
-    node.fail("type", "smartpix_model2 needs " + std::to_string(data::kSmartpixFeatures) +
+torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& node,
+                                           int64_t in_features, int64_t num_outputs) {
+  if (in_features != SmartpixModel2Impl::kInputFeatures || num_outputs != 1) {
+    node.fail("type", "smartpix_model2 needs " +
+                          std::to_string(SmartpixModel2Impl::kInputFeatures) +
                           " input features and one output (smart-pixel data); the data has " +
                           std::to_string(in_features) + " and " + std::to_string(num_outputs));
   }
@@ -55,7 +56,7 @@ torch::nn::AnyModule build_smartpix_model2(const train::ConfigNode& node, int64_
   return torch::nn::AnyModule(SmartpixModel2(options));
 }
 
-torch::nn::AnyModule build_cnn_mcu(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_cnn_mcu(const lowbit::config::ConfigNode& node, int64_t in_features,
                                    int64_t num_outputs) {
   const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(in_features))));
   if (side * side != in_features || num_outputs < 2) {
@@ -77,13 +78,13 @@ torch::nn::AnyModule build_cnn_mcu(const train::ConfigNode& node, int64_t in_fea
   return torch::nn::AnyModule(CnnMcu(options));
 }
 
-torch::nn::AnyModule build_resnet20(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_resnet20(const lowbit::config::ConfigNode& node, int64_t in_features,
                                     int64_t num_outputs) {
   require_cifar_shape(node, in_features, "resnet20");
   return build_resnet(node, num_outputs, resnet20_options());
 }
 
-torch::nn::AnyModule build_resnet18(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_resnet18(const lowbit::config::ConfigNode& node, int64_t in_features,
                                     int64_t num_outputs) {
   require_cifar_shape(node, in_features, "resnet18");
   return build_resnet(node, num_outputs, resnet18_options());

@@ -6,24 +6,24 @@
 
 #include <cstdint>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::models {
 
 /// smartpix_model2 (seeds 000/001): needs 36 input features and one (binary) output.
-torch::nn::AnyModule build_smartpix_model2(const train::ConfigNode& node, int64_t in_features,
-                                           int64_t num_outputs);
+torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& node,
+                                           int64_t in_features, int64_t num_outputs);
 
 /// cnn_mcu (seed 002): a single-channel square image whose side is taken from the data.
-torch::nn::AnyModule build_cnn_mcu(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_cnn_mcu(const lowbit::config::ConfigNode& node, int64_t in_features,
                                    int64_t num_outputs);
 
 /// resnet20 for 3 x 32 x 32 inputs (seed 004's CIFAR ResNets).
-torch::nn::AnyModule build_resnet20(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_resnet20(const lowbit::config::ConfigNode& node, int64_t in_features,
                                     int64_t num_outputs);
 
 /// resnet18 (CIFAR variant) for 3 x 32 x 32 inputs.
-torch::nn::AnyModule build_resnet18(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_resnet18(const lowbit::config::ConfigNode& node, int64_t in_features,
                                     int64_t num_outputs);
 
 }  // namespace lowbit::models

@@ -49,7 +49,7 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& input) {
   return x;
 }
 
-torch::nn::AnyModule build_mlp(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_mlp(const lowbit::config::ConfigNode& node, int64_t in_features,
                                int64_t num_outputs) {
   MlpOptions options;
   options.in_features = in_features;

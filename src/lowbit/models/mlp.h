@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::models {
 
@@ -45,7 +45,7 @@ class MlpImpl : public torch::nn::Module {
 TORCH_MODULE(Mlp);
 
 /// Builder for `model: {type: mlp, widths: [...], activation, norm, output_activation, bias}`.
-torch::nn::AnyModule build_mlp(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_mlp(const lowbit::config::ConfigNode& node, int64_t in_features,
                                int64_t num_outputs);
 
 }  // namespace lowbit::models

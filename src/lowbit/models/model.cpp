@@ -21,7 +21,7 @@ const std::vector<ModelType>& model_types() {
   return types;
 }
 
-torch::nn::AnyModule build_model(const train::ConfigNode& node, int64_t in_features,
+torch::nn::AnyModule build_model(const lowbit::config::ConfigNode& node, int64_t in_features,
                                  int64_t num_outputs) {
   std::vector<std::string> names;
   for (const auto& t : model_types()) names.push_back(t.name);

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::models {
 
 /// Builds a model from its config section (keys other than `type`), the number of input
 /// features per sample (the product of the non-batch input dimensions) and the number of outputs.
 /// The builder calls done() on the section.
-using ModelBuilder = std::function<torch::nn::AnyModule(const train::ConfigNode& node,
+using ModelBuilder = std::function<torch::nn::AnyModule(const lowbit::config::ConfigNode& node,
                                                         int64_t in_features, int64_t num_outputs)>;
 
 /// A named builder as the registry lists it.
@@ -30,8 +30,8 @@ struct ModelType {
 const std::vector<ModelType>& model_types();
 
 /// Builds the model a `model:` section describes (`type` picks the builder). Throws
-/// train::ConfigError naming the key and the known types for an unknown type.
-torch::nn::AnyModule build_model(const train::ConfigNode& node, int64_t in_features,
+/// lowbit::config::ConfigError naming the key and the known types for an unknown type.
+torch::nn::AnyModule build_model(const lowbit::config::ConfigNode& node, int64_t in_features,
                                  int64_t num_outputs);
 
 }  // namespace lowbit::models

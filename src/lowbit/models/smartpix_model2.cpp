@@ -56,7 +56,7 @@ void SmartpixModel2Impl::reset() {
 }
 
 torch::Tensor SmartpixModel2Impl::forward_logits(const torch::Tensor& input) {
-  if (input.dim() != 2 || input.size(1) != kBranch1Features + kBranch2Features) {
+  if (input.dim() != 2 || input.size(1) != kInputFeatures) {
     throw std::invalid_argument("smartpix_model2: expected input {N, 36}, got " +
                                 c10::str(input.sizes()));
   }
@@ -73,6 +73,49 @@ torch::Tensor SmartpixModel2Impl::forward_logits(const torch::Tensor& input) {
 
 torch::Tensor SmartpixModel2Impl::forward(const torch::Tensor& input) {
   return output_activation->forward(forward_logits(input));
+}
+
+ModelGraph SmartpixModel2Impl::graph() {
+  auto node = [](const std::string& name, std::shared_ptr<torch::nn::Module> module) {
+    GraphNode n;
+    n.name = name;
+    n.module = std::move(module);
+    return n;
+  };
+  auto slice = [](const std::string& name, int64_t offset, int64_t length) {
+    GraphNode n;
+    n.name = name;
+    n.kind = NodeKind::kSlice;
+    n.inputs = {"input_act"};
+    n.offset = offset;
+    n.length = length;
+    return n;
+  };
+  GraphNode concat;
+  concat.name = "concat";
+  concat.kind = NodeKind::kConcat;
+  concat.inputs = {"xz_act1", "yl_act1"};
+  GraphNode out_act = node("output_activation", output_activation.ptr());
+  out_act.host = output_activation->options.function() == "sigmoid";
+  return {node("input_act", input_act.ptr()),
+          slice("xz_slice", 0, kBranch1Features),
+          node("xz_dense1", xz_dense1.ptr()),
+          node("xz_act1", xz_act1.ptr()),
+          slice("yl_slice", kBranch1Features, kBranch2Features),
+          node("yl_dense1", yl_dense1.ptr()),
+          node("yl_act1", yl_act1.ptr()),
+          concat,
+          node("merged_dense1", merged_dense1.ptr()),
+          node("merged_act1", merged_act1.ptr()),
+          node("merged_drop1", merged_drop1.ptr()),
+          node("merged_dense2", merged_dense2.ptr()),
+          node("merged_act2", merged_act2.ptr()),
+          node("merged_drop2", merged_drop2.ptr()),
+          node("merged_dense3", merged_dense3.ptr()),
+          node("merged_act3", merged_act3.ptr()),
+          node("merged_drop3", merged_drop3.ptr()),
+          node("output", output.ptr()),
+          out_act};
 }
 
 }  // namespace lowbit::models

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lowbit/models/graph.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qlinear.h"
 
@@ -45,12 +46,14 @@ struct SmartpixModel2Options {
 /// relu] -> concat 64 -> merged_dense1 128, merged_act1 relu, merged_drop1 -> merged_dense2 64,
 /// merged_act2, merged_drop2 -> merged_dense3 32, merged_act3, merged_drop3 -> output 1 ->
 /// output_activation sigmoid. The output layer is named `output` as in seed 001's fix.
-class SmartpixModel2Impl : public torch::nn::Cloneable<SmartpixModel2Impl> {
+class SmartpixModel2Impl : public torch::nn::Cloneable<SmartpixModel2Impl>, public GraphModel {
  public:
   /// Columns of branch 1 (x-profile + z-global).
   static constexpr int64_t kBranch1Features = 22;
   /// Columns of branch 2 (y-profile + y-local).
   static constexpr int64_t kBranch2Features = 14;
+  /// Input columns: the smart-pixel feature layout of data/smartpix.h (a test keeps them equal).
+  static constexpr int64_t kInputFeatures = kBranch1Features + kBranch2Features;
 
   /// A model from options.
   explicit SmartpixModel2Impl(const SmartpixModel2Options& options = {});
@@ -61,6 +64,9 @@ class SmartpixModel2Impl : public torch::nn::Cloneable<SmartpixModel2Impl> {
   torch::Tensor forward(const torch::Tensor& input);
   /// Logits {N, 1} (everything but output_activation), for losses with a built-in sigmoid.
   torch::Tensor forward_logits(const torch::Tensor& input);
+  /// input_act, then each branch as a slice of the quantized input and its dense layer, the
+  /// concat, the merged chain and the output; a sigmoid output_activation is left to the host.
+  models::ModelGraph graph() override;
 
   /// The options the model was built with.
   SmartpixModel2Options options;

@@ -53,17 +53,11 @@ torch::Tensor QActivationImpl::forward(const torch::Tensor& input) {
     y = input;
   }
   if (recording_) recorded_input_ = y;
-  return apply_quantizer(output_quant_, y);
+  return apply_quantizer(output_quant(), y);
 }
 
-void QActivationImpl::set_output_quant(const std::string& spec) {
-  torch::Device device(torch::kCPU);
-  if (output_quant_) {
-    const auto tensors = output_quant_->parameters();
-    if (!tensors.empty()) device = tensors.front().device();
-  }
-  output_quant_ = install_quantizer(*this, "output_quant", spec, quant::Role::kActivation, device);
-  options.output_quant(spec);
+void QActivationImpl::record_spec(QuantSlot slot, const std::string& spec) {
+  if (slot == QuantSlot::kOutputs) options.output_quant(spec);
 }
 
 }  // namespace lowbit::nn

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/quant/quantizer.h"
+#include "lowbit/nn/quantized_layer.h"
 
 namespace lowbit::nn {
 
@@ -29,7 +29,7 @@ const std::vector<std::string>& activation_functions();
 
 /// y = output_q(f(x)). hard_sigmoid is PyTorch's relu6(x + 3) / 6. The quantizer is submodule
 /// `output_quant` when set.
-class QActivationImpl : public torch::nn::Cloneable<QActivationImpl> {
+class QActivationImpl : public torch::nn::Cloneable<QActivationImpl>, public QuantizedLayer {
  public:
   /// A layer from options; throws std::invalid_argument for an unknown function.
   explicit QActivationImpl(const QActivationOptions& options = {});
@@ -41,11 +41,12 @@ class QActivationImpl : public torch::nn::Cloneable<QActivationImpl> {
   /// output_q(f(input)).
   torch::Tensor forward(const torch::Tensor& input);
 
-  /// The output quantizer, or null.
-  const quant::Quantizer& output_quant() const { return output_quant_; }
-  /// Replaces the output quantizer ("" removes it) on the device of the one it replaces (CPU
-  /// when there was none or it had no tensors); the options follow.
-  void set_output_quant(const std::string& spec);
+  /// "QActivation".
+  const char* kind() const override { return "QActivation"; }
+  /// The output quantizer, addressed as role "activations".
+  std::vector<SlotRole> slot_roles() const override {
+    return {{QuantSlot::kOutputs, "activations"}};
+  }
 
   /// Turns recording of the output quantizer's input on or off (activation bin
   /// regularization reads it); turning it off drops the recorded tensor.
@@ -60,8 +61,10 @@ class QActivationImpl : public torch::nn::Cloneable<QActivationImpl> {
   /// The options the layer was built with, quantizer SPEC as last set.
   QActivationOptions options;
 
+ protected:
+  void record_spec(QuantSlot slot, const std::string& spec) override;
+
  private:
-  quant::Quantizer output_quant_;
   bool recording_ = false;
   torch::Tensor recorded_input_;
 };

@@ -60,10 +60,6 @@ void QConv2dImpl::pretty_print(std::ostream& stream) const {
          << "\", output_quant=\"" << options.output_quant() << "\")";
 }
 
-torch::Tensor QConv2dImpl::quantized_weight() {
-  return apply_quantizer(weight_quant_, weight);
-}
-
 void QConv2dImpl::add_bias(const torch::Tensor& initial) {
   if (bias.defined()) throw std::logic_error("QConv2d::add_bias: the layer already has a bias");
   // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
@@ -72,41 +68,35 @@ void QConv2dImpl::add_bias(const torch::Tensor& initial) {
   options.bias(true);
 }
 
-torch::Tensor QConv2dImpl::quantized_bias() {
-  return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
-}
-
 torch::Tensor QConv2dImpl::forward(const torch::Tensor& input) {
-  const torch::Tensor x = apply_quantizer(input_quant_, input);
+  const torch::Tensor x = apply_quantizer(input_quant(), input);
   const torch::Tensor y = torch::conv2d(x, quantized_weight(), quantized_bias(), options.stride(),
                                         options.padding(), options.dilation(), options.groups());
-  return apply_quantizer(output_quant_, y);
+  return apply_quantizer(output_quant(), y);
 }
 
-void QConv2dImpl::set_weight_quant(const std::string& spec) {
-  weight_quant_ =
-      install_quantizer(*this, "weight_quant", spec, quant::Role::kWeight, weight.device());
-  options.weight_quant(spec);
+std::vector<SlotRole> QConv2dImpl::slot_roles() const {
+  return {{QuantSlot::kWeights, "weights"},
+          {QuantSlot::kBiases, "biases"},
+          {QuantSlot::kInputs, "inputs"},
+          {QuantSlot::kOutputs, "outputs"}};
 }
 
-void QConv2dImpl::set_bias_quant(const std::string& spec) {
-  if (!spec.empty() && !options.bias()) {
-    throw std::invalid_argument("QConv2d: bias_quant '" + spec + "' given to a layer without bias");
+void QConv2dImpl::record_spec(QuantSlot slot, const std::string& spec) {
+  switch (slot) {
+    case QuantSlot::kWeights:
+      options.weight_quant(spec);
+      break;
+    case QuantSlot::kBiases:
+      options.bias_quant(spec);
+      break;
+    case QuantSlot::kInputs:
+      options.input_quant(spec);
+      break;
+    case QuantSlot::kOutputs:
+      options.output_quant(spec);
+      break;
   }
-  bias_quant_ = install_quantizer(*this, "bias_quant", spec, quant::Role::kBias, weight.device());
-  options.bias_quant(spec);
-}
-
-void QConv2dImpl::set_input_quant(const std::string& spec) {
-  input_quant_ =
-      install_quantizer(*this, "input_quant", spec, quant::Role::kActivation, weight.device());
-  options.input_quant(spec);
-}
-
-void QConv2dImpl::set_output_quant(const std::string& spec) {
-  output_quant_ =
-      install_quantizer(*this, "output_quant", spec, quant::Role::kActivation, weight.device());
-  options.output_quant(spec);
 }
 
 }  // namespace lowbit::nn

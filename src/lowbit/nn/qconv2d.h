@@ -10,8 +10,9 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
-#include "lowbit/quant/quantizer.h"
+#include "lowbit/nn/quantized_layer.h"
 
 namespace lowbit::nn {
 
@@ -49,7 +50,7 @@ struct QConv2dOptions {
 /// {out, in / groups, kh, kw} and `bias` {out} are named, shaped and initialised as
 /// torch::nn::Conv2d's; quantizers are submodules `weight_quant`, `bias_quant`, `input_quant`
 /// and `output_quant` when set.
-class QConv2dImpl : public torch::nn::Cloneable<QConv2dImpl> {
+class QConv2dImpl : public torch::nn::Cloneable<QConv2dImpl>, public QuantizedLayer {
  public:
   /// A layer with default stride, padding, groups and bias.
   QConv2dImpl(int64_t in_channels, int64_t out_channels, torch::ExpandingArray<2> kernel_size)
@@ -67,31 +68,18 @@ class QConv2dImpl : public torch::nn::Cloneable<QConv2dImpl> {
   /// The layer's output for input {N, in_channels, H, W}.
   torch::Tensor forward(const torch::Tensor& input);
 
-  /// weight_quant(weight), or weight without a weight quantizer.
-  torch::Tensor quantized_weight();
-  /// bias_quant(bias), or bias without a bias quantizer (undefined without bias).
-  torch::Tensor quantized_bias();
   /// Gives a layer built without bias the learned bias `initial` {out} (batch-norm folding);
   /// throws std::logic_error when it already has one. Optimizers must be rebuilt afterwards.
-  void add_bias(const torch::Tensor& initial);
+  void add_bias(const torch::Tensor& initial) override;
 
-  /// The weight quantizer, or null.
-  const quant::Quantizer& weight_quant() const { return weight_quant_; }
-  /// The bias quantizer, or null.
-  const quant::Quantizer& bias_quant() const { return bias_quant_; }
-  /// The input quantizer, or null.
-  const quant::Quantizer& input_quant() const { return input_quant_; }
-  /// The output quantizer, or null.
-  const quant::Quantizer& output_quant() const { return output_quant_; }
-
-  /// Replaces the weight quantizer ("" removes it); the options follow.
-  void set_weight_quant(const std::string& spec);
-  /// Replaces the bias quantizer ("" removes it); the options follow.
-  void set_bias_quant(const std::string& spec);
-  /// Replaces the input quantizer ("" removes it); the options follow.
-  void set_input_quant(const std::string& spec);
-  /// Replaces the output quantizer ("" removes it); the options follow.
-  void set_output_quant(const std::string& spec);
+  /// "QConv2d".
+  const char* kind() const override { return "QConv2d"; }
+  /// Weights, biases, inputs and outputs.
+  std::vector<SlotRole> slot_roles() const override;
+  /// The learned weight.
+  torch::Tensor weight_tensor() const override { return weight; }
+  /// The learned bias (undefined without one).
+  torch::Tensor bias_tensor() const override { return bias; }
 
   /// The options the layer was built with, quantizer SPECs as last set.
   QConv2dOptions options;
@@ -100,11 +88,8 @@ class QConv2dImpl : public torch::nn::Cloneable<QConv2dImpl> {
   /// The learned bias {out_channels}; undefined when options.bias() is false.
   torch::Tensor bias;
 
- private:
-  quant::Quantizer weight_quant_;
-  quant::Quantizer bias_quant_;
-  quant::Quantizer input_quant_;
-  quant::Quantizer output_quant_;
+ protected:
+  void record_spec(QuantSlot slot, const std::string& spec) override;
 };
 
 /// Holder of QConv2dImpl (the module form layers are used in).

@@ -53,10 +53,6 @@ void QLinearImpl::pretty_print(std::ostream& stream) const {
          << "\", output_quant=\"" << options.output_quant() << "\")";
 }
 
-torch::Tensor QLinearImpl::quantized_weight() {
-  return apply_quantizer(weight_quant_, weight);
-}
-
 void QLinearImpl::add_bias(const torch::Tensor& initial) {
   if (bias.defined()) throw std::logic_error("QLinear::add_bias: the layer already has a bias");
   // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
@@ -65,39 +61,33 @@ void QLinearImpl::add_bias(const torch::Tensor& initial) {
   options.bias(true);
 }
 
-torch::Tensor QLinearImpl::quantized_bias() {
-  return bias.defined() ? apply_quantizer(bias_quant_, bias) : bias;
-}
-
 torch::Tensor QLinearImpl::forward(const torch::Tensor& input) {
-  const torch::Tensor x = apply_quantizer(input_quant_, input);
-  return apply_quantizer(output_quant_, torch::linear(x, quantized_weight(), quantized_bias()));
+  const torch::Tensor x = apply_quantizer(input_quant(), input);
+  return apply_quantizer(output_quant(), torch::linear(x, quantized_weight(), quantized_bias()));
 }
 
-void QLinearImpl::set_weight_quant(const std::string& spec) {
-  weight_quant_ =
-      install_quantizer(*this, "weight_quant", spec, quant::Role::kWeight, weight.device());
-  options.weight_quant(spec);
+std::vector<SlotRole> QLinearImpl::slot_roles() const {
+  return {{QuantSlot::kWeights, "weights"},
+          {QuantSlot::kBiases, "biases"},
+          {QuantSlot::kInputs, "inputs"},
+          {QuantSlot::kOutputs, "outputs"}};
 }
 
-void QLinearImpl::set_bias_quant(const std::string& spec) {
-  if (!spec.empty() && !options.bias()) {
-    throw std::invalid_argument("QLinear: bias_quant '" + spec + "' given to a layer without bias");
+void QLinearImpl::record_spec(QuantSlot slot, const std::string& spec) {
+  switch (slot) {
+    case QuantSlot::kWeights:
+      options.weight_quant(spec);
+      break;
+    case QuantSlot::kBiases:
+      options.bias_quant(spec);
+      break;
+    case QuantSlot::kInputs:
+      options.input_quant(spec);
+      break;
+    case QuantSlot::kOutputs:
+      options.output_quant(spec);
+      break;
   }
-  bias_quant_ = install_quantizer(*this, "bias_quant", spec, quant::Role::kBias, weight.device());
-  options.bias_quant(spec);
-}
-
-void QLinearImpl::set_input_quant(const std::string& spec) {
-  input_quant_ =
-      install_quantizer(*this, "input_quant", spec, quant::Role::kActivation, weight.device());
-  options.input_quant(spec);
-}
-
-void QLinearImpl::set_output_quant(const std::string& spec) {
-  output_quant_ =
-      install_quantizer(*this, "output_quant", spec, quant::Role::kActivation, weight.device());
-  options.output_quant(spec);
 }
 
 }  // namespace lowbit::nn

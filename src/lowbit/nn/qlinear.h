@@ -9,8 +9,9 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
-#include "lowbit/quant/quantizer.h"
+#include "lowbit/nn/quantized_layer.h"
 
 namespace lowbit::nn {
 
@@ -38,7 +39,7 @@ struct QLinearOptions {
 /// {out, in} and `bias` {out} are named, shaped and initialised as torch::nn::Linear's, so an FP
 /// Linear's parameters load by name; quantizers are submodules `weight_quant`, `bias_quant`,
 /// `input_quant` and `output_quant` when set.
-class QLinearImpl : public torch::nn::Cloneable<QLinearImpl> {
+class QLinearImpl : public torch::nn::Cloneable<QLinearImpl>, public QuantizedLayer {
  public:
   /// A layer from in to out features with default options.
   QLinearImpl(int64_t in_features, int64_t out_features)
@@ -55,31 +56,18 @@ class QLinearImpl : public torch::nn::Cloneable<QLinearImpl> {
   /// The layer's output for input {..., in_features}.
   torch::Tensor forward(const torch::Tensor& input);
 
-  /// weight_quant(weight), or weight without a weight quantizer.
-  torch::Tensor quantized_weight();
-  /// bias_quant(bias), or bias without a bias quantizer (undefined without bias).
-  torch::Tensor quantized_bias();
   /// Gives a layer built without bias the learned bias `initial` {out} (batch-norm folding);
   /// throws std::logic_error when it already has one. Optimizers must be rebuilt afterwards.
-  void add_bias(const torch::Tensor& initial);
+  void add_bias(const torch::Tensor& initial) override;
 
-  /// The weight quantizer, or null.
-  const quant::Quantizer& weight_quant() const { return weight_quant_; }
-  /// The bias quantizer, or null.
-  const quant::Quantizer& bias_quant() const { return bias_quant_; }
-  /// The input quantizer, or null.
-  const quant::Quantizer& input_quant() const { return input_quant_; }
-  /// The output quantizer, or null.
-  const quant::Quantizer& output_quant() const { return output_quant_; }
-
-  /// Replaces the weight quantizer ("" removes it); the options follow.
-  void set_weight_quant(const std::string& spec);
-  /// Replaces the bias quantizer ("" removes it); the options follow.
-  void set_bias_quant(const std::string& spec);
-  /// Replaces the input quantizer ("" removes it); the options follow.
-  void set_input_quant(const std::string& spec);
-  /// Replaces the output quantizer ("" removes it); the options follow.
-  void set_output_quant(const std::string& spec);
+  /// "QLinear".
+  const char* kind() const override { return "QLinear"; }
+  /// Weights, biases, inputs and outputs.
+  std::vector<SlotRole> slot_roles() const override;
+  /// The learned weight.
+  torch::Tensor weight_tensor() const override { return weight; }
+  /// The learned bias (undefined without one).
+  torch::Tensor bias_tensor() const override { return bias; }
 
   /// The options the layer was built with, quantizer SPECs as last set.
   QLinearOptions options;
@@ -88,11 +76,8 @@ class QLinearImpl : public torch::nn::Cloneable<QLinearImpl> {
   /// The learned bias {out_features}; undefined when options.bias() is false.
   torch::Tensor bias;
 
- private:
-  quant::Quantizer weight_quant_;
-  quant::Quantizer bias_quant_;
-  quant::Quantizer input_quant_;
-  quant::Quantizer output_quant_;
+ protected:
+  void record_spec(QuantSlot slot, const std::string& spec) override;
 };
 
 /// Holder of QLinearImpl (the module form layers are used in).

@@ -5,13 +5,13 @@
 
 namespace lowbit::train {
 
-std::optional<data::AugmentOptions> read_augment(const ConfigNode& data_node) {
-  const std::optional<ConfigNode> node = data_node.optional_child("augment");
+std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_node) {
+  const std::optional<config::ConfigNode> node = data_node.optional_child("augment");
   if (!node) return std::nullopt;
   data::AugmentOptions options;
   options.flip_probability = node->get_in_range<double>("hflip", 0.0, 0.0, 1.0);
   options.crop_padding = node->get_in_range<int64_t>("crop_padding", 0, 0, 1024);
-  if (const std::optional<ConfigNode> affine = node->optional_child("affine")) {
+  if (const std::optional<config::ConfigNode> affine = node->optional_child("affine")) {
     data::AffineOptions& a = options.affine_options;
     options.affine = true;
     a.max_rotation_deg = affine->get_in_range<double>("degrees", a.max_rotation_deg, 0.0, 180.0);

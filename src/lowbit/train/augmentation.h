@@ -4,16 +4,16 @@
 
 #include <optional>
 
+#include "lowbit/config/config_reader.h"
 #include "lowbit/data/loader.h"
 #include "lowbit/data/transforms.h"
-#include "lowbit/train/config_reader.h"
 
 namespace lowbit::train {
 
 /// Reads `augment: {hflip: P, crop_padding: N, affine: {degrees, translate, scale: [lo, hi]}}`
 /// under `data_node`; nothing when the key is absent. Unknown keys and out-of-range values are
 /// ConfigErrors.
-std::optional<data::AugmentOptions> read_augment(const ConfigNode& data_node);
+std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_node);
 
 /// A Loader transform applying data::augment to each batch's inputs with a generator seeded by
 /// the batch seed, so a run repeats exactly under the same loader seed.

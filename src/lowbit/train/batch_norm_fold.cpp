@@ -3,22 +3,22 @@
 #include <fnmatch.h>
 #include <torch/autograd.h>
 
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include "lowbit/nn/foldable_batch_norm.h"
-#include "lowbit/nn/qconv2d.h"
-#include "lowbit/nn/qlinear.h"
+#include "lowbit/nn/quantized_layer.h"
 
 namespace lowbit::train {
 namespace {
 
 using Leaf = std::pair<std::string, std::shared_ptr<torch::nn::Module>>;
 
-bool is_layer(const torch::nn::Module& m) {
-  return dynamic_cast<const nn::QLinearImpl*>(&m) || dynamic_cast<const nn::QConv2dImpl*>(&m);
+// A layer with weights that a batch norm after it can fold into.
+nn::QuantizedLayer* weight_layer(torch::nn::Module& m) {
+  auto* layer = dynamic_cast<nn::QuantizedLayer*>(&m);
+  return layer != nullptr && layer->weight_tensor().defined() ? layer : nullptr;
 }
 
 bool is_batch_norm(const torch::nn::Module& m) {
@@ -31,7 +31,7 @@ void leaves(const torch::nn::Module& parent, const std::string& prefix, std::vec
   for (const auto& child : parent.named_children()) {
     const std::string name = prefix.empty() ? child.key() : prefix + "." + child.key();
     const torch::nn::Module& m = *child.value();
-    if (is_layer(m) || is_batch_norm(m) || m.children().empty()) {
+    if (dynamic_cast<const nn::QuantizedLayer*>(&m) || is_batch_norm(m) || m.children().empty()) {
       out.emplace_back(name, child.value());
     } else {
       leaves(m, name, out);
@@ -39,52 +39,35 @@ void leaves(const torch::nn::Module& parent, const std::string& prefix, std::vec
   }
 }
 
-void fold_into(nn::FoldableBatchNormImpl& bn, torch::Tensor& weight, torch::Tensor& bias,
-               const std::function<void(const torch::Tensor&)>& add_bias) {
+void fold_pair(const Leaf& layer_leaf, const Leaf& norm) {
+  nn::QuantizedLayer& layer = *weight_layer(*layer_leaf.second);
+  auto* bn = dynamic_cast<nn::FoldableBatchNormImpl*>(norm.second.get());
+  torch::Tensor weight = layer.weight_tensor();
+  const int64_t channels = weight.size(0);
+  if (bn->options.num_features() != channels) {
+    throw std::invalid_argument("fold_batchnorm: batch norm '" + norm.first + "' has " +
+                                std::to_string(bn->options.num_features()) + " channels, '" +
+                                layer_leaf.first + "' before it " + std::to_string(channels));
+  }
   torch::NoGradGuard no_grad;
-  torch::Tensor gain = (bn.running_var + bn.options.eps()).rsqrt();
+  torch::Tensor gain = (bn->running_var + bn->options.eps()).rsqrt();
   torch::Tensor shift = torch::zeros_like(gain);
-  if (bn.options.affine()) {
-    gain = gain * bn.weight;
-    shift = bn.bias.detach();
+  if (bn->options.affine()) {
+    gain = gain * bn->weight;
+    shift = bn->bias.detach();
   }
   std::vector<int64_t> view(weight.dim(), 1);
   view[0] = -1;
   weight.mul_(gain.view(view));
+  torch::Tensor bias = layer.bias_tensor();
   const torch::Tensor old_bias = bias.defined() ? bias.detach() : torch::zeros_like(gain);
-  const torch::Tensor folded = (old_bias - bn.running_mean) * gain + shift;
+  const torch::Tensor folded = (old_bias - bn->running_mean) * gain + shift;
   if (bias.defined()) {
     bias.copy_(folded);
   } else {
-    add_bias(folded);
+    layer.add_bias(folded);
   }
-  bn.mark_folded();
-}
-
-void fold_pair(const Leaf& layer, const Leaf& norm) {
-  int64_t channels = 0;
-  torch::Tensor* weight = nullptr;
-  torch::Tensor* bias = nullptr;
-  std::function<void(const torch::Tensor&)> add_bias;
-  if (auto* linear = dynamic_cast<nn::QLinearImpl*>(layer.second.get())) {
-    channels = linear->options.out_features();
-    weight = &linear->weight;
-    bias = &linear->bias;
-    add_bias = [linear](const torch::Tensor& b) { linear->add_bias(b); };
-  } else {
-    auto* conv = dynamic_cast<nn::QConv2dImpl*>(layer.second.get());
-    channels = conv->options.out_channels();
-    weight = &conv->weight;
-    bias = &conv->bias;
-    add_bias = [conv](const torch::Tensor& b) { conv->add_bias(b); };
-  }
-  auto* bn = dynamic_cast<nn::FoldableBatchNormImpl*>(norm.second.get());
-  if (bn->options.num_features() != channels) {
-    throw std::invalid_argument("fold_batchnorm: batch norm '" + norm.first + "' has " +
-                                std::to_string(bn->options.num_features()) + " channels, '" +
-                                layer.first + "' before it " + std::to_string(channels));
-  }
-  fold_into(*bn, *weight, *bias, add_bias);
+  bn->mark_folded();
 }
 
 // Folds the batch norms for which `wanted(name)` holds; returns them and whether any matched.
@@ -99,9 +82,10 @@ std::vector<std::string> fold_matching(torch::nn::Module& model, const Wanted& w
     if (!is_batch_norm(*all[i].second) || !wanted(all[i].first)) continue;
     matched = true;
     if (nn::is_folded_batch_norm(*all[i].second)) continue;
-    if (i == 0 || !is_layer(*all[i - 1].second)) {
+    if (i == 0 || !weight_layer(*all[i - 1].second)) {
       throw std::invalid_argument("fold_batchnorm: batch norm '" + all[i].first +
-                                  "' does not directly follow a QLinear or QConv2d");
+                                  "' does not directly follow a layer with weights (QLinear, "
+                                  "QConv2d)");
     }
     fold_pair(all[i - 1], all[i]);
     folded.push_back(all[i].first);

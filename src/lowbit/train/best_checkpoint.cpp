@@ -23,7 +23,7 @@ BestMetricTracker::BestMetricTracker(std::string metric, MetricMode mode, double
   }
 }
 
-BestMetricTracker BestMetricTracker::from_config(const ConfigNode& node) {
+BestMetricTracker BestMetricTracker::from_config(const config::ConfigNode& node) {
   const std::string metric = node.get<std::string>("metric", "val_accuracy");
   const std::string mode = node.choice("mode", "auto", {"auto", "max", "min"});
   const double min_delta = node.get_in_range<double>("min_delta", 0.0, 0.0, 1e9);

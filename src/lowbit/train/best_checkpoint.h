@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -27,7 +27,7 @@ class BestMetricTracker {
 
   /// Reads a `best:` section: `metric` (default val_accuracy), `mode` (auto, max, min; default
   /// auto) and `min_delta` (>= 0, default 0).
-  static BestMetricTracker from_config(const ConfigNode& node);
+  static BestMetricTracker from_config(const config::ConfigNode& node);
 
   /// Records epoch `epoch`'s metrics; returns true if it is the new best. NaN never is. Throws
   /// std::invalid_argument naming the available metrics if the tracked one is missing.

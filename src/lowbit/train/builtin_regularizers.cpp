@@ -61,14 +61,14 @@ class WeightedTerm : public Regularizer {
   std::function<torch::Tensor(torch::nn::Module&)> term_;
 };
 
-int64_t start_epoch(const ConfigNode& node) {
+int64_t start_epoch(const config::ConfigNode& node) {
   return node.get_in_range<int64_t>("start_epoch", 0, 0, INT64_MAX);
 }
 
 }  // namespace
 
 void add_builtin_regularizers(std::map<std::string, RegularizerFactory>& registry) {
-  registry["bin"] = [](const ConfigNode& node) -> std::shared_ptr<Regularizer> {
+  registry["bin"] = [](const config::ConfigNode& node) -> std::shared_ptr<Regularizer> {
     BinRegularizerOptions options;
     options.lambda_weight = node.get_in_range<double>("lambda", 1.0, 0.0, 1e6);
     options.lambda_activation = node.get_in_range<double>("lambda_act", 0.0, 0.0, 1e6);
@@ -76,12 +76,12 @@ void add_builtin_regularizers(std::map<std::string, RegularizerFactory>& registr
     options.detach_activation_step = node.get<bool>("detach_act_step", true);
     return std::make_shared<BinRegularizationTerm>(options, start_epoch(node));
   };
-  registry["quant_error"] = [](const ConfigNode& node) -> std::shared_ptr<Regularizer> {
+  registry["quant_error"] = [](const config::ConfigNode& node) -> std::shared_ptr<Regularizer> {
     return std::make_shared<WeightedTerm>("quant_error",
                                           node.get_in_range<double>("weight", 1.0, 0.0, 1e6),
                                           start_epoch(node), quantization_error);
   };
-  registry["compression"] = [](const ConfigNode& node) -> std::shared_ptr<Regularizer> {
+  registry["compression"] = [](const config::ConfigNode& node) -> std::shared_ptr<Regularizer> {
     return std::make_shared<WeightedTerm>("compression",
                                           node.get_in_range<double>("weight", 0.01, 0.0, 1e6),
                                           start_epoch(node), compression_bits);

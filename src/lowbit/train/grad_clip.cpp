@@ -18,7 +18,7 @@ void check_threshold(const char* what, double threshold) {
 
 }  // namespace
 
-ClipConfig parse_clipping(const ConfigNode& node) {
+ClipConfig parse_clipping(const config::ConfigNode& node) {
   ClipConfig config;
   const std::string mode =
       node.choice("mode", "global_norm", {"none", "global_norm", "tensor_norm", "value"});

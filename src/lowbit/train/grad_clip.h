@@ -7,7 +7,7 @@
 
 #include <torch/types.h>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -29,7 +29,7 @@ struct ClipConfig {
 
 /// Reads a `gradient_clipping:` section: `mode` (none, global_norm, tensor_norm, value; default
 /// global_norm) and `max_norm` (norm modes) or `max_value` (value mode), both > 0 and required.
-ClipConfig parse_clipping(const ConfigNode& node);
+ClipConfig parse_clipping(const config::ConfigNode& node);
 
 /// The L2 norm of all gradients of `params` taken together (parameters without a gradient are
 /// skipped; 0 if none has one).

@@ -28,7 +28,7 @@ const std::vector<std::string>& loss_type_names() {
   return kNames;
 }
 
-LossConfig parse_loss(const ConfigNode& node) {
+LossConfig parse_loss(const config::ConfigNode& node) {
   LossConfig config;
   const auto& names = loss_type_names();
   const std::string type = node.require_choice("type", names);

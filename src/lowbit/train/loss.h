@@ -7,7 +7,7 @@
 
 #include <torch/types.h>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -33,7 +33,7 @@ const std::vector<std::string>& loss_type_names();
 
 /// Reads a `loss:` section: `type` (cross_entropy, binary_cross_entropy, bce_with_logits, mse;
 /// required) and `label_smoothing` (not for mse).
-LossConfig parse_loss(const ConfigNode& node);
+LossConfig parse_loss(const config::ConfigNode& node);
 
 /// The mean loss of `output` against `target`; binary and MSE targets are reshaped to the output's
 /// shape and converted to its dtype. Throws std::invalid_argument on mismatched sizes.

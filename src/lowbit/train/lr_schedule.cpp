@@ -126,7 +126,7 @@ double scheduled_lr(const LrScheduleConfig& config, double epoch, double total_e
   throw std::logic_error("scheduled_lr: unknown LrScheduleType");
 }
 
-LrScheduleConfig parse_lr_schedule(const ConfigNode& node) {
+LrScheduleConfig parse_lr_schedule(const config::ConfigNode& node) {
   LrScheduleConfig config;
   const auto& names = lr_schedule_type_names();
   const std::string type = node.choice("type", "constant", names);

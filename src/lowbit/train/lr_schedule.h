@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -79,6 +79,6 @@ void validate_lr_schedule(const LrScheduleConfig& config, double total_epochs);
 
 /// Reads an `lr_schedule:` section: `type` (default constant), `update` (epoch|step),
 /// `warmup_epochs`, `warmup_start_factor` and the type's own keys; rejects any other key.
-LrScheduleConfig parse_lr_schedule(const ConfigNode& node);
+LrScheduleConfig parse_lr_schedule(const config::ConfigNode& node);
 
 }  // namespace lowbit::train

@@ -33,7 +33,11 @@ void load_model_state(torch::nn::Module& module, const NamedTensors& state,
       return;
     }
     ++matched;
-    if (source->sizes() != target.sizes()) {
+    // Quantizers shape some statistics buffers on their first forward pass (per tensor or per
+    // channel, as PyTorch's lazy modules do): in a fresh model they are empty and take the saved
+    // shape. Parameters and buffers that have a shape must match.
+    const bool lazy = target.numel() == 0 && !target.requires_grad() && source->numel() > 0;
+    if (source->sizes() != target.sizes() && !lazy) {
       problems.push_back("shape of '" + name + "' is " + shape_text(*source) + ", model has " +
                          shape_text(target));
       return;
@@ -57,7 +61,10 @@ void load_model_state(torch::nn::Module& module, const NamedTensors& state,
     throw std::runtime_error(message);
   }
   torch::NoGradGuard no_grad;
-  for (auto& [target, source] : copies) target.copy_(source);
+  for (auto& [target, source] : copies) {
+    if (target.sizes() != source.sizes()) target.resize_(source.sizes());
+    target.copy_(source);
+  }
 }
 
 std::string shape_text(const torch::Tensor& tensor) {

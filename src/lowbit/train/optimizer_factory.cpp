@@ -84,7 +84,7 @@ void validate_optimizer(const OptimizerConfig& config) {
   }
 }
 
-OptimizerConfig parse_optimizer(const ConfigNode& node) {
+OptimizerConfig parse_optimizer(const config::ConfigNode& node) {
   OptimizerConfig config;
   const auto& names = optimizer_type_names();
   const std::string type = node.require_choice("type", names);

@@ -9,7 +9,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -54,7 +54,7 @@ const std::vector<std::string>& optimizer_type_names();
 /// type's keys (sgd: momentum, dampening, nesterov, weight_decay; adam/adamw: betas [b1, b2], eps,
 /// weight_decay, amsgrad), and `quantizer_lr_scale` for every type. Rejects keys of other types,
 /// out-of-range values and unknown keys.
-OptimizerConfig parse_optimizer(const ConfigNode& node);
+OptimizerConfig parse_optimizer(const config::ConfigNode& node);
 
 /// Checks the ranges of `config`; throws std::invalid_argument naming the parameter.
 void validate_optimizer(const OptimizerConfig& config);

@@ -7,9 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "lowbit/nn/qactivation.h"
-#include "lowbit/nn/qconv2d.h"
-#include "lowbit/nn/qlinear.h"
+#include "lowbit/nn/quantized_layer.h"
 #include "lowbit/train/batch_norm_fold.h"
 
 namespace lowbit::train {
@@ -19,31 +17,17 @@ bool glob_match(const std::string& pattern, const std::string& name) {
   return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
-// The four slots of a weight layer (QLinear and QConv2d share the interface).
-template <class Layer>
-void add_weight_slots(const std::string& name, const std::shared_ptr<Layer>& layer,
-                      std::vector<QuantizerSlot>& slots) {
-  slots.push_back({name, "weights", [layer] { return layer->weight_quant(); },
-                   [layer](const std::string& s) { layer->set_weight_quant(s); }});
-  slots.push_back({name, "biases", [layer] { return layer->bias_quant(); },
-                   [layer](const std::string& s) { layer->set_bias_quant(s); }});
-  slots.push_back({name, "inputs", [layer] { return layer->input_quant(); },
-                   [layer](const std::string& s) { layer->set_input_quant(s); }});
-  slots.push_back({name, "outputs", [layer] { return layer->output_quant(); },
-                   [layer](const std::string& s) { layer->set_output_quant(s); }});
-}
-
+// Every quantizer slot of every quantizable layer, in module order.
 std::vector<QuantizerSlot> all_slots(torch::nn::Module& model) {
   std::vector<QuantizerSlot> slots;
   for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    const std::string& name = item.key();
-    if (auto linear = std::dynamic_pointer_cast<nn::QLinearImpl>(item.value())) {
-      add_weight_slots(name, linear, slots);
-    } else if (auto conv = std::dynamic_pointer_cast<nn::QConv2dImpl>(item.value())) {
-      add_weight_slots(name, conv, slots);
-    } else if (auto act = std::dynamic_pointer_cast<nn::QActivationImpl>(item.value())) {
-      slots.push_back({name, "activations", [act] { return act->output_quant(); },
-                       [act](const std::string& s) { act->set_output_quant(s); }});
+    auto layer = std::dynamic_pointer_cast<nn::QuantizedLayer>(item.value());
+    if (!layer) continue;
+    for (const nn::SlotRole& s : layer->slot_roles()) {
+      const nn::QuantSlot slot = s.slot;
+      slots.push_back(
+          {item.key(), s.role, [layer, slot] { return layer->quantizer(slot); },
+           [layer, slot](const std::string& spec) { layer->set_quantizer(slot, spec); }});
     }
   }
   return slots;
@@ -105,7 +89,6 @@ QuantizationReport quantize_model(torch::nn::Module& model, const QuantizationCo
     if (added) {
       LayerQuantization entry;
       entry.layer = slot.layer;
-      entry.kind = slot.role == "activations" ? "QActivation" : "";
       report.layers.push_back(entry);
     }
     LayerQuantization& entry = report.layers[it->second];
@@ -121,9 +104,7 @@ QuantizationReport quantize_model(torch::nn::Module& model, const QuantizationCo
   for (const auto& item : model.named_modules("", false)) {
     auto found = index.find(item.key());
     if (found == index.end()) continue;
-    auto& entry = report.layers[found->second];
-    if (std::dynamic_pointer_cast<nn::QLinearImpl>(item.value())) entry.kind = "QLinear";
-    if (std::dynamic_pointer_cast<nn::QConv2dImpl>(item.value())) entry.kind = "QConv2d";
+    report.layers[found->second].kind = item.value()->as<nn::QuantizedLayer>()->kind();
   }
   for (const auto& o : config.layers) {
     bool matched = false;
@@ -200,12 +181,9 @@ int64_t weight_bytes(torch::nn::Module& model) {
     bits += t.numel() * (q ? q->bits() : 32);
   };
   for (const auto& item : model.named_modules("", false)) {
-    if (auto l = std::dynamic_pointer_cast<nn::QLinearImpl>(item.value())) {
-      add(l->weight, l->weight_quant());
-      add(l->bias, l->bias_quant());
-    } else if (auto c = std::dynamic_pointer_cast<nn::QConv2dImpl>(item.value())) {
-      add(c->weight, c->weight_quant());
-      add(c->bias, c->bias_quant());
+    if (auto* layer = item.value()->as<nn::QuantizedLayer>()) {
+      add(layer->weight_tensor(), layer->weight_quant());
+      add(layer->bias_tensor(), layer->bias_quant());
     }
   }
   for (const auto& p : model.parameters(true)) {

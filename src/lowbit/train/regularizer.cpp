@@ -38,7 +38,7 @@ std::vector<std::string> regularizer_types() {
   return names;
 }
 
-std::shared_ptr<Regularizer> make_regularizer(const ConfigNode& node) {
+std::shared_ptr<Regularizer> make_regularizer(const config::ConfigNode& node) {
   const std::vector<std::string> types = regularizer_types();
   const std::string type = node.require_choice("type", types);
   RegularizerFactory factory;

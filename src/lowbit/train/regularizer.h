@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/config_reader.h"
+#include "lowbit/config/config_reader.h"
 
 namespace lowbit::train {
 
@@ -29,7 +29,7 @@ class Regularizer {
 };
 
 /// Builds a regularizer from its config entry (whose `type` key was already read).
-using RegularizerFactory = std::function<std::shared_ptr<Regularizer>(const ConfigNode&)>;
+using RegularizerFactory = std::function<std::shared_ptr<Regularizer>(const config::ConfigNode&)>;
 
 /// Makes `type` available in `regularizers:` lists; a second registration replaces the first.
 void register_regularizer(const std::string& type, RegularizerFactory factory);
@@ -37,8 +37,8 @@ void register_regularizer(const std::string& type, RegularizerFactory factory);
 /// The registered type names, sorted.
 std::vector<std::string> regularizer_types();
 
-/// Builds the regularizer an entry `{type: NAME, ...}` describes; throws ConfigError naming the
-/// entry and the registered types for an unknown type.
-std::shared_ptr<Regularizer> make_regularizer(const ConfigNode& node);
+/// Builds the regularizer an entry `{type: NAME, ...}` describes; throws config::ConfigError naming
+/// the entry and the registered types for an unknown type.
+std::shared_ptr<Regularizer> make_regularizer(const config::ConfigNode& node);
 
 }  // namespace lowbit::train

@@ -12,6 +12,7 @@
 #include "lowbit/train/data_source.h"
 #include "lowbit/train/quantize_model.h"
 #include "lowbit/train/results_table.h"
+#include "lowbit/train/stage_restore.h"
 #include "lowbit/train/warm_start.h"
 #include "lowbit/util/atomic_file.h"
 
@@ -35,6 +36,16 @@ std::string result_path(const std::string& run_dir, const std::string& stage) {
 
 std::string cell(double value, int digits) {
   return std::isnan(value) ? "-" : format_number(value, digits);
+}
+
+// The lines under the results table that say why a stage's flash bytes are FP32: the first line
+// of each reason (results.json keeps the whole message).
+std::string export_notes(const std::vector<std::pair<std::string, std::string>>& not_exported) {
+  std::string notes;
+  for (const auto& [stage, why] : not_exported) {
+    notes += "no integer model for stage '" + stage + "': " + why.substr(0, why.find('\n')) + "\n";
+  }
+  return notes;
 }
 
 }  // namespace
@@ -79,31 +90,24 @@ ResultsTable results_table(const std::vector<StageResult>& results,
 
 namespace {
 
-// The teacher of `methods.distill`: the model of the run built with the teacher's quantizers and
-// loaded from its checkpoint (an earlier stage's best.pt, or a file whose saved stage section
-// names the quantizers).
+// The teacher of `methods.distill`: an earlier stage's best.pt restored with that stage's
+// quantizers, or a checkpoint file restored with the quantizers its saved stage section names.
 torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& distill,
                                   int64_t in_features, int64_t outputs, std::ostream& log) {
   std::string path = distill.teacher;
-  QuantizationConfig quantization;
   if (distill.teacher_stage) {
     path = (fs::path(stage_dir(config.output, distill.teacher)) / "best.pt").string();
-    quantization = config.stage(distill.teacher).quantization;
     if (!fs::exists(path)) {
       throw CheckpointError("the distillation teacher, stage '" + distill.teacher + "', has no '" +
                             path + "': run that stage first");
     }
   }
-  Checkpoint checkpoint = load_checkpoint(path);
-  if (!distill.teacher_stage) {
-    const ConfigNode saved = ConfigNode::parse(checkpoint.stage_config, path + " (stage section)");
-    if (auto q = saved.optional_child("quantization")) quantization = parse_quantization(*q);
-  }
-  torch::manual_seed(config.seed);
-  torch::nn::AnyModule teacher = models::build_model(*config.model, in_features, outputs);
-  quantize_model(*teacher.ptr(), quantization);
-  load_model_state(*teacher.ptr(), checkpoint.model, path);
-  teacher.ptr()->eval();
+  const Checkpoint checkpoint = load_checkpoint(path);
+  const StageQuantizers quantizers = distill.teacher_stage
+                                         ? stage_quantizers(config.stage(distill.teacher))
+                                         : saved_stage_quantizers(checkpoint, path);
+  torch::nn::AnyModule teacher = restore_stage_model(*config.model, in_features, outputs,
+                                                     quantizers, checkpoint, path, config.seed);
   log << "distillation teacher: " << path << "\n";
   return teacher;
 }
@@ -153,6 +157,11 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   at::set_num_threads(config.threads);
   const std::string& run_dir = config.output;
   fs::create_directories(run_dir);
+  if (options.resume) {
+    for (const std::string& removed : util::remove_stale_temp_files(run_dir)) {
+      log << "removed '" << removed << "', left by an interrupted save\n";
+    }
+  }
   // `lowbit export` rebuilds the model and reloads the data from this copy.
   if (!config.text.empty()) {
     util::write_text_atomically((fs::path(run_dir) / "config.yaml").string(), config.text);
@@ -172,6 +181,13 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   for (const StageConfig& stage : config.stages) {
     if (!options.only_stage.empty() && stage.name != options.only_stage) continue;
     const std::string stage_result = result_path(run_dir, stage.name);
+    if (options.resume && fs::is_directory(stage_dir(run_dir, stage.name))) {
+      // Checkpoint temporaries of a killed run are checkpoint-sized and would never go away.
+      for (const std::string& removed :
+           util::remove_stale_temp_files(stage_dir(run_dir, stage.name))) {
+        log << "removed '" << removed << "', left by an interrupted save\n";
+      }
+    }
     if (options.resume && fs::exists(stage_result)) {
       StageResult done =
           stage_result_from_json(nlohmann::json::parse(util::read_file(stage_result)));
@@ -229,8 +245,14 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     if (!fs::exists(path)) continue;
     summary.results.push_back(stage_result_from_json(nlohmann::json::parse(util::read_file(path))));
     const bool trained = fs::exists(fs::path(stage_dir(run_dir, stage.name)) / "best.pt");
-    costs.push_back(options.stage_cost && trained ? options.stage_cost(run_dir, stage.name, data)
-                                                  : std::nullopt);
+    costs.push_back(std::nullopt);
+    if (!options.stage_cost || !trained) continue;
+    try {
+      costs.back() = options.stage_cost(run_dir, stage.name, data);
+    } catch (const std::exception& e) {
+      // The table then shows FP32 bytes, and says why below it.
+      summary.not_exported.emplace_back(stage.name, e.what());
+    }
   }
   const std::vector<StageSize> sizes = stage_sizes(summary.results, costs);
   nlohmann::json stages = nlohmann::json::array();
@@ -241,12 +263,17 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     entry["flash_form"] = sizes[i].flash_form;
     entry["macs"] =
         sizes[i].macs == "-" ? nlohmann::json(nullptr) : nlohmann::json(std::stoll(sizes[i].macs));
+    for (const auto& [name, why] : summary.not_exported) {
+      if (name == summary.results[i].stage) entry["export_error"] = why;
+    }
     stages.push_back(entry);
   }
   ResultsTable table = results_table(summary.results, sizes);
-  summary.table = table.to_text();
+  const std::string notes = export_notes(summary.not_exported);
+  summary.table = table.to_text() + notes;
   util::write_text_atomically((fs::path(run_dir) / "results.md").string(),
-                              "# Results of " + config.file + "\n\n" + table.to_markdown());
+                              "# Results of " + config.file + "\n\n" + table.to_markdown() +
+                                  (notes.empty() ? "" : "\n" + notes));
   util::write_text_atomically(
       (fs::path(run_dir) / "results.json").string(),
       nlohmann::json{{"config", config.file}, {"stages", stages}}.dump(2) + "\n");

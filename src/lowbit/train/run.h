@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowbit/train/results_table.h"
@@ -23,10 +24,12 @@ struct StageCost {
   int64_t macs = 0;         ///< Multiply-accumulates per inference.
 };
 
-/// Costs a trained stage of the run in `run_dir` (its best.pt) with the run's `data`; nullopt when
-/// the stage has no integer form (FP or not fully quantized). Supplied by a layer that can export.
-using StageCostFunction = std::function<std::optional<StageCost>(
-    const std::string& run_dir, const std::string& stage, const StageData& data)>;
+/// Costs a trained stage of the run in `run_dir` (its best.pt) with the run's `data`. Throws
+/// std::exception saying why when the stage has no integer model (FP, not fully quantized, a layer
+/// the exporter does not take); the results then show that reason. Supplied by a layer that can
+/// export.
+using StageCostFunction = std::function<StageCost(const std::string& run_dir,
+                                                  const std::string& stage, const StageData& data)>;
 
 /// Settings of a run that come from the command line.
 struct RunOptions {
@@ -44,6 +47,8 @@ struct RunSummary {
   std::vector<StageResult> results;  ///< Every stage with a result, in config order.
   std::string stopped;               ///< Why the run did not finish every stage ("" if it did).
   std::string table;                 ///< The results table as printed.
+  /// Why a stage has no integer model, by stage name (stages that export are absent).
+  std::vector<std::pair<std::string, std::string>> not_exported;
 };
 
 /// The size cells of one stage: flash bytes and MACs of its integer model when it has one,

@@ -20,6 +20,7 @@
 #include "lowbit/train/progress.h"
 #include "lowbit/train/quantize_model.h"
 #include "lowbit/train/stage_methods.h"
+#include "lowbit/train/stage_restore.h"
 #include "lowbit/train/warm_start.h"
 
 namespace lowbit::train {
@@ -75,7 +76,7 @@ void Trainer::rebuild_optimizer(int64_t steps_per_epoch) {
                                              steps_per_epoch);
 }
 
-bool Trainer::apply_events(int64_t epoch, bool replay) {
+bool Trainer::apply_events(int64_t epoch) {
   std::ostream& log = *options_.log;
   bool grid_changed = false;
   for (const auto& event : stage_.events) {
@@ -95,7 +96,7 @@ bool Trainer::apply_events(int64_t epoch, bool replay) {
                       event.action == EventAction::kSetBits ||
                       event.action == EventAction::kFoldBatchNorm;
     }
-    if (!replay) log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
+    log << "stage '" << stage_.name << "' epoch " << epoch + 1 << ": " << what << "\n";
   }
   return grid_changed;
 }
@@ -149,8 +150,7 @@ StageResult Trainer::run(const StageData& data) {
     }
     // Events up to the saved epoch are replayed so the model has the quantizers it had when the
     // checkpoint was written; the saved tensors then overwrite whatever the replay initialised.
-    for (int64_t e = 0; e <= resumed.epoch && e < stage_.epochs; ++e) apply_events(e, true);
-    load_model_state(module, resumed.model, last_path);
+    restore_model_state(module, stage_.events, resumed.epoch, resumed.model, last_path);
     start_epoch = resumed.epoch + 1;
     lr_factor_ = resumed.lr_factor;
     best_epoch = resumed.best_epoch;
@@ -185,7 +185,7 @@ StageResult Trainer::run(const StageData& data) {
     // Re-seeding per epoch makes a resumed run draw the same random numbers as an
     // uninterrupted one without storing generator state.
     torch::manual_seed(options_.seed + static_cast<uint64_t>(epoch));
-    const bool grid_changed = apply_events(epoch, false);
+    const bool grid_changed = apply_events(epoch);
     const bool model_changed = methods.on_epoch_start(epoch);
     if ((grid_changed || model_changed) && tracker.has_best()) {
       // Weights chosen on an earlier grid (or with fewer weights pruned) would be tested on the

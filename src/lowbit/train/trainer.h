@@ -79,8 +79,9 @@ class Trainer {
   StageResult run(const StageData& data);
 
  private:
-  // Applies the events of `epoch`; true when one changed a grid (set_bits, switch_quantizer).
-  bool apply_events(int64_t epoch, bool replay);
+  // Applies and logs the events of `epoch`; true when one changed a grid (set_bits,
+  // switch_quantizer, fold_batchnorm).
+  bool apply_events(int64_t epoch);
   void rebuild_optimizer(int64_t steps_per_epoch);
   // The checkpoint of the model's current state after `epoch`.
   Checkpoint make_checkpoint(int64_t epoch, const BestMetricTracker& tracker,
