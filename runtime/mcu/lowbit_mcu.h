@@ -1,0 +1,117 @@
+/* lowbit MCU kernels: fully connected layers in column form for microcontrollers.
+ *
+ * Freestanding C99 (only <stddef.h> and <stdint.h>); inline assembly for RV32 without a
+ * multiplier, Cortex-M0 (Thumb-1) and Cortex-M4 (Thumb-2) when compiled by GCC or clang, a plain
+ * C path otherwise (and with -DLOWBIT_MCU_NO_ASM). Every path gives the same bits.
+ *
+ * Layer form. With int8 inputs x[n_in] and the layer's `skip` (the smallest value the input can
+ * hold: x_i >= skip always), d_i = x_i - skip is in [0, 255]. Each weight is a field
+ * f_ij in [0, 2^bits - 1]; the exporter turns the real codes into fields and folds the rest into
+ * per-output constants (docs/export.md, "MCU targets"). The kernels compute
+ *     S_j = sum_i d_i * f_ij        and        D = sum_i d_i
+ * and skip every input with d_i == 0 (after a ReLU, and on the image background, about half).
+ *
+ * Weight layout (INPUT-MAJOR, "columns"): bits in {1, 2, 4, 8}; codes per byte cpb = 8 / bits;
+ * row_bytes = ceil(n_out * bits / 8); input i's row starts at byte i * row_bytes; the field of
+ * output j is at bit offset (j * bits) % 8 of byte (j * bits) / 8 of that row, LSB first; padding
+ * fields (j >= n_out) are 0. Example, 4 bits, n_out = 3: row bytes {f_i0 | f_i1 << 4, f_i2}.
+ * Rows are read 32 bits at a time on cores with a multiplier when row_bytes % 4 == 0 and `w` is
+ * 4-byte aligned (declare the array with __attribute__((aligned(4))) under GCC); otherwise a byte
+ * at a time, with the same result.
+ *
+ * Exactness: S_j <= n_in * 255 * (2^bits - 1) must be < 2^31 (the exporter checks it):
+ * n_in <= 8,421,504 (1 bit), 2,807,168 (2), 561,433 (4), 33,025 (8). Then every S_j and D is
+ * exact in int32; partial sums are kept in 16-bit lanes and added out before they can wrap.
+ */
+#ifndef LOWBIT_MCU_H_
+#define LOWBIT_MCU_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Codes per weight byte: 8 / bits. */
+#define LOWBIT_MCU_CODES_PER_BYTE(bits) (8u / (uint32_t)(bits))
+
+/** n_out rounded up to whole weight bytes: the int32 sums a kernel may write. */
+#define LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits)                                                     \
+  (((uint32_t)(n_out) + LOWBIT_MCU_CODES_PER_BYTE(bits) - 1u) / LOWBIT_MCU_CODES_PER_BYTE(bits) * \
+   LOWBIT_MCU_CODES_PER_BYTE(bits))
+
+/** Work words for the 16-bit lane accumulators (two outputs a word; none for 8 bits). */
+#define LOWBIT_MCU_FC_LANE_WORDS(n_out, bits) \
+  ((uint32_t)(bits) == 8u ? 0u : LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits) / 2u)
+
+/** Work words for the per-input product tables of cores without a multiplier. */
+#define LOWBIT_MCU_FC_TABLE_WORDS 64u
+
+/** uint32 work words lowbit_mcu_fc_sums_b<bits> needs on every target (a safe bound). */
+#define LOWBIT_MCU_FC_WORK_WORDS(n_out, bits) \
+  (LOWBIT_MCU_FC_LANE_WORDS(n_out, bits) + LOWBIT_MCU_FC_TABLE_WORDS)
+
+/** Work words that suffice on cores with a multiplier (RV32IM, every Cortex-M): no tables. */
+#define LOWBIT_MCU_FC_WORK_WORDS_MUL(n_out, bits) LOWBIT_MCU_FC_LANE_WORDS(n_out, bits)
+
+/** 1 when this compilation uses the multiplier-free (table) kernels, else 0. */
+#if defined(LOWBIT_MCU_FORCE_TABLE)
+#define LOWBIT_MCU_TABLE_KERNELS 1
+#elif defined(LOWBIT_MCU_FORCE_MUL)
+#define LOWBIT_MCU_TABLE_KERNELS 0
+#elif defined(__riscv) && !defined(__riscv_mul) && !defined(__riscv_zmmul)
+#define LOWBIT_MCU_TABLE_KERNELS 1
+#else
+#define LOWBIT_MCU_TABLE_KERNELS 0
+#endif
+
+/**
+ * S_j = sum_i (x_i - skip) * f_ij for 1-bit fields; returns D = sum_i (x_i - skip).
+ * @param x      n_in int8 inputs, each >= skip and <= skip + 255
+ * @param n_in   inputs (>= 0; S and D are 0 for none)
+ * @param skip   the layer's clamp minimum
+ * @param w      n_in * row_bytes weight bytes in the column layout above
+ * @param n_out  outputs (>= 1)
+ * @param sums   LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits) int32 (all written; the tail is padding)
+ * @param work   LOWBIT_MCU_FC_WORK_WORDS(n_out, bits) uint32 of scratch, dead between calls
+ */
+int32_t lowbit_mcu_fc_sums_b1(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
+                              uint32_t n_out, int32_t* sums, uint32_t* work);
+/** As lowbit_mcu_fc_sums_b1 for 2-bit fields. */
+int32_t lowbit_mcu_fc_sums_b2(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
+                              uint32_t n_out, int32_t* sums, uint32_t* work);
+/** As lowbit_mcu_fc_sums_b1 for 4-bit fields. */
+int32_t lowbit_mcu_fc_sums_b4(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
+                              uint32_t n_out, int32_t* sums, uint32_t* work);
+/** As lowbit_mcu_fc_sums_b1 for 8-bit fields. */
+int32_t lowbit_mcu_fc_sums_b8(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
+                              uint32_t n_out, int32_t* sums, uint32_t* work);
+
+/**
+ * Requantizes n sums to int8, with 32-bit arithmetic only:
+ *     a_j = c_j + base_d + sums_j * 2^step_shift
+ *     p   = a_j * m                    (caller guarantees |a_j| * m < 2^31)
+ *     y_j = clamp(sign(p) * ((|p| + 2^(r-1)) >> r) + zp, lo, hi)   (half away from zero)
+ * @param base_d      code_min * D, computed by the caller
+ * @param step_shift  0 or 1 (odd-grid formats step by 2)
+ * @param m, r        multipliers in [1, 2^31 - 1] and shifts in [1, 31]; n of each when
+ *                    per_channel, else one for all. Cores without a multiplier shift and add
+ *                    over m's set bits, so m should have few (strip its trailing zeros); m == 1
+ *                    is a shift only.
+ * @param zp, lo, hi  output zero point and clamp, -128 <= lo <= hi <= 127
+ * @param y           n int8 outputs
+ */
+void lowbit_mcu_requant(const int32_t* sums, uint32_t n, const int32_t* c, int32_t base_d,
+                        uint32_t step_shift, const int32_t* m, const uint8_t* r,
+                        uint32_t per_channel, int32_t zp, int32_t lo, int32_t hi, int8_t* y);
+/** lowbit_mcu_requant with int16 constants c (half the flash when they fit). */
+void lowbit_mcu_requant_c16(const int32_t* sums, uint32_t n, const int16_t* c, int32_t base_d,
+                            uint32_t step_shift, const int32_t* m, const uint8_t* r,
+                            uint32_t per_channel, int32_t zp, int32_t lo, int32_t hi, int8_t* y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOWBIT_MCU_H_ */

@@ -1,0 +1,360 @@
+/* Checks every runtime/mcu kernel against a plain C reference written from lowbit_mcu.h:
+ * lowbit_mcu_fc_sums_b1/b2/b4/b8 over random shapes (n_out not a multiple of the codes per byte,
+ * aligned and unaligned weights, inputs at skip and at skip + 255, all-maximal fields, enough
+ * nonzero inputs to pass every lane flush), and lowbit_mcu_requant / _c16 over edge and random
+ * cases (ties, clamps, m == 1, per-channel, step 0 and 1, |a| * m up to 2^31 - 1).
+ *
+ * Freestanding: no C library. The platform gives lowbit_test_write (host: host_io.c; qemu-user:
+ * the start-up file), so the same file runs on the build machine and on every MCU target.
+ * Prints every mismatch as "MISMATCH <kernel> case <n> ...", then "<N> passed, <M> failed";
+ * main returns 1 on any mismatch. */
+#include "lowbit_mcu.h"
+
+/* Writes n bytes to standard output. */
+int lowbit_test_write(const char* text, int n);
+int main(void);
+
+#define MAX_IN 700
+#define MAX_OUT 72
+#define GUARD 8
+#define GUARD_WORD 0x5A5A5A5Au
+
+static uint8_t weights[MAX_IN * MAX_OUT + 8];
+static int8_t inputs[MAX_IN];
+static int32_t sums[MAX_OUT + GUARD];
+static int32_t expected[MAX_OUT];
+static uint32_t work[LOWBIT_MCU_FC_WORK_WORDS(MAX_OUT, 1) + GUARD];
+static int32_t req_sums[MAX_OUT];
+static int32_t req_c32[MAX_OUT];
+static int16_t req_c16[MAX_OUT];
+static int32_t req_m[MAX_OUT];
+static uint8_t req_r[MAX_OUT];
+static int8_t req_y[MAX_OUT + GUARD];
+static int8_t req_expected[MAX_OUT];
+
+static uint32_t rng_state = 0x12345678u;
+static uint32_t passed, failed;
+
+static uint32_t rng(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 17;
+  rng_state ^= rng_state << 5;
+  return rng_state;
+}
+
+/* Uniform in [0, n) for n >= 1 (modulo bias is irrelevant here). */
+static uint32_t below(uint32_t n) {
+  return rng() % n;
+}
+
+static void put(const char* text) {
+  int n = 0;
+  while (text[n] != 0) ++n;
+  lowbit_test_write(text, n);
+}
+
+static void put_int(int64_t value) {
+  char digits[24];
+  int n = 0;
+  uint64_t v = value < 0 ? 0u - (uint64_t)value : (uint64_t)value;
+  if (value < 0) put("-");
+  do {
+    digits[n++] = (char)('0' + (int)(v % 10u));
+    v /= 10u;
+  } while (v != 0u);
+  while (n > 0) lowbit_test_write(&digits[--n], 1);
+}
+
+/* ---- fully connected sums ---- */
+
+typedef int32_t (*sums_fn)(const int8_t*, uint32_t, int32_t, const uint8_t*, uint32_t, int32_t*,
+                           uint32_t*);
+
+/* How a case draws its inputs. */
+enum { kRandom, kHalfZero, kAllMax, kAllZero, kSparse };
+
+static int32_t reference_sums(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
+                              uint32_t n_out, uint32_t bits, int32_t* out) {
+  const uint32_t row = (n_out * bits + 7u) / 8u;
+  const uint32_t mask = (1u << bits) - 1u;
+  int64_t total = 0;
+  uint32_t i, j;
+  for (j = 0; j < n_out; ++j) {
+    int64_t s = 0;
+    for (i = 0; i < n_in; ++i) {
+      const uint32_t bit = j * bits;
+      s +=
+          (int64_t)((int32_t)x[i] - skip) * (int64_t)((w[i * row + bit / 8u] >> (bit % 8u)) & mask);
+    }
+    out[j] = (int32_t)s;
+  }
+  for (i = 0; i < n_in; ++i) total += (int32_t)x[i] - skip;
+  return (int32_t)total;
+}
+
+static void sums_mismatch(uint32_t bits, uint32_t number, uint32_t n_in, uint32_t n_out,
+                          int32_t skip, uint32_t offset, const char* what, int64_t want,
+                          int64_t got) {
+  put("MISMATCH fc_sums_b");
+  put_int(bits);
+  put(" case ");
+  put_int(number);
+  put(" (n_in ");
+  put_int(n_in);
+  put(", n_out ");
+  put_int(n_out);
+  put(", skip ");
+  put_int(skip);
+  put(", weights at +");
+  put_int(offset);
+  put(") ");
+  put(what);
+  put(": expected ");
+  put_int(want);
+  put(", got ");
+  put_int(got);
+  put("\n");
+}
+
+static void sums_case(sums_fn fn, uint32_t bits, uint32_t number, uint32_t n_in, uint32_t n_out,
+                      int mode, uint32_t offset) {
+  const uint32_t cpb = 8u / bits;
+  const uint32_t row = (n_out + cpb - 1u) / cpb;
+  const uint32_t n_sums = LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits);
+  const uint32_t n_work = LOWBIT_MCU_FC_WORK_WORDS(n_out, bits);
+  /* kAllMax: d = 255 and every field at its maximum, the largest sums the lanes must carry. */
+  const int32_t skip = mode == kAllMax ? -128 : (int32_t)below(256u) - 128;
+  const uint32_t span = (uint32_t)(127 - skip); /* largest d */
+  uint8_t* const w = weights + offset;
+  uint32_t i, j, bad = 0;
+  int32_t total, want_total;
+  for (i = 0; i < n_in; ++i) {
+    uint32_t d;
+    switch (mode) {
+      case kHalfZero:
+        d = below(2u) ? 0u : below(span + 1u);
+        break;
+      case kAllMax:
+        d = span;
+        break;
+      case kAllZero:
+        d = 0u;
+        break;
+      case kSparse:
+        d = below(8u) == 0u ? below(span + 1u) : 0u;
+        break;
+      default:
+        d = below(4u) == 0u ? span : below(span + 1u);
+        break;
+    }
+    inputs[i] = (int8_t)(skip + (int32_t)d);
+    for (j = 0; j < row; ++j) {
+      uint32_t byte = mode == kAllMax ? 0xFFu : rng() & 0xFFu;
+      const uint32_t used = (n_out - j * cpb) * bits; /* bits of real fields in this byte */
+      if (used < 8u) byte &= (1u << used) - 1u;       /* padding fields are 0 */
+      w[i * row + j] = (uint8_t)byte;
+    }
+  }
+  for (j = 0; j < MAX_OUT + GUARD; ++j) sums[j] = (int32_t)GUARD_WORD;
+  for (j = 0; j < n_work + GUARD; ++j) work[j] = GUARD_WORD;
+  want_total = reference_sums(inputs, n_in, skip, w, n_out, bits, expected);
+  total = fn(inputs, n_in, skip, w, n_out, sums, work);
+  if (total != want_total) {
+    sums_mismatch(bits, number, n_in, n_out, skip, offset, "D", want_total, total);
+    ++bad;
+  }
+  for (j = 0; j < n_out; ++j) {
+    if (sums[j] != expected[j] && bad < 8u) {
+      sums_mismatch(bits, number, n_in, n_out, skip, offset, "S_j", expected[j], sums[j]);
+      put("  at output ");
+      put_int(j);
+      put("\n");
+      ++bad;
+    }
+  }
+  for (j = n_sums; j < n_sums + GUARD; ++j) {
+    if (sums[j] != (int32_t)GUARD_WORD) {
+      sums_mismatch(bits, number, n_in, n_out, skip, offset, "write past the sums", 0, j);
+      ++bad;
+      break;
+    }
+  }
+  for (j = n_work; j < n_work + GUARD; ++j) {
+    if (work[j] != GUARD_WORD) {
+      sums_mismatch(bits, number, n_in, n_out, skip, offset, "write past the work", 0, j);
+      ++bad;
+      break;
+    }
+  }
+  if (bad != 0u) {
+    ++failed;
+  } else {
+    ++passed;
+  }
+}
+
+static void sums_kernel(sums_fn fn, uint32_t bits) {
+  static const uint32_t outs[] = {1, 2, 3, 5, 7, 8, 9, 10, 15, 16, 17, 31, 33, 63, 64, 72};
+  static const uint32_t ins[] = {0, 1, 2, 16, 17, 18, 33, 85, 86, 257, 258, 700};
+  uint32_t number = 0, a, b;
+  const uint32_t cap = bits == 8u ? 33025u : 700u;
+  for (a = 0; a < sizeof(outs) / sizeof(outs[0]); ++a) {
+    for (b = 0; b < sizeof(ins) / sizeof(ins[0]); ++b) {
+      const uint32_t n_in = ins[b] < cap ? ins[b] : cap;
+      const int mode = (int)((a + b) % 5u);
+      /* Alternate aligned and unaligned weights (the byte path on multiplier cores). */
+      sums_case(fn, bits, number++, n_in, outs[a], mode, (a + b) % 3u == 0u ? 1u : 0u);
+      if (ins[b] == 700u) sums_case(fn, bits, number++, n_in, outs[a], kAllMax, 0u);
+    }
+  }
+  for (a = 0; a < 60u; ++a) {
+    const uint32_t n_out = 1u + below(MAX_OUT);
+    const uint32_t n_in = below(MAX_IN + 1u);
+    sums_case(fn, bits, number++, n_in, n_out, (int)below(5u), below(4u));
+  }
+}
+
+/* ---- requantization ---- */
+
+static int8_t reference_requant(int64_t a, int64_t m, uint32_t r, int32_t zp, int32_t lo,
+                                int32_t hi) {
+  const int64_t p = a * m;
+  const int64_t magnitude = ((p < 0 ? -p : p) + ((int64_t)1 << (r - 1u))) >> r;
+  int64_t q = (p < 0 ? -magnitude : magnitude) + zp;
+  if (q < lo) q = lo;
+  if (q > hi) q = hi;
+  return (int8_t)q;
+}
+
+/* A multiplier with few set bits (as the exporter makes them), sometimes 1 or large. */
+static int32_t draw_m(void) {
+  uint32_t m = 0, k;
+  switch (below(6u)) {
+    case 0:
+      return 1;
+    case 1:
+      return (int32_t)(rng() >> 1 | 1u);
+    default:
+      for (k = 1u + below(7u); k > 0u; --k) m |= 1u << below(12u);
+      return (int32_t)(m | 1u);
+  }
+}
+
+static void requant_case(uint32_t number, uint32_t n, int use_c16) {
+  const uint32_t per_channel = below(2u);
+  const uint32_t step = below(2u);
+  const int32_t zp = (int32_t)below(256u) - 128;
+  int32_t lo = (int32_t)below(256u) - 128, hi = (int32_t)below(256u) - 128;
+  int32_t base_d = 0;
+  uint32_t j, bad = 0;
+  if (lo > hi) {
+    const int32_t t = lo;
+    lo = hi;
+    hi = t;
+  }
+  if (below(4u) == 0u) lo = -128, hi = 127;
+  for (j = 0; j < n; ++j) {
+    req_m[j] = draw_m();
+    req_r[j] = (uint8_t)(1u + below(31u));
+  }
+  if (below(3u) != 0u) base_d = -(int32_t)below(1u << 20);
+  for (j = 0; j < n; ++j) {
+    const uint32_t k = per_channel ? j : 0u;
+    /* |a| * m < 2^31: draw a below the limit, sometimes right at it. */
+    const int64_t limit = (((int64_t)1 << 31) - 1) / req_m[k];
+    int64_t a, s, c, rest;
+    switch (below(4u)) {
+      case 0:
+        a = limit;
+        break;
+      case 1:
+        a = -limit;
+        break;
+      case 2:
+        a = (int64_t)(rng() % (uint32_t)(limit < 2000 ? limit + 1 : 2001)) - 1000;
+        break;
+      default:
+        a = (int64_t)(rng() % (uint32_t)(2 * limit + 1)) - limit;
+        break;
+    }
+    if (req_r[k] > 1u && below(4u) == 0u) { /* an exact tie when m == 1 */
+      a = (int64_t)((int32_t)below(100u) - 50) * ((int64_t)1 << req_r[k]) +
+          ((int64_t)1 << (req_r[k] - 1u));
+    }
+    if (a > limit) a = limit;
+    if (a < -limit) a = -limit;
+    /* Split a = c + base_d + (s << step), s >= 0 as a kernel makes it, c an int16 or int32
+     * constant; a stays in [-limit, limit] (a below base_d - 32768 is raised to it, which is
+     * still >= -limit whenever it changes anything). */
+    if (a < (int64_t)base_d - 32768) a = (int64_t)base_d - 32768;
+    rest = a - base_d;
+    c = use_c16 ? (int64_t)below(65535u) - 32768 : (int64_t)below(1u << 25) - (1 << 24);
+    if (rest < c) c = rest;
+    s = (rest - c) >> step;
+    if (s > 0x7FFFFFFF) s = 0x7FFFFFFF;
+    c = rest - (s << step);
+    if (use_c16 && c > 32767) {
+      c = 32767;
+      a = c + base_d + (s << step);
+    }
+    req_sums[j] = (int32_t)s;
+    req_c32[j] = (int32_t)c;
+    req_c16[j] = (int16_t)c;
+    req_expected[j] = reference_requant(a, req_m[k], req_r[k], zp, lo, hi);
+  }
+  for (j = 0; j < MAX_OUT + GUARD; ++j) req_y[j] = 0x5A;
+  if (use_c16) {
+    lowbit_mcu_requant_c16(req_sums, n, req_c16, base_d, step, req_m, req_r, per_channel, zp, lo,
+                           hi, req_y);
+  } else {
+    lowbit_mcu_requant(req_sums, n, req_c32, base_d, step, req_m, req_r, per_channel, zp, lo, hi,
+                       req_y);
+  }
+  for (j = 0; j < n + GUARD; ++j) {
+    const int want = j < n ? req_expected[j] : 0x5A;
+    if (req_y[j] != want && bad < 8u) {
+      const uint32_t k = per_channel ? j : 0u;
+      put(use_c16 ? "MISMATCH requant_c16 case " : "MISMATCH requant case ");
+      put_int(number);
+      put(" index ");
+      put_int(j);
+      put(" (m ");
+      put_int(req_m[k]);
+      put(", r ");
+      put_int(req_r[k]);
+      put(", step ");
+      put_int(step);
+      put(", zp ");
+      put_int(zp);
+      put(", clamp ");
+      put_int(lo);
+      put("..");
+      put_int(hi);
+      put("): expected ");
+      put_int(want);
+      put(", got ");
+      put_int(req_y[j]);
+      put("\n");
+      ++bad;
+    }
+  }
+  if (bad != 0u) {
+    ++failed;
+  } else {
+    ++passed;
+  }
+}
+
+int main(void) {
+  uint32_t k;
+  sums_kernel(lowbit_mcu_fc_sums_b1, 1u);
+  sums_kernel(lowbit_mcu_fc_sums_b2, 2u);
+  sums_kernel(lowbit_mcu_fc_sums_b4, 4u);
+  sums_kernel(lowbit_mcu_fc_sums_b8, 8u);
+  for (k = 0; k < 400u; ++k) requant_case(k, 1u + below(MAX_OUT), (int)(k & 1u));
+  put_int(passed);
+  put(" passed, ");
+  put_int(failed);
+  put(" failed\n");
+  return failed != 0u ? 1 : 0;
+}
