@@ -11,10 +11,7 @@ JOBS ?= $(shell nproc)
 # harnesses link the release build's library, so they run with the release preset only.
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
-# The checkpoint harness still finds a crash inside LibTorch's archive reader on mutated files
-# (docs/results.md, "Fuzzing"), so the smoke run leaves it out until that is fixed; `make fuzz`
-# runs it.
-FUZZ_SMOKE_TARGETS ?= npy npz idx cifar csv spec config model_json
+FUZZ_SMOKE_TARGETS ?= npy npz idx cifar csv spec config checkpoint model_json
 
 .PHONY: all setup configure build test demo bench asan fuzz format format-check clean
 

@@ -3,14 +3,18 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
+#include "lowbit/train/checkpoint_zip.h"
 #include "lowbit/util/atomic_file.h"
 #include "lowbit/util/sha256.h"
 
@@ -53,6 +57,132 @@ NamedTensors read_named_tensors(torch::serialize::InputArchive& archive, const s
 
 // Identifies lowbit checkpoints among other LibTorch archives.
 constexpr const char* kMagicKey = "lowbit_checkpoint";
+// The first bytes of a format-3 file (checkpoint.h has the header layout) and of a bare LibTorch
+// archive (a zip file's first local header) as formats 1 and 2 are.
+constexpr std::string_view kHeaderMagic = "LOWBITCK";
+constexpr std::string_view kZipMagic("PK\x03\x04", 4);
+
+void put_u64(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t get_u64(std::string_view bytes, size_t at) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) {
+    value = (value << 8) | static_cast<uint8_t>(bytes[at + static_cast<size_t>(i)]);
+  }
+  return value;
+}
+
+std::string sha256_of(std::string_view bytes) {
+  util::Sha256 hash;
+  hash.update(bytes.data(), bytes.size());
+  return hash.hex_digest();
+}
+
+std::string checkpoint_header(const std::string& archive) {
+  std::string header(kHeaderMagic);
+  put_u64(header, static_cast<uint64_t>(kCheckpointFormatVersion));
+  put_u64(header, archive.size());
+  header += sha256_of(archive);
+  return header;
+}
+
+// The header's hash as printable text for an error message (damaged bytes shown as '?').
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) c = '?';
+  }
+  return out;
+}
+
+// The whole file, or CheckpointError when it cannot be read or is larger than any checkpoint.
+std::string read_checkpoint_file(const std::string& path) {
+  std::error_code error;
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) {
+    throw CheckpointError("checkpoint '" + path + "' cannot be read: " + error.message());
+  }
+  if (size > kMaxCheckpointBytes) {
+    throw CheckpointError("checkpoint '" + path + "' is " + std::to_string(size) +
+                          " bytes, more than the " + std::to_string(kMaxCheckpointBytes) +
+                          " bytes (2 GiB) a lowbit checkpoint may have: it is damaged or not a "
+                          "checkpoint");
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in || static_cast<uintmax_t>(in.gcount()) != size) {
+    throw CheckpointError("checkpoint '" + path + "' cannot be read completely (" +
+                          std::to_string(size) + " bytes expected)");
+  }
+  return bytes;
+}
+
+// Checks a file's bytes before any of them reach LibTorch and returns the archive part. For a
+// format-3 file (`header_format` set to 3) every archive byte is covered by the header's SHA-256;
+// a bare archive (formats 1 and 2, `header_format` 0) is checked as a zip file.
+std::string_view checked_archive(const std::string& path, std::string_view bytes,
+                                 int64_t& header_format) {
+  header_format = 0;
+  const std::string where = "checkpoint '" + path + "'";
+  const bool header_prefix =
+      !bytes.empty() && kHeaderMagic.substr(0, std::min(bytes.size(), kHeaderMagic.size())) ==
+                            bytes.substr(0, kHeaderMagic.size());
+  if (header_prefix) {
+    if (bytes.size() < kCheckpointHeaderBytes) {
+      throw CheckpointError(where + " is truncated: " + std::to_string(bytes.size()) +
+                            " bytes, shorter than its " + std::to_string(kCheckpointHeaderBytes) +
+                            "-byte header (restore it or train the stage again)");
+    }
+    const uint64_t version = get_u64(bytes, 8);
+    if (version < 3 || version > static_cast<uint64_t>(kCheckpointFormatVersion)) {
+      throw CheckpointError(where + " has format version " + std::to_string(version) +
+                            " in its header, this lowbit reads " +
+                            std::to_string(kOldestCheckpointFormatVersion) + " to " +
+                            std::to_string(kCheckpointFormatVersion) +
+                            " (headers start at 3): it is damaged or newer than this lowbit");
+    }
+    const uint64_t length = get_u64(bytes, 16);
+    const uint64_t present = bytes.size() - kCheckpointHeaderBytes;
+    if (length > present) {
+      throw CheckpointError(where + " is truncated: its header announces " +
+                            std::to_string(length) + " bytes of archive but " +
+                            std::to_string(present) +
+                            " follow (restore it or train the stage again)");
+    }
+    if (length < present) {
+      throw CheckpointError(where + " is damaged: " + std::to_string(present - length) +
+                            " bytes follow the " + std::to_string(length) +
+                            "-byte archive its header announces");
+    }
+    const std::string_view archive = bytes.substr(kCheckpointHeaderBytes);
+    const std::string_view stored = bytes.substr(24, 64);
+    const std::string actual = sha256_of(archive);
+    if (actual != stored) {
+      throw CheckpointError(where + " fails its integrity check: its archive bytes hash to " +
+                            actual + " but its header records " + printable(stored) +
+                            "; the file was altered or damaged after it was written (restore "
+                            "it or train the stage again)");
+    }
+    header_format = static_cast<int64_t>(version);
+    return archive;
+  }
+  if (bytes.substr(0, kZipMagic.size()) != kZipMagic) {
+    throw CheckpointError("'" + path + "' is not a lowbit checkpoint: it starts with neither the " +
+                          "lowbit checkpoint header nor a LibTorch archive");
+  }
+  try {
+    check_zip_archive(bytes);
+  } catch (const std::exception& e) {
+    throw CheckpointError(where +
+                          " cannot be read: the file is truncated or corrupt (it has no lowbit "
+                          "header, as formats 1 and 2, and as a zip archive " +
+                          std::string(e.what()).substr(0, 300) + ")");
+  }
+  return bytes;
+}
 
 torch::Tensor bytes_to_tensor(const std::string& bytes) {
   auto tensor = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
@@ -131,9 +261,14 @@ std::string optimizer_state_bytes(const torch::optim::Optimizer& optimizer) {
 void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& bytes,
                           const std::string& what) {
   try {
-    std::istringstream stream(bytes);
+    check_zip_archive(bytes);
+  } catch (const std::exception& e) {
+    throw CheckpointError(
+        what + ": the saved optimizer state is damaged: " + std::string(e.what()).substr(0, 300));
+  }
+  try {
     torch::serialize::InputArchive archive;
-    archive.load_from(stream);
+    archive.load_from(bytes.data(), bytes.size());
     optimizer.load(archive);
   } catch (const std::exception& e) {
     throw CheckpointError(what + ": the saved optimizer state does not fit the optimizer: " +
@@ -171,7 +306,9 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   try {
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);
+    const std::string header = checkpoint_header(bytes);
     util::write_file_atomically(path, [&](std::ostream& out) {
+      out.write(header.data(), static_cast<std::streamsize>(header.size()));
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     });
   } catch (const CheckpointError&) {
@@ -186,9 +323,12 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw CheckpointError("checkpoint '" + path + "' does not exist");
   }
   Checkpoint checkpoint;
+  const std::string bytes = read_checkpoint_file(path);
+  int64_t header_format = 0;
+  const std::string_view checked = checked_archive(path, bytes, header_format);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(checked.data(), checked.size());
   } catch (const std::exception& e) {
     throw CheckpointError("checkpoint '" + path +
                           "' cannot be read: the file is truncated, corrupt or not a LibTorch "
@@ -208,6 +348,17 @@ Checkpoint load_checkpoint(const std::string& path) {
                             std::to_string(checkpoint.format_version) + ", this lowbit reads " +
                             std::to_string(kOldestCheckpointFormatVersion) + " to " +
                             std::to_string(kCheckpointFormatVersion));
+    }
+    // Format 3 and later exist only behind their header, and the header and the archive agree.
+    if (header_format == 0 && checkpoint.format_version >= 3) {
+      throw CheckpointError("checkpoint '" + path + "' is a format-" +
+                            std::to_string(checkpoint.format_version) +
+                            " archive without its lowbit header: the file was altered");
+    }
+    if (header_format != 0 && checkpoint.format_version != header_format) {
+      throw CheckpointError("checkpoint '" + path + "' has format " +
+                            std::to_string(header_format) + " in its header but " +
+                            std::to_string(checkpoint.format_version) + " in its archive");
     }
     std::string stored_hash;
     if (checkpoint.format_version >= 2) {
