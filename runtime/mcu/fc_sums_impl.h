@@ -82,8 +82,10 @@ LOWBIT_MCU_INLINE lowbit_mcu_shape_t lowbit_mcu_shape(const uint8_t* w, uint32_t
 /* Multiplier path, one row of whole aligned words: adds d times the row's fields into the lane
  * words. For 4 bits on Thumb (Cortex-M0, M3/M4/M7) an assembly loop: per word one load, four
  * masks and four multiply-adds; Thumb-2 masks with a shifted operand, multiplies and adds in one
- * MLA and moves the four lane words with one LDM and one STM (13 instructions per word), Thumb-1
- * has eight low registers, so each lane word is loaded, added and stored (28). Elsewhere C,
+ * MLA and moves the four lane words with one LDM and one STM (13 instructions per word; r7 is
+ * left alone, clang keeps its frame pointer there). Thumb-1 has eight low registers, so each
+ * lane word is loaded, added and stored (28); it needs seven of them, more than clang leaves to
+ * inline assembly, so clang builds for Thumb-1 take the C loop. Elsewhere C,
  * written out for 4 bits so that -Os keeps the four products in one loop iteration. */
 LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_words(const uint32_t* r, const uint32_t* end, uint32_t d,
                                                 uint32_t* acc, uint32_t bits) {
@@ -97,7 +99,7 @@ LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_words(const uint32_t* r, const uint32_
         "  .syntax unified\n"
         "1:\n"
         "  ldr %[v], [%[r]], #4\n"
-        "  ldm %[acc], {r4, r5, r6, r7}\n"
+        "  ldm %[acc], {r4, r5, r6, r8}\n"
         "  and %[t], %[v], %[mask]\n"
         "  mla r4, %[t], %[d], r4\n"
         "  and %[t], %[mask], %[v], lsr #4\n"
@@ -105,16 +107,16 @@ LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_words(const uint32_t* r, const uint32_
         "  and %[t], %[mask], %[v], lsr #8\n"
         "  mla r6, %[t], %[d], r6\n"
         "  and %[t], %[mask], %[v], lsr #12\n"
-        "  mla r7, %[t], %[d], r7\n"
-        "  stmia %[acc]!, {r4, r5, r6, r7}\n"
+        "  mla r8, %[t], %[d], r8\n"
+        "  stmia %[acc]!, {r4, r5, r6, r8}\n"
         "  cmp %[r], %[end]\n"
         "  bne 1b\n"
         : [r] "+r"(r), [acc] "+r"(acc), [v] "=&r"(v), [t] "=&r"(t)
         : [end] "r"(end), [d] "r"(d), [mask] "r"(mask)
-        : "r4", "r5", "r6", "r7", "cc", "memory");
+        : "r4", "r5", "r6", "r8", "cc", "memory");
     return;
   }
-#elif LOWBIT_MCU_ASM && defined(__thumb__)
+#elif LOWBIT_MCU_ASM && defined(__thumb__) && !defined(__clang__)
   if (bits == 4u) {
     uint32_t v, t, a;
     __asm__ volatile(

@@ -1,8 +1,12 @@
 /* lowbit MCU kernels: fully connected layers in column form for microcontrollers.
  *
- * Freestanding C99 (only <stddef.h> and <stdint.h>); inline assembly for RV32 without a
- * multiplier, Cortex-M0 (Thumb-1) and Cortex-M4 (Thumb-2) when compiled by GCC or clang, a plain
- * C path otherwise (and with -DLOWBIT_MCU_NO_ASM). Every path gives the same bits.
+ * Freestanding C99 (only <stddef.h> and <stdint.h>). Implementations (all give the same bits):
+ * - RV32 without a multiplier (RV32EC, RV32IC; GCC or clang): assembly for 4-bit sums and for
+ *   requantization; table C paths for 1, 2 and 8 bits.
+ * - Cortex-M0 (Thumb-1, GCC) and Cortex-M3/M4/M7 (Thumb-2): an assembly row loop for 4 bits in
+ *   the multiplier C path. RV32IMC and every other compiler or target: the multiplier C path.
+ * -DLOWBIT_MCU_NO_ASM selects the C paths everywhere; -DLOWBIT_MCU_FORCE_TABLE or
+ * -DLOWBIT_MCU_FORCE_MUL picks the table or the multiplier path (tests run both on the host).
  *
  * Layer form. With int8 inputs x[n_in] and the layer's `skip` (the smallest value the input can
  * hold: x_i >= skip always), d_i = x_i - skip is in [0, 255]. Each weight is a field
@@ -16,12 +20,14 @@
  * output j is at bit offset (j * bits) % 8 of byte (j * bits) / 8 of that row, LSB first; padding
  * fields (j >= n_out) are 0. Example, 4 bits, n_out = 3: row bytes {f_i0 | f_i1 << 4, f_i2}.
  * Rows are read 32 bits at a time on cores with a multiplier when row_bytes % 4 == 0 and `w` is
- * 4-byte aligned (declare the array with __attribute__((aligned(4))) under GCC); otherwise a byte
- * at a time, with the same result.
+ * 4-byte aligned (declare the array with __attribute__((aligned(4))) under GCC or clang: GCC for
+ * Arm does not align const byte arrays by itself); otherwise a byte at a time, same result.
  *
  * Exactness: S_j <= n_in * 255 * (2^bits - 1) must be < 2^31 (the exporter checks it):
  * n_in <= 8,421,504 (1 bit), 2,807,168 (2), 561,433 (4), 33,025 (8). Then every S_j and D is
  * exact in int32; partial sums are kept in 16-bit lanes and added out before they can wrap.
+ * Preconditions (not checked: these are the inner loops): n_out >= 1, every x_i in
+ * [skip, skip + 255], buffers of the sizes below, sums and work 4-byte aligned (their types).
  */
 #ifndef LOWBIT_MCU_H_
 #define LOWBIT_MCU_H_
@@ -52,7 +58,7 @@ extern "C" {
 #define LOWBIT_MCU_FC_WORK_WORDS(n_out, bits) \
   (LOWBIT_MCU_FC_LANE_WORDS(n_out, bits) + LOWBIT_MCU_FC_TABLE_WORDS)
 
-/** Work words that suffice on cores with a multiplier (RV32IM, every Cortex-M): no tables. */
+/** Work words enough where LOWBIT_MCU_TABLE_KERNELS is 0 (RV32 with M, Arm, others): no tables. */
 #define LOWBIT_MCU_FC_WORK_WORDS_MUL(n_out, bits) LOWBIT_MCU_FC_LANE_WORDS(n_out, bits)
 
 /** 1 when this compilation uses the multiplier-free (table) kernels, else 0. */

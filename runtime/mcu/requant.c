@@ -6,82 +6,6 @@
  * so a multiplier with k set bits costs 2k instructions per output and m == 1 none. */
 #include "fc_sums_impl.h"
 
-/* How one multiplier is applied: its set-bit gaps (no multiplier) and its rounding. */
-typedef struct {
-  uint32_t m;
-  uint32_t r;
-  uint32_t half; /* 2^(r-1) */
-#if LOWBIT_MCU_TABLE_KERNELS
-  uint32_t n_gaps;  /* 0 for m == 1 */
-  uint8_t gaps[32]; /* a * m = sum of a << (gaps[0] + ... + gaps[i]) over i */
-#endif
-} lowbit_mcu_scale_t;
-
-LOWBIT_MCU_INLINE void lowbit_mcu_scale_set(lowbit_mcu_scale_t* s, int32_t m, uint32_t r) {
-  s->m = (uint32_t)m;
-  s->r = r;
-  s->half = 1u << (r - 1u);
-#if LOWBIT_MCU_TABLE_KERNELS
-  {
-    uint32_t t = (uint32_t)m, gap = 0, n = 0;
-    if (t != 1u) {
-      for (; t != 0u; t >>= 1, ++gap) {
-        if (t & 1u) {
-          s->gaps[n++] = (uint8_t)gap;
-          gap = 0;
-        }
-      }
-    }
-    s->n_gaps = n;
-  }
-#endif
-}
-
-/* a * m modulo 2^32. */
-LOWBIT_MCU_INLINE uint32_t lowbit_mcu_scale_mul(const lowbit_mcu_scale_t* s, uint32_t a) {
-#if LOWBIT_MCU_TABLE_KERNELS
-  const uint8_t* g = s->gaps;
-  const uint8_t* const end = g + s->n_gaps;
-  uint32_t p;
-  if (g == end) return a;
-  p = 0;
-  do {
-    a <<= *g++;
-    p += a;
-  } while (g != end);
-  return p;
-#else
-  return a * s->m;
-#endif
-}
-
-/* The shared loop; c16 != 0 reads `c` as int16_t constants, else as int32_t. */
-LOWBIT_MCU_INLINE void lowbit_mcu_requant_any(const int32_t* sums, uint32_t n, const void* c,
-                                              int c16, int32_t base_d, uint32_t step_shift,
-                                              const int32_t* m, const uint8_t* r,
-                                              uint32_t per_channel, int32_t zp, int32_t lo,
-                                              int32_t hi, int8_t* y) {
-  int8_t* const end = y + n;
-  lowbit_mcu_scale_t s;
-  if (n == 0u) return;
-  lowbit_mcu_scale_set(&s, m[0], r[0]);
-  for (;;) {
-    const uint32_t k = c16 ? (uint32_t)(int32_t) * (const int16_t*)c : *(const uint32_t*)c;
-    const uint32_t a = k + (uint32_t)base_d + ((uint32_t)*sums++ << step_shift);
-    const uint32_t p = lowbit_mcu_scale_mul(&s, a);
-    const uint32_t negative = p >> 31;
-    /* |p| + 2^(r-1) < 2^31 + 2^30 fits in uint32. */
-    const uint32_t magnitude = ((negative ? 0u - p : p) + s.half) >> s.r;
-    int32_t q = (negative ? -(int32_t)magnitude : (int32_t)magnitude) + zp;
-    if (q < lo) q = lo;
-    if (q > hi) q = hi;
-    *y++ = (int8_t)q;
-    if (y == end) break;
-    c = c16 ? (const void*)((const int16_t*)c + 1) : (const void*)((const int32_t*)c + 1);
-    if (per_channel) lowbit_mcu_scale_set(&s, *++m, *++r);
-  }
-}
-
 #if LOWBIT_MCU_TABLE_KERNELS && LOWBIT_MCU_ASM && defined(__riscv) && __riscv_xlen == 32
 
 /* Arguments 7 to 13 (r, per_channel, zp, lo, hi, y): all on the caller's stack under ILP32E (6
@@ -179,13 +103,13 @@ __asm__(
     "  lw a3, " LOWBIT_MCU_RQ_ZP "(sp)\n"
     "  add s0, s0, a3\n"
     "  lw a3, " LOWBIT_MCU_RQ_LO "(sp)\n"
-    "  bge s0, a3, 6f\n"
-    "  mv s0, a3\n"
-    "6:\n"
-    "  lw a3, " LOWBIT_MCU_RQ_HI "(sp)\n"
-    "  bge a3, s0, 7f\n"
+    "  bge s0, a3, 7f\n"
     "  mv s0, a3\n"
     "7:\n"
+    "  lw a3, " LOWBIT_MCU_RQ_HI "(sp)\n"
+    "  bge a3, s0, 8f\n"
+    "  mv s0, a3\n"
+    "8:\n"
     "  sb s0, 0(a5)\n"
     "  addi a0, a0, 4\n"
     "  addi a2, a2, \\stride\n"
@@ -209,6 +133,82 @@ __asm__(
 // clang-format on
 
 #else
+
+/* How one multiplier is applied: its set-bit gaps (no multiplier) and its rounding. */
+typedef struct {
+  uint32_t m;
+  uint32_t r;
+  uint32_t half; /* 2^(r-1) */
+#if LOWBIT_MCU_TABLE_KERNELS
+  uint32_t n_gaps;  /* 0 for m == 1 */
+  uint8_t gaps[32]; /* a * m = sum of a << (gaps[0] + ... + gaps[i]) over i */
+#endif
+} lowbit_mcu_scale_t;
+
+LOWBIT_MCU_INLINE void lowbit_mcu_scale_set(lowbit_mcu_scale_t* s, int32_t m, uint32_t r) {
+  s->m = (uint32_t)m;
+  s->r = r;
+  s->half = 1u << (r - 1u);
+#if LOWBIT_MCU_TABLE_KERNELS
+  {
+    uint32_t t = (uint32_t)m, gap = 0, n = 0;
+    if (t != 1u) {
+      for (; t != 0u; t >>= 1, ++gap) {
+        if (t & 1u) {
+          s->gaps[n++] = (uint8_t)gap;
+          gap = 0;
+        }
+      }
+    }
+    s->n_gaps = n;
+  }
+#endif
+}
+
+/* a * m modulo 2^32. */
+LOWBIT_MCU_INLINE uint32_t lowbit_mcu_scale_mul(const lowbit_mcu_scale_t* s, uint32_t a) {
+#if LOWBIT_MCU_TABLE_KERNELS
+  const uint8_t* g = s->gaps;
+  const uint8_t* const end = g + s->n_gaps;
+  uint32_t p;
+  if (g == end) return a;
+  p = 0;
+  do {
+    a <<= *g++;
+    p += a;
+  } while (g != end);
+  return p;
+#else
+  return a * s->m;
+#endif
+}
+
+/* The shared loop; c16 != 0 reads `c` as int16_t constants, else as int32_t. */
+LOWBIT_MCU_INLINE void lowbit_mcu_requant_any(const int32_t* sums, uint32_t n, const void* c,
+                                              int c16, int32_t base_d, uint32_t step_shift,
+                                              const int32_t* m, const uint8_t* r,
+                                              uint32_t per_channel, int32_t zp, int32_t lo,
+                                              int32_t hi, int8_t* y) {
+  int8_t* const end = y + n;
+  lowbit_mcu_scale_t s;
+  if (n == 0u) return;
+  lowbit_mcu_scale_set(&s, m[0], r[0]);
+  for (;;) {
+    const uint32_t k = c16 ? (uint32_t)(int32_t) * (const int16_t*)c : *(const uint32_t*)c;
+    const uint32_t a = k + (uint32_t)base_d + ((uint32_t)*sums++ << step_shift);
+    const uint32_t p = lowbit_mcu_scale_mul(&s, a);
+    const uint32_t negative = p >> 31;
+    /* |p| + 2^(r-1) < 2^31 + 2^30 fits in uint32. */
+    const uint32_t magnitude = ((negative ? 0u - p : p) + s.half) >> s.r;
+    int32_t q = (negative ? -(int32_t)magnitude : (int32_t)magnitude) + zp;
+    if (q < lo) q = lo;
+    if (q > hi) q = hi;
+    *y++ = (int8_t)q;
+    if (y == end) break;
+    c = c16 ? (const void*)((const int16_t*)c + 1) : (const void*)((const int32_t*)c + 1);
+    if (per_channel) lowbit_mcu_scale_set(&s, *++m, *++r);
+  }
+}
 
 void lowbit_mcu_requant(const int32_t* sums, uint32_t n, const int32_t* c, int32_t base_d,
                         uint32_t step_shift, const int32_t* m, const uint8_t* r,

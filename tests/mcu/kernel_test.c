@@ -121,7 +121,9 @@ static void sums_case(sums_fn fn, uint32_t bits, uint32_t number, uint32_t n_in,
   const uint32_t cpb = 8u / bits;
   const uint32_t row = (n_out + cpb - 1u) / cpb;
   const uint32_t n_sums = LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits);
-  const uint32_t n_work = LOWBIT_MCU_FC_WORK_WORDS(n_out, bits);
+  /* Cores with a multiplier must stay within the smaller bound the exporter may give them. */
+  const uint32_t n_work = LOWBIT_MCU_TABLE_KERNELS ? LOWBIT_MCU_FC_WORK_WORDS(n_out, bits)
+                                                   : LOWBIT_MCU_FC_WORK_WORDS_MUL(n_out, bits);
   /* kAllMax: d = 255 and every field at its maximum, the largest sums the lanes must carry. */
   const int32_t skip = mode == kAllMax ? -128 : (int32_t)below(256u) - 128;
   const uint32_t span = (uint32_t)(127 - skip); /* largest d */

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds tests/mcu/kernel_test.c with runtime/mcu and runs it: on the build machine (gcc: the
 # multiplier and the table C paths at -O0, -O2 and -Os) and under qemu-user for every MCU target
-# (RV32EC, RV32IC (ILP32 without a multiplier), RV32IMC, Cortex-M0, Cortex-M4 at -Os and -O2,
-# each with its assembly and with -DLOWBIT_MCU_NO_ASM). Every build uses the strict flags
-# (-std=c99 -pedantic -Wall -Wextra -Wvla -Werror; cross builds freestanding, no C library).
+# (RV32EC, RV32IC (ILP32 without a multiplier), RV32IMC, Cortex-M0, Cortex-M4: with their
+# assembly at -Os, -O2 and -O0, with -DLOWBIT_MCU_NO_ASM at -Os and -O2), and with clang (host;
+# Cortex-M0/M4, RV32IC, RV32IMC objects linked by the GNU cross tools: clang 14 has no ILP32E).
+# Every build uses the strict flags (-std=c99 -pedantic -Wall -Wextra -Wvla -Werror; cross
+# builds freestanding, no C library).
 # Prints one line per configuration and fails (exit 1) on any mismatch, crash or build error;
 # a missing tool is an error naming the Debian package to install (exit 2).
-# Usage: bash tests/mcu/run_kernel_tests.sh [host|rv32ec|rv32ic|rv32imc|cortex-m0|cortex-m4 ...]
+# Usage: bash tests/mcu/run_kernel_tests.sh [host|rv32ec|rv32ic|rv32imc|cortex-m0|cortex-m4|clang ...]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 groups=("$@")
-if [ ${#groups[@]} -eq 0 ]; then groups=(host rv32ec rv32ic rv32imc cortex-m0 cortex-m4); fi
+if [ ${#groups[@]} -eq 0 ]; then groups=(host rv32ec rv32ic rv32imc cortex-m0 cortex-m4 clang); fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 strict=(-std=c99 -pedantic -Wall -Wextra -Wvla -Werror)
@@ -83,7 +85,10 @@ for group in "${groups[@]}"; do
       need "$cc" "$pkg"
       need "${emu[0]}" qemu-user
       for variant in "" -DLOWBIT_MCU_NO_ASM; do
-        for opt in -Os -O2; do
+        opts=(-Os -O2)
+        # -O0 keeps a frame pointer: the inline assembly must still find its registers.
+        [ -z "$variant" ] && opts+=(-O0)
+        for opt in "${opts[@]}"; do
           name="$group${variant:+-c}$opt"
           build "$name" "$cc" "${arch[@]}" "${strict[@]}" "$opt" $variant -ffreestanding \
             -ffunction-sections -fdata-sections -Wl,--gc-sections -nostdlib -nostartfiles \
@@ -93,8 +98,47 @@ for group in "${groups[@]}"; do
         done
       done
       ;;
+    clang)
+      need clang clang
+      for path in "" -DLOWBIT_MCU_FORCE_TABLE; do
+        name="clang-host${path:+-table}-O2"
+        build "$name" clang "${strict[@]}" -O2 $path -I"$root/runtime/mcu" "${sources[@]}" \
+          "$root/tests/mcu/host_io.c" && run "$name" "$tmp/$name"
+      done
+      for spec in "cortex-m0|--target=thumbv6m-none-eabi -mcpu=cortex-m0|arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb|start_arm.S|qemu-arm -cpu max|gcc-arm-none-eabi" \
+        "cortex-m4|--target=thumbv7em-none-eabi -mcpu=cortex-m4|arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb|start_arm.S|qemu-arm -cpu max|gcc-arm-none-eabi" \
+        "rv32ic|--target=riscv32-unknown-elf -march=rv32ic|riscv64-unknown-elf-gcc -march=rv32ic -mabi=ilp32|start_riscv.S|qemu-riscv32|gcc-riscv64-unknown-elf" \
+        "rv32imc|--target=riscv32-unknown-elf -march=rv32imc|riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32|start_riscv.S|qemu-riscv32|gcc-riscv64-unknown-elf"; do
+        IFS='|' read -r target ctarget linker start emulator pkg <<<"$spec"
+        read -r -a link <<<"$linker"
+        read -r -a emu <<<"$emulator"
+        need "${link[0]}" "$pkg"
+        need "${emu[0]}" qemu-user
+        name="clang-$target-Os"
+        objects=()
+        ok=1
+        for file in "${sources[@]}" "$root/tests/mcu/freestanding.c"; do
+          object="$tmp/$name-$(basename "$file" .c).o"
+          # shellcheck disable=SC2086
+          if ! clang $ctarget "${strict[@]}" -Os -ffreestanding -ffunction-sections -fdata-sections \
+            -I"$root/runtime/mcu" -c "$file" -o "$object" >>"$tmp/$name.build.log" 2>&1; then
+            ok=0
+          fi
+          objects+=("$object")
+        done
+        if [ "$ok" -eq 1 ] && build "$name" "${link[@]}" -nostdlib -nostartfiles -Wl,--gc-sections \
+          -Wl,--no-warn-rwx-segments -Wl,--no-warn-mismatch "${objects[@]}" "$root/tests/mcu/$start" -lgcc; then
+          run "$name" "$tmp/$name" "${emu[@]}"
+        elif [ "$ok" -eq 0 ]; then
+          echo "FAIL  $name: clang failed:"
+          sed 's/^/      /' "$tmp/$name.build.log" | head -30
+          failed=1
+          configs=$((configs + 1))
+        fi
+      done
+      ;;
     *)
-      echo "tests/mcu: unknown group $group (host rv32ec rv32ic rv32imc cortex-m0 cortex-m4)" >&2
+      echo "tests/mcu: unknown group $group (host rv32ec rv32ic rv32imc cortex-m0 cortex-m4 clang)" >&2
       exit 2
       ;;
   esac
