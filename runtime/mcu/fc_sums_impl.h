@@ -34,6 +34,13 @@
 #define LOWBIT_MCU_ASM 0
 #endif
 
+/* STEP(0) .. STEP(15): loops over a lane group written out, so that -Os keeps them unrolled
+ * (each STEP tests its k against the group size, a constant once `bits` is). */
+#define LOWBIT_MCU_REPEAT16(STEP)                                                           \
+  STEP(0)                                                                                   \
+  STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10) STEP(11) \
+      STEP(12) STEP(13) STEP(14) STEP(15)
+
 /* Zeroes n words. A loop the compiler cannot turn into a memset call (no C library). */
 LOWBIT_MCU_INLINE void lowbit_mcu_zero(uint32_t* p, uint32_t n) {
   uint32_t* const end = p + n;
@@ -91,7 +98,6 @@ LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_words(const uint32_t* r, const uint32_
                                                 uint32_t* acc, uint32_t bits) {
   const uint32_t field = (1u << bits) - 1u;
   const uint32_t mask = field | field << 16;
-  uint32_t k;
 #if LOWBIT_MCU_ASM && defined(__thumb2__)
   if (bits == 4u) {
     uint32_t v, t;
@@ -158,14 +164,10 @@ LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_words(const uint32_t* r, const uint32_
 #endif
   do {
     const uint32_t v = *r++;
-    if (bits == 4u) {
-      acc[0] += (v & mask) * d;
-      acc[1] += ((v >> 4) & mask) * d;
-      acc[2] += ((v >> 8) & mask) * d;
-      acc[3] += ((v >> 12) & mask) * d;
-    } else {
-      for (k = 0; k < 16u / bits; ++k) acc[k] += ((v >> (k * bits)) & mask) * d;
-    }
+#define LOWBIT_MCU_WORD_STEP(k) \
+  if ((k) < 16u / bits) acc[k] += ((v >> ((k)*bits)) & mask) * d;
+    LOWBIT_MCU_REPEAT16(LOWBIT_MCU_WORD_STEP)
+#undef LOWBIT_MCU_WORD_STEP
     acc += 16u / bits;
   } while (r != end);
 }
@@ -175,11 +177,13 @@ LOWBIT_MCU_INLINE void lowbit_mcu_row_mul_bytes(const uint8_t* row, const uint8_
                                                 uint32_t* acc, uint32_t bits) {
   const uint32_t field = (1u << bits) - 1u;
   const uint32_t mask = field | field << 16;
-  uint32_t k;
   do {
     const uint32_t v = (uint32_t)*row | (uint32_t)*row << 12;
     ++row;
-    for (k = 0; k < 4u / bits; ++k) acc[k] += ((v >> (k * bits)) & mask) * d;
+#define LOWBIT_MCU_BYTE_STEP(k) \
+  if ((k) < 4u / bits) acc[k] += ((v >> ((k)*bits)) & mask) * d;
+    LOWBIT_MCU_REPEAT16(LOWBIT_MCU_BYTE_STEP)
+#undef LOWBIT_MCU_BYTE_STEP
     acc += 4u / bits;
   } while (row != end);
 }
@@ -270,12 +274,14 @@ LOWBIT_MCU_INLINE int32_t lowbit_mcu_sums_table(const int8_t* x, uint32_t n_in, 
       }
       for (u = 0; u < s.rb; ++u) acc[u] += table[w[u] & 15u] + table[16u + (w[u] >> 4)];
     } else {
-      const uint32_t groups = 4u / bits;
       const uint32_t index = (1u << (2u * bits)) - 1u;
-      uint32_t k;
       lowbit_mcu_pair_table(table, d, bits);
-      for (u = 0; u < s.rb; ++u, acc += groups) {
-        for (k = 0; k < groups; ++k) acc[k] += table[(w[u] >> (2u * bits * k)) & index];
+      for (u = 0; u < s.rb; ++u, acc += 4u / bits) {
+        const uint32_t b = w[u];
+#define LOWBIT_MCU_TABLE_STEP(k) \
+  if ((k) < 4u / bits) acc[k] += table[(b >> (2u * bits * (k))) & index];
+        LOWBIT_MCU_REPEAT16(LOWBIT_MCU_TABLE_STEP)
+#undef LOWBIT_MCU_TABLE_STEP
       }
     }
     if (++pending == LOWBIT_MCU_LANE_INPUTS(bits)) {
