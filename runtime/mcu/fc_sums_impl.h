@@ -36,10 +36,11 @@
 
 /* STEP(0) .. STEP(15): loops over a lane group written out, so that -Os keeps them unrolled
  * (each STEP tests its k against the group size, a constant once `bits` is). */
-#define LOWBIT_MCU_REPEAT16(STEP)                                                           \
-  STEP(0)                                                                                   \
-  STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10) STEP(11) \
-      STEP(12) STEP(13) STEP(14) STEP(15)
+// clang-format off
+#define LOWBIT_MCU_REPEAT16(STEP)                                                         \
+  STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)                         \
+  STEP(8) STEP(9) STEP(10) STEP(11) STEP(12) STEP(13) STEP(14) STEP(15)
+// clang-format on
 
 /* Zeroes n words. A loop the compiler cannot turn into a memset call (no C library). */
 LOWBIT_MCU_INLINE void lowbit_mcu_zero(uint32_t* p, uint32_t n) {

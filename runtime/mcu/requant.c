@@ -138,7 +138,7 @@ __asm__(
 typedef struct {
   uint32_t m;
   uint32_t r;
-  uint32_t half; /* 2^(r-1) */
+  uint32_t half;    /* 2^(r-1) */
 #if LOWBIT_MCU_TABLE_KERNELS
   uint32_t n_gaps;  /* 0 for m == 1 */
   uint8_t gaps[32]; /* a * m = sum of a << (gaps[0] + ... + gaps[i]) over i */
