@@ -81,6 +81,7 @@ extern "C" {
  * @param n_out  outputs (>= 1)
  * @param sums   LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits) int32 (all written; the tail is padding)
  * @param work   LOWBIT_MCU_FC_WORK_WORDS(n_out, bits) uint32 of scratch, dead between calls
+ *               (LOWBIT_MCU_FC_WORK_WORDS_MUL suffices where LOWBIT_MCU_TABLE_KERNELS is 0)
  */
 int32_t lowbit_mcu_fc_sums_b1(const int8_t* x, uint32_t n_in, int32_t skip, const uint8_t* w,
                               uint32_t n_out, int32_t* sums, uint32_t* work);
@@ -95,7 +96,7 @@ int32_t lowbit_mcu_fc_sums_b8(const int8_t* x, uint32_t n_in, int32_t skip, cons
                               uint32_t n_out, int32_t* sums, uint32_t* work);
 
 /**
- * Requantizes n sums to int8, with 32-bit arithmetic only:
+ * Requantizes n sums (n >= 0) to int8, with 32-bit arithmetic only:
  *     a_j = c_j + base_d + sums_j * 2^step_shift
  *     p   = a_j * m                    (caller guarantees |a_j| * m < 2^31)
  *     y_j = clamp(sign(p) * ((|p| + 2^(r-1)) >> r) + zp, lo, hi)   (half away from zero)
@@ -103,8 +104,9 @@ int32_t lowbit_mcu_fc_sums_b8(const int8_t* x, uint32_t n_in, int32_t skip, cons
  * @param step_shift  0 or 1 (odd-grid formats step by 2)
  * @param m, r        multipliers in [1, 2^31 - 1] and shifts in [1, 31]; n of each when
  *                    per_channel, else one for all. Cores without a multiplier shift and add
- *                    over m's set bits, so m should have few (strip its trailing zeros); m == 1
- *                    is a shift only.
+ *                    over m's set bits (about 30 + 5 per set bit instructions an output on
+ *                    RV32E), so m should have few (strip its trailing zeros); m == 1 costs
+ *                    one shift.
  * @param zp, lo, hi  output zero point and clamp, -128 <= lo <= hi <= 127
  * @param y           n int8 outputs
  */
