@@ -31,7 +31,7 @@ for entry in "${models[@]}"; do
       "$build/lowbit" train "$config" --out "$run" --stage "$stage" >"$run.$stage.log" 2>&1
     fi
   done
-  "$build/lowbit" export "$run" --stage "$quantized" --out "$run/export_$quantized" >/dev/null
+  "$build/lowbit" export "$run" --stage "$quantized" --target x86 --out "$run/export_$quantized" >/dev/null
   "$build/latency" --run "$run" --fp-stage "$fp" --export "$run/export_$quantized" --label "$name"
 done
 echo "(host: $(uname -m), $(getconf _NPROCESSORS_ONLN) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"

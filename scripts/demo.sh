@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: the BitNetMCU-style Fashion-MNIST model (configs/fmnist_mcu_4bit.yaml): a full-precision
 # baseline, then 4-bit weights / 8-bit activations warm-started from it, the results table, and the
-# 4-bit stage exported as integer-only C, verified on the test set (0 mismatches) and sized.
+# 4-bit stage exported as integer-only C, verified on the test set (0 mismatches) and sized, then
+# exported for an RV32EC microcontroller and verified under qemu-riscv32 (instructions, flash, RAM).
 # Usage: scripts/demo.sh path/to/lowbit   (`make demo` builds it first and passes it)
 set -euo pipefail
 
@@ -28,3 +29,9 @@ echo "   ($lowbit verify $out/export --run $out)"
 echo "== Size on the device"
 echo "   ($lowbit size $out/export)"
 "$lowbit" size "$out/export"
+
+echo "== The same stage for a 16 kB RISC-V microcontroller (RV32EC, no multiplier), verified under qemu"
+echo "   ($lowbit export $out --stage w4a8 --target rv32e --out $out/export_rv32e)"
+"$lowbit" export "$out" --stage w4a8 --target rv32e --out "$out/export_rv32e"
+echo "   ($lowbit verify $out/export_rv32e --run $out)"
+"$lowbit" verify "$out/export_rv32e" --run "$out"

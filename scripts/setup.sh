@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package lowbit needs. Idempotent: when all are present it does nothing.
 # libclang-rt-14-dev holds clang's libFuzzer and sanitizer runtimes (tests/fuzz, `make fuzz`).
+# The cross compilers and qemu-user build and run the MCU targets' C (lowbit verify --target,
+# tests/mcu, bench/mcu).
 # libopenblas0-openmp matters: without it LibTorch runs on the reference BLAS, about 20x slower.
 set -euo pipefail
 
@@ -9,6 +11,8 @@ packages=(
   libtorch-dev libopenblas0-openmp libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-arm-none-eabi libnewlib-arm-none-eabi
+  qemu-user
 )
 
 missing=()

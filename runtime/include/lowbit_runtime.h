@@ -20,10 +20,13 @@
  * Build options (macros defined when compiling runtime/src; results are the same bits either
  * way): on x86 the kernels use SSE2, and with gcc or clang also AVX2 copies picked at run time;
  * LOWBIT_PORTABLE selects the plain C99 kernels everywhere, LOWBIT_NO_AVX2 keeps SSE2 on CPUs
- * with AVX2. See docs/runtime.md, "x86 and portable kernels".
+ * with AVX2. See docs/runtime.md, "x86 and portable kernels". An export sets them in its
+ * lowbit_config.h (written per export target), which this header includes first.
  */
 #ifndef LOWBIT_RUNTIME_H_
 #define LOWBIT_RUNTIME_H_
+
+#include "lowbit_config.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,8 @@ lowbit_status_t lowbit_activation_range(lowbit_activation_t activation, int32_t 
   int32_t lo = LOWBIT_INT8_MIN_I32;
   int32_t hi = LOWBIT_INT8_MAX_I32;
   if (act_min == NULL || act_max == NULL) return LOWBIT_ERR_ARG;
-  if ((int)activation < 0 || activation >= LOWBIT_ACT_COUNT) return LOWBIT_ERR_FORMAT;
+  /* Unsigned: a negative value is out of range too, and short enums (Arm EABI) warn on "< 0". */
+  if ((unsigned)activation >= (unsigned)LOWBIT_ACT_COUNT) return LOWBIT_ERR_FORMAT;
   if (!lowbit_zero_point_ok(output_zero_point)) return LOWBIT_ERR_RANGE;
   if (activation != LOWBIT_ACT_NONE) lo = output_zero_point;
   if (activation == LOWBIT_ACT_RELU6 || activation == LOWBIT_ACT_HARD_SIGMOID) {

@@ -17,7 +17,8 @@ typedef char lowbit_assert_table_complete
 typedef char lowbit_assert_byte_is_8_bits[(UINT8_MAX == 255) ? 1 : -1];
 
 const lowbit_format_traits_t* lowbit_format_traits(lowbit_format_t format) {
-  if ((int)format < 0 || format >= LOWBIT_FORMAT_COUNT) return NULL;
+  /* Unsigned: a negative value is out of range too, and short enums (Arm EABI) warn on "< 0". */
+  if ((unsigned)format >= (unsigned)LOWBIT_FORMAT_COUNT) return NULL;
   return &kLowbitFormats[format];
 }
 

@@ -131,6 +131,22 @@ IntegerModel random_mlp(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "demo";
+  model.input_shape = {256, 1, 1};
+  model.input_scale = 0.02;
+  model.input_zero_point = -20;
+  const int64_t sizes[] = {256, 64, 64, 64, 10};
+  for (int i = 0; i < 4; ++i) {
+    model.layers.push_back(fc_layer(model, "fc" + std::to_string(i + 1), i - 1, sizes[i],
+                                    sizes[i + 1], format,
+                                    i < 3 ? Activation::kRelu : Activation::kNone, false, rng));
+  }
+  return model;
+}
+
 IntegerModel random_wide_mlp(WeightFormat format, uint32_t seed) {
   std::mt19937 rng(seed);
   IntegerModel model;

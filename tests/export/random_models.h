@@ -27,6 +27,10 @@ IntegerModel random_two_branch(WeightFormat format, uint32_t seed);
 /// -> max pool 2x2/2 -> avg pool 2x2/1 (padded) -> flatten -> FC 5.
 IntegerModel random_cnn(WeightFormat format, uint32_t seed);
 
+/// The demo's shape (configs/fmnist_mcu_4bit.yaml): 256 -> 64 relu -> 64 relu -> 64 relu -> 10,
+/// per-layer scales, the input at zero point -20.
+IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed);
+
 /// samples + 2 int8 inputs back to back: an all -128 sample, an all 127 sample, then `samples`
 /// random ones in [-64, 63].
 std::vector<int8_t> random_inputs(int64_t input_size, int64_t samples, uint32_t seed);

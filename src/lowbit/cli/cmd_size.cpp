@@ -1,17 +1,24 @@
-// `lowbit size RUN_DIR --stage NAME | EXPORT_DIR`: what the integer model of a trained stage costs
-// on a device, layer by layer: parameters, bits, flash bytes, RAM, MACs and weight entropy.
+// `lowbit size RUN_DIR --stage NAME | EXPORT_DIR [--target T]`: what the integer model of a trained
+// stage costs on a device, layer by layer: parameters, bits, flash bytes, RAM, MACs and weight
+// entropy, as the code for the target stores it; for an export of an MCU target also the linked
+// image (flash and RAM measured by building it with the cross compiler and running it once).
+#include <stdlib.h>
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
+#include "lowbit/export/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/train/csv_log.h"
@@ -26,7 +33,54 @@ namespace fs = std::filesystem;
 struct SizeOptions {
   std::string path;
   std::string stage;
+  std::string target;
 };
+
+/// A temporary folder removed when it goes out of scope.
+class TempFolder {
+ public:
+  /// Creates the folder under the system's temporary directory.
+  TempFolder() {
+    std::string pattern = (fs::temp_directory_path() / "lowbit_size_XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("size: cannot create a temporary folder in " +
+                               fs::temp_directory_path().string());
+    }
+    path_ = pattern;
+  }
+  /// Removes the folder and everything in it.
+  ~TempFolder() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+  /// The folder.
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Builds an MCU export with its cross compiler and runs it once on a zero sample: the linked
+// image's flash and RAM.
+void print_linked_image(const std::string& folder, const exporter::ExportInfo& info,
+                        const exporter::Target& target, int64_t input_bytes, int64_t output_bytes) {
+  exporter::require_cross_tools(target);
+  const TempFolder temp;
+  const exporter::CrossImage image = exporter::build_for_target(
+      folder, info.prefix, temp.path(), target, exporter::CrossDriver::kMinimal);
+  const exporter::CrossImage test =
+      exporter::build_for_target(folder, info.prefix, temp.path(), target);
+  const exporter::TargetRun run = exporter::run_on_target(
+      test, target, std::vector<int8_t>(static_cast<size_t>(input_bytes), 0), 1, output_bytes,
+      temp.path());
+  std::cout << "linked image for " << target.name << " (-Os, minimal main and start-up): "
+            << "flash " << image.flash() << " bytes (text " << image.text << " + data "
+            << image.data << "), RAM " << image.data + image.bss + run.stack_bytes
+            << " bytes (data " << image.data << " + bss " << image.bss << " + stack "
+            << run.stack_bytes << ")\n";
+}
 
 // Shannon entropy in bits per weight of the codes' histogram: the size a perfect entropy coder
 // would reach, a bound on what compressing the packed weights could save.
@@ -69,15 +123,19 @@ WeightInfo weight_info(const exporter::Op& op) {
 void run_size(const SizeOptions& o) {
   std::string run = o.path;
   std::string stage = o.stage;
+  std::string target_name = o.target.empty() ? "portable" : o.target;
+  std::optional<exporter::ExportInfo> info;
   if (fs::is_directory(o.path) && fs::exists(fs::path(o.path) / "model.json")) {
     // An export folder: rebuild the model from the run and stage it records.
-    const exporter::ExportInfo info = exporter::read_export_info(o.path);
-    run = info.source_run;
-    if (stage.empty()) stage = info.stage;
+    info = exporter::read_export_info(o.path);
+    run = info->source_run;
+    if (stage.empty()) stage = info->stage;
+    if (o.target.empty()) target_name = info->target;
   }
+  const exporter::Target& target = exporter::target_named(target_name);
   TrainedStage trained = load_trained_stage(run, stage);
-  const exporter::IntegerModel model = convert_trained_stage(trained);
-  const exporter::ModelCost cost = exporter::model_cost(model);
+  const exporter::IntegerModel model = convert_for_target(trained, "model", target);
+  const exporter::ModelCost cost = exporter::model_cost(model, target);
 
   train::ResultsTable table({"layer", "op", "parameters", "bits", "weight B", "bias B", "requant B",
                              "flash B", "output RAM B", "MACs", "entropy bits"});
@@ -93,7 +151,9 @@ void run_size(const SizeOptions& o) {
                    std::to_string(c.requant_bytes), std::to_string(c.flash_bytes()),
                    std::to_string(c.output_bytes), std::to_string(c.macs), w.entropy});
   }
-  std::cout << "stage '" << trained.stage << "' of " << trained.run_dir << "\n" << table.to_text();
+  std::cout << "stage '" << trained.stage << "' of " << trained.run_dir << ", target "
+            << target.name << "\n"
+            << table.to_text();
   const int64_t fp32_bytes = 4 * parameters;
   std::cout << "total: " << parameters << " parameters, flash " << cost.flash_bytes
             << " bytes, scratch RAM " << cost.scratch_bytes << " bytes (arena " << cost.arena_bytes
@@ -104,6 +164,9 @@ void run_size(const SizeOptions& o) {
             << train::format_number(
                    static_cast<double>(fp32_bytes) / static_cast<double>(cost.flash_bytes), 3)
             << "x smaller\n";
+  if (info && target.is_cross() && info->target == target.name) {
+    print_linked_image(o.path, *info, target, cost.input_bytes, cost.output_bytes);
+  }
 }
 
 }  // namespace
@@ -115,6 +178,11 @@ void add_size_command(CLI::App& app) {
   cmd->add_option("path", o->path, "Run directory (with --stage), checkpoint or export folder")
       ->required();
   cmd->add_option("--stage", o->stage, "Stage (default for an export folder: the one it records)");
+  cmd->add_option("--target", o->target,
+                  "Count as the code for this target stores the model (default: the export's, "
+                  "else portable): " +
+                      exporter::target_names() +
+                      "; an MCU target's export is also linked and run once for its flash and RAM");
   cmd->callback([o] { run_size(*o); });
 }
 

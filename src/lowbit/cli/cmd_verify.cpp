@@ -1,6 +1,8 @@
-// `lowbit verify DIR --run RUN_DIR [--stage NAME]`: compiles an export once, runs it on the run's
-// whole test set in one batch and compares it with the C++ reference (exactly), the fake-quantized
-// training model (top-1 agreement) and the labels (accuracy).
+// `lowbit verify DIR --run RUN_DIR [--stage NAME] [--target T]`: compiles an export once (for an
+// MCU target with its cross compiler, run under qemu-user), runs it on the run's whole test set in
+// one batch and compares it with the C++ reference (exactly), the fake-quantized training model
+// (top-1 agreement) and the labels (accuracy); on an MCU target it also reports instructions per
+// inference, flash and RAM.
 #include <torch/autograd.h>
 #include <torch/types.h>
 
@@ -16,6 +18,7 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
 #include "lowbit/export/c_build.h"
+#include "lowbit/export/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/train/evaluation.h"
@@ -30,6 +33,7 @@ struct VerifyOptions {
   std::string dir;
   std::string run;
   std::string stage;
+  std::string target;
 };
 
 /// A temporary folder removed when it goes out of scope.
@@ -71,8 +75,14 @@ void run_verify(const VerifyOptions& o) {
   const exporter::ExportInfo info = exporter::read_export_info(o.dir);
   const std::string& prefix = info.prefix;
   const std::string stage = o.stage.empty() ? info.stage : o.stage;
+  // The code was generated for the export's target (its requantization too); --target only says
+  // where to build and run it.
+  const exporter::Target& code_target = exporter::target_named(info.target);
+  const exporter::Target& run_target =
+      exporter::target_named(o.target.empty() ? info.target : o.target);
+  exporter::require_cross_tools(run_target);
   TrainedStage trained = load_trained_stage(o.run, stage);
-  const exporter::IntegerModel model = convert_trained_stage(trained, prefix);
+  const exporter::IntegerModel model = convert_for_target(trained, prefix, code_target);
 
   const bool has_test = trained.data.test.size() > 0;
   const data::Dataset& set = has_test ? trained.data.test : trained.data.val;
@@ -86,9 +96,31 @@ void run_verify(const VerifyOptions& o) {
 
   const exporter::ReferenceExecutor reference(model);
   const ScratchFolder scratch;
-  const std::string driver = exporter::build_export(o.dir, prefix, scratch.path());
-  const std::vector<int8_t> c_out =
-      exporter::run_export(driver, inputs, samples, reference.output_size(), scratch.path());
+  std::vector<int8_t> c_out;
+  std::string target_report;
+  if (run_target.is_cross()) {
+    const exporter::CrossImage image =
+        exporter::build_for_target(o.dir, prefix, scratch.path(), run_target);
+    const exporter::TargetRun run = exporter::run_on_target(
+        image, run_target, inputs, samples, reference.output_size(), scratch.path());
+    c_out = run.outputs;
+    const std::vector<int8_t> first(inputs.begin(), inputs.begin() + reference.input_size());
+    const int64_t instructions =
+        exporter::count_instructions(image, run_target, first, scratch.path());
+    const exporter::CrossImage minimal = exporter::build_for_target(
+        o.dir, prefix, scratch.path(), run_target, exporter::CrossDriver::kMinimal);
+    target_report =
+        "  target " + run_target.name + " (" + run_target.cross.emulator +
+        "): instructions per inference " + std::to_string(instructions) +
+        " (first test sample); with a minimal main: flash " + std::to_string(minimal.flash()) +
+        " bytes (text " + std::to_string(minimal.text) + " + data " + std::to_string(minimal.data) +
+        "), RAM " + std::to_string(minimal.data + minimal.bss + run.stack_bytes) + " bytes (data " +
+        std::to_string(minimal.data) + " + bss " + std::to_string(minimal.bss) + " + stack " +
+        std::to_string(run.stack_bytes) + ")\n";
+  } else {
+    const std::string driver = exporter::build_export(o.dir, prefix, scratch.path());
+    c_out = exporter::run_export(driver, inputs, samples, reference.output_size(), scratch.path());
+  }
   const exporter::VerifyReport report = exporter::compare_outputs(
       reference.run_batch(inputs, samples), c_out, reference.output_size());
 
@@ -114,7 +146,8 @@ void run_verify(const VerifyOptions& o) {
   const train::BatchScores c_scores = train::score_batch(loss, c_real, set.targets);
 
   std::cout << "verified " << o.dir << " on " << samples << " " << (has_test ? "test" : "val")
-            << " samples of " << trained.run_dir << " (stage '" << trained.stage << "')\n";
+            << " samples of " << trained.run_dir << " (stage '" << trained.stage << "')\n"
+            << target_report;
   std::cout << "  mismatches (C vs C++ reference): " << report.mismatches.size() << " of "
             << report.values << " values\n";
   std::cout << "  top-1 agreement (C vs fake-quantized model): " << agree << "/" << samples << " ("
@@ -140,6 +173,10 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--run", o->run, "The run directory (or checkpoint) it was exported from")
       ->required();
   cmd->add_option("--stage", o->stage, "Stage (default: the one recorded in model.json)");
+  cmd->add_option(
+      "--target", o->target,
+      "Build and run for this target (default: the export's): " + exporter::target_names() +
+          "; MCU targets run under qemu-user and report instructions, flash and RAM");
   cmd->callback([o] { run_verify(*o); });
 }
 

@@ -1,11 +1,14 @@
 #include "lowbit/cli/trained_stage.h"
 
+#include "lowbit/export/requant_precision.h"
+
 #include <torch/autograd.h>
 
 #include <filesystem>
 #include <stdexcept>
 
 #include "lowbit/export/convert.h"
+#include "lowbit/export/requant_precision.h"
 #include "lowbit/nn/quantized_layer.h"
 #include "lowbit/train/checkpoint.h"
 #include "lowbit/train/data_source.h"
@@ -107,6 +110,13 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
   check_first_layer_input(*trained.model.ptr(), trained.stage);
   return exporter::lower_model(*trained.model.ptr(), trained.input_shape, name);
+}
+
+exporter::IntegerModel convert_for_target(TrainedStage& trained, const std::string& name,
+                                          const exporter::Target& target) {
+  exporter::IntegerModel model = convert_trained_stage(trained, name);
+  if (target.requant_32bit) exporter::limit_requant_precision(model);
+  return model;
 }
 
 }  // namespace lowbit::cli

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lowbit/export/integer_model.h"
+#include "lowbit/export/target.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
 
@@ -41,5 +42,10 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 /// QLinear/QConv2d without an input quantizer is an error naming the layer and the config fix.
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained,
                                              const std::string& name = "model");
+
+/// convert_trained_stage for an export target: targets without a 64-bit product get their
+/// requantization multipliers rounded to 32-bit products (exporter::limit_requant_precision).
+exporter::IntegerModel convert_for_target(TrainedStage& trained, const std::string& name,
+                                          const exporter::Target& target);
 
 }  // namespace lowbit::cli

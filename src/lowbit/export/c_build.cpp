@@ -1,7 +1,5 @@
 #include "lowbit/export/c_build.h"
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -10,6 +8,7 @@
 
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/util/atomic_file.h"
+#include "lowbit/util/shell.h"
 
 namespace lowbit::exporter {
 
@@ -17,30 +16,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using util::read_log;
+using util::run_shell;
+
 std::string quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+  return util::shell_quote(text);
 }
 
 std::string upper(std::string text) {
   for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return text;
-}
-
-// Runs a shell command with its output in `log`; returns the exit status (-1 if abnormal).
-int run_command(const std::string& command, const fs::path& log) {
-  const int raw = std::system((command + " > " + quote(log.string()) + " 2>&1").c_str());
-  if (raw == -1 || !WIFEXITED(raw)) return -1;
-  return WEXITSTATUS(raw);
-}
-
-std::string read_log(const fs::path& log) {
-  try {
-    return util::read_file(log.string());
-  } catch (const util::FileError&) {
-    return "(no output)";
-  }
 }
 
 }  // namespace
@@ -83,10 +68,15 @@ std::string build_export(const std::string& export_folder, const std::string& pr
   util::write_text_atomically(driver.string(), generate_driver(prefix));
   std::string command = quote(options.compiler);
   for (const std::string& flag : options.flags) command += " " + quote(flag);
-  command += " -I" + quote(source.string()) + " -I" + quote((source / "runtime/include").string());
+  command += " -I" + quote(source.string()) + " -I" + quote((source / "runtime/include").string()) +
+             " -I" + quote((source / "runtime/mcu").string());
   std::vector<std::string> sources;
-  for (const auto& entry : fs::directory_iterator(source / "runtime/src")) {
-    if (entry.path().extension() == ".c") sources.push_back(entry.path().string());
+  // runtime/mcu is there for MCU targets; on the host its kernels build as plain C.
+  for (const char* dir : {"runtime/src", "runtime/mcu"}) {
+    if (!fs::is_directory(source / dir)) continue;
+    for (const auto& entry : fs::directory_iterator(source / dir)) {
+      if (entry.path().extension() == ".c") sources.push_back(entry.path().string());
+    }
   }
   std::sort(sources.begin(), sources.end());
   sources.push_back((source / "model.c").string());
@@ -95,9 +85,9 @@ std::string build_export(const std::string& export_folder, const std::string& pr
   const fs::path executable = build / "model_driver";
   command += " -o " + quote(executable.string());
   const fs::path log = build / "compile.log";
-  if (run_command(command, log) != 0) {
+  if (run_shell(command, log.string()) != 0) {
     throw util::FileError("c_build: compiling " + source.string() + " failed:\n" + command + "\n" +
-                          read_log(log));
+                          read_log(log.string()));
   }
   return executable.string();
 }
@@ -111,11 +101,11 @@ std::vector<int8_t> run_export(const std::string& executable, const std::vector<
   const fs::path out = work / "outputs.bin";
   util::write_text_atomically(in.string(), std::string(inputs.begin(), inputs.end()));
   const fs::path log = work / "run.log";
-  const int status =
-      run_command(quote(executable) + " " + quote(in.string()) + " " + quote(out.string()), log);
+  const int status = run_shell(
+      quote(executable) + " " + quote(in.string()) + " " + quote(out.string()), log.string());
   if (status != 0) {
     throw util::FileError("c_build: running " + executable + " failed (exit " +
-                          std::to_string(status) + "): " + read_log(log));
+                          std::to_string(status) + "): " + read_log(log.string()));
   }
   const std::string bytes = util::read_file(out.string());
   if (static_cast<int64_t>(bytes.size()) != samples * output_size) {

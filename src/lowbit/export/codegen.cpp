@@ -11,8 +11,10 @@
 #include <stdexcept>
 
 #include "lowbit/export/export_folder.h"
+#include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/memory_plan.h"
 #include "lowbit/export/packing.h"
+#include "lowbit/export/requant_precision.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::exporter {
@@ -120,12 +122,15 @@ std::string layer_data(const std::string& symbol, const std::string& name, Weigh
 }
 
 const char* op_name(const Op& op) {
-  if (std::holds_alternative<FullyConnected>(op)) return "fully_connected";
-  if (std::holds_alternative<Conv2d>(op)) return "conv2d";
-  if (const auto* pool = std::get_if<Pool>(&op)) return pool->average ? "avg_pool" : "max_pool";
-  if (std::holds_alternative<Flatten>(op)) return "flatten";
-  if (std::holds_alternative<Slice>(op)) return "slice";
-  return "concat";
+  return std::visit(OpVisitor{
+                        [](const FullyConnected&) { return "fully_connected"; },
+                        [](const Conv2d&) { return "conv2d"; },
+                        [](const Pool& pool) { return pool.average ? "avg_pool" : "max_pool"; },
+                        [](const Flatten&) { return "flatten"; },
+                        [](const Slice&) { return "slice"; },
+                        [](const Concat&) { return "concat"; },
+                    },
+                    op);
 }
 
 std::string temp_suffix() {
@@ -174,7 +179,7 @@ void check_prefix(const std::string& prefix) {
 
 std::string generate_header(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
-  const ModelCost cost = model_cost(model);
+  const ModelCost cost = model_cost(model, target_named(options.target));
   const std::string p = options.prefix;
   const std::string P = upper(p);
   const Layer& last = model.layers.back();
@@ -219,11 +224,13 @@ std::string generate_header(const IntegerModel& model, const CodegenOptions& opt
 
 std::string generate_source(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
+  const Target& target = target_named(options.target);
   const std::vector<Shape> shapes = validate(model);
-  const MemoryPlan plan = plan_memory(model, shapes);
+  const MemoryPlan plan = plan_memory(model, shapes, target);
   const std::string& p = options.prefix;
   std::ostringstream data;
   std::ostringstream body;
+  std::vector<McuFullyConnected> mcu_layers;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Layer& layer = model.layers[i];
     const std::string symbol = p + "_l" + std::to_string(i);
@@ -235,94 +242,142 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
     const int32_t in_zp = input_zero_point_of(model, layer.inputs[0]);
     body << "  /* Layer " << i << " '" << comment_safe(layer.name) << "': " << op_name(layer.op)
          << ", output " << shape_text(shapes[i]) << ". */\n";
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
-      data << "/* Layer " << i << " '" << comment_safe(layer.name) << "': " << fc->in_features
-           << " -> " << fc->out_features << ", " << format_name(fc->format) << ". */\n"
-           << layer_data(symbol, layer.name, fc->format, fc->weights, fc->out_features,
-                         fc->in_features, fc->bias, fc->requant);
-      data << "static const lowbit_fc_params_t " << symbol << "_params = {1, " << fc->in_features
-           << ", " << fc->out_features << ", " << in_zp << ", " << format_enum(fc->format) << ", "
-           << requant_init(symbol, fc->requant, layer.output_zero_point) << "};\n\n";
-      body << "  status = lowbit_fully_connected_s8(&" << symbol << "_params, " << input_expr
-           << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
-           << (fc->bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
-           << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
-    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      data << "/* Layer " << i << " '" << comment_safe(layer.name) << "': conv " << conv->kernel_h
-           << "x" << conv->kernel_w << ", " << conv->in_channels << " -> " << conv->out_channels
-           << " channels, groups " << conv->groups << ", " << format_name(conv->format) << ". */\n"
-           << layer_data(symbol, layer.name, conv->format, conv->weights, conv->out_channels,
-                         conv->row_length(), conv->bias, conv->requant);
-      data << "static const lowbit_conv2d_params_t " << symbol << "_params = {" << conv->in_channels
-           << ", " << conv->in_height << ", " << conv->in_width << ", " << conv->out_channels
-           << ", " << conv->kernel_h << ", " << conv->kernel_w << ", " << conv->stride_h << ", "
-           << conv->stride_w << ", " << conv->pad_top << ", " << conv->pad_bottom << ", "
-           << conv->pad_left << ", " << conv->pad_right << ", " << conv->groups << ", " << in_zp
-           << ", " << format_enum(conv->format) << ", "
-           << requant_init(symbol, conv->requant, layer.output_zero_point) << "};\n\n";
-      const std::string bias = conv->bias.empty() ? std::string("NULL") : symbol + "_bias";
-      if (plan.fused_with_next[i]) {
-        // The max pool after it is computed here (its params are emitted with its own layer).
-        body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p << "_l"
-             << i + 1 << "_params, " << input_expr << ", " << symbol << "_weights, sizeof("
-             << symbol << "_weights), " << bias << ", " << buffer_expr(plan.outputs[i + 1])
-             << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
-      } else {
-        body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr << ", "
-             << symbol << "_weights, sizeof(" << symbol << "_weights), " << bias << ", " << out
-             << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes << ");\n";
-      }
-    } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
-      data << "static const lowbit_pool_params_t " << symbol << "_params = {" << pool->channels
-           << ", " << pool->in_height << ", " << pool->in_width << ", " << pool->kernel_h << ", "
-           << pool->kernel_w << ", " << pool->stride_h << ", " << pool->stride_w << ", "
-           << pool->pad_top << ", " << pool->pad_bottom << ", " << pool->pad_left << ", "
-           << pool->pad_right << "};\n\n";
-      if (i > 0 && plan.fused_with_next[i - 1]) {
-        body << "  /* Computed by layer " << i - 1 << "'s lowbit_conv2d_max_pool_s8. */\n\n";
-        continue;
-      }
-      body << "  status = " << (pool->average ? "lowbit_avg_pool_s8" : "lowbit_max_pool_s8") << "(&"
-           << symbol << "_params, " << input_expr << ", " << out << ");\n";
-    } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
-      body << "  {\n    const lowbit_concat_input_t parts[" << layer.inputs.size() << "] = {\n";
-      for (size_t k = 0; k < layer.inputs.size(); ++k) {
-        const int producer = layer.inputs[k];
-        const std::string source = producer == kModelInput
-                                       ? std::string("input + 0")
-                                       : buffer_expr(plan.outputs[static_cast<size_t>(producer)]);
-        const int64_t length = producer == kModelInput
-                                   ? model.input_shape.size()
-                                   : shapes[static_cast<size_t>(producer)].size();
-        body << "        {" << source << ", " << length << ", "
-             << input_zero_point_of(model, producer) << ", " << cat->inputs[k].multiplier << ", "
-             << cat->inputs[k].shift << "}" << (k + 1 < layer.inputs.size() ? "," : "") << "\n";
-      }
-      body << "    };\n    status = lowbit_concat_s8(parts, " << layer.inputs.size() << ", "
-           << layer.output_zero_point << ", " << out << ", " << shapes[i].size() << ");\n  }\n";
-    } else {
-      body << "  /* A view of its input: no code. */\n\n";
-      continue;
-    }
+    // Each op type emits its data and call (true) or is a view with no code (false); std::visit
+    // makes every op type handled here.
+    const bool emits_call = std::visit(
+        OpVisitor{
+            [&](const FullyConnected& fc) {
+              data << "/* Layer " << i << " '" << comment_safe(layer.name)
+                   << "': " << fc.in_features << " -> " << fc.out_features << ", "
+                   << format_name(fc.format) << ". */\n";
+              if (target.family == KernelFamily::kMcu && mcu_fc_supported(model, i)) {
+                const McuFullyConnected mcu = mcu_fully_connected(model, i);
+                data << mcu_fc_data(mcu, symbol)
+                     << mcu_fc_descriptor(mcu, fc, symbol, layer.output_zero_point) << "\n";
+                body << "  lowbit_mcu_fc_run(&" << symbol << "_layer, " << input_expr << ", " << out
+                     << ", arena + " << plan.arena_bytes << ");\n\n";
+                mcu_layers.push_back(mcu);
+                return false;
+              }
+              data << layer_data(symbol, layer.name, fc.format, fc.weights, fc.out_features,
+                                 fc.in_features, fc.bias, fc.requant);
+              data << "static const lowbit_fc_params_t " << symbol << "_params = {1, "
+                   << fc.in_features << ", " << fc.out_features << ", " << in_zp << ", "
+                   << format_enum(fc.format) << ", "
+                   << requant_init(symbol, fc.requant, layer.output_zero_point) << "};\n\n";
+              body << "  status = lowbit_fully_connected_s8(&" << symbol << "_params, "
+                   << input_expr << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
+                   << (fc.bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
+                   << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes
+                   << ");\n";
+              return true;
+            },
+            [&](const Conv2d& conv) {
+              data << "/* Layer " << i << " '" << comment_safe(layer.name) << "': conv "
+                   << conv.kernel_h << "x" << conv.kernel_w << ", " << conv.in_channels << " -> "
+                   << conv.out_channels << " channels, groups " << conv.groups << ", "
+                   << format_name(conv.format) << ". */\n"
+                   << layer_data(symbol, layer.name, conv.format, conv.weights, conv.out_channels,
+                                 conv.row_length(), conv.bias, conv.requant);
+              data << "static const lowbit_conv2d_params_t " << symbol << "_params = {"
+                   << conv.in_channels << ", " << conv.in_height << ", " << conv.in_width << ", "
+                   << conv.out_channels << ", " << conv.kernel_h << ", " << conv.kernel_w << ", "
+                   << conv.stride_h << ", " << conv.stride_w << ", " << conv.pad_top << ", "
+                   << conv.pad_bottom << ", " << conv.pad_left << ", " << conv.pad_right << ", "
+                   << conv.groups << ", " << in_zp << ", " << format_enum(conv.format) << ", "
+                   << requant_init(symbol, conv.requant, layer.output_zero_point) << "};\n\n";
+              const std::string bias = conv.bias.empty() ? std::string("NULL") : symbol + "_bias";
+              if (plan.fused_with_next[i]) {
+                // The max pool after it is computed here (its params are emitted with its own
+                // layer).
+                body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p
+                     << "_l" << i + 1 << "_params, " << input_expr << ", " << symbol
+                     << "_weights, sizeof(" << symbol << "_weights), " << bias << ", "
+                     << buffer_expr(plan.outputs[i + 1]) << ", arena + " << plan.arena_bytes << ", "
+                     << plan.kernel_scratch_bytes << ");\n";
+              } else {
+                body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr
+                     << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), " << bias
+                     << ", " << out << ", arena + " << plan.arena_bytes << ", "
+                     << plan.kernel_scratch_bytes << ");\n";
+              }
+              return true;
+            },
+            [&](const Pool& pool) {
+              data << "static const lowbit_pool_params_t " << symbol << "_params = {"
+                   << pool.channels << ", " << pool.in_height << ", " << pool.in_width << ", "
+                   << pool.kernel_h << ", " << pool.kernel_w << ", " << pool.stride_h << ", "
+                   << pool.stride_w << ", " << pool.pad_top << ", " << pool.pad_bottom << ", "
+                   << pool.pad_left << ", " << pool.pad_right << "};\n\n";
+              if (i > 0 && plan.fused_with_next[i - 1]) {
+                body << "  /* Computed by layer " << i - 1
+                     << "'s lowbit_conv2d_max_pool_s8. */\n\n";
+                return false;
+              }
+              body << "  status = " << (pool.average ? "lowbit_avg_pool_s8" : "lowbit_max_pool_s8")
+                   << "(&" << symbol << "_params, " << input_expr << ", " << out << ");\n";
+              return true;
+            },
+            [&](const Concat& cat) {
+              body << "  {\n    const lowbit_concat_input_t parts[" << layer.inputs.size()
+                   << "] = {\n";
+              for (size_t k = 0; k < layer.inputs.size(); ++k) {
+                const int producer = layer.inputs[k];
+                const std::string source =
+                    producer == kModelInput
+                        ? std::string("input + 0")
+                        : buffer_expr(plan.outputs[static_cast<size_t>(producer)]);
+                const int64_t length = producer == kModelInput
+                                           ? model.input_shape.size()
+                                           : shapes[static_cast<size_t>(producer)].size();
+                body << "        {" << source << ", " << length << ", "
+                     << input_zero_point_of(model, producer) << ", " << cat.inputs[k].multiplier
+                     << ", " << cat.inputs[k].shift << "}"
+                     << (k + 1 < layer.inputs.size() ? "," : "") << "\n";
+              }
+              body << "    };\n    status = lowbit_concat_s8(parts, " << layer.inputs.size() << ", "
+                   << layer.output_zero_point << ", " << out << ", " << shapes[i].size()
+                   << ");\n  }\n";
+              return true;
+            },
+            [&](const Flatten&) {
+              body << "  /* A view of its input: no code. */\n\n";
+              return false;
+            },
+            [&](const Slice&) {
+              body << "  /* A view of its input: no code. */\n\n";
+              return false;
+            },
+        },
+        layer.op);
+    if (!emits_call) continue;
     body << "  if (status != LOWBIT_OK) return status;\n\n";
   }
   std::ostringstream out;
   out << provenance_comment(model, options, "Implementation") << "#include \"model.h\"\n\n"
-      << "#include <stddef.h>\n\n"
-      << data.str() << "lowbit_status_t " << p
+      << "#include <stddef.h>\n"
+      << (target.family == KernelFamily::kMcu
+              ? "\n#include \"lowbit_mcu.h\"\n\n/* Word alignment of the weight columns. */\n"
+                "#if defined(__GNUC__)\n#define LOWBIT_MCU_ALIGN4 __attribute__((aligned(4)))\n"
+                "#else\n#define LOWBIT_MCU_ALIGN4\n#endif\n"
+              : "")
+      << "\n"
+      << (mcu_layers.empty() ? std::string() : mcu_fc_runner(mcu_layers)) << data.str()
+      << "lowbit_status_t " << p
       << "_predict(const int8_t* input, int8_t* output, void* scratch) {\n"
       << "  int8_t* const arena = (int8_t*)scratch;\n  lowbit_status_t status;\n"
       << "  if (input == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;\n"
-      << "  (void)arena;\n\n"
+      << "  (void)arena;\n  (void)status; /* unused when every layer runs on MCU kernels */\n\n"
       << body.str() << "  return LOWBIT_OK;\n}\n";
   return out.str();
 }
 
 nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
+  const Target& target = target_named(options.target);
   const std::vector<Shape> shapes = validate(model);
-  const ModelCost cost = model_cost(model);
-  const MemoryPlan plan = plan_memory(model, shapes);
+  const ModelCost cost = model_cost(model, target);
+  const MemoryPlan plan = plan_memory(model, shapes, target);
   using nlohmann::json;
   const auto shape_json = [](const Shape& s) {
     return json::array({s.channels, s.height, s.width});
@@ -368,32 +423,45 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
       j["act_min"] = requant.act_min;
       j["act_max"] = requant.act_max;
     };
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) {
-      j["in_features"] = fc->in_features;
-      j["out_features"] = fc->out_features;
-      add_weights(fc->format, fc->bias, fc->requant, fc->activation, fc->weight_scales);
-    } else if (const auto* conv = std::get_if<Conv2d>(&layer.op)) {
-      j["input_shape"] = shape_json({conv->in_channels, conv->in_height, conv->in_width});
-      j["kernel"] = {conv->kernel_h, conv->kernel_w};
-      j["stride"] = {conv->stride_h, conv->stride_w};
-      j["padding"] = {conv->pad_top, conv->pad_bottom, conv->pad_left, conv->pad_right};
-      j["groups"] = conv->groups;
-      add_weights(conv->format, conv->bias, conv->requant, conv->activation, conv->weight_scales);
-    } else if (const auto* pool = std::get_if<Pool>(&layer.op)) {
-      j["input_shape"] = shape_json({pool->channels, pool->in_height, pool->in_width});
-      j["kernel"] = {pool->kernel_h, pool->kernel_w};
-      j["stride"] = {pool->stride_h, pool->stride_w};
-      j["padding"] = {pool->pad_top, pool->pad_bottom, pool->pad_left, pool->pad_right};
-    } else if (const auto* slice = std::get_if<Slice>(&layer.op)) {
-      j["offset"] = slice->offset;
-      j["length"] = slice->length;
-    } else if (const auto* cat = std::get_if<Concat>(&layer.op)) {
-      json parts = json::array();
-      for (const ConcatInput& part : cat->inputs) {
-        parts.push_back({{"multiplier", part.multiplier}, {"shift", part.shift}});
-      }
-      j["rescale"] = parts;
-    }
+    std::visit(
+        OpVisitor{
+            [&](const FullyConnected& fc) {
+              j["in_features"] = fc.in_features;
+              j["out_features"] = fc.out_features;
+              add_weights(fc.format, fc.bias, fc.requant, fc.activation, fc.weight_scales);
+              const bool mcu = target.family == KernelFamily::kMcu && mcu_fc_supported(model, i);
+              j["kernel"] = mcu ? "mcu_column" : "runtime";
+              if (mcu) j["skip"] = value_floor(model, layer.inputs[0]);
+            },
+            [&](const Conv2d& conv) {
+              j["input_shape"] = shape_json({conv.in_channels, conv.in_height, conv.in_width});
+              j["kernel"] = {conv.kernel_h, conv.kernel_w};
+              j["stride"] = {conv.stride_h, conv.stride_w};
+              j["padding"] = {conv.pad_top, conv.pad_bottom, conv.pad_left, conv.pad_right};
+              j["groups"] = conv.groups;
+              add_weights(conv.format, conv.bias, conv.requant, conv.activation,
+                          conv.weight_scales);
+            },
+            [&](const Pool& pool) {
+              j["input_shape"] = shape_json({pool.channels, pool.in_height, pool.in_width});
+              j["kernel"] = {pool.kernel_h, pool.kernel_w};
+              j["stride"] = {pool.stride_h, pool.stride_w};
+              j["padding"] = {pool.pad_top, pool.pad_bottom, pool.pad_left, pool.pad_right};
+            },
+            [&](const Flatten&) {},
+            [&](const Slice& slice) {
+              j["offset"] = slice.offset;
+              j["length"] = slice.length;
+            },
+            [&](const Concat& cat) {
+              json parts = json::array();
+              for (const ConcatInput& part : cat.inputs) {
+                parts.push_back({{"multiplier", part.multiplier}, {"shift", part.shift}});
+              }
+              j["rescale"] = parts;
+            },
+        },
+        layer.op);
     layers.push_back(j);
   }
   const Layer& last = model.layers.back();
@@ -404,6 +472,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
       {"lowbit_version", LOWBIT_VERSION},
       {"name", model.name},
       {"prefix", options.prefix},
+      {"target", target.name},
       {"provenance",
        {{"source_run", pv.source_run},
         {"stage", pv.stage},
@@ -430,23 +499,39 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
       {"layers", layers}};
 }
 
+std::string runtime_config_header(const Target& target) {
+  std::string text =
+      "/* Build configuration of this export's runtime, written by lowbit export for target '" +
+      target.name + "'. */\n#ifndef LOWBIT_CONFIG_H_\n#define LOWBIT_CONFIG_H_\n\n";
+  if (target.portable_runtime) {
+    text +=
+        "/* Plain C99 kernels everywhere (no SIMD intrinsics). */\n#ifndef LOWBIT_PORTABLE\n"
+        "#define LOWBIT_PORTABLE 1\n#endif\n\n";
+  }
+  return text + "#endif /* LOWBIT_CONFIG_H_ */\n";
+}
+
 ModelCost export_model(const IntegerModel& model, const std::string& folder,
                        const CodegenOptions& options) {
   // Generate everything in memory first: a bad model throws before any file is touched.
   const std::string header = generate_header(model, options);
   const std::string source = generate_source(model, options);
   const std::string json_text = model_json(model, options).dump(2) + "\n";
-  const ModelCost cost = model_cost(model);
+  const Target& export_target = target_named(options.target);
+  const ModelCost cost = model_cost(model, export_target);
   const fs::path runtime(options.runtime_dir);
   std::vector<fs::path> runtime_files;
-  for (const char* sub : {"include", "src"}) {
+  std::vector<std::string> subfolders = {"include", "src"};
+  if (export_target.family == KernelFamily::kMcu) subfolders.push_back("mcu");
+  for (const std::string& sub : subfolders) {
     const fs::path dir = runtime / sub;
     if (!fs::is_directory(dir)) {
       throw util::FileError("codegen: runtime folder " + dir.string() + " does not exist");
     }
     for (const auto& entry : fs::directory_iterator(dir)) {
       const std::string ext = entry.path().extension().string();
-      if (entry.is_regular_file() && (ext == ".c" || ext == ".h")) {
+      const bool config = entry.path().filename() == "lowbit_config.h";  // written per target
+      if (entry.is_regular_file() && !config && (ext == ".c" || ext == ".h" || ext == ".S")) {
         runtime_files.push_back(fs::path(sub) / entry.path().filename());
       }
     }
@@ -465,8 +550,9 @@ ModelCost export_model(const IntegerModel& model, const std::string& folder,
   const fs::path temp = parent / ("." + name + ".tmp-" + temp_suffix());
   const fs::path old = parent / ("." + name + ".old-" + temp_suffix());
   try {
-    fs::create_directories(temp / "runtime" / "include");
-    fs::create_directories(temp / "runtime" / "src");
+    for (const std::string& sub : subfolders) fs::create_directories(temp / "runtime" / sub);
+    util::write_text_atomically((temp / "runtime" / "include" / "lowbit_config.h").string(),
+                                runtime_config_header(export_target));
     util::write_text_atomically((temp / "model.h").string(), header);
     util::write_text_atomically((temp / "model.c").string(), source);
     util::write_text_atomically((temp / "model.json").string(), json_text);

@@ -10,6 +10,7 @@
 
 #include "lowbit/export/integer_model.h"
 #include "lowbit/export/model_cost.h"
+#include "lowbit/export/target.h"
 
 namespace lowbit::exporter {
 
@@ -32,6 +33,8 @@ struct CodegenOptions {
   std::vector<std::string> protected_paths;
   /// Replace a non-empty folder that is not an earlier export (check_export_target).
   bool force = false;
+  /// Export target (target.h): which kernels the code calls and how the runtime is configured.
+  std::string target = "portable";
 };
 
 /// Throws std::invalid_argument unless `prefix` is a C identifier ([A-Za-z_][A-Za-z0-9_]*).
@@ -49,8 +52,12 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
 /// points, multipliers, shifts, sizes and MACs, the memory plan totals and the provenance.
 nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& options);
 
+/// The text of runtime/include/lowbit_config.h for a target: LOWBIT_PORTABLE for portable ones.
+std::string runtime_config_header(const Target& target);
+
 /// Writes the export folder `folder`: model.h, model.c, model.json, runtime/include,
-/// runtime/src and the marker file (export_folder.h). An existing `folder` is replaced only when
+/// runtime/src (and runtime/mcu for MCU targets), with lowbit_config.h set for the target, and
+/// the marker file (export_folder.h). An existing `folder` is replaced only when
 /// check_export_target allows it. Everything is written into a temporary sibling folder first and
 /// renamed into place, so a failure leaves `folder` as it was (an old export there is replaced
 /// only at the end). Returns the model's cost. Throws std::invalid_argument (bad model) or

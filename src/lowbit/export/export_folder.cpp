@@ -1,5 +1,7 @@
 #include "lowbit/export/export_folder.h"
 
+#include "lowbit/export/target.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -194,6 +196,14 @@ ExportInfo parse_export_info(const std::string& text, const std::string& path) {
   }
   info.stage = string_at(*provenance, "stage", "provenance.", path);
   info.source_run = string_at(*provenance, "source_run", "provenance.", path);
+  if (json.contains("target")) {
+    info.target = string_at(json, "target", "", path);
+    try {
+      target_named(info.target);
+    } catch (const std::invalid_argument& e) {
+      throw util::FileError("'" + path + "': key 'target': " + e.what());
+    }
+  }
   return info;
 }
 

@@ -35,6 +35,8 @@ struct ExportInfo {
   std::string prefix;      ///< C identifier prefix (checked as export checks it).
   std::string stage;       ///< provenance.stage.
   std::string source_run;  ///< provenance.source_run.
+  /// Export target (target.h); "portable" for exports written before targets existed.
+  std::string target = "portable";
 };
 
 /// Parses model.json's `text`; throws util::FileError naming `path` and the key or JSON error

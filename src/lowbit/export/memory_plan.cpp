@@ -1,5 +1,7 @@
 #include "lowbit/export/memory_plan.h"
 
+#include "lowbit/export/mcu_fully_connected.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -101,7 +103,17 @@ int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
       op);
 }
 
-MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes) {
+int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Target& target) {
+  const Op& op = model.layers[index].op;
+  if (target.family == KernelFamily::kMcu && mcu_fc_supported(model, index)) {
+    return mcu_fc_scratch_bytes(std::get<FullyConnected>(op));
+  }
+  const bool fused = fuses_with_next(model, index);
+  return op_scratch_bytes(op, fused ? &std::get<Pool>(model.layers[index + 1].op) : nullptr);
+}
+
+MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes,
+                       const Target& target) {
   const int count = static_cast<int>(model.layers.size());
   MemoryPlan plan;
   plan.outputs.resize(static_cast<size_t>(count));
@@ -140,10 +152,8 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
     const Layer& layer = model.layers[static_cast<size_t>(i)];
     const bool fused = plan.fused_with_next[static_cast<size_t>(i)];
     // A pool fused into the conv before it has no scratch of its own (op_scratch_bytes is 0).
-    const Pool* fused_pool =
-        fused ? &std::get<Pool>(model.layers[static_cast<size_t>(i) + 1].op) : nullptr;
-    plan.kernel_scratch_bytes =
-        std::max(plan.kernel_scratch_bytes, op_scratch_bytes(layer.op, fused_pool));
+    plan.kernel_scratch_bytes = std::max(
+        plan.kernel_scratch_bytes, layer_scratch_bytes(model, static_cast<size_t>(i), target));
     if (fused) {
       // No int8 output: the fused call writes the pool's output directly.
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kArena, -1};

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lowbit/export/integer_model.h"
+#include "lowbit/export/target.h"
 
 namespace lowbit::exporter {
 
@@ -52,7 +53,12 @@ bool fuses_with_next(const IntegerModel& model, size_t index);
 /// The op must have passed validate().
 int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool = nullptr);
 
-/// Plans the buffers of a validated model; `shapes` are validate()'s output shapes.
-MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes);
+/// Scratch bytes layer `index` needs on `target`: op_scratch_bytes, or the MCU kernels' scratch
+/// for a fully connected layer an MCU target runs on them (mcu_fc_supported).
+int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Target& target);
+
+/// Plans the buffers of a validated model for `target`; `shapes` are validate()'s output shapes.
+MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shapes,
+                       const Target& target = default_target());
 
 }  // namespace lowbit::exporter

@@ -1,13 +1,14 @@
 #include "lowbit/export/model_cost.h"
 
+#include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/memory_plan.h"
 #include "lowbit/export/packing.h"
 
 namespace lowbit::exporter {
 
-ModelCost model_cost(const IntegerModel& model) {
+ModelCost model_cost(const IntegerModel& model, const Target& target) {
   const std::vector<Shape> shapes = validate(model);
-  const MemoryPlan plan = plan_memory(model, shapes);
+  const MemoryPlan plan = plan_memory(model, shapes, target);
   ModelCost cost;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Layer& layer = model.layers[i];
@@ -17,10 +18,18 @@ ModelCost model_cost(const IntegerModel& model) {
     lc.output_bytes = shapes[i].size();
     std::visit(OpVisitor{
                    [&](const FullyConnected& fc) {
+                     lc.macs = fc.in_features * fc.out_features;
+                     if (target.family == KernelFamily::kMcu && mcu_fc_supported(model, i)) {
+                       const McuFullyConnected mcu = mcu_fully_connected(model, i);
+                       lc.weight_bytes = static_cast<int64_t>(mcu.columns.size());
+                       lc.bias_bytes = static_cast<int64_t>(mcu.constants.size()) *
+                                       (mcu.constants_fit_int16 ? 2 : 4);
+                       lc.requant_bytes = 5 * static_cast<int64_t>(mcu.m.size());
+                       return;
+                     }
                      lc.weight_bytes = packed_size(fc.format, fc.out_features, fc.in_features);
                      lc.bias_bytes = 4 * static_cast<int64_t>(fc.bias.size());
                      lc.requant_bytes = 8 * static_cast<int64_t>(fc.requant.multiplier.size());
-                     lc.macs = fc.in_features * fc.out_features;
                    },
                    [&](const Conv2d& conv) {
                      lc.weight_bytes =

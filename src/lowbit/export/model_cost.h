@@ -6,18 +6,20 @@
 #include <vector>
 
 #include "lowbit/export/integer_model.h"
+#include "lowbit/export/target.h"
 
 namespace lowbit::exporter {
 
 /// Cost of one layer.
 struct LayerCost {
-  std::string name;           ///< Layer name.
-  Shape output_shape;         ///< Output shape.
-  int64_t weight_bytes = 0;   ///< Packed weights (rows padded to bytes).
-  int64_t bias_bytes = 0;     ///< int32 biases.
-  int64_t requant_bytes = 0;  ///< int32 multipliers and shifts (concat: 8 bytes per input).
-  int64_t macs = 0;           ///< Multiply-accumulates per sample (0 for pool, views, concat).
-  int64_t output_bytes = 0;   ///< int8 output elements (0 for flatten/slice views).
+  std::string name;          ///< Layer name.
+  Shape output_shape;        ///< Output shape.
+  int64_t weight_bytes = 0;  ///< Packed weights (rows padded to bytes).
+  int64_t bias_bytes = 0;    ///< int32 biases (MCU form: the int16 or int32 constants).
+  int64_t requant_bytes =
+      0;             ///< Multipliers and shifts (8 bytes each; MCU form 5; concat 8 per input).
+  int64_t macs = 0;  ///< Multiply-accumulates per sample (0 for pool, views, concat).
+  int64_t output_bytes = 0;  ///< int8 output elements (0 for flatten/slice views).
 
   /// Constant data of the layer: weights + biases + requantization parameters.
   int64_t flash_bytes() const { return weight_bytes + bias_bytes + requant_bytes; }
@@ -35,7 +37,8 @@ struct ModelCost {
   int64_t macs = 0;                  ///< Multiply-accumulates per sample.
 };
 
-/// Accounts a model (validates it first; throws what validate() throws).
-ModelCost model_cost(const IntegerModel& model);
+/// Accounts a model as the code for `target` stores it (validates it first; throws what
+/// validate() throws). MCU targets store fully connected layers in their column form.
+ModelCost model_cost(const IntegerModel& model, const Target& target = default_target());
 
 }  // namespace lowbit::exporter

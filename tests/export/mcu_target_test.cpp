@@ -1,0 +1,278 @@
+// MCU targets: 32-bit requantization, the column form of fully connected layers, and exports
+// built for the host and cross-compiled for RV32EC and Cortex-M0, run under qemu-user and
+// compared with the C++ reference exactly.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <tuple>
+
+#include "export/random_models.h"
+#include "lowbit/export/c_build.h"
+#include "lowbit/export/codegen.h"
+#include "lowbit/export/cross_build.h"
+#include "lowbit/export/mcu_fully_connected.h"
+#include "lowbit/export/reference_executor.h"
+#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/target.h"
+#include "lowbit_runtime.h"
+
+namespace lowbit::exporter {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("lowbit_mcu_test_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+using ModelMaker = IntegerModel (*)(WeightFormat, uint32_t);
+
+ModelMaker maker(const std::string& kind) {
+  return kind == "mlp"          ? &testing::random_mlp
+         : kind == "wide_mlp"   ? &testing::random_wide_mlp
+         : kind == "two_branch" ? &testing::random_two_branch
+         : kind == "demo"       ? &testing::random_demo_mlp
+                                : &testing::random_cnn;
+}
+
+// The model as an MCU export carries it: multipliers rounded for 32-bit products.
+IntegerModel mcu_model(const std::string& kind, WeightFormat format) {
+  IntegerModel model = maker(kind)(format, 4321 + static_cast<uint32_t>(format));
+  limit_requant_precision(model);
+  return model;
+}
+
+// random_inputs with about half of every sample at -128 (the input floor the kernels skip).
+std::vector<int8_t> skipping_inputs(int64_t input_size, int64_t samples, uint32_t seed) {
+  std::vector<int8_t> inputs = testing::random_inputs(input_size, samples, seed);
+  std::mt19937 rng(seed);
+  for (size_t i = 2 * static_cast<size_t>(input_size); i < inputs.size(); ++i) {
+    if (rng() % 2 == 0) inputs[i] = -128;
+  }
+  return inputs;
+}
+
+void export_for(const IntegerModel& model, const fs::path& folder, const std::string& target) {
+  CodegenOptions options;
+  options.prefix = "net";
+  options.target = target;
+  options.provenance = {"runs/test", "mcu", "abc123", "2026-12-05"};
+  export_model(model, folder.string(), options);
+}
+
+TEST(RequantPrecision, ShortMultipliersGiveTheQ31RuleBitForBit) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int32_t shift = static_cast<int32_t>(rng() % 40) - 20;
+    const auto multiplier = static_cast<int32_t>(rng() >> 1 >> (rng() % 20) << (rng() % 12));
+    const int32_t acc = static_cast<int32_t>(rng() >> (rng() % 31));
+    const int32_t signed_acc = rng() % 2 ? acc : -acc;
+    const ShortMultiplier s = short_multiplier(multiplier, shift);
+    ASSERT_GE(s.r, 1);
+    const __int128 p = static_cast<__int128>(signed_acc) * s.m;
+    const __int128 half = static_cast<__int128>(1) << (s.r - 1);
+    const __int128 magnitude = ((p < 0 ? -p : p) + half) >> s.r;
+    const int64_t y = static_cast<int64_t>(p < 0 ? -magnitude : magnitude);
+    const int64_t expected =
+        lowbit_requantize(signed_acc, multiplier, shift, 0, INT8_MIN, INT8_MAX);
+    ASSERT_EQ(std::clamp<int64_t>(y, -128, 127), expected)
+        << "acc " << signed_acc << " multiplier " << multiplier << " shift " << shift;
+  }
+}
+
+TEST(RequantPrecision, LimitedMultipliersFitIn32BitsAndKeepTheScale) {
+  for (const WeightFormat format : kAllWeightFormats) {
+    for (const char* kind : {"mlp", "wide_mlp", "two_branch", "demo"}) {
+      const IntegerModel before = maker(kind)(format, 99);
+      IntegerModel after = before;
+      limit_requant_precision(after);
+      for (size_t i = 0; i < after.layers.size(); ++i) {
+        const auto* fc = std::get_if<FullyConnected>(&after.layers[i].op);
+        if (fc == nullptr) continue;
+        EXPECT_TRUE(requant_fits_32bit(after, i)) << kind << " " << format_name(format) << " " << i;
+        const auto& old = std::get<FullyConnected>(before.layers[i].op).requant;
+        for (size_t c = 0; c < fc->requant.multiplier.size(); ++c) {
+          const double a = old.multiplier[c] * std::ldexp(1.0, old.shift[c]);
+          const double b = fc->requant.multiplier[c] * std::ldexp(1.0, fc->requant.shift[c]);
+          EXPECT_NEAR(b / a, 1.0, 1.0 / 512) << kind << " layer " << i << " channel " << c;
+        }
+      }
+    }
+  }
+}
+
+TEST(RequantPrecision, ValueFloorFollowsViewsToTheClamp) {
+  const IntegerModel cnn = testing::random_cnn(WeightFormat::kInt4, 3);
+  EXPECT_EQ(value_floor(cnn, kModelInput), -128);
+  for (size_t i = 0; i < cnn.layers.size(); ++i) {
+    const auto* conv = std::get_if<Conv2d>(&cnn.layers[i].op);
+    if (conv != nullptr) {
+      EXPECT_EQ(value_floor(cnn, static_cast<int>(i)), conv->requant.act_min);
+    }
+  }
+  // The pools and the flatten at the end keep the last conv's clamp.
+  EXPECT_EQ(value_floor(cnn, static_cast<int>(cnn.layers.size()) - 2),
+            std::get<Conv2d>(cnn.layers[1].op).requant.act_min);
+}
+
+// The column form recomputes every accumulator of the reference exactly.
+TEST(McuFullyConnected, ColumnsAndConstantsGiveTheAccumulators) {
+  for (const WeightFormat format : kAllWeightFormats) {
+    const IntegerModel model = mcu_model("mlp", format);
+    const std::vector<int8_t> inputs = skipping_inputs(33, 20, 5);
+    for (size_t index = 0; index < 1; ++index) {
+      ASSERT_TRUE(mcu_fc_supported(model, index));
+      const McuFullyConnected mcu = mcu_fully_connected(model, index);
+      const auto& fc = std::get<FullyConnected>(model.layers[index].op);
+      for (int64_t s = 0; s < 22; ++s) {
+        const int8_t* x = inputs.data() + s * 33;
+        for (int64_t j = 0; j < fc.out_features; ++j) {
+          int64_t sums = 0;
+          int64_t d_total = 0;
+          int64_t direct = fc.bias.empty() ? 0 : fc.bias[static_cast<size_t>(j)];
+          for (int64_t i = 0; i < fc.in_features; ++i) {
+            const int64_t d = x[i] - mcu.skip;
+            ASSERT_GE(d, 0);
+            const int64_t bit = j * mcu.bits;
+            const int field = (mcu.columns[static_cast<size_t>(i * mcu.row_bytes + bit / 8)] >>
+                               (bit % 8)) &
+                              ((1 << mcu.bits) - 1);
+            sums += d * field;
+            d_total += d;
+            direct += (x[i] - model.input_zero_point) *
+                      fc.weights[static_cast<size_t>(j * fc.in_features + i)];
+          }
+          const int64_t acc = mcu.constants[static_cast<size_t>(j)] + mcu.base * d_total +
+                              (sums << mcu.step_shift);
+          ASSERT_EQ(acc, direct) << format_name(format) << " sample " << s << " output " << j;
+        }
+      }
+    }
+  }
+}
+
+// An MCU export built for the host (runtime/mcu's kernels as plain C) equals the reference.
+class McuExportOnHost : public ::testing::TestWithParam<std::tuple<const char*, WeightFormat>> {};
+
+TEST_P(McuExportOnHost, ZeroMismatches) {
+  const auto [kind, format] = GetParam();
+  const IntegerModel model = mcu_model(kind, format);
+  const std::string tag = std::string(kind) + "_" + format_name(format);
+  const fs::path dir = fresh_dir("host_" + tag);
+  export_for(model, dir / "export", "rv32e");
+  const ReferenceExecutor reference(model);
+  const std::vector<int8_t> inputs = skipping_inputs(reference.input_size(), 60, 11);
+  const VerifyReport report =
+      verify_export(model, (dir / "export").string(), "net", inputs, 62, (dir / "build").string());
+  EXPECT_TRUE(report.ok()) << tag << ": " << report.describe();
+  fs::remove_all(dir);
+}
+
+std::string param_name(
+    const ::testing::TestParamInfo<std::tuple<const char*, WeightFormat>>& info) {
+  return std::string(std::get<0>(info.param)) + "_" + format_name(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, McuExportOnHost,
+                         ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
+                                                              "cnn", "demo"),
+                                            ::testing::ValuesIn(kAllWeightFormats)),
+                         param_name);
+
+// Cross-compiled for the target and run under qemu-user on a few hundred samples.
+class McuExportOnTarget
+    : public ::testing::TestWithParam<std::tuple<const char*, const char*, WeightFormat>> {};
+
+TEST_P(McuExportOnTarget, ZeroMismatchesUnderQemu) {
+  const auto [target_name, kind, format] = GetParam();
+  const Target& target = target_named(target_name);
+  const IntegerModel model = mcu_model(kind, format);
+  const std::string tag = std::string(target_name) + "_" + kind + "_" + format_name(format);
+  const fs::path dir = fresh_dir(tag);
+  export_for(model, dir / "export", target.name);
+  const ReferenceExecutor reference(model);
+  const int64_t samples = 300;
+  const std::vector<int8_t> inputs = skipping_inputs(reference.input_size(), samples - 2, 21);
+  const CrossImage image =
+      build_for_target((dir / "export").string(), "net", (dir / "build").string(), target);
+  const TargetRun run = run_on_target(image, target, inputs, samples, reference.output_size(),
+                                      (dir / "run").string());
+  const VerifyReport report = compare_outputs(reference.run_batch(inputs, samples), run.outputs,
+                                              reference.output_size());
+  EXPECT_TRUE(report.ok()) << tag << ": " << report.describe().substr(0, 2000);
+  EXPECT_GT(run.stack_bytes, 0) << tag;
+  EXPECT_GT(image.text, 0) << tag;
+  fs::remove_all(dir);
+}
+
+std::string target_param_name(
+    const ::testing::TestParamInfo<std::tuple<const char*, const char*, WeightFormat>>& info) {
+  std::string target = std::get<0>(info.param);
+  for (char& c : target) c = c == '-' ? '_' : c;
+  return target + "_" + std::get<1>(info.param) + "_" + format_name(std::get<2>(info.param));
+}
+
+// The MLP at 1, 2, 4 and 8 bits and the CNN (its convolutions on the portable runtime).
+INSTANTIATE_TEST_SUITE_P(
+    Mlp, McuExportOnTarget,
+    ::testing::Combine(::testing::Values("rv32e", "cortex-m0"), ::testing::Values("demo"),
+                       ::testing::Values(WeightFormat::kBinary, WeightFormat::kSym2,
+                                         WeightFormat::kSym4, WeightFormat::kInt4,
+                                         WeightFormat::kInt8)),
+    target_param_name);
+INSTANTIATE_TEST_SUITE_P(Cnn, McuExportOnTarget,
+                         ::testing::Combine(::testing::Values("rv32e", "cortex-m0"),
+                                            ::testing::Values("cnn", "two_branch"),
+                                            ::testing::Values(WeightFormat::kInt4)),
+                         target_param_name);
+
+// The whole RV32EC image of the demo's shape (4-bit BitNetMCU-style weights, the constants, the
+// kernels, a minimal main and start-up). Issue 13's goal is BitNetMCU's own 13,888 bytes; this
+// random model of the demo's shape (whose first layer needs int32 constants) is at 14,304 bytes
+// today, so the guard holds that line until the goal is reached (docs/results.md, "MCU targets").
+constexpr int64_t kRv32eDemoFlashGuard = 14304;
+
+TEST(McuFlashBudget, DemoShapeOnRv32eDoesNotGrow) {
+  const IntegerModel model = mcu_model("demo", WeightFormat::kSym4);
+  const fs::path dir = fresh_dir("budget");
+  export_for(model, dir / "export", "rv32e");
+  const CrossImage image =
+      build_for_target((dir / "export").string(), "net", (dir / "build").string(),
+                       target_named("rv32e"), CrossDriver::kMinimal);
+  EXPECT_LE(image.flash(), kRv32eDemoFlashGuard) << "text " << image.text << " data " << image.data;
+  fs::remove_all(dir);
+}
+
+TEST(Targets, UnknownTargetsAreNamedWithTheKnownOnes) {
+  try {
+    target_named("avr");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'avr'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("rv32e, rv32im, cortex-m0, cortex-m4"),
+              std::string::npos);
+  }
+}
+
+TEST(Targets, MissingCrossToolsNameTheDebianPackage) {
+  Target fake = target_named("rv32e");
+  fake.cross.compiler = "lowbit-no-such-gcc";
+  fake.cross.compiler_package = "gcc-no-such-package";
+  try {
+    require_cross_tools(fake);
+    FAIL() << "no error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("gcc-no-such-package"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("lowbit-no-such-gcc"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lowbit::exporter
