@@ -147,6 +147,23 @@ IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+IntegerModel trained_like_demo_mlp(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model = random_demo_mlp(format, seed);
+  model.input_zero_point = -55;
+  const int lo = format_code_min(format);
+  const int levels = format_code_max(format) - lo;
+  const int step = format_is_odd_grid(format) ? 2 : 1;
+  for (Layer& layer : model.layers) {
+    auto& fc = std::get<FullyConnected>(layer.op);
+    // A binomial over the grid's steps: a bell centred on the grid's middle.
+    std::binomial_distribution<int> bell(levels / step, 0.5);
+    for (int8_t& code : fc.weights) code = static_cast<int8_t>(lo + step * bell(rng));
+    for (int32_t& b : fc.bias) b /= 8;
+  }
+  return model;
+}
+
 IntegerModel random_wide_mlp(WeightFormat format, uint32_t seed) {
   std::mt19937 rng(seed);
   IntegerModel model;

@@ -31,6 +31,11 @@ IntegerModel random_cnn(WeightFormat format, uint32_t seed);
 /// per-layer scales, the input at zero point -20.
 IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed);
 
+/// The demo's shape with weights as training leaves them: codes from a centred binomial bell
+/// (most weights small, sums of a column near 0), small biases and the input at zero point -55,
+/// as the trained demo's input quantizer has it. Its MCU constants fit int16 like the real demo's.
+IntegerModel trained_like_demo_mlp(WeightFormat format, uint32_t seed);
+
 /// samples + 2 int8 inputs back to back: an all -128 sample, an all 127 sample, then `samples`
 /// random ones in [-64, 63].
 std::vector<int8_t> random_inputs(int64_t input_size, int64_t samples, uint32_t seed);

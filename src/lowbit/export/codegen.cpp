@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -230,7 +231,14 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
   const std::string& p = options.prefix;
   std::ostringstream data;
   std::ostringstream body;
-  std::vector<McuFullyConnected> mcu_layers;
+  // The MCU layers first: their shared descriptor type depends on all of them.
+  std::vector<McuFcLayer> mcu_layers;
+  std::vector<size_t> mcu_index(model.layers.size(), SIZE_MAX);
+  for (size_t i = 0; i < model.layers.size() && target.family == KernelFamily::kMcu; ++i) {
+    if (!mcu_fc_supported(model, i)) continue;
+    mcu_index[i] = mcu_layers.size();
+    mcu_layers.push_back(mcu_fc_layer(model, i));
+  }
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Layer& layer = model.layers[i];
     const std::string symbol = p + "_l" + std::to_string(i);
@@ -250,13 +258,10 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
               data << "/* Layer " << i << " '" << comment_safe(layer.name)
                    << "': " << fc.in_features << " -> " << fc.out_features << ", "
                    << format_name(fc.format) << ". */\n";
-              if (target.family == KernelFamily::kMcu && mcu_fc_supported(model, i)) {
-                const McuFullyConnected mcu = mcu_fully_connected(model, i);
-                data << mcu_fc_data(mcu, symbol)
-                     << mcu_fc_descriptor(mcu, fc, symbol, layer.output_zero_point) << "\n";
+              if (mcu_index[i] != SIZE_MAX) {
+                data << mcu_fc_data(mcu_layers, mcu_index[i], symbol) << "\n";
                 body << "  lowbit_mcu_fc_run(&" << symbol << "_layer, " << input_expr << ", " << out
                      << ", arena + " << plan.arena_bytes << ");\n\n";
-                mcu_layers.push_back(mcu);
                 return false;
               }
               data << layer_data(symbol, layer.name, fc.format, fc.weights, fc.out_features,

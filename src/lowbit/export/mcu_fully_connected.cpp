@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <stdexcept>
 
 #include "lowbit/export/requant_precision.h"
 #include "lowbit_mcu.h"
@@ -26,7 +27,9 @@ std::string c_list(const char* type, const std::string& name, const std::vector<
   return out.str();
 }
 
-int field_mask(int bits) { return (1 << bits) - 1; }
+int field_mask(int bits) {
+  return (1 << bits) - 1;
+}
 
 }  // namespace
 
@@ -81,12 +84,10 @@ McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index) {
 
 int64_t mcu_fc_scratch_bytes(const FullyConnected& fc) {
   const int bits = format_bits(fc.format);
-  const int64_t per_byte = 8 / bits;
   // Sums rounded up to 8, the most codes a byte holds, as lowbit_mcu_fc_run places them.
   const int64_t sums = (fc.out_features + 7) / 8 * 8;
-  (void)per_byte;
-  const auto work = static_cast<int64_t>(
-      LOWBIT_MCU_FC_WORK_WORDS(static_cast<uint32_t>(fc.out_features), static_cast<uint32_t>(bits)));
+  const auto work = static_cast<int64_t>(LOWBIT_MCU_FC_WORK_WORDS(
+      static_cast<uint32_t>(fc.out_features), static_cast<uint32_t>(bits)));
   return 4 * (sums + work) + 3;
 }
 
@@ -97,7 +98,116 @@ int64_t mcu_fc_flash_bytes(const McuFullyConnected& mcu) {
          static_cast<int64_t>(mcu.m.size()) * 5;
 }
 
-std::string mcu_fc_data(const McuFullyConnected& mcu, const std::string& symbol) {
+McuFcLayer mcu_fc_layer(const IntegerModel& model, size_t index) {
+  const Layer& layer = model.layers[index];
+  const auto& fc = std::get<FullyConnected>(layer.op);
+  McuFcLayer out;
+  out.mcu = mcu_fully_connected(model, index);
+  out.in_features = fc.in_features;
+  out.out_features = fc.out_features;
+  out.output_zero_point = layer.output_zero_point;
+  out.act_min = fc.requant.act_min;
+  out.act_max = fc.requant.act_max;
+  return out;
+}
+
+namespace {
+
+int mcu_fc_kind(const McuFullyConnected& mcu) {
+  return mcu.bits * 1000 - mcu.base;
+}
+
+bool all_per_tensor(const std::vector<McuFcLayer>& layers) {
+  return std::all_of(layers.begin(), layers.end(),
+                     [](const McuFcLayer& l) { return l.mcu.m.size() == 1; });
+}
+
+/// One field of the descriptor: its C type, and its value (a C expression) per layer.
+struct Field {
+  std::string type;
+  std::string name;
+  int size = 4;                     ///< Bytes, for ordering the fields without padding.
+  bool array = false;               ///< Points at the layer's array `<symbol><suffix>`.
+  std::vector<std::string> values;  ///< One per layer; the suffix for arrays.
+
+  /// Whether the descriptor holds the field; otherwise the runner uses the literal.
+  bool stored() const {
+    return array || std::any_of(values.begin(), values.end(),
+                                [&](const std::string& v) { return v != values.front(); });
+  }
+};
+
+/// The descriptor fields of `layers`, widest first so that the struct has no padding.
+std::vector<Field> descriptor_fields(const std::vector<McuFcLayer>& layers) {
+  bool c16 = false;
+  bool c32 = false;
+  int64_t largest = 0;
+  for (const McuFcLayer& l : layers) {
+    (l.mcu.constants_fit_int16 ? c16 : c32) = true;
+    largest = std::max({largest, l.in_features, l.out_features});
+  }
+  const bool inline_m = all_per_tensor(layers);
+  const std::string count_type = largest <= 65535 ? "uint16_t" : "uint32_t";
+  const int count_size = largest <= 65535 ? 2 : 4;
+  std::vector<Field> fields = {
+      {"const uint8_t*", "columns", 4, true, {}},
+      {c16 && c32 ? "const void*" : (c16 ? "const int16_t*" : "const int32_t*"),
+       "constants",
+       4,
+       true,
+       {}},
+      {inline_m ? "int32_t" : "const int32_t*", "m", 4, !inline_m, {}},
+      {count_type, "n_in", count_size, false, {}},
+      {count_type, "n_out", count_size, false, {}},
+      {"int16_t", "kind", 2, false, {}},
+      {"int16_t", "skip", 2, false, {}},
+      {"int16_t", "zp", 2, false, {}},
+      {"int16_t", "lo", 2, false, {}},
+      {"int16_t", "hi", 2, false, {}},
+      {inline_m ? "uint8_t" : "const uint8_t*", "r", inline_m ? 1 : 4, !inline_m, {}},
+      {"uint8_t", "step_shift", 1, false, {}},
+      {"uint8_t", "per_channel", 1, false, {}},
+      {"uint8_t", "c16", 1, false, {}},
+  };
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const McuFcLayer& l = layers[k];
+    const std::vector<std::string> values = {
+        "_columns",
+        "_constants",
+        inline_m ? std::to_string(l.mcu.m[0]) : "_m",
+        std::to_string(l.in_features),
+        std::to_string(l.out_features),
+        std::to_string(mcu_fc_kind(l.mcu)),
+        std::to_string(l.mcu.skip),
+        std::to_string(l.output_zero_point),
+        std::to_string(l.act_min),
+        std::to_string(l.act_max),
+        inline_m ? std::to_string(l.mcu.r[0]) : "_r",
+        std::to_string(l.mcu.step_shift),
+        l.mcu.m.size() > 1 ? "1" : "0",
+        l.mcu.constants_fit_int16 ? "1" : "0",
+    };
+    for (size_t f = 0; f < fields.size(); ++f) fields[f].values.push_back(values[f]);
+  }
+  std::stable_sort(fields.begin(), fields.end(),
+                   [](const Field& a, const Field& b) { return a.size > b.size; });
+  return fields;
+}
+
+/// The runner's expression for a field: the descriptor's member or the shared literal.
+std::string field_expr(const std::vector<Field>& fields, const std::string& name) {
+  for (const Field& f : fields) {
+    if (f.name != name) continue;
+    return f.stored() ? "l->" + f.name : "(" + f.values.front() + ")";
+  }
+  throw std::logic_error("mcu_fc_runner: no descriptor field " + name);
+}
+
+}  // namespace
+
+std::string mcu_fc_data(const std::vector<McuFcLayer>& layers, size_t k,
+                        const std::string& symbol) {
+  const McuFullyConnected& mcu = layers[k].mcu;
   std::ostringstream out;
   // Word-aligned rows let the kernels of cores with a multiplier read them a word at a time.
   out << "static const uint8_t " << symbol << "_columns[" << mcu.columns.size()
@@ -110,68 +220,78 @@ std::string mcu_fc_data(const McuFullyConnected& mcu, const std::string& symbol)
   out << "\n};\n";
   out << c_list(mcu.constants_fit_int16 ? "int16_t" : "int32_t", symbol + "_constants",
                 mcu.constants);
-  out << c_list("int32_t", symbol + "_m", mcu.m);
-  out << c_list("uint8_t", symbol + "_r", mcu.r);
+  // One multiplier per layer lives in the descriptor; per-channel ones need arrays.
+  if (!all_per_tensor(layers)) {
+    out << c_list("int32_t", symbol + "_m", mcu.m);
+    out << c_list("uint8_t", symbol + "_r", mcu.r);
+  }
+  std::string values;
+  for (const Field& f : descriptor_fields(layers)) {
+    if (!f.stored()) continue;
+    values += (values.empty() ? "" : ", ") + (f.array ? symbol : "") + f.values[k];
+  }
+  out << "static const lowbit_mcu_fc_layer_t " << symbol << "_layer = {" << values << "};\n";
   return out.str();
 }
 
-int mcu_fc_kind(const McuFullyConnected& mcu) { return mcu.bits * 1000 - mcu.base; }
-
-std::string mcu_fc_runner(const std::vector<McuFullyConnected>& layers) {
+std::string mcu_fc_runner(const std::vector<McuFcLayer>& layers) {
+  const std::vector<Field> fields = descriptor_fields(layers);
+  const auto get = [&](const std::string& name) { return field_expr(fields, name); };
   std::vector<int> kinds;
   bool c16 = false;
   bool c32 = false;
-  for (const McuFullyConnected& mcu : layers) {
-    const int kind = mcu_fc_kind(mcu);
+  for (const McuFcLayer& l : layers) {
+    const int kind = mcu_fc_kind(l.mcu);
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
-    (mcu.constants_fit_int16 ? c16 : c32) = true;
+    (l.mcu.constants_fit_int16 ? c16 : c32) = true;
   }
   std::ostringstream out;
-  out << "/* A fully connected layer on runtime/mcu's column kernels (docs/export.md, \"Targets\"):\n"
-      << " * one descriptor per layer and one call site, which keeps the code small. */\n"
-      << "typedef struct {\n"
-      << "  const uint8_t* columns;\n  const void* constants;\n  const int32_t* m;\n"
-      << "  const uint8_t* r;\n  uint16_t n_in;\n  uint16_t n_out;\n  int16_t kind;\n"
-      << "  int16_t skip;\n  int16_t zp;\n  int16_t lo;\n  int16_t hi;\n  uint8_t step_shift;\n"
-      << "  uint8_t per_channel;\n  uint8_t c16;\n} lowbit_mcu_fc_layer_t;\n\n"
-      << "static void lowbit_mcu_fc_run(const lowbit_mcu_fc_layer_t* l, const int8_t* x, int8_t* y,\n"
+  out << "/* A fully connected layer on runtime/mcu's column kernels (docs/export.md, "
+         "\"Targets\"):\n"
+      << " * one descriptor per layer and one call site, which keeps the code small. Values that\n"
+      << " * all layers share are literals below rather than descriptor fields. */\n"
+      << "typedef struct {\n";
+  for (const Field& f : fields) {
+    if (f.stored()) out << "  " << f.type << " " << f.name << ";\n";
+  }
+  out << "} lowbit_mcu_fc_layer_t;\n\n"
+      << "static void lowbit_mcu_fc_run(const lowbit_mcu_fc_layer_t* l, const int8_t* x, int8_t* "
+         "y,\n"
       << "                              int8_t* scratch) {\n"
       << "  int32_t* const sums = (int32_t*)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);\n"
-      << "  uint32_t* const work = (uint32_t*)(sums + ((l->n_out + 7u) & ~7u));\n"
-      << "  int32_t base_d = 0;\n"
-      << "  switch (l->kind) {\n";
-  for (const int kind : kinds) {
+      << "  uint32_t* const work = (uint32_t*)(sums + ((" << get("n_out") << " + 7u) & ~7u));\n";
+  const auto sums_call = [&](int kind) {
     const int bits = kind / 1000;
     const int base = bits * 1000 - kind;
     // The weight of field 0 is a constant per kind, so base * D compiles to shifts and adds.
-    out << "    case " << kind << ":\n      base_d = (" << base << ") * lowbit_mcu_fc_sums_b" << bits
-        << "(x, l->n_in, l->skip, l->columns, l->n_out, sums, work);\n      break;\n";
-  }
-  out << "    default:\n      break;\n  }\n";
-  const std::string args =
-      "base_d, l->step_shift, l->m, l->r, l->per_channel, l->zp, l->lo, l->hi, y);\n";
-  if (c16 && c32) {
-    out << "  if (l->c16) {\n    lowbit_mcu_requant_c16(sums, l->n_out, (const int16_t*)l->constants, "
-        << args << "  } else {\n    lowbit_mcu_requant(sums, l->n_out, (const int32_t*)l->constants, "
-        << args << "  }\n";
-  } else if (c16) {
-    out << "  lowbit_mcu_requant_c16(sums, l->n_out, (const int16_t*)l->constants, " << args;
+    return "(" + std::to_string(base) + ") * lowbit_mcu_fc_sums_b" + std::to_string(bits) + "(x, " +
+           get("n_in") + ", " + get("skip") + ", " + get("columns") + ", " + get("n_out") +
+           ", sums, work);\n";
+  };
+  if (kinds.size() == 1) {
+    out << "  const int32_t base_d = " << sums_call(kinds.front());
   } else {
-    out << "  lowbit_mcu_requant(sums, l->n_out, (const int32_t*)l->constants, " << args;
+    out << "  int32_t base_d = 0;\n  switch (" << get("kind") << ") {\n";
+    for (const int kind : kinds) {
+      out << "    case " << kind << ":\n      base_d = " << sums_call(kind) << "      break;\n";
+    }
+    out << "    default:\n      break;\n  }\n";
+  }
+  const bool inline_m = all_per_tensor(layers);
+  const std::string args = "base_d, " + get("step_shift") + ", " + (inline_m ? "&l->m" : "l->m") +
+                           ", " + (inline_m ? "&l->r" : "l->r") + ", " + get("per_channel") + ", " +
+                           get("zp") + ", " + get("lo") + ", " + get("hi") + ", y);\n";
+  const std::string n_out = get("n_out");
+  if (c16 && c32) {
+    out << "  if (" << get("c16") << ") {\n    lowbit_mcu_requant_c16(sums, " << n_out
+        << ", (const int16_t*)l->constants, " << args << "  } else {\n    lowbit_mcu_requant(sums, "
+        << n_out << ", (const int32_t*)l->constants, " << args << "  }\n";
+  } else if (c16) {
+    out << "  lowbit_mcu_requant_c16(sums, " << n_out << ", l->constants, " << args;
+  } else {
+    out << "  lowbit_mcu_requant(sums, " << n_out << ", l->constants, " << args;
   }
   out << "}\n\n";
-  return out.str();
-}
-
-std::string mcu_fc_descriptor(const McuFullyConnected& mcu, const FullyConnected& fc,
-                              const std::string& symbol, int32_t output_zero_point) {
-  std::ostringstream out;
-  out << "static const lowbit_mcu_fc_layer_t " << symbol << "_layer = {" << symbol << "_columns, "
-      << symbol << "_constants, " << symbol << "_m, " << symbol << "_r, " << fc.in_features << ", "
-      << fc.out_features << ", " << mcu_fc_kind(mcu) << ", " << mcu.skip << ", "
-      << output_zero_point << ", " << fc.requant.act_min << ", " << fc.requant.act_max << ", "
-      << mcu.step_shift << ", " << (mcu.m.size() > 1 ? 1 : 0) << ", "
-      << (mcu.constants_fit_int16 ? 1 : 0) << "};\n";
   return out.str();
 }
 

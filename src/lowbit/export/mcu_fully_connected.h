@@ -16,13 +16,13 @@ namespace lowbit::exporter {
 ///   acc_j = constant_j + base * D + 2^step_shift * S_j
 /// which equals bias_j + sum_i (x_i - zp) w_ij for w_ij = base + 2^step_shift * f_ij.
 struct McuFullyConnected {
-  int32_t skip = -128;    ///< Input value whose column costs nothing (the producer's floor).
-  int bits = 8;           ///< Bits per field (1, 2, 4 or 8).
-  int32_t base = 0;       ///< Weight of field 0 (the format's smallest code).
-  int step_shift = 0;     ///< log2 of the code step: 1 for odd grids (binary, sym), else 0.
-  int64_t row_bytes = 0;  ///< Bytes per input: ceil(out_features * bits / 8).
-  std::vector<uint8_t> columns;     ///< Fields, input-major (row_bytes per input), LSB first.
-  std::vector<int32_t> constants;   ///< constant_j, one per output.
+  int32_t skip = -128;           ///< Input value whose column costs nothing (the producer's floor).
+  int bits = 8;                  ///< Bits per field (1, 2, 4 or 8).
+  int32_t base = 0;              ///< Weight of field 0 (the format's smallest code).
+  int step_shift = 0;            ///< log2 of the code step: 1 for odd grids (binary, sym), else 0.
+  int64_t row_bytes = 0;         ///< Bytes per input: ceil(out_features * bits / 8).
+  std::vector<uint8_t> columns;  ///< Fields, input-major (row_bytes per input), LSB first.
+  std::vector<int32_t> constants;    ///< constant_j, one per output.
   bool constants_fit_int16 = false;  ///< Every constant_j fits int16 (stored as int16).
   std::vector<int32_t> m;            ///< Short multipliers (1 or one per output).
   std::vector<uint8_t> r;            ///< Right shifts, same count as m, in [1, 31].
@@ -43,15 +43,26 @@ int64_t mcu_fc_scratch_bytes(const FullyConnected& fc);
 /// Flash bytes of the MCU form: columns, constants (int16 or int32), multipliers and shifts.
 int64_t mcu_fc_flash_bytes(const McuFullyConnected& mcu);
 
-/// C data definitions of the MCU form, symbols `<symbol>_columns`, `_constants`, `_m`, `_r`.
-std::string mcu_fc_data(const McuFullyConnected& mcu, const std::string& symbol);
+/// A fully connected layer on the MCU kernels with the values its descriptor holds.
+struct McuFcLayer {
+  McuFullyConnected mcu;          ///< Weights, constants and requantization in MCU form.
+  int64_t in_features = 0;        ///< Inputs.
+  int64_t out_features = 0;       ///< Outputs.
+  int32_t output_zero_point = 0;  ///< Zero point of the int8 output.
+  int32_t act_min = -128;         ///< Smallest output code (the fused activation's floor).
+  int32_t act_max = 127;          ///< Largest output code.
+};
 
-/// The C of lowbit_mcu_fc_layer_t and lowbit_mcu_fc_run for a model's MCU layers: one runner
-/// that calls only the kernels these layers use.
-std::string mcu_fc_runner(const std::vector<McuFullyConnected>& layers);
+/// Layer `index` of `model` (mcu_fc_supported must hold) with its descriptor values.
+McuFcLayer mcu_fc_layer(const IntegerModel& model, size_t index);
 
-/// The runner's descriptor `<symbol>_layer` of one layer (after mcu_fc_data's arrays).
-std::string mcu_fc_descriptor(const McuFullyConnected& mcu, const FullyConnected& fc,
-                              const std::string& symbol, int32_t output_zero_point);
+/// The C of lowbit_mcu_fc_layer_t and lowbit_mcu_fc_run for a model's MCU layers: the descriptor
+/// holds only the fields that differ between these layers (the others are literals in the
+/// runner), and the runner calls only the kernels and requantization variants they use.
+std::string mcu_fc_runner(const std::vector<McuFcLayer>& layers);
+
+/// C data of layer `k` of `layers`: its arrays (`<symbol>_columns`, `_constants`, and `_m`, `_r`
+/// when multipliers are per channel) and its descriptor `<symbol>_layer`.
+std::string mcu_fc_data(const std::vector<McuFcLayer>& layers, size_t k, const std::string& symbol);
 
 }  // namespace lowbit::exporter
