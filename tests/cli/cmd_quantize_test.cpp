@@ -174,6 +174,30 @@ TEST_F(QuantizeTest, NonFiniteResultsAreAnErrorNamingFileAndSpec) {
   }
 }
 
+// Tiny `quantscale` values (issue 12, defect 11) made the grid's scale overflow for ordinary
+// inputs: an error naming the file and SPEC, or below a float's normal range a SPEC error.
+TEST_F(QuantizeTest, TinyQuantscaleIsAnErrorNotANonFiniteOutput) {
+  data::write_npy(dir_ / "x.npy", torch::tensor({1e30f, -2e30f, 5e29f, 3e30f}));
+  for (const std::string spec : {"sym:quantscale=1.2e-38", "fp130:quantscale=1.2e-38"}) {
+    const auto r = run_lowbit("quantize --spec " + spec + " --in " + q(dir_ / "x.npy") + " --out " +
+                              q(dir_ / "y.npy") + " --scale " + q(dir_ / "s.npy"));
+    EXPECT_EQ(r.code, 1) << spec;
+    EXPECT_NE(r.err.find("'" + (dir_ / "x.npy") + "' quantized with SPEC '" + spec),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("non-finite values"), std::string::npos) << r.err;
+    EXPECT_FALSE(exists(dir_ / "y.npy"));
+    EXPECT_FALSE(exists(dir_ / "s.npy"));
+  }
+  const auto subnormal = run_lowbit("quantize --spec sym:quantscale=1e-45 --in " +
+                                    q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy"));
+  EXPECT_EQ(subnormal.code, 1);
+  EXPECT_NE(subnormal.err.find("parameter 'quantscale' = '1e-45'"), std::string::npos)
+      << subnormal.err;
+  EXPECT_NE(subnormal.err.find("normal range"), std::string::npos) << subnormal.err;
+  EXPECT_FALSE(exists(dir_ / "y.npy"));
+}
+
 TEST_F(QuantizeTest, InputErrorsNameTheFile) {
   auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "absent.npy") + " --out " +
                       q(dir_ / "y.npy"));

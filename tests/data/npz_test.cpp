@@ -165,5 +165,33 @@ TEST_F(NpzTest, AFolderIsRefusedByName) {
   EXPECT_NE(msg.find("is a folder"), std::string::npos) << msg;
 }
 
+TEST_F(NpzTest, ArchivesThatNeedZip64AreRefusedAsTheDocsSay) {
+  // docs/data.md: an archive whose central directory needs ZIP64 is rejected with an error
+  // saying so. A member whose size is the ZIP64 marker (over 4 GiB):
+  Member huge{"y.npy", npy_bytes(y_, "y"), 0};
+  huge.declared_size = 0xFFFFFFFF;
+  std::string msg = error_of(write(dir_, "huge.npz", zip_bytes({huge})));
+  EXPECT_NE(msg.find("huge.npz"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("y.npy"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ZIP64 archives are not supported"), std::string::npos) << msg;
+  // A ZIP64 end-of-central-directory locator in front of the end record (65535 members or more).
+  const std::string good = zip_bytes(members(0));
+  std::string locator;
+  testing::put32(locator, 0x07064b50);
+  testing::put32(locator, 0);
+  locator += std::string(8, '\0');
+  testing::put32(locator, 1);
+  std::string with_locator = good;
+  with_locator.insert(good.size() - 22, locator);
+  msg = error_of(write(dir_, "locator.npz", with_locator));
+  EXPECT_NE(msg.find("locator.npz: ZIP64 archives are not supported"), std::string::npos) << msg;
+  // The end record's member count is the ZIP64 marker.
+  std::string many = good;
+  many[good.size() - 12] = static_cast<char>(0xFF);
+  many[good.size() - 11] = static_cast<char>(0xFF);
+  msg = error_of(write(dir_, "many.npz", many));
+  EXPECT_NE(msg.find("many.npz: ZIP64 archives are not supported"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace lowbit::data
