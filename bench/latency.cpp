@@ -25,10 +25,10 @@
 
 #include "lowbit/export/integer_model.h"
 #include "lowbit/models/model.h"
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/checkpoint/model_state.h"
 #include "lowbit/train/data_source.h"
-#include "lowbit/train/model_state.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
 #include "lowbit/util/atomic_file.h"

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/csv_log.h"
-#include "lowbit/train/results_table.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/report/csv_log.h"
+#include "lowbit/train/report/results_table.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli/run_lowbit.h"
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {

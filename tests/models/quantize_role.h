@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 
 namespace lowbit::models::testing {
 

@@ -1,4 +1,4 @@
-#include "lowbit/train/batch_norm_fold.h"
+#include "lowbit/train/quantize/batch_norm_fold.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
@@ -10,10 +10,10 @@
 #include "lowbit/models/cnn_mcu.h"
 #include "lowbit/models/mlp.h"
 #include "lowbit/nn/foldable_batch_norm.h"
-#include "lowbit/train/model_state.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/checkpoint/model_state.h"
+#include "lowbit/train/checkpoint/warm_start.h"
+#include "lowbit/train/quantize/quantize_model.h"
 #include "lowbit/train/run_config.h"
-#include "lowbit/train/warm_start.h"
 
 namespace lowbit::train {
 namespace {

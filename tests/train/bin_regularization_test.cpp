@@ -1,4 +1,4 @@
-#include "lowbit/train/bin_regularization.h"
+#include "lowbit/train/regularizers/bin_regularization.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -6,7 +6,7 @@
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/quant/registry.h"
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 namespace {

@@ -1,13 +1,13 @@
-#include "lowbit/train/builtin_regularizers.h"
+#include "lowbit/train/regularizers/builtin_regularizers.h"
 
 #include <gtest/gtest.h>
 
 #include "lowbit/models/mlp.h"
 #include "lowbit/nn/qactivation.h"
-#include "lowbit/train/bin_regularization.h"
-#include "lowbit/train/compression.h"
-#include "lowbit/train/quant_error.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
+#include "lowbit/train/regularizers/bin_regularization.h"
+#include "lowbit/train/regularizers/compression.h"
+#include "lowbit/train/regularizers/quant_error.h"
 
 namespace lowbit::train {
 namespace {

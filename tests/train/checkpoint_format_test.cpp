@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/util/atomic_file.h"
 #include "lowbit/util/sha256.h"
 #include "train/test_models.h"

@@ -1,4 +1,4 @@
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

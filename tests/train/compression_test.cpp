@@ -1,4 +1,4 @@
-#include "lowbit/train/compression.h"
+#include "lowbit/train/regularizers/compression.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>

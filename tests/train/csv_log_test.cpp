@@ -1,4 +1,4 @@
-#include "lowbit/train/csv_log.h"
+#include "lowbit/train/report/csv_log.h"
 
 #include <gtest/gtest.h>
 

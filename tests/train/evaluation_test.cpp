@@ -1,4 +1,4 @@
-#include "lowbit/train/evaluation.h"
+#include "lowbit/train/report/evaluation.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/linear.h>

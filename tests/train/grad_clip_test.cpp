@@ -1,4 +1,4 @@
-#include "lowbit/train/grad_clip.h"
+#include "lowbit/train/optim/grad_clip.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

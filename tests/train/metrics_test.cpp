@@ -1,4 +1,4 @@
-#include "lowbit/train/metrics.h"
+#include "lowbit/train/report/metrics.h"
 
 #include <gtest/gtest.h>
 

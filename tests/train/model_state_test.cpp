@@ -1,4 +1,4 @@
-#include "lowbit/train/model_state.h"
+#include "lowbit/train/checkpoint/model_state.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lowbit/train/optimizer_factory.h"
+#include "lowbit/train/optim/optimizer_factory.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

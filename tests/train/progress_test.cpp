@@ -1,4 +1,4 @@
-#include "lowbit/train/progress.h"
+#include "lowbit/train/report/progress.h"
 
 #include <gtest/gtest.h>
 

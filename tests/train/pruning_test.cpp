@@ -1,4 +1,4 @@
-#include "lowbit/train/pruning.h"
+#include "lowbit/train/methods/pruning.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>

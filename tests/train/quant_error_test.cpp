@@ -1,4 +1,4 @@
-#include "lowbit/train/quant_error.h"
+#include "lowbit/train/regularizers/quant_error.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>

@@ -1,4 +1,4 @@
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 
 #include <gtest/gtest.h>
 

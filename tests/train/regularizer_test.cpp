@@ -1,4 +1,4 @@
-#include "lowbit/train/regularizer.h"
+#include "lowbit/train/regularizers/regularizer.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"
 

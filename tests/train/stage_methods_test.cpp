@@ -1,4 +1,4 @@
-#include "lowbit/train/stage_methods.h"
+#include "lowbit/train/methods/stage_methods.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
@@ -7,10 +7,10 @@
 
 #include "lowbit/models/mlp.h"
 #include "lowbit/nn/qlinear.h"
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/compression.h"
-#include "lowbit/train/quantize_model.h"
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/quantize/layer_weights.h"
+#include "lowbit/train/quantize/quantize_model.h"
+#include "lowbit/train/regularizers/compression.h"
 #include "lowbit/train/trainer.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"

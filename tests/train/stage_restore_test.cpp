@@ -1,4 +1,4 @@
-#include "lowbit/train/stage_restore.h"
+#include "lowbit/train/checkpoint/stage_restore.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "lowbit/models/model.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 #include "lowbit/train/run.h"
 #include "train/train_fixtures.h"
 

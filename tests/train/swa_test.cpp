@@ -1,4 +1,4 @@
-#include "lowbit/train/swa.h"
+#include "lowbit/train/methods/swa.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/batchnorm.h>

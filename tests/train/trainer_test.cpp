@@ -10,8 +10,8 @@
 
 #include "lowbit/models/mlp.h"
 #include "lowbit/nn/qlinear.h"
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/quantize/quantize_model.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"
 

@@ -1,4 +1,4 @@
-#include "lowbit/train/warm_start.h"
+#include "lowbit/train/checkpoint/warm_start.h"
 
 #include <gtest/gtest.h>
 

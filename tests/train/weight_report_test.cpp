@@ -1,4 +1,4 @@
-#include "lowbit/train/weight_report.h"
+#include "lowbit/train/methods/weight_report.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/modules/container/sequential.h>

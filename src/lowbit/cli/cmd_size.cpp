@@ -21,8 +21,8 @@
 #include "lowbit/export/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/model_cost.h"
-#include "lowbit/train/csv_log.h"
-#include "lowbit/train/results_table.h"
+#include "lowbit/train/report/csv_log.h"
+#include "lowbit/train/report/results_table.h"
 
 namespace lowbit::cli {
 namespace {

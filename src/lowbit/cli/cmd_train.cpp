@@ -11,7 +11,7 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
 #include "lowbit/export/model_cost.h"
-#include "lowbit/train/progress.h"
+#include "lowbit/train/report/progress.h"
 #include "lowbit/train/run.h"
 #include "lowbit/train/run_config.h"
 

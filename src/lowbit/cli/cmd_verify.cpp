@@ -21,7 +21,7 @@
 #include "lowbit/export/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/reference_executor.h"
-#include "lowbit/train/evaluation.h"
+#include "lowbit/train/report/evaluation.h"
 
 namespace lowbit::cli {
 namespace {

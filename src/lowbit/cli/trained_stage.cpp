@@ -10,9 +10,9 @@
 #include "lowbit/export/convert.h"
 #include "lowbit/export/requant_precision.h"
 #include "lowbit/nn/quantized_layer.h"
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/checkpoint/stage_restore.h"
 #include "lowbit/train/data_source.h"
-#include "lowbit/train/stage_restore.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {

@@ -174,9 +174,6 @@ class ConfigNode {
   /// The wrapped YAML node.
   const YAML::Node& yaml() const { return node_; }
 
-  /// True if the node is a map.
-  bool is_map() const { return node_.IsMap(); }
-
  private:
   std::optional<YAML::Node> lookup(const std::string& key) const;
   YAML::Node require_node(const std::string& key) const;

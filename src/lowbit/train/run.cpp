@@ -7,13 +7,13 @@
 #include <sstream>
 
 #include "lowbit/models/model.h"
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/csv_log.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/checkpoint/stage_restore.h"
+#include "lowbit/train/checkpoint/warm_start.h"
 #include "lowbit/train/data_source.h"
-#include "lowbit/train/quantize_model.h"
-#include "lowbit/train/results_table.h"
-#include "lowbit/train/stage_restore.h"
-#include "lowbit/train/warm_start.h"
+#include "lowbit/train/quantize/quantize_model.h"
+#include "lowbit/train/report/csv_log.h"
+#include "lowbit/train/report/results_table.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::train {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "lowbit/train/results_table.h"
+#include "lowbit/train/report/results_table.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
 

@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "lowbit/config/config_reader.h"
-#include "lowbit/train/best_checkpoint.h"
-#include "lowbit/train/grad_clip.h"
+#include "lowbit/train/checkpoint/best_metric_tracker.h"
 #include "lowbit/train/loss.h"
-#include "lowbit/train/lr_schedule.h"
-#include "lowbit/train/methods_config.h"
-#include "lowbit/train/optimizer_factory.h"
-#include "lowbit/train/regularizer.h"
+#include "lowbit/train/methods/methods_config.h"
+#include "lowbit/train/optim/grad_clip.h"
+#include "lowbit/train/optim/lr_curve.h"
+#include "lowbit/train/optim/optimizer_factory.h"
+#include "lowbit/train/regularizers/regularizer.h"
 
 namespace lowbit::train {
 

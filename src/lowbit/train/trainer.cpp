@@ -11,17 +11,17 @@
 
 #include "lowbit/data/loader.h"
 #include "lowbit/train/augmentation.h"
-#include "lowbit/train/best_checkpoint.h"
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/csv_log.h"
-#include "lowbit/train/grad_clip.h"
-#include "lowbit/train/metrics.h"
-#include "lowbit/train/optimizer_factory.h"
-#include "lowbit/train/progress.h"
-#include "lowbit/train/quantize_model.h"
-#include "lowbit/train/stage_methods.h"
-#include "lowbit/train/stage_restore.h"
-#include "lowbit/train/warm_start.h"
+#include "lowbit/train/checkpoint/best_metric_tracker.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/checkpoint/stage_restore.h"
+#include "lowbit/train/checkpoint/warm_start.h"
+#include "lowbit/train/methods/stage_methods.h"
+#include "lowbit/train/optim/grad_clip.h"
+#include "lowbit/train/optim/optimizer_factory.h"
+#include "lowbit/train/quantize/quantize_model.h"
+#include "lowbit/train/report/csv_log.h"
+#include "lowbit/train/report/metrics.h"
+#include "lowbit/train/report/progress.h"
 
 namespace lowbit::train {
 namespace {

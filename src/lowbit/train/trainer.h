@@ -15,12 +15,12 @@
 
 #include "lowbit/data/dataset.h"
 #include "lowbit/data/transforms.h"
-#include "lowbit/train/best_checkpoint.h"
-#include "lowbit/train/checkpoint.h"
-#include "lowbit/train/evaluation.h"
-#include "lowbit/train/lr_scheduler.h"
+#include "lowbit/train/checkpoint/best_metric_tracker.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/methods/stage_methods.h"
+#include "lowbit/train/optim/lr_scheduler.h"
+#include "lowbit/train/report/evaluation.h"
 #include "lowbit/train/run_config.h"
-#include "lowbit/train/stage_methods.h"
 
 namespace lowbit::train {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "fuzz_input.h"
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static lowbit::fuzz::InputFile file("checkpoint", ".pt");

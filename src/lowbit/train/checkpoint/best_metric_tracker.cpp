@@ -1,4 +1,4 @@
-#include "lowbit/train/best_checkpoint.h"
+#include "lowbit/train/checkpoint/best_metric_tracker.h"
 
 #include <cmath>
 #include <stdexcept>

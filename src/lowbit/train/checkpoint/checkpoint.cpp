@@ -1,4 +1,4 @@
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "lowbit/train/checkpoint_zip.h"
+#include "lowbit/train/checkpoint/checkpoint_zip.h"
 #include "lowbit/util/atomic_file.h"
 #include "lowbit/util/sha256.h"
 

@@ -21,7 +21,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "lowbit/train/model_state.h"
+#include "lowbit/train/checkpoint/model_state.h"
 
 namespace lowbit::train {
 

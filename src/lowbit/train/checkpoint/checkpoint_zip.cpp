@@ -1,4 +1,4 @@
-#include "lowbit/train/checkpoint_zip.h"
+#include "lowbit/train/checkpoint/checkpoint_zip.h"
 
 #include <zlib.h>
 

@@ -1,10 +1,10 @@
-#include "lowbit/train/model_state.h"
+#include "lowbit/train/checkpoint/model_state.h"
 
 #include <torch/autograd.h>
 
 #include <stdexcept>
 
-#include "lowbit/train/batch_norm_fold.h"
+#include "lowbit/train/quantize/batch_norm_fold.h"
 
 namespace lowbit::train {
 

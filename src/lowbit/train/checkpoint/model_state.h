@@ -21,7 +21,7 @@ NamedTensors model_state(const torch::nn::Module& module);
 /// the same shape, and `state` must hold nothing else; otherwise std::runtime_error lists each
 /// missing, unexpected and mis-shaped name (prefixed by `what`, e.g. the checkpoint file). Empty
 /// buffers (quantizer statistics shaped on the first forward pass) take the saved shape.
-/// Batch norms that `state` marks folded are folded in `module` first (batch_norm_fold.h).
+/// Batch norms that `state` marks folded are folded in `module` first (quantize/batch_norm_fold.h).
 void load_model_state(torch::nn::Module& module, const NamedTensors& state,
                       const std::string& what);
 

@@ -1,11 +1,11 @@
-#include "lowbit/train/stage_restore.h"
+#include "lowbit/train/checkpoint/stage_restore.h"
 
 #include <torch/utils.h>
 
 #include <algorithm>
 
 #include "lowbit/models/model.h"
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 
 namespace lowbit::train {
 

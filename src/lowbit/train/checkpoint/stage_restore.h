@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "lowbit/config/config_reader.h"
-#include "lowbit/train/checkpoint.h"
+#include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/train/run_config.h"
 
 namespace lowbit::train {

@@ -1,10 +1,10 @@
-#include "lowbit/train/warm_start.h"
+#include "lowbit/train/checkpoint/warm_start.h"
 
 #include <torch/autograd.h>
 
 #include <sstream>
 
-#include "lowbit/train/batch_norm_fold.h"
+#include "lowbit/train/quantize/batch_norm_fold.h"
 
 namespace lowbit::train {
 

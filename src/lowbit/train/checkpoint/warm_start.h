@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/model_state.h"
+#include "lowbit/train/checkpoint/model_state.h"
 
 namespace lowbit::train {
 
@@ -63,7 +63,7 @@ bool is_quantizer_state(const std::string& name);
 /// Copies every tensor of `model` that `source` holds with the same name and shape. With
 /// `strict`, throws WarmStartError listing every skipped non-quantizer tensor (nothing is copied
 /// then); quantizer state missing in the source is never an error. Batch norms that `source`
-/// marks folded are folded in `model` first (batch_norm_fold.h).
+/// marks folded are folded in `model` first (quantize/batch_norm_fold.h).
 WarmStartReport warm_start(torch::nn::Module& model, const NamedTensors& source, bool strict);
 
 }  // namespace lowbit::train

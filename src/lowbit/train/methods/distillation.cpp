@@ -1,4 +1,4 @@
-#include "lowbit/train/distillation.h"
+#include "lowbit/train/methods/distillation.h"
 
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
-#include "lowbit/train/methods_config.h"
+#include "lowbit/train/methods/methods_config.h"
 
 #include <algorithm>
 #include <filesystem>

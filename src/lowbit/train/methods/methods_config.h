@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "lowbit/config/config_reader.h"
-#include "lowbit/train/distillation.h"
-#include "lowbit/train/pruning.h"
+#include "lowbit/train/methods/distillation.h"
+#include "lowbit/train/methods/pruning.h"
 
 namespace lowbit::train {
 

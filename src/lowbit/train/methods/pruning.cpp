@@ -1,10 +1,10 @@
-#include "lowbit/train/pruning.h"
+#include "lowbit/train/methods/pruning.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 

@@ -1,11 +1,11 @@
-#include "lowbit/train/stage_methods.h"
+#include "lowbit/train/methods/stage_methods.h"
 
 #include <torch/autograd.h>
 
 #include <map>
 #include <stdexcept>
 
-#include "lowbit/train/weight_report.h"
+#include "lowbit/train/methods/weight_report.h"
 
 namespace lowbit::train {
 namespace {

@@ -15,11 +15,11 @@
 #include <ostream>
 #include <string>
 
-#include "lowbit/train/csv_log.h"
-#include "lowbit/train/methods_config.h"
-#include "lowbit/train/model_state.h"
-#include "lowbit/train/pruning.h"
-#include "lowbit/train/swa.h"
+#include "lowbit/train/checkpoint/model_state.h"
+#include "lowbit/train/methods/methods_config.h"
+#include "lowbit/train/methods/pruning.h"
+#include "lowbit/train/methods/swa.h"
+#include "lowbit/train/report/csv_log.h"
 
 namespace lowbit::train {
 

@@ -1,9 +1,9 @@
-#include "lowbit/train/weight_report.h"
+#include "lowbit/train/methods/weight_report.h"
 
 #include <cmath>
 #include <cstdio>
 
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 

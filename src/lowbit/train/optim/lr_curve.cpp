@@ -1,4 +1,4 @@
-#include "lowbit/train/lr_schedule.h"
+#include "lowbit/train/optim/lr_curve.h"
 
 #include <algorithm>
 #include <cmath>

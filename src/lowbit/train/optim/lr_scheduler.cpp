@@ -1,4 +1,4 @@
-#include "lowbit/train/lr_scheduler.h"
+#include "lowbit/train/optim/lr_scheduler.h"
 
 #include <stdexcept>
 #include <string>

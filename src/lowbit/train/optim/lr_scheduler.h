@@ -7,7 +7,7 @@
 
 #include <torch/optim/optimizer.h>
 
-#include "lowbit/train/lr_schedule.h"
+#include "lowbit/train/optim/lr_curve.h"
 
 namespace lowbit::train {
 

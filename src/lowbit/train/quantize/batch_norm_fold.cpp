@@ -1,4 +1,4 @@
-#include "lowbit/train/batch_norm_fold.h"
+#include "lowbit/train/quantize/batch_norm_fold.h"
 
 #include <fnmatch.h>
 #include <torch/autograd.h>

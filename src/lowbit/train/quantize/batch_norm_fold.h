@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/train/model_state.h"
+#include "lowbit/train/checkpoint/model_state.h"
 
 namespace lowbit::train {
 

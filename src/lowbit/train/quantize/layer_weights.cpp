@@ -1,4 +1,4 @@
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 #include "lowbit/nn/quantized_layer.h"
 

@@ -1,4 +1,4 @@
-#include "lowbit/train/quantize_model.h"
+#include "lowbit/train/quantize/quantize_model.h"
 
 #include <fnmatch.h>
 
@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "lowbit/nn/quantized_layer.h"
-#include "lowbit/train/batch_norm_fold.h"
+#include "lowbit/train/quantize/batch_norm_fold.h"
 
 namespace lowbit::train {
 namespace {

@@ -1,11 +1,11 @@
-#include "lowbit/train/bin_regularization.h"
+#include "lowbit/train/regularizers/bin_regularization.h"
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "lowbit/nn/qactivation.h"
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 

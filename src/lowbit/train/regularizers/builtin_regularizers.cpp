@@ -1,8 +1,8 @@
-#include "lowbit/train/builtin_regularizers.h"
+#include "lowbit/train/regularizers/builtin_regularizers.h"
 
-#include "lowbit/train/bin_regularization.h"
-#include "lowbit/train/compression.h"
-#include "lowbit/train/quant_error.h"
+#include "lowbit/train/regularizers/bin_regularization.h"
+#include "lowbit/train/regularizers/compression.h"
+#include "lowbit/train/regularizers/quant_error.h"
 
 namespace lowbit::train {
 namespace {

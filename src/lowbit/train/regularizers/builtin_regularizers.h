@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "lowbit/train/regularizer.h"
+#include "lowbit/train/regularizers/regularizer.h"
 
 namespace lowbit::train {
 

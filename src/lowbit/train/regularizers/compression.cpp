@@ -1,7 +1,7 @@
-#include "lowbit/train/compression.h"
+#include "lowbit/train/regularizers/compression.h"
 
 #include "lowbit/quant/self_compress.h"
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 

@@ -1,6 +1,6 @@
-#include "lowbit/train/quant_error.h"
+#include "lowbit/train/regularizers/quant_error.h"
 
-#include "lowbit/train/quantized_layers.h"
+#include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {
 

@@ -1,6 +1,6 @@
-#include "lowbit/train/regularizer.h"
+#include "lowbit/train/regularizers/regularizer.h"
 
-#include "lowbit/train/builtin_regularizers.h"
+#include "lowbit/train/regularizers/builtin_regularizers.h"
 
 #include <map>
 #include <mutex>

@@ -1,4 +1,4 @@
-#include "lowbit/train/evaluation.h"
+#include "lowbit/train/report/evaluation.h"
 
 #include <torch/autograd.h>
 
@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "lowbit/train/metrics.h"
+#include "lowbit/train/report/metrics.h"
 
 namespace lowbit::train {
 

@@ -1,4 +1,4 @@
-#include "lowbit/train/results_table.h"
+#include "lowbit/train/report/results_table.h"
 
 #include <algorithm>
 #include <cstdlib>
