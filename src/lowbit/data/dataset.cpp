@@ -17,12 +17,13 @@ void Dataset::check() const {
   if (inputs.dim() < 1 || inputs.scalar_type() != torch::kFloat32) {
     throw std::invalid_argument(who + ": inputs must be float32 [N, ...]");
   }
-  if (targets.dim() != 1 || targets.size(0) != inputs.size(0)) {
+  if (targets.dim() < 1 || targets.size(0) != inputs.size(0)) {
     throw std::invalid_argument(
-        who + ": targets must be [N] with N = " + std::to_string(inputs.size(0)) + ", got " +
-        std::to_string(targets.dim() == 0 ? 0 : targets.size(0)));
+        who + ": targets must be [N] or [N, ...] with N = " + std::to_string(inputs.size(0)) +
+        ", got " + std::to_string(targets.dim() == 0 ? 0 : targets.size(0)));
   }
   if (targets.scalar_type() == torch::kInt64) {
+    if (targets.dim() != 1) throw std::invalid_argument(who + ": int64 class ids must be [N]");
     if (num_classes <= 0) throw std::invalid_argument(who + ": int64 targets need num_classes > 0");
     if (targets.numel() > 0 &&
         (targets.min().item<int64_t>() < 0 || targets.max().item<int64_t>() >= num_classes)) {
@@ -30,7 +31,7 @@ void Dataset::check() const {
                                   std::to_string(num_classes - 1));
     }
   } else if (targets.scalar_type() != torch::kFloat32) {
-    throw std::invalid_argument(who + ": targets must be int64 or float32");
+    throw std::invalid_argument(who + ": targets must be int64 [N] or float32 [N, ...]");
   }
 }
 

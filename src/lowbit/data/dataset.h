@@ -15,12 +15,14 @@ inline constexpr int64_t kMaxClassId = 65535;
 
 /// Samples held as two tensors with the same first dimension N.
 ///
-/// `inputs` is float32 [N, ...] (images [N, C, H, W], feature rows [N, F]). `targets` is either
-/// int64 [N] class ids in 0..num_classes-1 (classification with cross-entropy) or float32 [N]
-/// (binary labels 0/1 for a sigmoid output, or regression values); num_classes is 0 then.
+/// `inputs` is float32 [N, ...] (images [N, C, H, W], feature rows [N, F], event tensors
+/// [N, T, 2, H, W]). `targets` is either int64 [N] class ids in 0..num_classes-1 (classification
+/// with cross-entropy), float32 [N] (binary labels 0/1 for a sigmoid output, or regression
+/// values), or dense float32 [N, ...] (per-pixel regression such as optical flow [N, 3, H, W] =
+/// (u, v, valid), see event_flow.h); num_classes is 0 for float targets.
 struct Dataset {
   torch::Tensor inputs;     ///< float32 [N, ...].
-  torch::Tensor targets;    ///< int64 [N] class ids or float32 [N] values.
+  torch::Tensor targets;    ///< int64 [N] class ids, float32 [N] values or float32 [N, ...].
   std::string name;         ///< Where the data came from, for logs and error messages.
   int64_t num_classes = 0;  ///< Number of classes for int64 targets; 0 for float targets.
 
