@@ -4,7 +4,21 @@
 # The cross compilers and qemu-user build and run the MCU targets' C (lowbit verify --target,
 # tests/mcu, bench/mcu).
 # libopenblas0-openmp matters: without it LibTorch runs on the reference BLAS, about 20x slower.
+# libonnx-dev writes and checks the ONNX export (src/lowbit/export/onnx/); Node.js runs ONNX
+# Runtime from npm's onnxruntime-node (Debian has no ONNX Runtime), installed into tools/onnx
+# from its package-lock.json, never globally, without its install script (which would download
+# GPU binaries).
 set -euo pipefail
+
+onnx_runtime() {
+  local tools
+  tools="$(cd "$(dirname "$0")/.." && pwd)/tools/onnx"
+  if [ -f "$tools/node_modules/onnxruntime-node/package.json" ]; then
+    return 0
+  fi
+  echo "setup: installing onnxruntime-node into $tools"
+  (cd "$tools" && npm ci --ignore-scripts --no-audit --no-fund)
+}
 
 packages=(
   cmake ninja-build make g++ clang clang-format libclang-rt-14-dev
@@ -14,7 +28,12 @@ packages=(
   dataset-fashion-mnist
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-arm-none-eabi libnewlib-arm-none-eabi
   qemu-user
+  libonnx-dev
 )
+# Node.js and npm: Debian's packages unless a node with npm is already installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +43,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  onnx_runtime
   exit 0
 fi
 
@@ -35,3 +55,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q "${missing[@]}"
+onnx_runtime
