@@ -35,12 +35,25 @@ fs::path fresh_dir(const std::string& name) {
 
 using ModelMaker = IntegerModel (*)(WeightFormat, uint32_t);
 
+// The trained-like demo as power-of-two scales make it: every multiplier 2^30 (one set bit) with
+// each layer's own shift, so all layers share m and r and the runner holds them as constants.
+IntegerModel po2_demo_mlp(WeightFormat format, uint32_t seed) {
+  IntegerModel model = testing::trained_like_demo_mlp(format, seed);
+  for (Layer& layer : model.layers) {
+    auto& fc = std::get<FullyConnected>(layer.op);
+    for (int32_t& m : fc.requant.multiplier) m = int32_t{1} << 30;
+    for (int32_t& shift : fc.requant.shift) shift = -6;
+  }
+  return model;
+}
+
 ModelMaker maker(const std::string& kind) {
   return kind == "mlp"            ? &testing::random_mlp
          : kind == "wide_mlp"     ? &testing::random_wide_mlp
          : kind == "two_branch"   ? &testing::random_two_branch
          : kind == "demo"         ? &testing::random_demo_mlp
          : kind == "demo_trained" ? &testing::trained_like_demo_mlp
+         : kind == "demo_po2"     ? &po2_demo_mlp
                                   : &testing::random_cnn;
 }
 
@@ -232,7 +245,7 @@ INSTANTIATE_TEST_SUITE_P(
 // int16 constants, as the trained demo has them (the uniform codes above need int32 ones).
 INSTANTIATE_TEST_SUITE_P(TrainedLike, McuExportOnTarget,
                          ::testing::Combine(::testing::Values("rv32e", "cortex-m0"),
-                                            ::testing::Values("demo_trained"),
+                                            ::testing::Values("demo_trained", "demo_po2"),
                                             ::testing::Values(WeightFormat::kSym4)),
                          target_param_name);
 INSTANTIATE_TEST_SUITE_P(Cnn, McuExportOnTarget,

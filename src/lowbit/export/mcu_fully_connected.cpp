@@ -277,10 +277,25 @@ std::string mcu_fc_runner(const std::vector<McuFcLayer>& layers) {
     }
     out << "    default:\n      break;\n  }\n";
   }
-  const bool inline_m = all_per_tensor(layers);
-  const std::string args = "base_d, " + get("step_shift") + ", " + (inline_m ? "&l->m" : "l->m") +
-                           ", " + (inline_m ? "&l->r" : "l->r") + ", " + get("per_channel") + ", " +
-                           get("zp") + ", " + get("lo") + ", " + get("hi") + ", y);\n";
+  // Per-tensor multipliers are passed by address: the descriptor's, or one shared constant when
+  // every layer has the same (power-of-two scales give that).
+  std::string m_arg = get("m");
+  std::string r_arg = get("r");
+  if (all_per_tensor(layers)) {
+    const auto by_address = [&](std::string& arg, const char* type, const char* name) {
+      if (arg[0] != '(') {
+        arg = "&" + arg;
+        return;
+      }
+      out << "  static const " << type << " " << name << " = " << arg << ";\n";
+      arg = std::string("&") + name;
+    };
+    by_address(m_arg, "int32_t", "m");
+    by_address(r_arg, "uint8_t", "r");
+  }
+  const std::string args = "base_d, " + get("step_shift") + ", " + m_arg + ", " + r_arg + ", " +
+                           get("per_channel") + ", " + get("zp") + ", " + get("lo") + ", " +
+                           get("hi") + ", y);\n";
   const std::string n_out = get("n_out");
   if (c16 && c32) {
     out << "  if (" << get("c16") << ") {\n    lowbit_mcu_requant_c16(sums, " << n_out

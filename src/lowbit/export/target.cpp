@@ -101,6 +101,8 @@ const Target& target_named(const std::string& name) {
                               "' (expected one of: " + target_names() + ")");
 }
 
-const Target& default_target() { return all_targets().front(); }
+const Target& default_target() {
+  return all_targets().front();
+}
 
 }  // namespace lowbit::exporter

@@ -15,11 +15,11 @@ enum class KernelFamily {
 
 /// How to cross-compile an export and run it under an instruction-set emulator.
 struct CrossToolchain {
-  std::string compiler;                 ///< C compiler command (e.g. riscv64-unknown-elf-gcc).
-  std::string compiler_package;         ///< Debian package that provides it.
-  std::vector<std::string> arch_flags;  ///< -march/-mabi or -mcpu/-mthumb.
-  std::string size_tool;                ///< binutils `size` of the toolchain.
-  std::string emulator;                 ///< qemu-user binary (qemu-riscv32, qemu-arm).
+  std::string compiler;                     ///< C compiler command (e.g. riscv64-unknown-elf-gcc).
+  std::string compiler_package;             ///< Debian package that provides it.
+  std::vector<std::string> arch_flags;      ///< -march/-mabi or -mcpu/-mthumb.
+  std::string size_tool;                    ///< binutils `size` of the toolchain.
+  std::string emulator;                     ///< qemu-user binary (qemu-riscv32, qemu-arm).
   std::vector<std::string> emulator_flags;  ///< e.g. -cpu max.
   std::string emulator_package;             ///< Debian package that provides the emulator.
   /// Start-up flavour of the freestanding test image: "riscv-e" (syscall number in t0),
