@@ -1,6 +1,7 @@
 #include "lowbit/export/target.h"
 
 #include <stdexcept>
+#include <utility>
 
 namespace lowbit::exporter {
 
@@ -46,37 +47,23 @@ std::vector<Target> make_targets() {
   x86.portable_runtime = false;
   targets.push_back(x86);
 
-  Target rv32e;
-  rv32e.name = "rv32e";
-  rv32e.summary = "RISC-V RV32EC (CH32V003 class: no multiplier, 16 registers)";
-  rv32e.family = KernelFamily::kMcu;
-  rv32e.requant_32bit = true;
-  rv32e.cross = riscv({"-march=rv32ec", "-mabi=ilp32e"}, "riscv-e");
-  targets.push_back(rv32e);
-
-  Target rv32im;
-  rv32im.name = "rv32im";
-  rv32im.summary = "RISC-V RV32IMC (a core with a multiplier)";
-  rv32im.family = KernelFamily::kMcu;
-  rv32im.requant_32bit = true;
-  rv32im.cross = riscv({"-march=rv32imc", "-mabi=ilp32"}, "riscv");
-  targets.push_back(rv32im);
-
-  Target m0;
-  m0.name = "cortex-m0";
-  m0.summary = "Arm Cortex-M0/M0+ (ARMv6-M, Thumb)";
-  m0.family = KernelFamily::kMcu;
-  m0.requant_32bit = true;
-  m0.cross = arm("cortex-m0");
-  targets.push_back(m0);
-
-  Target m4;
-  m4.name = "cortex-m4";
-  m4.summary = "Arm Cortex-M4 (ARMv7E-M, Thumb-2 with the DSP extension)";
-  m4.family = KernelFamily::kMcu;
-  m4.requant_32bit = true;
-  m4.cross = arm("cortex-m4");
-  targets.push_back(m4);
+  // The MCU targets differ only in name, summary and cross toolchain.
+  const auto mcu = [](std::string name, std::string summary, CrossToolchain cross) {
+    Target t;
+    t.name = std::move(name);
+    t.summary = std::move(summary);
+    t.family = KernelFamily::kMcu;
+    t.requant_32bit = true;
+    t.cross = std::move(cross);
+    return t;
+  };
+  targets.push_back(mcu("rv32e", "RISC-V RV32EC (CH32V003 class: no multiplier, 16 registers)",
+                        riscv({"-march=rv32ec", "-mabi=ilp32e"}, "riscv-e")));
+  targets.push_back(mcu("rv32im", "RISC-V RV32IMC (a core with a multiplier)",
+                        riscv({"-march=rv32imc", "-mabi=ilp32"}, "riscv")));
+  targets.push_back(mcu("cortex-m0", "Arm Cortex-M0/M0+ (ARMv6-M, Thumb)", arm("cortex-m0")));
+  targets.push_back(mcu("cortex-m4", "Arm Cortex-M4 (ARMv7E-M, Thumb-2 with the DSP extension)",
+                        arm("cortex-m4")));
   return targets;
 }
 
