@@ -8,7 +8,9 @@
 #include <limits>
 #include <string>
 
+#include "data/test_files.h"
 #include "data/zip_writer.h"
+#include "lowbit/data/event_flow.h"
 #include "lowbit/data/npy.h"
 #include "lowbit/data/smartpix.h"
 #include "lowbit/util/atomic_file.h"
@@ -327,6 +329,86 @@ TEST_F(DataSourceTest, ALossThatDoesNotSuitTheTargetsNamesTheDataAndTheLoss) {
   loss.type = LossType::kBinaryCrossEntropyWithLogits;
   check_targets_for_loss(floats, loss, "w4");
   EXPECT_THROW(check_targets_for_loss(classes, loss, "w4"), config::ConfigError);
+}
+
+TEST_F(DataSourceTest, EventsSyntheticGivesFlowSetsWithTheirOwnTestSplit) {
+  const std::string yaml =
+      "{source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 10, "
+      "test_samples: 4, max_speed: 3, val_fraction: 0.2}";
+  StageData d = load_data(config::ConfigNode::parse(yaml, "d.yaml"), 7);
+  EXPECT_EQ(d.train.size(), 8);
+  EXPECT_EQ(d.val.size(), 2);
+  EXPECT_EQ(d.test.size(), 4);
+  EXPECT_EQ(d.train.inputs.sizes(), (std::vector<int64_t>{8, 3, 2, 16, 24}));
+  EXPECT_EQ(d.test.targets.sizes(), (std::vector<int64_t>{4, 3, 16, 24}));
+  EXPECT_TRUE(has_flow_targets(d.train));
+  EXPECT_EQ(model_outputs(d.train), 2);
+  EXPECT_EQ(input_features(d.train), 3 * 2 * 16 * 24);
+  // The run's seed fixes the samples; the test split does not depend on train_samples.
+  StageData again = load_data(config::ConfigNode::parse(yaml, "d.yaml"), 7);
+  EXPECT_TRUE(torch::equal(again.train.inputs, d.train.inputs));
+  const std::string more =
+      "{source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 12, "
+      "test_samples: 4, max_speed: 3}";
+  EXPECT_TRUE(torch::equal(load_data(config::ConfigNode::parse(more, "d.yaml"), 7).test.targets,
+                           d.test.targets));
+  // Keys of the generator are checked by name; image preprocessing does not apply.
+  EXPECT_THROW(load_data(config::ConfigNode::parse("{source: events_synthetic, colour: red}",
+                                                   "d.yaml"),
+                         1),
+               config::ConfigError);
+  EXPECT_THROW(load_data(config::ConfigNode::parse(
+                             "{source: events_synthetic, size: [16, 16], train_samples: 8, "
+                             "test_samples: 2, max_speed: 2, normalize: true}",
+                             "d.yaml"),
+                         1),
+               config::ConfigError);
+}
+
+TEST_F(DataSourceTest, EventsFileIsSplitLikeOtherFiles) {
+  // An NPZ recording of a 4 x 6 sensor with 10 flow windows.
+  std::vector<int64_t> x, y, p;
+  std::vector<double> t;
+  for (int i = 0; i < 200; ++i) {
+    x.push_back(i % 6);
+    y.push_back(i % 4);
+    t.push_back(0.005 * i);
+    p.push_back(i % 2 == 0 ? 1 : -1);
+  }
+  std::vector<double> windows;
+  for (int i = 0; i < 10; ++i) {
+    windows.push_back(0.1 * i);
+    windows.push_back(0.1 * (i + 1));
+  }
+  const torch::Tensor flow = torch::ones({10, 2, 4, 6});
+  std::vector<data::testing::Member> members;
+  for (const auto& [name, array] : std::vector<std::pair<std::string, torch::Tensor>>{
+           {"x", torch::tensor(x)},
+           {"y", torch::tensor(y)},
+           {"t", torch::tensor(t, torch::kFloat64)},
+           {"p", torch::tensor(p)},
+           {"flow", flow},
+           {"windows", torch::tensor(windows).reshape({10, 2})}}) {
+    members.push_back({name + ".npy", data::npy_bytes(array, name)});
+  }
+  data::testing::write_bytes(path("rec.npz"), data::testing::zip_bytes(members));
+  StageData d = load_data(
+      config::ConfigNode::parse("{source: events_file, format: npz, events: " + path("rec.npz") +
+                                    ", time_steps: 2, val_fraction: 0.2, test_fraction: 0.2}",
+                                "d.yaml"),
+      3);
+  EXPECT_EQ(d.train.size() + d.val.size() + d.test.size(), 10);
+  EXPECT_EQ(d.test.size(), 2);
+  EXPECT_EQ(d.train.inputs.sizes().slice(1), (std::vector<int64_t>{2, 2, 4, 6}));
+  EXPECT_TRUE(has_flow_targets(d.train));
+  EXPECT_EQ(model_outputs(d.train), 2);
+  // A missing recording is named.
+  const std::string msg = file_error_of([&] {
+    load_data(config::ConfigNode::parse(
+                  "{source: events_file, format: npz, events: " + path("none.npz") + "}", "d.yaml"),
+              1);
+  });
+  EXPECT_NE(msg.find(path("none.npz")), std::string::npos) << msg;
 }
 
 TEST_F(DataSourceTest, AFolderAsAnNpzArchiveIsNamed) {

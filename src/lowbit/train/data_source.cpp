@@ -1,9 +1,15 @@
 #include "lowbit/train/data_source.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "lowbit/data/cifar.h"
 #include "lowbit/data/csv.h"
+#include "lowbit/data/event_flow.h"
+#include "lowbit/data/event_source.h"
 #include "lowbit/data/idx.h"
 #include "lowbit/data/npy.h"
 #include "lowbit/data/npz.h"
@@ -63,7 +69,9 @@ data::Dataset head(const data::Dataset& dataset, int64_t limit) {
 
 // Image preprocessing every split gets alike: resize (BitNetMCU trains on 16x16 Fashion-MNIST)
 // and normalization with statistics of the training split only, so nothing leaks from test.
-void apply_image_preprocessing(const config::ConfigNode& node, StageData& data) {
+// Returns the normalization's per-channel (mean, std), if it normalized.
+std::optional<std::pair<std::vector<double>, std::vector<double>>> apply_image_preprocessing(
+    const config::ConfigNode& node, StageData& data) {
   const bool images = data.train.inputs.dim() == 4;
   if (node.has("resize")) {
     if (!images) node.fail("resize", "needs image data [N, C, H, W]");
@@ -80,15 +88,15 @@ void apply_image_preprocessing(const config::ConfigNode& node, StageData& data) 
       }
     }
   }
-  if (node.get<bool>("normalize", false)) {
-    if (!images) node.fail("normalize", "needs image data [N, C, H, W]");
-    const auto stats = data::channel_mean_std(data.train.inputs);
-    for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
-      if (d->inputs.defined() && d->size() > 0) {
-        d->inputs = data::normalize(d->inputs, stats.first, stats.second);
-      }
+  if (!node.get<bool>("normalize", false)) return std::nullopt;
+  if (!images) node.fail("normalize", "needs image data [N, C, H, W]");
+  const auto stats = data::channel_mean_std(data.train.inputs);
+  for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
+    if (d->inputs.defined() && d->size() > 0) {
+      d->inputs = data::normalize(d->inputs, stats.first, stats.second);
     }
   }
+  return stats;
 }
 
 // An array named by `key`: a .npy path, or `archive.npz:member`.
@@ -169,7 +177,8 @@ data::Dataset smartpix_cluster_dataset(const config::ConfigNode& node) {
 
 const std::vector<std::string>& data_source_names() {
   static const std::vector<std::string> names = {
-      "smartpix", "smartpix_clusters", "mnist_like", "cifar10", "csv", "npy"};
+      "smartpix", "smartpix_clusters", "mnist_like", "cifar10",
+      "csv",      "npy",               data::kEventsSyntheticSource, data::kEventsFileSource};
   return names;
 }
 
@@ -196,6 +205,14 @@ StageData load_data(const config::ConfigNode& node, uint64_t seed) {
     all = data::load_cifar10(dir, "train");
     test = data::load_cifar10(dir, "test");
     has_test_split = true;
+  } else if (source == data::kEventsSyntheticSource) {
+    // The generator makes its own independent test stream, so the run's test_fraction is unused.
+    data::TrainTestData events = data::load_event_synth(data::read_event_synth_source(node, seed));
+    all = std::move(events.train);
+    test = std::move(events.test);
+    has_test_split = true;
+  } else if (source == data::kEventsFileSource) {
+    all = data::load_event_file_source(node);
   } else if (source == "smartpix_clusters") {
     all = smartpix_cluster_dataset(node);
   } else if (source == "npy") {
@@ -248,8 +265,18 @@ StageData load_data(const config::ConfigNode& node, uint64_t seed) {
   data.val = split.val;
   data.test = test;
   require_samples(data, val_fraction, test_fraction);
-  apply_image_preprocessing(node, data);
+  const auto normalization = apply_image_preprocessing(node, data);
   data.augment = read_augment(node);
+  if (data.augment && data.augment->fill.size() != 1 && data.train.inputs.dim() == 4 &&
+      static_cast<int64_t>(data.augment->fill.size()) != data.train.inputs.size(1)) {
+    node.fail("augment", "fill needs one value or one per channel (" +
+                             std::to_string(data.train.inputs.size(1)) + ")");
+  }
+  // Batches are augmented after normalization, where a raw black pixel is -mean/std, not 0.
+  if (data.augment && normalization) {
+    data.augment->fill =
+        normalized_fill(data.augment->fill, normalization->first, normalization->second);
+  }
   if (data.augment && data.train.inputs.dim() != 4) {
     node.fail("augment", "needs image data [N, C, H, W]");
   }
@@ -279,7 +306,14 @@ int64_t input_features(const data::Dataset& dataset) {
   return features;
 }
 
+bool has_flow_targets(const data::Dataset& dataset) {
+  const torch::Tensor& t = dataset.targets;
+  return t.defined() && t.is_floating_point() && t.dim() == 4 &&
+         t.size(1) == data::kFlowTargetChannels;
+}
+
 int64_t model_outputs(const data::Dataset& dataset) {
+  if (has_flow_targets(dataset)) return 2;
   return dataset.targets.scalar_type() == torch::kInt64 ? dataset.num_classes : 1;
 }
 
