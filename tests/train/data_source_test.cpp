@@ -353,10 +353,9 @@ TEST_F(DataSourceTest, EventsSyntheticGivesFlowSetsWithTheirOwnTestSplit) {
   EXPECT_TRUE(torch::equal(load_data(config::ConfigNode::parse(more, "d.yaml"), 7).test.targets,
                            d.test.targets));
   // Keys of the generator are checked by name; image preprocessing does not apply.
-  EXPECT_THROW(load_data(config::ConfigNode::parse("{source: events_synthetic, colour: red}",
-                                                   "d.yaml"),
-                         1),
-               config::ConfigError);
+  EXPECT_THROW(
+      load_data(config::ConfigNode::parse("{source: events_synthetic, colour: red}", "d.yaml"), 1),
+      config::ConfigError);
   EXPECT_THROW(load_data(config::ConfigNode::parse(
                              "{source: events_synthetic, size: [16, 16], train_samples: 8, "
                              "test_samples: 2, max_speed: 2, normalize: true}",

@@ -177,8 +177,8 @@ data::Dataset smartpix_cluster_dataset(const config::ConfigNode& node) {
 
 const std::vector<std::string>& data_source_names() {
   static const std::vector<std::string> names = {
-      "smartpix", "smartpix_clusters", "mnist_like", "cifar10",
-      "csv",      "npy",               data::kEventsSyntheticSource, data::kEventsFileSource};
+      "smartpix", "smartpix_clusters",          "mnist_like",           "cifar10", "csv",
+      "npy",      data::kEventsSyntheticSource, data::kEventsFileSource};
   return names;
 }
 
@@ -286,10 +286,20 @@ StageData load_data(const config::ConfigNode& node, uint64_t seed) {
 
 void check_targets_for_loss(const data::Dataset& train, const LossConfig& loss,
                             const std::string& stage) {
+  const std::string name = loss_type_names().at(static_cast<size_t>(loss.type));
+  const bool flow_targets = has_flow_targets(train);
+  if (flow_targets != is_flow_loss(loss.type)) {
+    throw config::ConfigError(
+        "stage '" + stage + "': loss '" + name + "' needs " +
+        (flow_targets ? "class or value targets" : "optical-flow targets [N, 3, H, W]") +
+        " but the data '" + train.name + "' has " +
+        (flow_targets ? "optical-flow targets [N, 3, H, W] (use flow_epe or charbonnier)"
+                      : "other targets (flow losses need source events_synthetic or events_file)"));
+  }
+  if (flow_targets) return;
   const bool class_targets = train.targets.scalar_type() == torch::kInt64;
   const bool wants_classes = loss.type == LossType::kCrossEntropy;
   if (class_targets == wants_classes) return;
-  const std::string name = loss_type_names().at(static_cast<size_t>(loss.type));
   throw config::ConfigError(
       "stage '" + stage + "': loss '" + name + "' needs " +
       (wants_classes ? "integer class ids" : "float targets (0/1 labels or values)") +

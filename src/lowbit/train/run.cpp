@@ -126,6 +126,8 @@ nlohmann::json stage_result_json(const StageResult& r) {
           {"loss", number_or_null(r.test.loss)},
           {"accuracy", number_or_null(r.test.accuracy)},
           {"auc", number_or_null(r.test.auc)},
+          {"aee", number_or_null(r.test.aee)},
+          {"outliers", number_or_null(r.test.outliers)},
           {"seconds", r.seconds},
           {"parameters", r.parameters},
           {"weight_bytes", r.weight_bytes},
@@ -145,6 +147,9 @@ StageResult stage_result_from_json(const nlohmann::json& j) {
   r.test.loss = number_from(j.at("loss"));
   r.test.accuracy = number_from(j.at("accuracy"));
   r.test.auc = number_from(j.at("auc"));
+  // Results written before flow metrics existed have neither key.
+  if (j.contains("aee")) r.test.aee = number_from(j.at("aee"));
+  if (j.contains("outliers")) r.test.outliers = number_from(j.at("outliers"));
   r.seconds = j.at("seconds").get<double>();
   r.parameters = j.at("parameters").get<int64_t>();
   r.weight_bytes = j.at("weight_bytes").get<int64_t>();

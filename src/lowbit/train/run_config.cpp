@@ -192,7 +192,8 @@ StageConfig parse_stage(const config::ConfigNode& node, const std::vector<std::s
   }
   if (auto m = node.optional_child("methods")) {
     stage.methods = parse_methods(*m, stage.epochs, earlier);
-    if (stage.methods.distill && stage.loss.type == LossType::kMse) {
+    if (stage.methods.distill &&
+        (stage.loss.type == LossType::kMse || is_flow_loss(stage.loss.type))) {
       m->fail("distill",
               "distillation needs a classification loss (cross_entropy or a binary one)");
     }

@@ -28,10 +28,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& metrics_columns() {
-  static const std::vector<std::string> columns = {"stage",        "epoch",          "lr",
-                                                   "train_loss",   "train_accuracy", "val_loss",
-                                                   "val_accuracy", "val_auc",        "seconds"};
+// Flow runs get the flow errors before `seconds`; other runs keep the table they always had.
+std::vector<std::string> metrics_columns(bool flow) {
+  std::vector<std::string> columns = {"stage",          "epoch",    "lr",           "train_loss",
+                                      "train_accuracy", "val_loss", "val_accuracy", "val_auc"};
+  if (flow) {
+    columns.push_back("val_aee");
+    columns.push_back("val_outliers");
+  }
+  columns.push_back("seconds");
   return columns;
 }
 
@@ -173,7 +178,8 @@ StageResult Trainer::run(const StageData& data) {
   if (resuming) methods.load_state(resumed.method_state, last_path);
   for (const auto& regularizer : stage_.regularizers) regularizer->attach(module);
 
-  CsvLog csv((fs::path(options_.run_dir) / "metrics.csv").string(), metrics_columns());
+  const bool flow = is_flow_loss(stage_.loss.type);
+  CsvLog csv((fs::path(options_.run_dir) / "metrics.csv").string(), metrics_columns(flow));
   Progress progress(log, options_.live_progress);
   StageResult result;
   result.stage = stage_.name;
@@ -262,6 +268,10 @@ StageResult Trainer::run(const StageData& data) {
         {"val_loss", val.loss},
         {"val_accuracy", val.accuracy},
         {"val_auc", val.auc}};
+    if (flow) {
+      metrics["val_aee"] = val.aee;
+      metrics["val_outliers"] = val.outliers;
+    }
     const bool is_best = tracker.update(epoch, metrics);
     methods.on_epoch_end(epoch);
 
@@ -272,14 +282,28 @@ StageResult Trainer::run(const StageData& data) {
 
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    csv.append({stage_.name, std::to_string(epoch + 1), number(lr), number(metrics["train_loss"]),
-                number(train_accuracy), number(val.loss), number(val.accuracy), number(val.auc),
-                format_number(seconds, 4)});
+    std::vector<std::string> row = {stage_.name,
+                                    std::to_string(epoch + 1),
+                                    number(lr),
+                                    number(metrics["train_loss"]),
+                                    number(train_accuracy),
+                                    number(val.loss),
+                                    number(val.accuracy),
+                                    number(val.auc)};
+    if (flow) {
+      row.push_back(number(val.aee));
+      row.push_back(number(val.outliers));
+    }
+    row.push_back(format_number(seconds, 4));
+    csv.append(row);
     std::ostringstream summary;
     summary << "lr " << format_number(lr, 4) << "  loss " << format_number(metrics["train_loss"], 5)
             << "  acc " << number(train_accuracy) << "  val_loss " << format_number(val.loss, 5)
             << "  val_acc " << number(val.accuracy);
     if (!std::isnan(val.auc)) summary << "  val_auc " << format_number(val.auc, 5);
+    if (flow) {
+      summary << "  val_aee " << number(val.aee) << "  val_outliers " << number(val.outliers);
+    }
     summary << "  " << format_number(seconds, 3) << " s" << (is_best ? "  *best" : "");
     progress.end_epoch(summary.str());
     if (epoch + 1 < stage_.epochs && options_.stop_requested && options_.stop_requested()) {
@@ -304,8 +328,11 @@ StageResult Trainer::run(const StageData& data) {
       }
     });
     EvalResult val = evaluate(model_, data.val, stage_.loss, stage_.batch_size);
-    const std::map<std::string, double> swa_metrics = {
-        {"val_loss", val.loss}, {"val_accuracy", val.accuracy}, {"val_auc", val.auc}};
+    const std::map<std::string, double> swa_metrics = {{"val_loss", val.loss},
+                                                       {"val_accuracy", val.accuracy},
+                                                       {"val_auc", val.auc},
+                                                       {"val_aee", val.aee},
+                                                       {"val_outliers", val.outliers}};
     log << "stage '" << stage_.name << "': SWA model val_loss " << format_number(val.loss, 5)
         << "  val_acc " << number(val.accuracy);
     if (tracker.has_best()) {
@@ -341,6 +368,9 @@ StageResult Trainer::run(const StageData& data) {
   log << "stage '" << stage_.name << "': " << result.test_set << " loss "
       << format_number(result.test.loss, 5) << "  accuracy " << number(result.test.accuracy);
   if (!std::isnan(result.test.auc)) log << "  auc " << format_number(result.test.auc, 5);
+  if (flow) {
+    log << "  aee " << number(result.test.aee) << "  outliers " << number(result.test.outliers);
+  }
   log << "  (best epoch " << result.best_epoch + 1 << ")\n";
   return result;
 }

@@ -10,7 +10,10 @@ MetricMode infer_metric_mode(const std::string& metric) {
   if (metric.find("acc") != std::string::npos || metric.find("auc") != std::string::npos) {
     return MetricMode::kMax;
   }
-  if (metric.find("loss") != std::string::npos) return MetricMode::kMin;
+  // Errors: the losses, the flow's endpoint error (aee, epe) and outlier share.
+  for (const char* lower_is_better : {"loss", "aee", "epe", "outlier", "error", "mae", "mse"}) {
+    if (metric.find(lower_is_better) != std::string::npos) return MetricMode::kMin;
+  }
   throw std::invalid_argument("cannot tell whether metric '" + metric +
                               "' should be maximized or minimized; give mode: max or mode: min");
 }

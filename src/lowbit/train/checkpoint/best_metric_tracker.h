@@ -16,7 +16,8 @@ enum class MetricMode {
 };
 
 /// The mode implied by a metric name, as Keras' "auto": names containing "acc" or "auc" are
-/// maximized, names containing "loss" minimized; throws std::invalid_argument otherwise.
+/// maximized, names containing "loss", "aee", "epe", "outlier", "error", "mae" or "mse"
+/// minimized; throws std::invalid_argument otherwise.
 MetricMode infer_metric_mode(const std::string& metric);
 
 /// Tracks the best value of one metric over epochs.

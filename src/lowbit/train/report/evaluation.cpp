@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "lowbit/data/event_repr.h"
+#include "lowbit/train/report/flow_metrics.h"
 #include "lowbit/train/report/metrics.h"
 
 namespace lowbit::train {
@@ -34,6 +36,8 @@ BatchScores score_batch(const LossConfig& loss, const torch::Tensor& output,
       break;
     }
     case LossType::kMse:
+    case LossType::kFlowEpe:
+    case LossType::kCharbonnier:
       break;
   }
   return s;
@@ -43,12 +47,14 @@ EvalResult evaluate(torch::nn::AnyModule& model, const data::Dataset& dataset,
                     const LossConfig& loss, int64_t batch_size) {
   EvalResult result;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (dataset.size() == 0) return {nan, nan, nan};
+  if (dataset.size() == 0) return {nan, nan, nan, nan, nan};
   model.ptr()->eval();
   torch::NoGradGuard no_grad;
   RunningMean mean_loss;
   int64_t correct = 0, total = 0;
   std::vector<torch::Tensor> scores;
+  const bool flow = is_flow_loss(loss.type);
+  FlowMetrics flow_metrics;
   for (int64_t start = 0; start < dataset.size(); start += batch_size) {
     const int64_t end = std::min(dataset.size(), start + batch_size);
     torch::Tensor x = dataset.inputs.slice(0, start, end);
@@ -59,6 +65,15 @@ EvalResult evaluate(torch::nn::AnyModule& model, const data::Dataset& dataset,
     correct += s.correct;
     total += s.total;
     if (s.scores.defined()) scores.push_back(s.scores);
+    if (flow) {
+      const torch::Tensor events =
+          x.dim() == 5 && x.size(2) == 2 ? data::event_pixel_mask(x) : torch::Tensor();
+      flow_metrics = combine_flow_metrics(flow_metrics, compute_flow_metrics(out, y, events));
+    }
+  }
+  if (flow) {
+    result.aee = flow_metrics.pixels > 0 ? flow_metrics.aee : nan;
+    result.outliers = flow_metrics.pixels > 0 ? flow_metrics.outlier_share : nan;
   }
   result.loss = mean_loss.mean();
   result.accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : nan;

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -14,12 +15,17 @@
 
 namespace lowbit::train {
 
-/// Loss, accuracy and AUC of one evaluation; NaN where undefined (accuracy for MSE without
-/// 0/1 targets, AUC for non-binary tasks or when one class is absent).
+/// Loss, accuracy, AUC and flow errors of one evaluation; NaN where undefined (accuracy for MSE
+/// and flow, AUC for non-binary tasks or when one class is absent, the flow errors for anything
+/// but a flow loss).
 struct EvalResult {
   double loss = 0.0;      ///< Mean loss.
   double accuracy = 0.0;  ///< Fraction of correct predictions.
   double auc = 0.0;       ///< ROC AUC of the positive class (binary tasks).
+  /// Flow losses: average endpoint error over pixels with events and valid ground truth.
+  double aee = std::numeric_limits<double>::quiet_NaN();
+  /// Flow losses: share of those pixels with error > 3 px and > 5% of |gt| (flow_metrics.h).
+  double outliers = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Positive-class scores and accuracy counts of a batch of outputs, as the loss reads them:
@@ -35,7 +41,8 @@ BatchScores score_batch(const LossConfig& loss, const torch::Tensor& output,
                         const torch::Tensor& target);
 
 /// Evaluates `model` (switched to eval mode, no gradients) on `dataset` in order, `batch_size`
-/// samples at a time.
+/// samples at a time. For flow losses the event mask of the flow metrics is
+/// data::event_pixel_mask of inputs [N, T, 2, H, W] (every pixel for inputs of another shape).
 EvalResult evaluate(torch::nn::AnyModule& model, const data::Dataset& dataset,
                     const LossConfig& loss, int64_t batch_size);
 
