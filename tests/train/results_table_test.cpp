@@ -40,5 +40,25 @@ TEST(ResultsTable, RowSizeChecked) {
   EXPECT_THROW(ResultsTable({}), std::invalid_argument);
 }
 
+TEST(BitWidthSizeTable, TheSeedsTable) {
+  // Seed 003: ~1.2M parameters are 4.8 MB in FP32, 1.2 / 0.6 / 0.3 / 0.15 MB at 8 / 4 / 2 / 1 bits.
+  EXPECT_EQ(bit_width_size_table(1200000).to_text(),
+            "bits         bytes    MB  reduction\n"
+            "---------  -------  ----  ---------\n"
+            "32 (FP32)  4800000   4.8  1x\n"
+            "8          1200000   1.2  4x\n"
+            "4           600000   0.6  8x\n"
+            "2           300000   0.3  16x\n"
+            "1           150000  0.15  32x\n");
+}
+
+TEST(BitWidthSizeTable, PartialBytesRoundUp) {
+  EXPECT_EQ(packed_bytes(51, 32), 204);
+  EXPECT_EQ(packed_bytes(51, 4), 26);  // 204 bits
+  EXPECT_EQ(packed_bytes(51, 1), 7);   // 51 bits
+  EXPECT_EQ(packed_bytes(0, 8), 0);
+  EXPECT_THROW(packed_bytes(1, 0), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace lowbit::train

@@ -27,4 +27,14 @@ void add_verify_command(CLI::App& app);
 /// `lowbit size RUN_DIR --stage NAME | EXPORT_DIR`: per-layer flash, RAM, MACs and entropy.
 void add_size_command(CLI::App& app);
 
+/// `lowbit compare RUN [--stages A,B] [--reference S] [--csv FILE]`: MAE/MSE of stage outputs
+/// against a reference stage on the test set, with each stage's own metrics.
+void add_compare_command(CLI::App& app);
+
+/// `lowbit quant-info RUN --stage NAME [--weights] [--out FILE]`: per-layer quantization as JSON.
+void add_quant_info_command(CLI::App& app);
+
+/// `lowbit flow-image RUN --stage NAME --samples I,J --out DIR`: predicted vs true flow as PNGs.
+void add_flow_image_command(CLI::App& app);
+
 }  // namespace lowbit::cli

@@ -100,7 +100,8 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
   }
 
   t.data = data != nullptr ? *data : train::load_data(*t.config.data, t.config.seed);
-  t.input_shape = sample_shape(t.data.train);
+  // Event inputs [N, T, 2, H, W] have no export shape; convert_trained_stage says so.
+  if (t.data.train.inputs.dim() <= 4) t.input_shape = sample_shape(t.data.train);
   t.model = train::restore_stage_model(
       *t.config.model, train::input_features(t.data.train), train::model_outputs(t.data.train),
       train::stage_quantizers(stage_config), checkpoint, t.checkpoint, t.config.seed);
@@ -109,6 +110,7 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
   check_first_layer_input(*trained.model.ptr(), trained.stage);
+  trained.input_shape = sample_shape(trained.data.train);
   return exporter::lower_model(*trained.model.ptr(), trained.input_shape, name);
 }
 

@@ -4,6 +4,7 @@
 
 #include <csetjmp>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "lowbit/data/input_file.h"
@@ -84,7 +85,72 @@ bool decode(PngRead* state) {
   return true;
 }
 
+// State of one encoding, outside the setjmp frame for the same reason as PngRead.
+struct PngWrite {
+  std::string* bytes = nullptr;
+  const uint8_t* pixels = nullptr;
+  uint32_t width = 0, height = 0;
+  std::vector<png_bytep>* rows = nullptr;
+  char error[200] = {};
+};
+
+void on_write(png_structp png, png_bytep data, png_size_t length) {
+  auto* state = static_cast<PngWrite*>(png_get_io_ptr(png));
+  state->bytes->append(reinterpret_cast<const char*>(data), length);
+}
+
+void on_flush(png_structp) {}
+
+bool encode(PngWrite* state) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, state, on_error, on_warning);
+  if (png == nullptr) return false;
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, info != nullptr ? &info : nullptr);
+    return false;
+  }
+  png_set_write_fn(png, state, on_write, on_flush);
+  png_set_IHDR(png, info, state->width, state->height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  state->rows->resize(state->height);
+  for (uint32_t r = 0; r < state->height; ++r) {
+    // libpng's row pointers are not const, but writing only reads them.
+    (*state->rows)[r] =
+        const_cast<png_bytep>(state->pixels + static_cast<size_t>(r) * state->width * 3);
+  }
+  png_set_rows(png, info, state->rows->data());
+  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
 }  // namespace
+
+std::string encode_png_rgb8(const torch::Tensor& rgb) {
+  if (!rgb.defined() || rgb.dim() != 3 || rgb.size(2) != 3 || rgb.size(0) < 1 || rgb.size(1) < 1 ||
+      rgb.scalar_type() != torch::kUInt8 || rgb.size(0) > (1 << 24) || rgb.size(1) > (1 << 24)) {
+    throw std::invalid_argument("PNG image: expected uint8 pixels [H, W, 3] with 1 <= H, W <= " +
+                                std::to_string(1 << 24));
+  }
+  const torch::Tensor pixels = rgb.contiguous();
+  std::string bytes;
+  std::vector<png_bytep> rows;
+  PngWrite state;
+  state.bytes = &bytes;
+  state.pixels = pixels.data_ptr<uint8_t>();
+  state.width = static_cast<uint32_t>(rgb.size(1));
+  state.height = static_cast<uint32_t>(rgb.size(0));
+  state.rows = &rows;
+  if (!encode(&state)) {
+    throw std::runtime_error("PNG image: libpng failed (" + std::string(state.error) + ")");
+  }
+  return bytes;
+}
+
+void write_png_rgb8(const std::string& path, const torch::Tensor& rgb) {
+  const std::string bytes = encode_png_rgb8(rgb);
+  util::write_file_atomically(path, [&](std::ostream& out) { out << bytes; });
+}
 
 torch::Tensor read_png_rgb16(const std::string& path) {
   const std::string bytes = read_input_file(path, "a 16-bit RGB PNG file");

@@ -1,4 +1,5 @@
-// Reading 16-bit RGB PNG files (DSEC's optical-flow ground truth) through libpng.
+// Reading 16-bit RGB PNG files (DSEC's optical-flow ground truth) and writing 8-bit RGB images
+// (flow visualisations) through libpng.
 #pragma once
 
 #include <torch/types.h>
@@ -13,5 +14,13 @@ namespace lowbit::data {
 /// hold (at most 1032 bytes of pixels per byte of file: deflate's densest expansion), checked
 /// before any pixel memory is allocated.
 torch::Tensor read_png_rgb16(const std::string& path);
+
+/// The bytes of an 8-bit RGB PNG file holding `rgb` uint8 [H, W, 3] (H, W >= 1). Throws
+/// std::invalid_argument naming the expected shape and type.
+std::string encode_png_rgb8(const torch::Tensor& rgb);
+
+/// Writes encode_png_rgb8(rgb) to `path` atomically (util::write_file_atomically): a failed
+/// write leaves an existing file as it was and throws util::FileError naming the path.
+void write_png_rgb8(const std::string& path, const torch::Tensor& rgb);
 
 }  // namespace lowbit::data

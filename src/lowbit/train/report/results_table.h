@@ -2,6 +2,7 @@
 // Markdown table for docs/results.md. Columns whose cells are all numbers are right-aligned.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,15 @@ class ResultsTable {
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+/// Bytes of `parameters` values stored at `bits` bits each, rounded up to whole bytes.
+int64_t packed_bytes(int64_t parameters, int bits);
+
+/// The bit widths of the model-size table: FP32 and the widths QAT trains to.
+inline constexpr int kSizeTableBits[] = {32, 8, 4, 2, 1};
+
+/// Seed 003's model-size table: for each of kSizeTableBits, the bytes of `parameters` weights at
+/// that width and the reduction against FP32 ("bits", "bytes", "MB", "reduction").
+ResultsTable bit_width_size_table(int64_t parameters);
 
 }  // namespace lowbit::train
