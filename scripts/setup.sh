@@ -23,7 +23,7 @@ onnx_runtime() {
 packages=(
   cmake ninja-build make g++ clang clang-format libclang-rt-14-dev
   libtorch-dev libopenblas0-openmp libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
-  libhdf5-dev libpng-dev
+  libhdf5-dev libpng-dev libgloo-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-arm-none-eabi libnewlib-arm-none-eabi

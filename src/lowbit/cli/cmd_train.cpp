@@ -1,7 +1,10 @@
 // `lowbit train CFG [--set key.path=value ...] [--out DIR] [--stage NAME]
-// [--resume]`: runs the stages of a run config.
+// [--resume] [--nproc N]`: runs the stages of a run config, in one process, as a worker of a
+// data-parallel job (RANK/WORLD_SIZE/... set by torchrun or Slurm), or as the launcher of N
+// local workers.
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -10,6 +13,9 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
+#include "lowbit/dist/c10d_communicator.h"
+#include "lowbit/dist/env.h"
+#include "lowbit/dist/launcher.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/train/report/progress.h"
 #include "lowbit/train/run.h"
@@ -24,6 +30,7 @@ struct TrainOptions {
   std::vector<std::string> overrides;
   std::string out;
   std::string stage;
+  int nproc = 0;  ///< Local workers to launch (0: this process trains).
   bool resume = false;
 };
 
@@ -46,8 +53,25 @@ train::StageCost stage_cost(const std::string& run_dir, const std::string& stage
   return train::StageCost{cost.flash_bytes, cost.macs};
 }
 
+// `--nproc N`: N workers of this same command line (without --nproc); exits with the code of
+// the first that failed, after stopping the others.
+[[noreturn]] void launch_workers(const TrainOptions& o) {
+  if (dist::process_env("WORLD_SIZE")) {
+    throw std::invalid_argument(
+        "--nproc starts its own workers, but WORLD_SIZE is set (this process is already one "
+        "rank of a job): leave out --nproc under torchrun or srun");
+  }
+  std::cout.flush();
+  std::exit(dist::launch_local_workers(dist::without_nproc(dist::own_arguments()), o.nproc,
+                                       std::cerr, dist::read_timeouts()));
+}
+
 void run_train(const TrainOptions& o) {
   train::RunConfig config = train::load_run_config(o.config, o.overrides);
+  if (o.nproc > 0) launch_workers(o);  // the config is checked once, before any worker starts
+  // One process, or one rank of a job described by the torchrun variables.
+  std::unique_ptr<dist::Communicator> comm = dist::connect(dist::read_job_env());
+  std::ostream quiet(nullptr);  // the other ranks print errors only
   if (!o.out.empty()) config.output = o.out;
   train::RunOptions options;
   options.only_stage = o.stage;
@@ -55,10 +79,19 @@ void run_train(const TrainOptions& o) {
   options.live_progress = train::stdout_is_terminal();
   options.stop_requested = [] { return interrupt_requested.load(); };
   options.stage_cost = stage_cost;
+  options.comm = comm.get();
+  if (!comm->is_root()) {
+    options.log = &quiet;
+    options.live_progress = false;
+  }
   interrupt_requested = false;
   std::signal(SIGINT, on_interrupt);
   train::RunSummary summary = train::run_training(config, options);
   std::signal(SIGINT, SIG_DFL);
+  if (!comm->is_root()) {
+    if (!summary.stopped.empty()) throw std::runtime_error(summary.stopped);
+    return;
+  }
   std::cout << "results: " << config.output << "/results.md\n";
   if (!summary.stopped.empty()) throw std::runtime_error(summary.stopped);
 }
@@ -76,6 +109,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--stage", o->stage,
                   "Run only this stage, warm-starting from its `from` stage's "
                   "best checkpoint");
+  cmd->add_option("--nproc", o->nproc,
+                  "Train data-parallel on N local worker processes (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_flag("--resume", o->resume,
                 "Skip completed stages and continue the interrupted one from "
                 "its last epoch");

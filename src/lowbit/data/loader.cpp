@@ -17,6 +17,15 @@ Loader::Loader(Dataset dataset, LoaderOptions options, BatchTransform transform)
     throw std::invalid_argument("Loader: prefetch must be >= 1, got " +
                                 std::to_string(options_.prefetch));
   }
+  if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards) {
+    throw std::invalid_argument("Loader: shard " + std::to_string(options_.shard) + " of " +
+                                std::to_string(options_.shards) + " is not a valid slice");
+  }
+}
+
+int64_t Loader::used_samples() const {
+  const int64_t n = dataset_.size();
+  return n - n % options_.shards;
 }
 
 Loader::~Loader() {
@@ -24,9 +33,9 @@ Loader::~Loader() {
 }
 
 int64_t Loader::batches_per_epoch() const {
-  const int64_t n = dataset_.size();
-  return options_.drop_last ? n / options_.batch_size
-                            : (n + options_.batch_size - 1) / options_.batch_size;
+  const int64_t n = used_samples();
+  const int64_t global = options_.batch_size * options_.shards;
+  return options_.drop_last ? n / global : (n + global - 1) / global;
 }
 
 std::vector<int64_t> Loader::epoch_order(int64_t epoch) const {
@@ -60,12 +69,17 @@ void Loader::start_epoch(int64_t epoch) {
 void Loader::produce(std::vector<int64_t> order, int64_t epoch) {
   try {
     const int64_t batches = batches_per_epoch();
-    const auto n = static_cast<int64_t>(order.size());
-    const uint64_t epoch_seed =
-        mix_seed(options_.seed ^ 0x5DEECE66DULL, static_cast<uint64_t>(epoch));
+    const int64_t n = std::min(static_cast<int64_t>(order.size()), used_samples());
+    const int64_t global = options_.batch_size * options_.shards;
+    uint64_t epoch_seed = mix_seed(options_.seed ^ 0x5DEECE66DULL, static_cast<uint64_t>(epoch));
+    // Each shard augments its slice with its own draws (one process keeps its old seeds).
+    if (options_.shards > 1)
+      epoch_seed = mix_seed(epoch_seed, static_cast<uint64_t>(options_.shard));
     for (int64_t b = 0; b < batches; ++b) {
-      const int64_t begin = b * options_.batch_size;
-      const int64_t end = std::min(n, begin + options_.batch_size);
+      const int64_t global_begin = b * global;
+      const int64_t slice = (std::min(n, global_begin + global) - global_begin) / options_.shards;
+      const int64_t begin = global_begin + options_.shard * slice;
+      const int64_t end = begin + slice;
       std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
       Batch batch;
       batch.indices = torch::tensor(idx, torch::kInt64);

@@ -36,6 +36,11 @@ struct LoaderOptions {
   bool drop_last = false;   ///< Drop the last batch if it is smaller than batch_size.
   uint64_t seed = 0;        ///< Seed of the shuffles and of the transform seeds.
   int64_t prefetch = 2;     ///< Batches prepared ahead (1 or more).
+  /// Data parallelism: `shards` processes each take slice `shard` of every batch of
+  /// batch_size * shards samples of the same order; the order is cut to a multiple of `shards`
+  /// so every shard gets as many batches and samples as the others.
+  int64_t shards = 1;
+  int64_t shard = 0;  ///< This process's slice, 0 .. shards - 1.
 };
 
 /// Batches of one epoch at a time: call start_epoch(e), then next() until it returns nothing.
@@ -65,6 +70,8 @@ class Loader {
 
  private:
   void stop_worker();
+  // Samples of an epoch that are used: the data set cut to a multiple of the shard count.
+  int64_t used_samples() const;
   void produce(std::vector<int64_t> order, int64_t epoch);
 
   Dataset dataset_;                  ///< The samples.

@@ -161,14 +161,16 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   std::ostream& log = *options.log;
   at::set_num_threads(config.threads);
   const std::string& run_dir = config.output;
-  fs::create_directories(run_dir);
-  if (options.resume) {
+  // In a data-parallel job rank 0 alone writes; the others read only what it wrote before.
+  const bool root = options.comm == nullptr || options.comm->is_root();
+  if (root) fs::create_directories(run_dir);
+  if (root && options.resume) {
     for (const std::string& removed : util::remove_stale_temp_files(run_dir)) {
       log << "removed '" << removed << "', left by an interrupted save\n";
     }
   }
   // `lowbit export` rebuilds the model and reloads the data from this copy.
-  if (!config.text.empty()) {
+  if (root && !config.text.empty()) {
     util::write_text_atomically((fs::path(run_dir) / "config.yaml").string(), config.text);
   }
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
@@ -186,7 +188,7 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   for (const StageConfig& stage : config.stages) {
     if (!options.only_stage.empty() && stage.name != options.only_stage) continue;
     const std::string stage_result = result_path(run_dir, stage.name);
-    if (options.resume && fs::is_directory(stage_dir(run_dir, stage.name))) {
+    if (root && options.resume && fs::is_directory(stage_dir(run_dir, stage.name))) {
       // Checkpoint temporaries of a killed run are checkpoint-sized and would never go away.
       for (const std::string& removed :
            util::remove_stale_temp_files(stage_dir(run_dir, stage.name))) {
@@ -230,19 +232,23 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     trainer_options.log = options.log;
     trainer_options.live_progress = options.live_progress;
     trainer_options.stop_requested = options.stop_requested;
+    trainer_options.comm = options.comm;
     if (stage.methods.distill) {
       trainer_options.teacher =
           load_teacher(config, *stage.methods.distill, in_features, outputs, log);
     }
     Trainer trainer(model, stage, trainer_options);
     StageResult result = trainer.run(data);
-    util::write_text_atomically(stage_result, stage_result_json(result).dump(2) + "\n");
+    if (root) util::write_text_atomically(stage_result, stage_result_json(result).dump(2) + "\n");
+    // The next stage may warm-start from this one's best.pt on every rank.
+    if (options.comm != nullptr) options.comm->barrier();
     if (!result.completed) {
       summary.stopped = "stage '" + stage.name + "' " + result.stop_reason;
       if (result.interrupted) break;
     }
   }
 
+  if (!root) return summary;
   // The table covers every stage with a result, including those of earlier invocations.
   std::vector<std::optional<StageCost>> costs;
   for (const StageConfig& stage : config.stages) {

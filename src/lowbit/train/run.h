@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "lowbit/dist/communicator.h"
 #include "lowbit/train/report/results_table.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
@@ -40,6 +41,9 @@ struct RunOptions {
   std::function<bool()> stop_requested;  ///< Checked after each epoch (Ctrl-C).
   /// Fills the results table's size columns; unset: they show "-" (docs/config.md, "Results").
   StageCostFunction stage_cost;
+  /// The data-parallel job (nullptr: one process). Every rank trains; rank 0 alone writes the
+  /// run directory. Not owned.
+  dist::Communicator* comm = nullptr;
 };
 
 /// What a run did.

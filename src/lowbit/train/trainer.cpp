@@ -15,6 +15,7 @@
 #include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/train/checkpoint/stage_restore.h"
 #include "lowbit/train/checkpoint/warm_start.h"
+#include "lowbit/train/data_parallel.h"
 #include "lowbit/train/methods/stage_methods.h"
 #include "lowbit/train/optim/grad_clip.h"
 #include "lowbit/train/optim/optimizer_factory.h"
@@ -130,13 +131,16 @@ StageResult Trainer::run(const StageData& data) {
   const std::string dir = stage_dir(options_.run_dir, stage_.name);
   const std::string last_path = (fs::path(dir) / "last.pt").string();
   const std::string best_path = (fs::path(dir) / "best.pt").string();
-  fs::create_directories(dir);
+  // Rank 0 alone writes files; one process is rank 0 (docs/distributed.md).
+  DataParallel dp(options_.comm);
+  if (dp.is_root()) fs::create_directories(dir);
   torch::nn::Module& module = *model_.ptr();
 
   data::LoaderOptions loader_options;
   loader_options.batch_size = stage_.batch_size;
   loader_options.shuffle = true;
   loader_options.seed = options_.seed;
+  dp.shard(loader_options);
   data::Loader loader(data.train, loader_options,
                       data.augment ? augment_transform(*data.augment) : nullptr);
   const int64_t steps = std::max<int64_t>(1, loader.batches_per_epoch());
@@ -163,6 +167,7 @@ StageResult Trainer::run(const StageData& data) {
     log << "stage '" << stage_.name << "': resuming after epoch " << resumed.epoch + 1 << " from "
         << last_path << "\n";
   }
+  dp.broadcast(module);  // the same start on every rank
   rebuild_optimizer(steps);
   structure_changed_ = false;
   if (resuming && !resumed.optimizer_state.empty()) {
@@ -173,13 +178,16 @@ StageResult Trainer::run(const StageData& data) {
     tracker.update(best_epoch, {{stage_.best_metric, best_value}});
   }
 
+  if (!dp.is_root()) stage_.methods.weight_report = false;  // weights.csv is rank 0's
   StageMethods methods(stage_.methods, module, options_.teacher, output_kind(stage_.loss.type),
                        (fs::path(options_.run_dir) / "weights.csv").string(), stage_.name, log);
   if (resuming) methods.load_state(resumed.method_state, last_path);
   for (const auto& regularizer : stage_.regularizers) regularizer->attach(module);
 
   const bool flow = is_flow_loss(stage_.loss.type);
-  CsvLog csv((fs::path(options_.run_dir) / "metrics.csv").string(), metrics_columns(flow));
+  CsvLog csv(dp.is_root() ? (fs::path(options_.run_dir) / "metrics.csv").string()
+                          : std::string("/dev/null"),
+             metrics_columns(flow));
   Progress progress(log, options_.live_progress);
   StageResult result;
   result.stage = stage_.name;
@@ -228,7 +236,7 @@ StageResult Trainer::run(const StageData& data) {
       for (const auto& regularizer : stage_.regularizers) {
         loss = loss + regularizer->penalty(module, epoch);
       }
-      const double loss_value = loss.item<double>();
+      const double loss_value = dp.mean_loss(loss.item<double>());
       if (!std::isfinite(loss_value)) {
         bad_loss = true;
         result.stop_reason = "loss became " + std::string(std::isnan(loss_value) ? "NaN" : "Inf") +
@@ -238,9 +246,11 @@ StageResult Trainer::run(const StageData& data) {
       }
       loss.backward();
       methods.after_backward();
+      dp.after_backward(module);
       clip_gradients(stage_.clipping, module.parameters(true));
       optimizer_->step();
       methods.after_step();
+      dp.after_step(module);
       const int64_t n = batch->inputs.size(0);
       train_loss.add(loss_value, static_cast<double>(n));
       BatchScores s = score_batch(stage_.loss, output, batch->targets);
@@ -259,6 +269,7 @@ StageResult Trainer::run(const StageData& data) {
           << " is kept.\n";
       break;
     }
+    dp.sum_counts(correct, total);
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double train_accuracy = total > 0 ? static_cast<double>(correct) / total : nan;
     EvalResult val = evaluate(model_, data.val, stage_.loss, stage_.batch_size);
@@ -275,9 +286,11 @@ StageResult Trainer::run(const StageData& data) {
     const bool is_best = tracker.update(epoch, metrics);
     methods.on_epoch_end(epoch);
 
-    Checkpoint checkpoint = make_checkpoint(epoch, tracker, methods);
-    if (is_best) save_checkpoint(checkpoint, best_path);
-    save_checkpoint(checkpoint, last_path);
+    if (dp.is_root()) {
+      Checkpoint checkpoint = make_checkpoint(epoch, tracker, methods);
+      if (is_best) save_checkpoint(checkpoint, best_path);
+      save_checkpoint(checkpoint, last_path);
+    }
     result.epochs_run = epoch + 1;
 
     const double seconds =
@@ -306,7 +319,7 @@ StageResult Trainer::run(const StageData& data) {
     }
     summary << "  " << format_number(seconds, 3) << " s" << (is_best ? "  *best" : "");
     progress.end_epoch(summary.str());
-    if (epoch + 1 < stage_.epochs && options_.stop_requested && options_.stop_requested()) {
+    if (epoch + 1 < stage_.epochs && dp.any(options_.stop_requested && options_.stop_requested())) {
       result.completed = false;
       result.interrupted = true;
       result.stop_reason = "interrupted after epoch " + std::to_string(epoch + 1);
@@ -316,6 +329,11 @@ StageResult Trainer::run(const StageData& data) {
     }
   }
 
+  if (dp.active() && dp.steps() > 0) {
+    log << "stage '" << stage_.name << "': " << dp.world_size() << " ranks, gradient and buffer "
+        << "allreduce " << format_number(1000.0 * dp.comm_seconds() / dp.steps(), 4)
+        << " ms per step\n";
+  }
   if (result.completed && methods.has_average()) {
     const int64_t limit = methods.bn_batches();
     methods.finish([&] {
@@ -327,6 +345,7 @@ StageResult Trainer::run(const StageData& data) {
         model_.forward(batch->inputs);
       }
     });
+    dp.average_buffers(module);  // each rank recomputed batch-norm statistics on its shard
     EvalResult val = evaluate(model_, data.val, stage_.loss, stage_.batch_size);
     const std::map<std::string, double> swa_metrics = {{"val_loss", val.loss},
                                                        {"val_accuracy", val.accuracy},
@@ -347,16 +366,19 @@ StageResult Trainer::run(const StageData& data) {
         stage_.epochs - 1,
         {{stage_.best_metric,
           found != swa_metrics.end() ? found->second : std::numeric_limits<double>::quiet_NaN()}});
-    save_checkpoint(make_checkpoint(stage_.epochs - 1, swa_tracker, methods), best_path);
+    if (dp.is_root()) {
+      save_checkpoint(make_checkpoint(stage_.epochs - 1, swa_tracker, methods), best_path);
+    }
   }
 
   // The final numbers come from the best weights, as the seeds report them.
-  if (fs::exists(best_path)) {
+  if (dp.is_root() && fs::exists(best_path)) {
     Checkpoint best = load_checkpoint(best_path);
     load_model_state(module, best.model, best_path);
     result.best_epoch = best.epoch;
     result.best_metric = best.best_metric;
   }
+  dp.broadcast(module);  // rank 0's best weights, with no second reader of a file being written
   const bool has_test = data.test.size() > 0;
   result.test_set = has_test ? "test" : "val";
   result.test = evaluate(model_, has_test ? data.test : data.val, stage_.loss, stage_.batch_size);

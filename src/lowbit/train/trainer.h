@@ -15,6 +15,7 @@
 
 #include "lowbit/data/dataset.h"
 #include "lowbit/data/transforms.h"
+#include "lowbit/dist/communicator.h"
 #include "lowbit/train/checkpoint/best_metric_tracker.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/train/methods/stage_methods.h"
@@ -63,6 +64,8 @@ struct TrainerOptions {
   std::function<bool()> stop_requested;
   /// The loaded teacher of `methods.distill` (empty when the stage does not distil).
   torch::nn::AnyModule teacher;
+  /// The data-parallel job this process belongs to (nullptr: one process). Not owned.
+  dist::Communicator* comm = nullptr;
 };
 
 /// The checkpoint folder of a stage in a run directory.
