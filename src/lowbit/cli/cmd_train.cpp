@@ -17,6 +17,8 @@
 #include "lowbit/dist/env.h"
 #include "lowbit/dist/launcher.h"
 #include "lowbit/export/model_cost.h"
+#include "lowbit/report/report.h"
+#include "lowbit/train/device.h"
 #include "lowbit/train/report/progress.h"
 #include "lowbit/train/run.h"
 #include "lowbit/train/run_config.h"
@@ -32,6 +34,7 @@ struct TrainOptions {
   std::string stage;
   int nproc = 0;  ///< Local workers to launch (0: this process trains).
   bool resume = false;
+  bool no_report = false;
 };
 
 // Set by the first Ctrl-C; the trainer finishes the epoch, saves it and stops.
@@ -70,7 +73,9 @@ void run_train(const TrainOptions& o) {
   train::RunConfig config = train::load_run_config(o.config, o.overrides);
   if (o.nproc > 0) launch_workers(o);  // the config is checked once, before any worker starts
   // One process, or one rank of a job described by the torchrun variables.
-  std::unique_ptr<dist::Communicator> comm = dist::connect(dist::read_job_env());
+  const std::optional<dist::JobEnv> job = dist::read_job_env();
+  std::unique_ptr<dist::Communicator> comm =
+      dist::connect(job, train::resolve_device(config.device, job ? job->local_rank : 0).is_cuda());
   std::ostream quiet(nullptr);  // the other ranks print errors only
   if (!o.out.empty()) config.output = o.out;
   train::RunOptions options;
@@ -80,6 +85,7 @@ void run_train(const TrainOptions& o) {
   options.stop_requested = [] { return interrupt_requested.load(); };
   options.stage_cost = stage_cost;
   options.comm = comm.get();
+  options.local_rank = job ? job->local_rank : 0;
   if (!comm->is_root()) {
     options.log = &quiet;
     options.live_progress = false;
@@ -93,6 +99,15 @@ void run_train(const TrainOptions& o) {
     return;
   }
   std::cout << "results: " << config.output << "/results.md\n";
+  // The report is a view of what the run wrote: failing to draw it loses no training, so it is a
+  // warning (`lowbit report` retries it and says the same thing as an error).
+  if (!o.no_report) {
+    try {
+      std::cout << "report: " << report::write_report(config.output) << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "lowbit: warning: report not written: " << e.what() << "\n";
+    }
+  }
   if (!summary.stopped.empty()) throw std::runtime_error(summary.stopped);
 }
 
@@ -115,6 +130,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", o->resume,
                 "Skip completed stages and continue the interrupted one from "
                 "its last epoch");
+  cmd->add_flag("--no-report", o->no_report,
+                "Do not write RUN/report.html at the end (see `lowbit report`)");
   cmd->callback([o] { run_train(*o); });
 }
 

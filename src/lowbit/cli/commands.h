@@ -27,6 +27,10 @@ void add_verify_command(CLI::App& app);
 /// `lowbit size RUN_DIR --stage NAME | EXPORT_DIR`: per-layer flash, RAM, MACs and entropy.
 void add_size_command(CLI::App& app);
 
+/// `lowbit report RUN_DIR [--out FILE.html] [--png DIR]`: the run's plots and tables as one
+/// self-contained HTML file.
+void add_report_command(CLI::App& app);
+
 /// `lowbit compare RUN [--stages A,B] [--reference S] [--csv FILE]`: MAE/MSE of stage outputs
 /// against a reference stage on the test set, with each stage's own metrics.
 void add_compare_command(CLI::App& app);

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   lowbit::cli::add_export_command(app);
   lowbit::cli::add_verify_command(app);
   lowbit::cli::add_size_command(app);
+  lowbit::cli::add_report_command(app);
   lowbit::cli::add_compare_command(app);
   lowbit::cli::add_quant_info_command(app);
   lowbit::cli::add_flow_image_command(app);
