@@ -2,7 +2,9 @@
 # The demo: the BitNetMCU-style Fashion-MNIST model (configs/fmnist_mcu_4bit.yaml): a full-precision
 # baseline, then 4-bit weights / 8-bit activations warm-started from it, the results table, and the
 # 4-bit stage exported as integer-only C, verified on the test set (0 mismatches) and sized, then
-# exported for an RV32EC microcontroller and verified under qemu-riscv32 (instructions, flash, RAM).
+# exported for an RV32EC microcontroller and verified under qemu-riscv32 (instructions, flash, RAM),
+# and last the run's HTML report (plots of every stage; `lowbit train` writes it unless
+# --no-report, here it is written once at the end).
 # Usage: scripts/demo.sh path/to/lowbit   (`make demo` builds it first and passes it)
 set -euo pipefail
 
@@ -15,8 +17,8 @@ out="${LOWBIT_DEMO_OUT:-runs/fmnist_mcu_4bit}"
 
 echo "== $("$lowbit" --version)"
 echo "== Training configs/fmnist_mcu_4bit.yaml into $out"
-echo "   ($lowbit train configs/fmnist_mcu_4bit.yaml --out $out)"
-"$lowbit" train configs/fmnist_mcu_4bit.yaml --out "$out"
+echo "   ($lowbit train configs/fmnist_mcu_4bit.yaml --out $out --no-report)"
+"$lowbit" train configs/fmnist_mcu_4bit.yaml --out "$out" --no-report
 
 echo "== Exporting stage w4a8 as integer-only C into $out/export"
 echo "   ($lowbit export $out --stage w4a8 --out $out/export)"
@@ -35,3 +37,7 @@ echo "   ($lowbit export $out --stage w4a8 --target rv32e --out $out/export_rv32
 "$lowbit" export "$out" --stage w4a8 --target rv32e --out "$out/export_rv32e"
 echo "   ($lowbit verify $out/export_rv32e --run $out)"
 "$lowbit" verify "$out/export_rv32e" --run "$out"
+
+echo "== The run's report: curves, accuracy against bits and bytes, weight histograms, confusion matrix"
+echo "   ($lowbit report $out)"
+"$lowbit" report "$out"

@@ -8,6 +8,8 @@
 # Runtime from npm's onnxruntime-node (Debian has no ONNX Runtime), installed into tools/onnx
 # from its package-lock.json, never globally, without its install script (which would download
 # GPU binaries).
+# librsvg2-bin (rsvg-convert) renders the report's plots as PNG (`lowbit report --png`); chromium
+# is only for the report's browser test (tests/report/browser_test.cpp), skipped without it.
 set -euo pipefail
 
 onnx_runtime() {
@@ -29,6 +31,7 @@ packages=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-arm-none-eabi libnewlib-arm-none-eabi
   qemu-user
   libonnx-dev
+  librsvg2-bin chromium
 )
 # Node.js and npm: Debian's packages unless a node with npm is already installed.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
