@@ -6,6 +6,8 @@
 #include "lowbit/models/cnn_mcu.h"
 #include "lowbit/models/resnet.h"
 #include "lowbit/models/smartpix_model2.h"
+#include "lowbit/models/snn_flow.h"
+#include "lowbit/nn/surrogate.h"
 
 namespace lowbit::models {
 namespace {
@@ -88,6 +90,43 @@ torch::nn::AnyModule build_resnet18(const lowbit::config::ConfigNode& node, int6
                                     int64_t num_outputs) {
   require_cifar_shape(node, in_features, "resnet18");
   return build_resnet(node, num_outputs, resnet18_options());
+}
+
+torch::nn::AnyModule build_snn_flow(const lowbit::config::ConfigNode& node, int64_t in_features,
+                                    int64_t num_outputs) {
+  SnnFlowOptions options;
+  options.base_channels(positive(node, "base_channels", options.base_channels()));
+  options.time_steps(node.get_in_range<int64_t>("time_steps", 0, 0, 256));
+  options.residual_blocks(node.get_in_range<int64_t>("residual_blocks", 2, 0, 16));
+  options.batch_norm(node.get<bool>("batch_norm", options.batch_norm()));
+  if (num_outputs != 2 || in_features % 2 != 0 ||
+      (options.time_steps() > 0 && in_features % (2 * options.time_steps()) != 0)) {
+    node.fail("type",
+              "snn_flow needs event tensors [T, 2, H, W] per sample" +
+                  std::string(options.time_steps() > 0
+                                  ? " with T = time_steps " + std::to_string(options.time_steps())
+                                  : "") +
+                  " and optical-flow targets (2 outputs); the data has " +
+                  std::to_string(in_features) + " features and " + std::to_string(num_outputs) +
+                  " outputs");
+  }
+  nn::LeakyOptions lif(node.get_in_range<double>("beta", 0.9, 0.0, 1.0));
+  lif.threshold(node.get_in_range<double>("threshold", 1.0, 1e-6, 1e6));
+  const std::string surrogate = node.get<std::string>("surrogate", "atan");
+  try {
+    lif.spike_grad(nn::Surrogate::parse(surrogate));
+  } catch (const std::exception& e) {
+    node.fail("surrogate", e.what());
+  }
+  lif.reset_mechanism(node.choice("reset_mechanism", "subtract", nn::reset_mechanism_names()));
+  lif.reset_delay(node.get<bool>("reset_delay", true));
+  lif.reset_detach(node.get<bool>("reset_detach", true));
+  lif.learn_beta(node.get<bool>("learn_beta", false));
+  lif.learn_threshold(node.get<bool>("learn_threshold", false));
+  lif.channels(node.get<bool>("per_channel", false) ? 1 : 0);
+  options.lif(lif);
+  node.done();
+  return torch::nn::AnyModule(SnnFlow(options));
 }
 
 }  // namespace lowbit::models

@@ -26,4 +26,9 @@ torch::nn::AnyModule build_resnet20(const lowbit::config::ConfigNode& node, int6
 torch::nn::AnyModule build_resnet18(const lowbit::config::ConfigNode& node, int64_t in_features,
                                     int64_t num_outputs);
 
+/// snn_flow (seed 003): spiking optical-flow encoder-decoder for event tensors [T, 2, H, W] per
+/// sample and flow targets (two outputs, u and v).
+torch::nn::AnyModule build_snn_flow(const lowbit::config::ConfigNode& node, int64_t in_features,
+                                    int64_t num_outputs);
+
 }  // namespace lowbit::models

@@ -17,6 +17,10 @@ const std::vector<ModelType>& model_types() {
        build_cnn_mcu},
       {"resnet20", "CIFAR ResNet-20 (16/32/64 channels, 1x1 projection shortcuts)", build_resnet20},
       {"resnet18", "CIFAR ResNet-18 (3x3 stem, 64/128/256/512 channels)", build_resnet18},
+      {"snn_flow",
+       "seed 003 spiking optical flow: stride-2 SpikingConv2d encoder, residual spiking blocks, "
+       "QConvTranspose2d decoder with skips, 2-channel flow head; events [T, 2, H, W]",
+       build_snn_flow},
   };
   return types;
 }
