@@ -130,7 +130,8 @@ void run_size(const SizeOptions& o) {
     info = exporter::read_export_info(o.path);
     run = info->source_run;
     if (stage.empty()) stage = info->stage;
-    if (o.target.empty()) target_name = info->target;
+    // An ONNX file runs wherever its runtime does: its integer model is counted as portable C.
+    if (o.target.empty() && info->format == "c") target_name = info->target;
   }
   const exporter::Target& target = exporter::target_named(target_name);
   TrainedStage trained = load_trained_stage(run, stage);
@@ -164,6 +165,13 @@ void run_size(const SizeOptions& o) {
             << train::format_number(
                    static_cast<double>(fp32_bytes) / static_cast<double>(cost.flash_bytes), 3)
             << "x smaller\n";
+  if (info && info->format != "c") {
+    const fs::path file = fs::path(o.path) / "model.onnx";
+    std::error_code ec;
+    const auto bytes = fs::file_size(file, ec);
+    std::cout << "ONNX file " << file.string() << " (" << info->format << ", opset " << info->opset
+              << "): " << (ec ? std::string("missing") : std::to_string(bytes) + " bytes") << "\n";
+  }
   if (info && target.is_cross() && info->target == target.name) {
     print_linked_image(o.path, *info, target, cost.input_bytes, cost.output_bytes);
   }

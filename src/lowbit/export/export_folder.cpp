@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kModelJsonFormat = "lowbit-integer-model";
+constexpr const char* kOnnxModelJsonFormat = "lowbit-onnx-model";
 
 // Symbolic links are resolved so that a link to the run directory counts as the run directory.
 fs::path resolved(const fs::path& path) {
@@ -174,8 +175,11 @@ ExportInfo parse_export_info(const std::string& text, const std::string& path) {
   if (!json.is_object()) {
     throw util::FileError("'" + path + "': expected a JSON object, got " + json.type_name());
   }
-  if (string_at(json, "format", "", path) != kModelJsonFormat) {
-    throw util::FileError("'" + path + "': 'format' is not \"" + kModelJsonFormat +
+  const std::string format = string_at(json, "format", "", path);
+  const bool onnx = format == kOnnxModelJsonFormat;
+  if (format != kModelJsonFormat && !onnx) {
+    throw util::FileError("'" + path + "': 'format' is not \"" + kModelJsonFormat + "\" or \"" +
+                          kOnnxModelJsonFormat +
                           "\"; expected the model.json that `lowbit export` writes");
   }
   const auto version = json.find("version");
@@ -184,11 +188,28 @@ ExportInfo parse_export_info(const std::string& text, const std::string& path) {
                           (version == json.end() ? "none" : version->dump().substr(0, 40)));
   }
   ExportInfo info;
-  info.prefix = string_at(json, "prefix", "", path);
-  try {
-    check_prefix(info.prefix);
-  } catch (const std::invalid_argument& e) {
-    throw util::FileError("'" + path + "': key 'prefix': " + e.what());
+  if (onnx) {
+    info.format = string_at(json, "onnx_format", "", path);
+    if (info.format != "qdq" && info.format != "qonnx") {
+      throw util::FileError("'" + path + "': expected 'onnx_format' \"qdq\" or \"qonnx\", got \"" +
+                            info.format.substr(0, 40) + "\"");
+    }
+    const auto opset = json.find("opset");
+    if (opset == json.end() || !opset->is_number_integer()) {
+      throw util::FileError("'" + path + "': expected an integer at 'opset'");
+    }
+    info.opset = opset->get<int>();
+    const auto functions = json.find("runnable_functions");
+    info.runnable_functions =
+        functions != json.end() && functions->is_boolean() && functions->get<bool>();
+    info.target.clear();
+  } else {
+    info.prefix = string_at(json, "prefix", "", path);
+    try {
+      check_prefix(info.prefix);
+    } catch (const std::invalid_argument& e) {
+      throw util::FileError("'" + path + "': key 'prefix': " + e.what());
+    }
   }
   const auto provenance = json.find("provenance");
   if (provenance == json.end() || !provenance->is_object()) {
@@ -196,7 +217,7 @@ ExportInfo parse_export_info(const std::string& text, const std::string& path) {
   }
   info.stage = string_at(*provenance, "stage", "provenance.", path);
   info.source_run = string_at(*provenance, "source_run", "provenance.", path);
-  if (json.contains("target")) {
+  if (!onnx && json.contains("target")) {
     info.target = string_at(json, "target", "", path);
     try {
       target_named(info.target);

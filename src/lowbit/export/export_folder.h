@@ -32,15 +32,20 @@ void check_export_target(const std::string& target, const std::vector<std::strin
 
 /// What an export's model.json records, as verify and size need it.
 struct ExportInfo {
-  std::string prefix;      ///< C identifier prefix (checked as export checks it).
+  /// What the folder holds: "c" (model.json format "lowbit-integer-model"), or the ONNX dialect
+  /// "qdq" or "qonnx" (format "lowbit-onnx-model", its model.onnx).
+  std::string format = "c";
+  std::string prefix;      ///< C identifier prefix (checked as export checks it); C only.
   std::string stage;       ///< provenance.stage.
   std::string source_run;  ///< provenance.source_run.
   /// Export target (target.h); "portable" for exports written before targets existed.
   std::string target = "portable";
+  int opset = 0;                    ///< ONNX only: the default-domain opset.
+  bool runnable_functions = false;  ///< QONNX only: whether it carries Quant's FunctionProtos.
 };
 
 /// Parses model.json's `text`; throws util::FileError naming `path` and the key or JSON error
-/// when it is not an export's model.json (format, version, prefix, provenance).
+/// when it is not an export's model.json (format, version, prefix or ONNX dialect, provenance).
 ExportInfo parse_export_info(const std::string& text, const std::string& path);
 
 /// Reads and parses `folder`/model.json (parse_export_info); throws util::FileError naming it.
