@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -205,6 +206,31 @@ TEST(StageSizes, IntegerStagesShowTheirCostOthersFp32BytesAndTheRunsMacs) {
   EXPECT_NE(text.find("flash bytes"), std::string::npos) << text;
   EXPECT_NE(text.find("MACs"), std::string::npos) << text;
   EXPECT_NE(text.find("123"), std::string::npos) << text;
+}
+
+TEST(ResultsTableColumns, FlowStagesShowAeeClassificationStagesAccuracy) {
+  StageResult classify;
+  classify.stage = "fp";
+  classify.test.accuracy = 0.875;
+  const std::string plain = results_table({classify}, {}).to_text();
+  EXPECT_NE(plain.find("accuracy"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("0.875"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("AEE"), std::string::npos) << plain;
+
+  StageResult flow;
+  flow.stage = "w4";
+  flow.test.accuracy = std::nan("");
+  flow.test.aee = 0.6125;
+  flow.test.outliers = 0.03125;
+  const std::string only_flow = results_table({flow}, {}).to_text();
+  EXPECT_NE(only_flow.find("AEE"), std::string::npos) << only_flow;
+  EXPECT_NE(only_flow.find("0.6125"), std::string::npos) << only_flow;
+  EXPECT_NE(only_flow.find("0.03125"), std::string::npos) << only_flow;
+  EXPECT_EQ(only_flow.find("accuracy"), std::string::npos) << only_flow;
+  // Mixed: both groups, "-" where a stage has no value.
+  const std::string mixed = results_table({classify, flow}, {}).to_text();
+  EXPECT_NE(mixed.find("accuracy"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("AEE"), std::string::npos) << mixed;
 }
 
 }  // namespace

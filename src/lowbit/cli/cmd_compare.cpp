@@ -57,8 +57,10 @@ std::vector<std::pair<std::string, double>> stage_metrics(TrainedStage& trained,
   const train::StageConfig& stage = trained.config.stage(trained.stage);
   const train::EvalResult r = train::evaluate(trained.model, set, stage.loss, stage.batch_size);
   std::vector<std::pair<std::string, double>> metrics = {{"loss", r.loss}};
-  for (const auto& [name, value] :
-       {std::pair<const char*, double>{"accuracy", r.accuracy}, {"auc", r.auc}}) {
+  for (const auto& [name, value] : {std::pair<const char*, double>{"accuracy", r.accuracy},
+                                    {"auc", r.auc},
+                                    {"aee", r.aee},
+                                    {"outliers", r.outliers}}) {
     if (!std::isnan(value)) metrics.emplace_back(name, value);
   }
   return metrics;

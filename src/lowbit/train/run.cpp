@@ -75,20 +75,44 @@ std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
 
 ResultsTable results_table(const std::vector<StageResult>& results,
                            const std::vector<StageSize>& sizes) {
-  ResultsTable table({"stage", "bits", "parameters", "weight bytes", "flash bytes", "flash form",
-                      "MACs", "accuracy", "auc", "epochs", "time (s)", "status"});
+  // Flow stages measure AEE and outliers, the others accuracy and AUC; a column group shows
+  // when a stage has it, so classification tables stay as they were.
+  bool any_flow = false, all_flow = !results.empty();
+  for (const StageResult& r : results) {
+    any_flow = any_flow || !std::isnan(r.test.aee);
+    all_flow = all_flow && !std::isnan(r.test.aee);
+  }
+  std::vector<std::string> headers = {"stage",       "bits",       "parameters", "weight bytes",
+                                      "flash bytes", "flash form", "MACs"};
+  if (!all_flow) headers.insert(headers.end(), {"accuracy", "auc"});
+  if (any_flow) headers.insert(headers.end(), {"AEE", "outliers"});
+  headers.insert(headers.end(), {"epochs", "time (s)", "status"});
+  ResultsTable table(headers);
   for (size_t i = 0; i < results.size(); ++i) {
     const StageResult& r = results[i];
     const StageSize size = i < sizes.size() ? sizes[i] : StageSize{"-", "-", "-"};
-    table.add_row({r.stage, r.bits, std::to_string(r.parameters), std::to_string(r.weight_bytes),
-                   size.flash, size.flash_form, size.macs, cell(r.test.accuracy, 4),
-                   cell(r.test.auc, 4), std::to_string(r.epochs_run), format_number(r.seconds, 3),
-                   r.completed ? "done" : (r.interrupted ? "interrupted" : "stopped")});
+    std::vector<std::string> row = {r.stage,
+                                    r.bits,
+                                    std::to_string(r.parameters),
+                                    std::to_string(r.weight_bytes),
+                                    size.flash,
+                                    size.flash_form,
+                                    size.macs};
+    if (!all_flow) row.insert(row.end(), {cell(r.test.accuracy, 4), cell(r.test.auc, 4)});
+    if (any_flow) row.insert(row.end(), {cell(r.test.aee, 4), cell(r.test.outliers, 4)});
+    row.insert(row.end(), {std::to_string(r.epochs_run), format_number(r.seconds, 3),
+                           r.completed ? "done" : (r.interrupted ? "interrupted" : "stopped")});
+    table.add_row(row);
   }
   return table;
 }
 
 namespace {
+
+// The heading of seed 003's size table under the results table.
+std::string size_table_title(int64_t parameters) {
+  return "model size by bit width (" + std::to_string(parameters) + " parameters):\n";
+}
 
 // The teacher of `methods.distill`: an earlier stage's best.pt restored with that stage's
 // quantizers, or a checkpoint file restored with the quantizers its saved stage section names.
@@ -281,13 +305,24 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   }
   ResultsTable table = results_table(summary.results, sizes);
   const std::string notes = export_notes(summary.not_exported);
-  summary.table = table.to_text() + notes;
+  // Seed 003's size table: every stage shares the architecture, so the first stage's parameters.
+  const int64_t parameters = summary.results.empty() ? 0 : summary.results.front().parameters;
+  const ResultsTable size_table = bit_width_size_table(parameters);
+  nlohmann::json size_by_bits = nlohmann::json::object();
+  for (int bits : kSizeTableBits) {
+    size_by_bits[std::to_string(bits)] = packed_bytes(parameters, bits);
+  }
+  summary.table =
+      table.to_text() + notes + "\n" + size_table_title(parameters) + size_table.to_text();
   util::write_text_atomically((fs::path(run_dir) / "results.md").string(),
                               "# Results of " + config.file + "\n\n" + table.to_markdown() +
-                                  (notes.empty() ? "" : "\n" + notes));
+                                  (notes.empty() ? "" : "\n" + notes) + "\n" +
+                                  size_table_title(parameters) + "\n" + size_table.to_markdown());
   util::write_text_atomically(
       (fs::path(run_dir) / "results.json").string(),
-      nlohmann::json{{"config", config.file}, {"stages", stages}}.dump(2) + "\n");
+      nlohmann::json{{"config", config.file}, {"stages", stages}, {"size_by_bits", size_by_bits}}
+              .dump(2) +
+          "\n");
   log << "\n" << summary.table;
   return summary;
 }
