@@ -131,10 +131,17 @@ inline std::string external_reference(const std::string& html) {
                                                "poster", "data", "action",     "xmlns"};
   static const std::vector<std::string> kPatterns = {"http:",  "https:",         "url(", "@import",
                                                      "fetch(", "XMLHttpRequest", "//"};
+  static const std::string kPng = "data:image/png;base64,";
   for (const Tag& t : tags) {
     if (t.closing) continue;
-    if (kElements.count(t.name)) return "<" + t.name + "> element";
+    // An SVG <image> is inside the file when its one reference is a PNG in a data: URI.
+    const bool inline_image =
+        t.name == "image" && std::count_if(t.attrs.begin(), t.attrs.end(), [](const auto& a) {
+                               return a.first == "href" && a.second.rfind(kPng, 0) == 0;
+                             }) == 1;
+    if (kElements.count(t.name) && !inline_image) return "<" + t.name + "> element";
     for (const auto& [name, value] : t.attrs) {
+      if (inline_image && name == "href") continue;
       if (kAttrs.count(name)) return "attribute " + name + "=\"" + value + "\" on <" + t.name + ">";
       for (const std::string& p : kPatterns) {
         if (value.find(p) != std::string::npos)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "lowbit/report/histogram_chart.h"
@@ -12,6 +13,8 @@
 #include "lowbit/report/report.h"
 #include "lowbit/report/roc_curve.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
+#include "lowbit/train/data_source.h"
+#include "lowbit/train/report/flow_color.h"
 #include "lowbit/train/report/metrics.h"
 #include "report/html_check.h"
 #include "report/trained_run.h"
@@ -218,6 +221,60 @@ TEST(Report, BadRunDirectoriesAreClearErrors) {
   EXPECT_EQ(not_run.code, 1);
   EXPECT_NE(not_run.err.find("config.yaml' does not exist"), std::string::npos) << not_run.err;
   EXPECT_FALSE(exists(testing::run_folder() / "report.html"));
+}
+
+TEST(Report, FlowRunsShowFlowImagesAndAee) {
+  const std::string run = testing::run_folder() / "flow";
+  util::write_text_atomically(testing::run_folder() / "flow.yaml", "output: " + run + R"(
+seed: 2
+threads: 1
+data: {source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 12,
+       test_samples: 4, max_speed: 3, val_fraction: 0.25}
+model: {type: snn_flow, base_channels: 4, time_steps: 3}
+stages:
+  - name: fp
+    epochs: 2
+    batch_size: 4
+    optimizer: {type: adam, lr: 0.01}
+    loss: {type: flow_epe}
+    best: {metric: val_aee}
+)");
+  const auto r = run_lowbit("train '" + (testing::run_folder() / "flow.yaml") + "' --no-report");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_FALSE(exists(run + "/report.html"));
+  EXPECT_EQ(r.out.find("report: "), std::string::npos);
+
+  const ReportData d = collect_report_data(run);
+  ASSERT_EQ(d.stages.size(), 1u);
+  const Predictions& p = d.stages[0].predictions;
+  EXPECT_FALSE(p.binary);
+  EXPECT_EQ(p.classes, 0);
+  ASSERT_EQ(p.flow_images.size(), 3u);  // the first 3 of 4 test samples
+  // The right half of each image is the data set's true flow in the wheel's colours.
+  const train::StageData data = train::load_data(*d.config.data, d.config.seed);
+  for (size_t i = 0; i < p.flow_images.size(); ++i) {
+    const torch::Tensor& image = p.flow_images[i];
+    ASSERT_EQ(image.sizes(), (std::vector<int64_t>{16, 2 * 24 + train::kComparisonGap, 3}));
+    const torch::Tensor truth = data.test.targets[static_cast<int64_t>(i)];
+    const torch::Tensor uv = truth.slice(0, 0, 2), valid = truth[2];
+    const torch::Tensor expected =
+        train::flow_to_rgb(uv, train::max_flow_magnitude(uv, valid), valid);
+    EXPECT_TRUE(torch::equal(image.slice(1, 24 + train::kComparisonGap), expected)) << i;
+  }
+  EXPECT_TRUE(std::isfinite(d.results.at(0).aee));
+  EXPECT_EQ(d.curves.at(0).columns.count("val_aee"), 1u);
+
+  const Report page = render_report(d);
+  std::set<std::string> names;
+  for (const Figure& f : page.figures) names.insert(f.name);
+  for (const char* name : {"fp_flow_0", "fp_flow_1", "fp_flow_2", "fp_flow_legend"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;  // 3 samples and the legend
+  }
+  EXPECT_EQ(names.count("fp_flow_3"), 0u);
+  EXPECT_NE(page.html.find("AEE against weight bits"), std::string::npos);
+  EXPECT_NE(page.html.find("data-name=\"val_aee\""), std::string::npos);
+  EXPECT_EQ(testing::html_problem(page.html), "");
+  EXPECT_EQ(testing::external_reference(page.html), "");
 }
 
 TEST(HtmlPage, EscapesEverythingItIsGiven) {

@@ -103,7 +103,8 @@ void run_train(const TrainOptions& o) {
   // warning (`lowbit report` retries it and says the same thing as an error).
   if (!o.no_report) {
     try {
-      std::cout << "report: " << report::write_report(config.output) << "\n";
+      const std::string page = report::write_report(config.output);
+      std::cout << "report: " << page << "\n";
     } catch (const std::exception& e) {
       std::cerr << "lowbit: warning: report not written: " << e.what() << "\n";
     }

@@ -7,12 +7,14 @@
 #include "lowbit/report/heat_map.h"
 #include "lowbit/report/histogram_chart.h"
 #include "lowbit/report/html_page.h"
+#include "lowbit/report/image_chart.h"
 #include "lowbit/report/line_chart.h"
 #include "lowbit/report/report.h"
 #include "lowbit/report/roc_curve.h"
 #include "lowbit/report/scatter_chart.h"
 #include "lowbit/report/svg.h"
 #include "lowbit/train/report/csv_log.h"
+#include "lowbit/train/report/flow_color.h"
 
 namespace lowbit::report {
 namespace {
@@ -90,15 +92,20 @@ void curves_section(const ReportData& d, HtmlPage& page, Builder& b) {
 void stages_section(const ReportData& d, HtmlPage& page, Builder& b) {
   if (d.results.empty()) return;
   page.heading(2, "Stages side by side", "stages");
-  // The quality axis: accuracy where the task has it, else the AUC.
-  bool has_accuracy = false;
-  for (const StageSummary& s : d.results) has_accuracy = has_accuracy || std::isfinite(s.accuracy);
-  const std::string metric = has_accuracy ? "accuracy" : "AUC";
-  ScatterChart by_bits{
-      metric + " against weight bits", "weight bits per parameter", metric, {}, true};
-  ScatterChart by_flash{metric + " against flash bytes", "flash bytes", metric, {}, true};
+  // The quality axis: accuracy where the task has it, else the AUC, else (flow) the AEE, where
+  // smaller is better.
+  bool has_accuracy = false, has_auc = false;
   for (const StageSummary& s : d.results) {
-    const double q = has_accuracy ? s.accuracy : s.auc;
+    has_accuracy = has_accuracy || std::isfinite(s.accuracy);
+    has_auc = has_auc || std::isfinite(s.auc);
+  }
+  const bool aee = !has_accuracy && !has_auc;
+  const std::string metric = has_accuracy ? "accuracy" : has_auc ? "AUC" : "AEE";
+  ScatterChart by_bits{
+      metric + " against weight bits", "weight bits per parameter", metric, {}, !aee};
+  ScatterChart by_flash{metric + " against flash bytes", "flash bytes", metric, {}, !aee};
+  for (const StageSummary& s : d.results) {
+    const double q = has_accuracy ? s.accuracy : has_auc ? s.auc : s.aee;
     by_bits.points.push_back({s.mean_bits, q, s.stage});
     by_flash.points.push_back({s.flash_bytes, q, s.stage});
   }
@@ -111,11 +118,11 @@ void stages_section(const ReportData& d, HtmlPage& page, Builder& b) {
   page.heading(3, "Results");
   std::vector<std::vector<std::string>> rows;
   for (const StageSummary& s : d.results) {
-    rows.push_back({s.stage, s.bits, cell(s.accuracy), cell(s.auc), cell(s.loss),
+    rows.push_back({s.stage, s.bits, cell(s.accuracy), cell(s.auc), cell(s.aee), cell(s.loss),
                     cell(s.weight_bytes, 12), cell(s.flash_bytes, 12), s.flash_form,
                     cell(s.macs, 12), s.export_error.empty() ? "yes" : s.export_error});
   }
-  page.table({"stage", "bits", "accuracy", "auc", "loss", "weight bytes", "flash bytes",
+  page.table({"stage", "bits", "accuracy", "auc", "AEE", "loss", "weight bytes", "flash bytes",
               "flash form", "MACs", "integer model"},
              rows);
 }
@@ -178,8 +185,31 @@ void weights_section(const StageAnalysis& a, int bins, HtmlPage& page, Builder& 
   page.end_row();
 }
 
+void flow_section(const StageAnalysis& a, HtmlPage& page, Builder& b) {
+  const Predictions& p = a.predictions;
+  page.heading(3, "Flow on the " + p.set + " set");
+  page.begin_row();
+  for (size_t i = 0; i < p.flow_images.size(); ++i) {
+    const torch::Tensor& image = p.flow_images[i];
+    // Small event frames are enlarged to about 480 pixels across, whole pixels each.
+    const double zoom = std::max(1.0, std::floor(480.0 / static_cast<double>(image.size(1))));
+    const std::string sample = std::to_string(p.flow_samples[i]);
+    b.add(a.stage + "_flow_" + sample,
+          image_svg(image, "'" + a.stage + "': " + p.set + " sample " + sample, zoom, "predicted",
+                    "true"),
+          "Sample " + sample +
+              ": predicted (left) and true (right) flow in the colour-wheel "
+              "coding, one colour scale for both; black: no ground truth");
+  }
+  b.add(a.stage + "_flow_legend", image_svg(train::colour_wheel_legend(96), "colour wheel", 1.0),
+        "Direction is hue (right red, down yellow, left cyan-blue, up violet); white: no motion, "
+        "full colour: the largest true magnitude");
+  page.end_row();
+}
+
 void predictions_section(const StageAnalysis& a, HtmlPage& page, Builder& b) {
   const Predictions& p = a.predictions;
+  if (!p.flow_images.empty()) flow_section(a, page, b);
   if (p.classes == 0 && !p.binary) return;
   page.heading(3, "Predictions on the " + p.set + " set");
   page.begin_row();

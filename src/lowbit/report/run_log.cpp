@@ -149,6 +149,7 @@ std::vector<StageSummary> read_results(const std::string& path) {
     s.accuracy = json_number(j, "accuracy");
     s.auc = json_number(j, "auc");
     s.loss = json_number(j, "loss");
+    s.aee = json_number(j, "aee");
     s.flash_bytes = json_number(j, "flash_bytes");
     s.flash_form = json_text(j, "flash_form");
     s.macs = json_number(j, "macs");

@@ -37,6 +37,7 @@ struct StageSummary {
   double accuracy = 0.0;      ///< Test accuracy (NaN when undefined).
   double auc = 0.0;           ///< Test ROC AUC (NaN when undefined).
   double loss = 0.0;          ///< Test loss.
+  double aee = 0.0;           ///< Test average endpoint error of flow stages (NaN otherwise).
   double flash_bytes = 0.0;   ///< Flash bytes of the integer model, or FP32 bytes (NaN: none).
   std::string flash_form;     ///< "int" or "fp32".
   double macs = 0.0;          ///< MACs per inference (NaN: unknown).

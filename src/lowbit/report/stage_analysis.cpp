@@ -14,6 +14,7 @@
 #include "lowbit/train/data_source.h"
 #include "lowbit/train/quantize/layer_weights.h"
 #include "lowbit/train/report/evaluation.h"
+#include "lowbit/train/report/flow_color.h"
 #include "lowbit/train/report/metrics.h"
 
 namespace lowbit::report {
@@ -99,7 +100,7 @@ std::vector<LayerWeightData> layer_weight_data(torch::nn::Module& model) {
 }
 
 Predictions stage_predictions(torch::nn::AnyModule& model, const train::StageConfig& stage,
-                              const train::StageData& data) {
+                              const train::StageData& data, int64_t flow_samples) {
   Predictions p;
   const bool has_test = data.test.size() > 0;
   const data::Dataset& set = has_test ? data.test : data.val;
@@ -114,6 +115,15 @@ Predictions stage_predictions(torch::nn::AnyModule& model, const train::StageCon
     outputs.push_back(model.forward(set.inputs.slice(0, start, end)).detach());
   }
   const torch::Tensor out = torch::cat(outputs);
+  if (train::is_flow_loss(stage.loss.type)) {
+    // Flow targets are [N, 3, H, W] = (u, v, valid), the outputs [N, 2, H, W].
+    for (int64_t i = 0; i < std::min(flow_samples, set.size()); ++i) {
+      const torch::Tensor truth = set.targets[i];
+      p.flow_samples.push_back(i);
+      p.flow_images.push_back(train::flow_comparison_image(out[i], truth.slice(0, 0, 2), truth[2]));
+    }
+    return p;
+  }
   const train::BatchScores scores = train::score_batch(stage.loss, out, set.targets);
   const bool class_ids = set.targets.scalar_type() == torch::kInt64 && set.targets.dim() == 1;
   if (scores.scores.defined()) {

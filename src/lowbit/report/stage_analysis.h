@@ -40,6 +40,9 @@ struct Predictions {
   std::vector<int> labels;     ///< 0/1 labels.
   int64_t classes = 0;         ///< Classes of the confusion matrix (0: not a classification).
   std::vector<std::vector<int64_t>> confusion;  ///< confusion[true][predicted].
+  std::vector<int64_t> flow_samples;  ///< Flow tasks: the samples drawn (the first up to 3).
+  /// train::flow_comparison_image of each: predicted | true flow, uint8 [H, 2 W + gap, 3].
+  std::vector<torch::Tensor> flow_images;
 };
 
 /// One trained stage.
@@ -56,9 +59,10 @@ struct StageAnalysis {
 std::vector<LayerWeightData> layer_weight_data(torch::nn::Module& model);
 
 /// The predictions of `model` on `data`'s test set (validation set when empty) for `stage`'s
-/// loss: binary tasks give scores and labels, class-id targets a confusion matrix.
+/// loss: binary tasks give scores and labels, class-id targets a confusion matrix, flow tasks the
+/// flow images of the first (up to) `flow_samples` samples.
 Predictions stage_predictions(torch::nn::AnyModule& model, const train::StageConfig& stage,
-                              const train::StageData& data);
+                              const train::StageData& data, int64_t flow_samples = 3);
 
 /// Restores stage `stage` of the run in `run_dir` (its best.pt) with the run's `config` and
 /// `data`, and computes its analysis. `export_error` is the reason results.json gives for the

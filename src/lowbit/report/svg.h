@@ -83,6 +83,8 @@ class SvgBuilder {
   /// Text at (x, y); `anchor` is start, middle or end. The text is escaped here.
   void text(double x, double y, const std::string& text, const std::string& anchor = "start",
             const std::string& attrs = "");
+  /// Markup appended as it is (already escaped), for elements without a helper.
+  void raw(const std::string& markup) { body_ += markup; }
   /// The finished element.
   std::string str() const;
 
