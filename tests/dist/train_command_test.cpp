@@ -137,5 +137,19 @@ TEST_F(DistTrainTest, KilledWorkerEndsTheJob) {
       << util::read_file(log);
 }
 
+TEST_F(DistTrainTest, DeviceCudaWithoutAGpuFailsBeforeWriting) {
+  if (std::getenv("CUDA_VISIBLE_DEVICES") != nullptr) GTEST_SKIP() << "a GPU machine";
+  const auto r = run_lowbit("train '" + (dir_ / "run.yaml") + "' --set device=cuda --no-report");
+  if (r.code == 0) GTEST_SKIP() << "LibTorch sees a GPU";
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("device: cuda, but LibTorch sees no CUDA device"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir_ / "out/metrics.csv"));
+  const auto automatic = run_lowbit("train '" + (dir_ / "run.yaml") +
+                                    "' --set device=auto --set stages.0.epochs=1 "
+                                    "--no-report");
+  EXPECT_EQ(automatic.code, 0) << automatic.err;
+}
+
 }  // namespace
 }  // namespace lowbit::cli::testing

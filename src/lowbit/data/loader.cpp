@@ -83,8 +83,10 @@ void Loader::produce(std::vector<int64_t> order, int64_t epoch) {
       std::vector<int64_t> idx(order.begin() + begin, order.begin() + end);
       Batch batch;
       batch.indices = torch::tensor(idx, torch::kInt64);
-      batch.inputs = dataset_.inputs.index_select(0, batch.indices);
-      batch.targets = dataset_.targets.index_select(0, batch.indices);
+      // Data on a GPU (device: cuda) are gathered there, with the positions moved to it.
+      const torch::Tensor at = batch.indices.to(dataset_.inputs.device());
+      batch.inputs = dataset_.inputs.index_select(0, at);
+      batch.targets = dataset_.targets.index_select(0, at.to(dataset_.targets.device()));
       if (transform_)
         batch = transform_(std::move(batch), mix_seed(epoch_seed, static_cast<uint64_t>(b)));
       std::unique_lock<std::mutex> lock(mutex_);

@@ -98,6 +98,12 @@ int launch_local_workers(const std::vector<std::string>& args, int nproc, std::o
   exe[length] = '\0';
   StoreServer store(nproc, timeouts);
   const pid_t launcher = getpid();
+  // Ctrl-C goes to the whole process group: the workers stop at the end of their epoch, and the
+  // launcher waits for them instead of dying first (which would kill them unsaved).
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &previous);
 
   std::map<pid_t, int> running;  // pid -> rank
   for (int rank = 0; rank < nproc; ++rank) {
@@ -115,6 +121,7 @@ int launch_local_workers(const std::vector<std::string>& args, int nproc, std::o
     if (pid == 0) {
       // A worker must not outlive a launcher that was killed.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      signal(SIGINT, SIG_DFL);  // an ignored signal would stay ignored across exec
       if (getppid() != launcher) _exit(1);
       execve(exe, argv.data(), envp.data());
       _exit(127);
@@ -150,6 +157,7 @@ int launch_local_workers(const std::vector<std::string>& args, int nproc, std::o
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
     }
   }
+  sigaction(SIGINT, &previous, nullptr);
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "lowbit/train/checkpoint/warm_start.h"
 #include "lowbit/train/data_source.h"
 #include "lowbit/train/quantize/quantize_model.h"
+#include "lowbit/train/device.h"
 #include "lowbit/train/report/csv_log.h"
 #include "lowbit/train/report/results_table.h"
 #include "lowbit/util/atomic_file.h"
@@ -200,6 +201,16 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
 
   StageData data = load_data(*config.data, config.seed);
+  // Model, data and quantizers on one device; the data move once, not per batch.
+  const torch::Device device = resolve_device(config.device, options.local_rank);
+  if (!device.is_cpu()) {
+    for (data::Dataset* set : {&data.train, &data.val, &data.test}) {
+      if (set->size() == 0) continue;
+      set->inputs = set->inputs.to(device);
+      set->targets = set->targets.to(device);
+    }
+    log << "device: " << device.str() << "\n";
+  }
   for (const StageConfig& stage : config.stages) {
     check_targets_for_loss(data.train, stage.loss, stage.name);
   }
@@ -249,6 +260,7 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
                          "stage '" + stage.name + "'");
     }
 
+    model.ptr()->to(device);
     TrainerOptions trainer_options;
     trainer_options.run_dir = run_dir;
     trainer_options.seed = config.seed;
@@ -260,6 +272,7 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     if (stage.methods.distill) {
       trainer_options.teacher =
           load_teacher(config, *stage.methods.distill, in_features, outputs, log);
+      trainer_options.teacher.ptr()->to(device);
     }
     Trainer trainer(model, stage, trainer_options);
     StageResult result = trainer.run(data);

@@ -44,6 +44,8 @@ struct RunOptions {
   /// The data-parallel job (nullptr: one process). Every rank trains; rank 0 alone writes the
   /// run directory. Not owned.
   dist::Communicator* comm = nullptr;
+  /// This process's GPU index for `device: cuda` (LOCAL_RANK in a job).
+  int local_rank = 0;
 };
 
 /// What a run did.

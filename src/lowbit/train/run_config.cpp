@@ -211,6 +211,7 @@ RunConfig parse_run_config(const config::ConfigNode& root) {
   RunConfig run;
   run.seed = static_cast<uint64_t>(root.get_in_range<int64_t>("seed", 1, 0, INT64_MAX));
   run.threads = root.get_in_range<int>("threads", 1, 1, 1024);
+  run.device = root.choice("device", "cpu", {"cpu", "cuda", "auto"});
   run.output = read_path_text(root, "output", "");
   run.data = root.child("data");
   run.model = root.child("model");

@@ -149,6 +149,8 @@ struct RunConfig {
   uint64_t seed = 1;
   /// Intra-op CPU threads (at::set_num_threads).
   int threads = 1;
+  /// `device`: cpu (default), cuda or auto (the GPU when LibTorch sees one).
+  std::string device = "cpu";
   /// Run directory for checkpoints, metrics.csv and results.
   std::string output;
   /// The `data:` section, read by the data builder.

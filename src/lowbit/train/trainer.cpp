@@ -120,6 +120,8 @@ Checkpoint Trainer::make_checkpoint(int64_t epoch, const BestMetricTracker& trac
   checkpoint.lr_factor = lr_factor_;
   checkpoint.stage_config = stage_.yaml;
   checkpoint.model = model_state(*model_.ptr());
+  // Checkpoints hold CPU tensors, so that export and CPU machines read a GPU run's files.
+  for (auto& item : checkpoint.model) item.value() = item.value().cpu();
   checkpoint.method_state = methods.state();
   checkpoint.optimizer_state = optimizer_state_bytes(*optimizer_);
   return checkpoint;
