@@ -380,8 +380,12 @@ TEST_F(OnnxExportFolder, WritesModelJsonAndMarkerAndReplacesOnlyExports) {
   EXPECT_EQ(json.at("provenance").at("stage"), "w4");
   const OnnxSummary s = summarize_onnx_model(util::read_file(result.model_path), result.model_path);
   EXPECT_EQ(s.metadata.at("source_run"), "runs/x");
-  // `lowbit verify` / `size` refuse it by its format rather than misreading it.
-  EXPECT_THROW(read_export_info(out.string()), util::FileError);
+  // `lowbit verify` / `size` read it as an ONNX export (no C prefix or target).
+  const ExportInfo info = read_export_info(out.string());
+  EXPECT_EQ(info.format, onnx_format_name(options.format));
+  EXPECT_EQ(info.opset, options.opset);
+  EXPECT_EQ(info.stage, "w4");
+  EXPECT_TRUE(info.prefix.empty());
 
   // An earlier export is replaced; a bad request leaves it as it was.
   options.format = OnnxFormat::kQdq;

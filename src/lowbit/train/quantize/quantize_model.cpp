@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lowbit/nn/leaky.h"
 #include "lowbit/nn/quantized_layer.h"
 #include "lowbit/train/quantize/batch_norm_fold.h"
 
@@ -41,11 +42,23 @@ const std::string& spec_of(const LayerSpecs& specs, const std::string& role) {
   return specs.activations;
 }
 
+// Every nn::Leaky of the model with its dotted name, in module order.
+std::vector<std::pair<std::string, std::shared_ptr<nn::LeakyImpl>>> leaky_layers(
+    torch::nn::Module& model) {
+  std::vector<std::pair<std::string, std::shared_ptr<nn::LeakyImpl>>> found;
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    if (auto leaky = std::dynamic_pointer_cast<nn::LeakyImpl>(item.value())) {
+      found.emplace_back(item.key(), leaky);
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 LayerSpecs resolve_layer_specs(const QuantizationConfig& config, const std::string& layer) {
-  LayerSpecs specs{config.weights, config.biases, config.inputs, config.outputs,
-                   config.activations};
+  LayerSpecs specs{config.weights, config.biases,      config.inputs,
+                   config.outputs, config.activations, config.state};
   for (const auto& o : config.layers) {
     if (!glob_match(o.pattern, layer)) continue;
     if (o.weights) specs.weights = *o.weights;
@@ -53,6 +66,7 @@ LayerSpecs resolve_layer_specs(const QuantizationConfig& config, const std::stri
     if (o.inputs) specs.inputs = *o.inputs;
     if (o.outputs) specs.outputs = *o.outputs;
     if (o.activations) specs.activations = *o.activations;
+    if (o.state) specs.state = *o.state;
   }
   return specs;
 }
@@ -72,6 +86,7 @@ std::string QuantizationReport::text() const {
     put("inputs", l.specs.inputs);
     put("outputs", l.specs.outputs);
     put("activations", l.specs.activations);
+    if (l.specs.state > 0) put("state", std::to_string(l.specs.state) + " bits");
     if (!any) out << " fp";
     out << "\n";
   }
@@ -106,9 +121,21 @@ QuantizationReport quantize_model(torch::nn::Module& model, const QuantizationCo
     if (found == index.end()) continue;
     report.layers[found->second].kind = item.value()->as<nn::QuantizedLayer>()->kind();
   }
+  for (const auto& [name, leaky] : leaky_layers(model)) {
+    const int bits = resolve_layer_specs(config, name).state;
+    leaky->set_state_quant_bits(bits);
+    if (bits == 0) continue;
+    LayerQuantization entry;
+    entry.layer = name;
+    entry.kind = "Leaky";
+    entry.specs.state = bits;
+    report.layers.push_back(entry);
+  }
+  const auto leaky = leaky_layers(model);
   for (const auto& o : config.layers) {
     bool matched = false;
     for (const auto& l : report.layers) matched = matched || glob_match(o.pattern, l.layer);
+    for (const auto& l : leaky) matched = matched || glob_match(o.pattern, l.first);
     if (!matched) report.unmatched_patterns.push_back(o.pattern);
   }
   return report;
@@ -136,6 +163,15 @@ std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& ev
   std::vector<QuantizerSlot> slots = find_quantizer_slots(model, event.layers, event.role);
   int changed = 0;
   std::string what;
+  if (event.action == EventAction::kSetBits && (event.role == "state" || event.role == "all")) {
+    for (const auto& [name, leaky] : leaky_layers(model)) {
+      if (!glob_match(event.layers, name)) continue;
+      if (event.role == "all" && leaky->options.state_quant_bits() == 0) continue;
+      leaky->set_state_quant_bits(event.bits);
+      what = "set " + std::to_string(event.bits) + " bits on";
+      ++changed;
+    }
+  }
   for (auto& slot : slots) {
     quant::Quantizer q = slot.get();
     switch (event.action) {
@@ -207,11 +243,17 @@ std::string bits_summary(torch::nn::Module& model) {
     for (int b : bits) text += (text.empty() ? prefix : "/") + std::to_string(b);
     return text;
   };
+  std::set<int> state_bits;
+  for (const auto& l : leaky_layers(model)) {
+    if (l.second->options.state_quant_bits() > 0)
+      state_bits.insert(l.second->options.state_quant_bits());
+  }
   std::string w = join("w", weight_bits), a = join("a", activation_bits);
-  if (w.empty() && a.empty()) return "fp";
+  const std::string s = join("s", state_bits);
+  if (w.empty() && a.empty() && s.empty()) return "fp";
   if (w.empty()) w = "wfp";
   if (a.empty()) a = "afp";
-  return w + " " + a;
+  return w + " " + a + (s.empty() ? "" : " " + s);
 }
 
 }  // namespace lowbit::train

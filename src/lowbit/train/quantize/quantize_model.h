@@ -21,6 +21,7 @@ struct LayerSpecs {
   std::string inputs;       ///< QLinear/QConv2d input SPEC.
   std::string outputs;      ///< QLinear/QConv2d output SPEC.
   std::string activations;  ///< QActivation output SPEC.
+  int state = 0;            ///< nn::Leaky membrane bits (0: float).
 };
 
 /// The defaults of `config` with every override whose glob matches `layer` applied in order.
@@ -29,7 +30,7 @@ LayerSpecs resolve_layer_specs(const QuantizationConfig& config, const std::stri
 /// One quantized layer and the SPECs it got.
 struct LayerQuantization {
   std::string layer;  ///< Dotted module name.
-  std::string kind;   ///< "QLinear", "QConv2d" or "QActivation".
+  std::string kind;   ///< "QLinear", "QConv2d", "QActivation", ... or "Leaky" (membrane).
   LayerSpecs specs;   ///< The SPECs set.
 };
 
@@ -43,8 +44,9 @@ struct QuantizationReport {
   std::string text() const;
 };
 
-/// Sets the quantizers of every QLinear, QConv2d and QActivation of `model` from `config`. The
-/// layers' quantizer parameters change, so optimizers must be rebuilt afterwards.
+/// Sets the quantizers of every QLinear, QConv2d and QActivation of `model` from `config`, and
+/// the membrane bits of every nn::Leaky (listed in the report only when quantized). The layers'
+/// quantizer parameters change, so optimizers must be rebuilt afterwards.
 QuantizationReport quantize_model(torch::nn::Module& model, const QuantizationConfig& config);
 
 /// One quantizer slot of one layer.
@@ -61,8 +63,9 @@ std::vector<QuantizerSlot> find_quantizer_slots(torch::nn::Module& model, const 
 
 /// Applies a quantizer event (set_bits, switch_quantizer, freeze, unfreeze) or fold_batchnorm
 /// (fold_batch_norms()) to `model` and returns a one-line description. set_bits and freeze touch
-/// only slots holding a quantizer; throws std::invalid_argument naming the event when it matches no
-/// quantizer slot.
+/// only slots holding a quantizer; set_bits with role `state` sets the membrane bits of every
+/// matching nn::Leaky, with role `all` those of the quantized ones. Throws std::invalid_argument
+/// naming the event when it matches no quantizer slot.
 std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& event);
 
 /// Weight storage at the weights' bit widths: for every QLinear/QConv2d, numel(weight) times its
@@ -70,7 +73,8 @@ std::string apply_quantizer_event(torch::nn::Module& model, const EpochEvent& ev
 /// without one); other parameters count 32 bits. Rounded up to whole bytes.
 int64_t weight_bytes(torch::nn::Module& model);
 
-/// A summary of the bit widths in use, e.g. "w4 a8" or "fp" when nothing is quantized.
+/// A summary of the bit widths in use, e.g. "w4 a8", "w4 a8 s8" with an 8-bit membrane, or "fp"
+/// when nothing is quantized.
 std::string bits_summary(torch::nn::Module& model);
 
 }  // namespace lowbit::train
