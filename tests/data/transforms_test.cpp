@@ -88,6 +88,36 @@ TEST(Transforms, RandomCropShiftsExactlyAndIsSeeded) {
   }
 }
 
+TEST(Transforms, CropAndAffineBringInTheFillPerChannel) {
+  const torch::Tensor images = torch::zeros({6, 2, 8, 8});
+  const std::vector<double> fill = {-1.5, 7.0};
+  auto g1 = make_generator(4);
+  const torch::Tensor cropped = random_crop(images, 3, g1, fill);
+  // Every pixel is the image's 0 or its channel's fill, exactly; some images got fill.
+  EXPECT_TRUE(torch::logical_or(cropped.select(1, 0) == 0, cropped.select(1, 0) == -1.5)
+                  .all()
+                  .item<bool>());
+  EXPECT_TRUE(
+      torch::logical_or(cropped.select(1, 1) == 0, cropped.select(1, 1) == 7.0).all().item<bool>());
+  EXPECT_GT((cropped.select(1, 1) == 7.0).sum().item<int64_t>(), 0);
+  EXPECT_TRUE(torch::equal(cropped.select(1, 0) == -1.5, cropped.select(1, 1) == 7.0));
+  // Zoomed out to half size, the corners come from outside the image: the fill, per channel.
+  AffineOptions half;
+  half.max_rotation_deg = 0;
+  half.max_translate = 0;
+  half.min_scale = 0.5;
+  half.max_scale = 0.5;
+  auto g2 = make_generator(5);
+  const torch::Tensor zoomed = random_affine(images, half, g2, fill);
+  EXPECT_FLOAT_EQ(zoomed.index({0, 0, 0, 0}).item<float>(), -1.5f);
+  EXPECT_FLOAT_EQ(zoomed.index({3, 1, 7, 7}).item<float>(), 7.0f);
+  EXPECT_FLOAT_EQ(zoomed.index({2, 1, 4, 4}).item<float>(), 0.0f);  // the centre is the image's
+  auto g3 = make_generator(5);
+  EXPECT_FLOAT_EQ(random_affine(images + 1, half, g3).index({0, 0, 0, 0}).item<float>(), 0.0f);
+  auto g4 = make_generator(6);
+  EXPECT_THROW(random_crop(images, 1, g4, {1.0, 2.0, 3.0}), std::invalid_argument);
+}
+
 TEST(Transforms, AffineIdentityRangesKeepImageAndRandomIsSeeded) {
   torch::manual_seed(6);
   const torch::Tensor images = torch::rand({4, 1, 16, 16});

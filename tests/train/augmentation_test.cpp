@@ -83,6 +83,40 @@ TEST_F(AugmentationTest, ChangesTrainingBatchesOnlyAndRepeatsWithTheSeed) {
   EXPECT_TRUE(torch::equal(aug.train.inputs, plain.train.inputs));
 }
 
+// Batches are augmented after normalization, so the pixels crops and affine transforms bring in
+// must be a raw black pixel's normalized value, not 0 (0 there is the data set's mean grey: it
+// gave Fashion-MNIST images grey borders and cost the affine recipe of issue 17 points).
+TEST_F(AugmentationTest, FillIsARawBlackPixelAfterNormalization) {
+  torch::manual_seed(12);
+  torch::Tensor images = torch::rand({40, 1, 8, 8}) * 0.5 + 0.25;
+  images.index_put_({torch::indexing::Slice(), 0, 0, 0}, 0.0);  // a black pixel in every image
+  data::write_npy(path("x.npy"), images);
+  data::write_npy(path("y.npy"), torch::arange(40) % 2);
+  const std::string base =
+      "{source: npy, inputs: " + path("x.npy") + ", targets: " + path("y.npy") + ", normalize: ";
+  const StageData d =
+      load_data(config::ConfigNode::parse(base + "true, augment: {affine: {}}}", "d.yaml"), 5);
+  ASSERT_TRUE(d.augment.has_value());
+  ASSERT_EQ(d.augment->fill.size(), 1u);
+  const float black = d.train.inputs.index({0, 0, 0, 0}).item<float>();
+  EXPECT_LT(black, -1.0f);  // well below the mean: 0 would be a grey fill
+  EXPECT_NEAR(d.augment->fill[0], black, 1e-5);
+  // Without normalization the raw fill stays, and a raw fill maps like the data does.
+  const StageData raw = load_data(
+      config::ConfigNode::parse(base + "false, augment: {affine: {}, fill: [0.5]}}", "d.yaml"), 5);
+  EXPECT_EQ(raw.augment->fill, std::vector<double>{0.5});
+  EXPECT_EQ(normalized_fill({1.0}, {0.5, 0.25}, {0.5, 0.25}), (std::vector<double>{1.0, 3.0}));
+  EXPECT_EQ(normalized_fill({0.0, 1.0}, {0.5}, {0.5}), (std::vector<double>{-1.0, 1.0}));
+  // One value or one per channel.
+  EXPECT_THROW(load_data(config::ConfigNode::parse(
+                             base + "true, augment: {hflip: 0.5, fill: [0, 1]}}", "d.yaml"),
+                         5),
+               config::ConfigError);
+  EXPECT_THROW(
+      load_data(config::ConfigNode::parse(base + "true, augment: {fill: []}}", "d.yaml"), 5),
+      config::ConfigError);
+}
+
 TEST_F(AugmentationTest, NeedsImages) {
   data::write_npy(path("f.npy"), torch::zeros({20, 3}));
   data::write_npy(path("y.npy"), torch::zeros({20}, torch::kInt64));

@@ -21,13 +21,18 @@ void require_4d(const torch::Tensor& images, const char* who) {
 torch::Tensor per_channel(const std::vector<double>& values, int64_t channels, int64_t dims,
                           const char* what) {
   if (values.size() != 1 && static_cast<int64_t>(values.size()) != channels) {
-    throw std::invalid_argument(std::string("normalize: ") + what + " needs 1 or " +
-                                std::to_string(channels) + " values, got " +
-                                std::to_string(values.size()));
+    throw std::invalid_argument(std::string(what) + " needs 1 or " + std::to_string(channels) +
+                                " values, got " + std::to_string(values.size()));
   }
   std::vector<int64_t> shape(static_cast<size_t>(dims), 1);
   shape[1] = static_cast<int64_t>(values.size());
   return torch::tensor(values, torch::kFloat32).reshape(shape);
+}
+
+// The fill value per channel as [1, C, 1, 1] (or [1, 1, 1, 1]) in the images' dtype.
+torch::Tensor fill_values(const std::vector<double>& fill, const torch::Tensor& images) {
+  if (fill.empty()) return torch::zeros({1, 1, 1, 1}, images.options());
+  return per_channel(fill, images.size(1), 4, "augment: fill").to(images.scalar_type());
 }
 
 }  // namespace
@@ -53,8 +58,8 @@ torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& 
     if (!(s > 0)) throw std::invalid_argument("normalize: std values must be > 0");
   }
   const int64_t c = images.size(1);
-  return (images - per_channel(mean, c, images.dim(), "mean")) /
-         per_channel(std, c, images.dim(), "std");
+  return (images - per_channel(mean, c, images.dim(), "normalize: mean")) /
+         per_channel(std, c, images.dim(), "normalize: std");
 }
 
 std::pair<std::vector<double>, std::vector<double>> channel_mean_std(const torch::Tensor& images) {
@@ -88,14 +93,16 @@ torch::Tensor random_hflip(const torch::Tensor& images, double p, torch::Generat
   return torch::where(flip, hflip(images), images);
 }
 
-torch::Tensor random_crop(const torch::Tensor& images, int64_t padding,
-                          torch::Generator& generator) {
+torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, torch::Generator& generator,
+                          const std::vector<double>& fill) {
   require_4d(images, "random_crop");
   if (padding < 0) throw std::invalid_argument("random_crop: padding must be >= 0");
   if (padding == 0) return images;
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   const int64_t hp = h + 2 * padding, wp = w + 2 * padding;
-  const torch::Tensor padded = torch::constant_pad_nd(images, {padding, padding, padding, padding});
+  // The image is copied into a canvas of the fill value, so every pixel moves exactly.
+  torch::Tensor padded = fill_values(fill, images).expand({n, c, hp, wp}).clone();
+  padded.slice(2, padding, padding + h).slice(3, padding, padding + w).copy_(images);
   const torch::Tensor oy = torch::randint(2 * padding + 1, {n, 1, 1}, generator, torch::kInt64);
   const torch::Tensor ox = torch::randint(2 * padding + 1, {n, 1, 1}, generator, torch::kInt64);
   const torch::Tensor rows = oy + torch::arange(h, torch::kInt64).reshape({1, h, 1});
@@ -106,7 +113,7 @@ torch::Tensor random_crop(const torch::Tensor& images, int64_t padding,
 }
 
 torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& options,
-                            torch::Generator& generator) {
+                            torch::Generator& generator, const std::vector<double>& fill) {
   require_4d(images, "random_affine");
   if (!(options.min_scale > 0 && options.max_scale >= options.min_scale)) {
     throw std::invalid_argument("random_affine: need 0 < min_scale <= max_scale");
@@ -129,19 +136,25 @@ torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& op
       torch::stack({torch::stack({cos_a, -sin_a, tx}, 1), torch::stack({sin_a, cos_a, ty}, 1)}, 1);
   namespace F = torch::nn::functional;
   const torch::Tensor grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
-  return F::grid_sample(images, grid,
+  // grid_sample brings in zeros from outside; sampling (x - fill) and adding fill back brings in
+  // the fill value instead, blended bilinearly at the border as the zeros would be.
+  const torch::Tensor f = fill_values(fill, images);
+  return F::grid_sample(images - f, grid,
                         F::GridSampleFuncOptions()
                             .mode(torch::kBilinear)
                             .padding_mode(torch::kZeros)
-                            .align_corners(false));
+                            .align_corners(false)) +
+         f;
 }
 
 torch::Tensor augment(const torch::Tensor& images, const AugmentOptions& options,
                       torch::Generator& generator) {
   torch::Tensor out = images;
-  if (options.crop_padding > 0) out = random_crop(out, options.crop_padding, generator);
+  if (options.crop_padding > 0) {
+    out = random_crop(out, options.crop_padding, generator, options.fill);
+  }
   if (options.flip_probability > 0) out = random_hflip(out, options.flip_probability, generator);
-  if (options.affine) out = random_affine(out, options.affine_options, generator);
+  if (options.affine) out = random_affine(out, options.affine_options, generator, options.fill);
   return out;
 }
 

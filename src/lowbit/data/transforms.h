@@ -35,10 +35,10 @@ torch::Tensor hflip(const torch::Tensor& images);
 /// Mirrors each image of [N, ...] with probability `p`.
 torch::Tensor random_hflip(const torch::Tensor& images, double p, torch::Generator& generator);
 
-/// Pads [N, C, H, W] by `padding` zero pixels on each side and crops a random H x W window per
-/// image (pixels are moved exactly, never interpolated).
-torch::Tensor random_crop(const torch::Tensor& images, int64_t padding,
-                          torch::Generator& generator);
+/// Pads [N, C, H, W] by `padding` pixels of value `fill` (per channel; empty = 0) on each side and
+/// crops a random H x W window per image (pixels are moved exactly, never interpolated).
+torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, torch::Generator& generator,
+                          const std::vector<double>& fill = {});
 
 /// Ranges of the random affine transform; each image draws its own parameters uniformly.
 struct AffineOptions {
@@ -48,9 +48,10 @@ struct AffineOptions {
   double max_scale = 1.1;          ///< Largest zoom factor.
 };
 
-/// Rotates, shifts and zooms each image of [N, C, H, W] (bilinear, zeros outside).
+/// Rotates, shifts and zooms each image of [N, C, H, W] (bilinear; `fill`, per channel, outside;
+/// empty = 0).
 torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& options,
-                            torch::Generator& generator);
+                            torch::Generator& generator, const std::vector<double>& fill = {});
 
 /// A chain of augmentations for training batches; each step runs when enabled.
 struct AugmentOptions {
@@ -58,6 +59,10 @@ struct AugmentOptions {
   double flip_probability = 0.0;  ///< random_hflip probability; 0 = off.
   bool affine = false;            ///< Whether to apply random_affine.
   AffineOptions affine_options;   ///< Ranges for random_affine.
+  /// Value per channel (one value: every channel) of the pixels crop and affine bring in from
+  /// outside the image, in the space of the tensors augmented: after normalization that is the
+  /// normalized value of the raw fill (black is not 0 there). Empty = 0.
+  std::vector<double> fill;
 };
 
 /// Applies crop, then flip, then affine, as enabled in `options`.

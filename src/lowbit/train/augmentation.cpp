@@ -1,5 +1,6 @@
 #include "lowbit/train/augmentation.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -25,8 +26,20 @@ std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_
     a.max_scale = scale[1];
     affine->done();
   }
+  options.fill = node->get<std::vector<double>>("fill", {0.0});
+  if (options.fill.empty()) node->fail("fill", "expected one raw pixel value or one per channel");
   node->done();
   return options;
+}
+
+std::vector<double> normalized_fill(const std::vector<double>& raw, const std::vector<double>& mean,
+                                    const std::vector<double>& std) {
+  const size_t channels = std::max({raw.size(), mean.size(), std.size()});
+  // One value stands for every channel, as in data::normalize.
+  auto at = [](const std::vector<double>& v, size_t c) { return v.size() == 1 ? v[0] : v.at(c); };
+  std::vector<double> out(channels);
+  for (size_t c = 0; c < channels; ++c) out[c] = (at(raw, c) - at(mean, c)) / at(std, c);
+  return out;
 }
 
 data::BatchTransform augment_transform(const data::AugmentOptions& options) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "lowbit/config/config_reader.h"
 #include "lowbit/data/loader.h"
@@ -10,10 +11,15 @@
 
 namespace lowbit::train {
 
-/// Reads `augment: {hflip: P, crop_padding: N, affine: {degrees, translate, scale: [lo, hi]}}`
-/// under `data_node`; nothing when the key is absent. Unknown keys and out-of-range values are
-/// ConfigErrors.
+/// Reads `augment: {hflip: P, crop_padding: N, affine: {degrees, translate, scale: [lo, hi]},
+/// fill: [raw values]}` under `data_node`; nothing when the key is absent. `fill` (default [0],
+/// black) is in raw pixel units. Unknown keys and out-of-range values are ConfigErrors.
 std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_node);
+
+/// The raw fill values (one, or one per channel) as normalize() with `mean` and `std` maps them,
+/// per channel: the value the augmentations must bring in once the data is normalized.
+std::vector<double> normalized_fill(const std::vector<double>& raw, const std::vector<double>& mean,
+                                    const std::vector<double>& std);
 
 /// A Loader transform applying data::augment to each batch's inputs with a generator seeded by
 /// the batch seed, so a run repeats exactly under the same loader seed.
