@@ -71,8 +71,8 @@ const std::vector<std::string>& event_action_names() {
 }
 
 const std::vector<std::string>& event_role_names() {
-  static const std::vector<std::string> names = {"weights", "biases",      "inputs",
-                                                 "outputs", "activations", "all"};
+  static const std::vector<std::string> names = {"weights",     "biases", "inputs", "outputs",
+                                                 "activations", "state",  "all"};
   return names;
 }
 
@@ -92,6 +92,7 @@ QuantizationConfig parse_quantization(const config::ConfigNode& node) {
   config.inputs = read_spec(node, "inputs", quant::Role::kActivation).value_or("");
   config.outputs = read_spec(node, "outputs", quant::Role::kActivation).value_or("");
   config.activations = read_spec(node, "activations", quant::Role::kActivation).value_or("");
+  config.state = node.get_in_range<int>("state", 0, 0, 16);
   for (const config::ConfigNode& entry : node.list("layers")) {
     LayerQuantOverride o;
     if (!entry.has("match")) entry.fail("match", "missing required key");
@@ -101,6 +102,7 @@ QuantizationConfig parse_quantization(const config::ConfigNode& node) {
     o.inputs = read_spec(entry, "inputs", quant::Role::kActivation);
     o.outputs = read_spec(entry, "outputs", quant::Role::kActivation);
     o.activations = read_spec(entry, "activations", quant::Role::kActivation);
+    if (entry.has("state")) o.state = entry.get_in_range<int>("state", 0, 0, 16);
     entry.done();
     config.layers.push_back(std::move(o));
   }
@@ -126,6 +128,10 @@ EpochEvent parse_event(const config::ConfigNode& node, int64_t epochs) {
   } else {
     event.layers = read_path_text(node, "layers", "*");
     event.role = node.choice("role", "all", event_role_names());
+    if (event.role == "state" && event.action != EventAction::kSetBits) {
+      node.fail("role",
+                "the membrane (role state) has no quantizer module: only set_bits changes it");
+    }
     if (event.action == EventAction::kSetBits) {
       event.bits = node.get_in_range<int>("bits", 0, 1, 32);
       if (!node.has("bits")) node.fail("bits", "set_bits needs `bits` (1..32)");

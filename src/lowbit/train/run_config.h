@@ -50,6 +50,8 @@ struct LayerQuantOverride {
   std::optional<std::string> outputs;
   /// Output SPEC of QActivation layers; unset keeps the default.
   std::optional<std::string> activations;
+  /// Membrane bits of matching nn::Leaky layers (0: float); unset keeps the default.
+  std::optional<int> state;
 };
 
 /// The quantizers a stage puts on the model's quantizable layers ("" means none: full precision).
@@ -64,6 +66,9 @@ struct QuantizationConfig {
   std::string outputs;
   /// Default output SPEC of QActivation.
   std::string activations;
+  /// Membrane bits of every nn::Leaky (snnTorch's state_quant grid tied to the threshold,
+  /// docs/spiking.md); 0 keeps the membrane in float.
+  int state = 0;
   /// Per-layer overrides, applied in order (a later match wins).
   std::vector<LayerQuantOverride> layers;
 };
@@ -93,7 +98,8 @@ struct EpochEvent {
   /// fnmatch glob over layer names (default "*": every quantized layer; for kFoldBatchNorm the
   /// batch norms' names).
   std::string layers = "*";
-  /// Quantizer slot: weights, biases, inputs, outputs, activations or all (default all).
+  /// Quantizer slot: weights, biases, inputs, outputs, activations, state (the membrane of
+  /// nn::Leaky layers; set_bits only) or all (default all; includes quantized membranes).
   std::string role = "all";
   /// kSetBits: the new width.
   int bits = 0;
@@ -170,7 +176,8 @@ struct RunConfig {
 };
 
 /// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
-/// `layers: [{match, ...}]`); every SPEC is checked with the quantizer registry.
+/// `state` (membrane bits, 0..16), `layers: [{match, ...}]`); every SPEC is checked with the
+/// quantizer registry.
 QuantizationConfig parse_quantization(const config::ConfigNode& node);
 
 /// Reads one event of a stage of `epochs` epochs.

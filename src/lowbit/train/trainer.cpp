@@ -23,6 +23,7 @@
 #include "lowbit/train/report/csv_log.h"
 #include "lowbit/train/report/metrics.h"
 #include "lowbit/train/report/progress.h"
+#include "lowbit/train/report/quant_ranges.h"
 
 namespace lowbit::train {
 namespace {
@@ -294,6 +295,11 @@ StageResult Trainer::run(const StageData& data) {
       save_checkpoint(checkpoint, last_path);
     }
     result.epochs_run = epoch + 1;
+    // Seed 003 logs each layer's quantization range every epoch: EMA observers and membranes.
+    if (dp.is_root()) {
+      log_quantization_ranges((fs::path(dir) / "quant_ranges.csv").string(), stage_.name, epoch + 1,
+                              module);
+    }
 
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
