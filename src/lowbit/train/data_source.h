@@ -16,10 +16,10 @@ namespace lowbit::train {
 const std::vector<std::string>& data_source_names();
 
 /// Reads a `data:` section and loads its data. Keys: `source` (smartpix, smartpix_clusters,
-/// mnist_like, cifar10, csv, npy, events_synthetic, events_file), the source's own keys, `val_fraction` (default 0.1), `test_fraction` (sources without
-/// a test split; default 0.2), `limit` (use only the first N training samples; 0 = all),
-/// `stratify` (default true for class targets) and `augment` (see read_augment; image data only).
-/// Splits are fixed by `seed`.
+/// mnist_like, cifar10, csv, npy, events_synthetic, events_file), the source's own keys,
+/// `val_fraction` (default 0.1), `test_fraction` (sources without a test split; default 0.2),
+/// `limit` (use only the first N training samples; 0 = all), `stratify` (default true for class
+/// targets) and `augment` (see read_augment; image data only). Splits are fixed by `seed`.
 StageData load_data(const config::ConfigNode& node, uint64_t seed);
 
 /// Throws config::ConfigError naming the stage, the loss and the data when the targets do not suit
