@@ -22,6 +22,7 @@ namespace {
 using testing::exists;
 using testing::run_lowbit;
 using testing::TempDir;
+using testing::write_three_class_csv;
 
 // The rows of a CSV file without quoted cells, by the value of its first column.
 std::map<std::string, std::map<std::string, std::string>> read_csv(const std::string& path) {
@@ -51,15 +52,7 @@ class CompareCommandTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
-    std::ofstream csv(*dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 150; ++i) {
-      const int label = i % 3;
-      const double a = (label == 1 ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
-      const double b = (label == 2 ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
-      csv << a << "," << b << "," << label << "\n";
-    }
-    csv.close();
+    write_three_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
                                 "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
                                     (*dir_ / "data.csv") + ", label_column: label}\n" + R"(

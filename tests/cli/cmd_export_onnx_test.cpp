@@ -21,6 +21,7 @@ namespace {
 using testing::exists;
 using testing::run_lowbit;
 using testing::TempDir;
+using testing::write_three_class_csv;
 
 std::string q(const std::string& path) {
   return "'" + path + "'";
@@ -31,16 +32,7 @@ class ExportOnnxCommandTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
     // Three classes in the plane, written without randomness; a test split for verify.
-    for (const char* name : {"train.csv", "test.csv"}) {
-      std::ofstream csv(*dir_ / name);
-      csv << "a,b,label\n";
-      for (int i = 0; i < 150; ++i) {
-        const int label = i % 3;
-        const double a = (label == 1 ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
-        const double b = (label == 2 ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
-        csv << a << "," << b << "," << label << "\n";
-      }
-    }
+    for (const char* name : {"train.csv", "test.csv"}) write_three_class_csv(*dir_ / name);
     const std::string quantized_stage = R"(
     from: fp
     epochs: 2

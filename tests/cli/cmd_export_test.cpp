@@ -16,21 +16,14 @@ namespace {
 using testing::exists;
 using testing::run_lowbit;
 using testing::TempDir;
+using testing::write_three_class_csv;
 
 class ExportCommandTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
     // Three classes in the plane, written without randomness.
-    std::ofstream csv(*dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 150; ++i) {
-      const int label = i % 3;
-      const double a = (label == 1 ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
-      const double b = (label == 2 ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
-      csv << a << "," << b << "," << label << "\n";
-    }
-    csv.close();
+    write_three_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
                                 "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
                                     (*dir_ / "data.csv") + ", label_column: label}\n" + R"(

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -81,6 +82,19 @@ inline int count_entries(const std::string& dir) {
   const int n = std::stoi(util::read_file(list));
   std::remove(list.c_str());
   return n;
+}
+
+/// Writes `path`: a CSV (columns a, b, label) of 150 points in three separable classes of the
+/// plane, without randomness, for the small runs the command tests train.
+inline void write_three_class_csv(const std::string& path) {
+  std::ofstream csv(path);
+  csv << "a,b,label\n";
+  for (int i = 0; i < 150; ++i) {
+    const int label = i % 3;
+    const double a = (label == 1 ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
+    const double b = (label == 2 ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
+    csv << a << "," << b << "," << label << "\n";
+  }
 }
 
 /// The first registered type that quantizes weights and accepts `key` ("" for any), if any.

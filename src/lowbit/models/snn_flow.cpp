@@ -3,14 +3,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "lowbit/util/shape_text.h"
+
 namespace lowbit::models {
 namespace {
-
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + "]";
-}
 
 // Leaky ReLU with FlowNet's slope, between the decoder's layers.
 torch::Tensor decoder_activation(const torch::Tensor& x) {
@@ -70,12 +66,13 @@ void SnnFlowImpl::reset() {
 torch::Tensor SnnFlowImpl::forward(const torch::Tensor& events) {
   if (events.dim() != 5 || events.size(2) != 2) {
     throw std::invalid_argument("snn_flow: expected events [B, T, 2, H, W], got " +
-                                shape_text(events));
+                                util::shape_text(events.sizes()));
   }
   if (options.time_steps() != 0 && events.size(1) != options.time_steps()) {
     throw std::invalid_argument("snn_flow: built for time_steps " +
                                 std::to_string(options.time_steps()) + " but the input " +
-                                shape_text(events) + " has " + std::to_string(events.size(1)));
+                                util::shape_text(events.sizes()) + " has " +
+                                std::to_string(events.size(1)));
   }
   // Spiking layers run time-major [T, B, C, H, W]; the decoder reads spike rates [B, C, H, W].
   torch::Tensor x = events.transpose(0, 1);

@@ -7,15 +7,10 @@
 #include <stdexcept>
 
 #include "lowbit/quant/ste.h"
+#include "lowbit/util/shape_text.h"
 
 namespace lowbit::nn {
 namespace {
-
-std::string shape_text(torch::IntArrayRef sizes) {
-  std::ostringstream text;
-  text << sizes;
-  return text.str();
-}
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("Leaky: " + what);
@@ -99,12 +94,12 @@ void LeakyImpl::check_input(const torch::Tensor& x, int64_t channel_dim, const c
   require(x.defined() && x.is_floating_point(),
           std::string(what) + ": the input must be a floating-point tensor");
   require(x.dim() >= channel_dim + (options.channels() > 0 ? 1 : 0) && x.dim() >= 1,
-          std::string(what) + ": input " + shape_text(x.sizes()) + " has too few dimensions (" +
-              (channel_dim == 2 ? "[T, B, ...]" : "[B, ...]") +
+          std::string(what) + ": input " + util::shape_text(x.sizes()) +
+              " has too few dimensions (" + (channel_dim == 2 ? "[T, B, ...]" : "[B, ...]") +
               (options.channels() > 0 ? " with channels" : "") + ")");
   if (options.channels() > 0) {
     require(x.size(channel_dim) == options.channels(),
-            std::string(what) + ": input " + shape_text(x.sizes()) + " has " +
+            std::string(what) + ": input " + util::shape_text(x.sizes()) + " has " +
                 std::to_string(x.size(channel_dim)) + " channels along dimension " +
                 std::to_string(channel_dim) + ", the layer " + std::to_string(options.channels()));
   }
@@ -125,8 +120,8 @@ void LeakyImpl::reset_state() {
 torch::Tensor LeakyImpl::step(const torch::Tensor& x) {
   check_input(x, 1, "step");
   if (membrane_.defined() && membrane_.sizes() != x.sizes()) {
-    throw std::invalid_argument("Leaky::step: input " + shape_text(x.sizes()) +
-                                " differs from the state's " + shape_text(membrane_.sizes()) +
+    throw std::invalid_argument("Leaky::step: input " + util::shape_text(x.sizes()) +
+                                " differs from the state's " + util::shape_text(membrane_.sizes()) +
                                 "; call reset_state() between samples");
   }
   if (!membrane_.defined()) {

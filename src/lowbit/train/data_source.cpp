@@ -17,24 +17,18 @@
 #include "lowbit/data/transforms.h"
 #include "lowbit/train/augmentation.h"
 #include "lowbit/util/atomic_file.h"
+#include "lowbit/util/shape_text.h"
 
 namespace lowbit::train {
 namespace {
-
-// "[N, C, H, W]" for error messages.
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + "]";
-}
 
 // Training and test samples must have one shape: a model built for one cannot read the other, and
 // without this check the mismatch surfaced only when testing, after a whole training run.
 void require_same_sample_shape(const data::Dataset& train, const data::Dataset& test) {
   if (train.inputs.sizes().slice(1) != test.inputs.sizes().slice(1)) {
     throw util::FileError("training data '" + train.name + "' has samples of shape " +
-                          shape_text(train.inputs) + " but test data '" + test.name + "' has " +
-                          shape_text(test.inputs) +
+                          util::shape_text(train.inputs.sizes()) + " but test data '" + test.name +
+                          "' has " + util::shape_text(test.inputs.sizes()) +
                           " (expected the same shape after the sample count)");
   }
 }
@@ -122,7 +116,7 @@ data::Dataset npy_dataset(const config::ConfigNode& node, const std::string& inp
   if (inputs.dim() < 2)
     node.fail(inputs_key, "expected an array [N, ...] with 2 or more dimensions");
   if (inputs.numel() == 0) {
-    throw util::FileError(d.name + ": no data: shape " + shape_text(inputs) +
+    throw util::FileError(d.name + ": no data: shape " + util::shape_text(inputs.sizes()) +
                           " (expected at least one sample and one feature)");
   }
   if (targets.dim() == 2 && targets.size(1) == 1) targets = targets.flatten();

@@ -4,17 +4,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "lowbit/util/shape_text.h"
+
 namespace lowbit::train {
-namespace {
-
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + "]";
-}
-
-}  // namespace
-
 FlowMetrics compute_flow_metrics(const torch::Tensor& prediction, const torch::Tensor& target,
                                  const torch::Tensor& event_mask) {
   if (prediction.dim() != 4 || prediction.size(1) != 2 || target.dim() != 4 ||
@@ -23,15 +15,16 @@ FlowMetrics compute_flow_metrics(const torch::Tensor& prediction, const torch::T
     throw std::invalid_argument(
         "compute_flow_metrics: expected prediction [N, 2, H, W] and target "
         "[N, 3, H, W] of one N, H, W, got " +
-        shape_text(prediction) + " and " + shape_text(target));
+        util::shape_text(prediction.sizes()) + " and " + util::shape_text(target.sizes()));
   }
   const torch::Tensor pred = prediction.detach().to(torch::kCPU, torch::kDouble);
   const torch::Tensor truth = target.detach().to(torch::kCPU, torch::kDouble);
   torch::Tensor mask = truth.select(1, 2).ne(0);
   if (event_mask.defined()) {
     if (event_mask.sizes() != mask.sizes()) {
-      throw std::invalid_argument("compute_flow_metrics: event mask " + shape_text(event_mask) +
-                                  " does not match the flow's [N, H, W] " + shape_text(mask));
+      throw std::invalid_argument(
+          "compute_flow_metrics: event mask " + util::shape_text(event_mask.sizes()) +
+          " does not match the flow's [N, H, W] " + util::shape_text(mask.sizes()));
     }
     mask = mask.logical_and(event_mask.detach().to(torch::kCPU).ne(0));
   }
