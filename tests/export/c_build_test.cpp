@@ -1,6 +1,6 @@
 // End to end: export random models for every weight format, compile the C with cc, run it and
 // compare with the C++ reference executor exactly.
-#include "lowbit/export/c_build.h"
+#include "lowbit/export/c/c_build.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "export/random_models.h"
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/c/codegen.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/util/atomic_file.h"
 

@@ -1,4 +1,4 @@
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/c/codegen.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

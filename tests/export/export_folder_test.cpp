@@ -8,7 +8,7 @@
 #include <string>
 
 #include "export/random_models.h"
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/c/codegen.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::exporter {

@@ -10,12 +10,12 @@
 #include <tuple>
 
 #include "export/random_models.h"
-#include "lowbit/export/c_build.h"
-#include "lowbit/export/codegen.h"
-#include "lowbit/export/cross_build.h"
+#include "lowbit/export/c/c_build.h"
+#include "lowbit/export/c/codegen.h"
+#include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/reference_executor.h"
-#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/target.h"
 #include "lowbit/util/atomic_file.h"
 #include "lowbit_runtime.h"

@@ -18,51 +18,56 @@ TEST(PackWeights, DocumentedExamples) {
   EXPECT_EQ(pack_weights(WeightFormat::kSym2, {-3, 3, 1}, 1, 3), (std::vector<uint8_t>{0x2C}));
 }
 
-TEST(PackWeights, EqualsTheRuntimePackerByteForByte) {
+TEST(PackWeights, TheRuntimeUnpacksEveryFormatBackToTheCodes) {
   std::mt19937 rng(11);
   for (WeightFormat format : kAllWeightFormats) {
     for (int64_t rows : {1, 3, 4}) {
       for (int64_t length : {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33}) {
         const std::vector<int8_t> codes = testing::random_codes(format, rows * length, rng);
-        const std::vector<uint8_t> ours = pack_weights(format, codes, rows, length);
-        const auto runtime_format = static_cast<lowbit_format_t>(format);
-        const size_t size = lowbit_packed_size(runtime_format, static_cast<size_t>(rows),
-                                               static_cast<size_t>(length));
-        ASSERT_EQ(static_cast<int64_t>(size), packed_size(format, rows, length));
-        ASSERT_EQ(static_cast<size_t>(packed_row_bytes(format, length)),
-                  lowbit_packed_row_bytes(runtime_format, static_cast<size_t>(length)));
-        std::vector<uint8_t> theirs(size, 0xAA);
-        ASSERT_EQ(lowbit_pack_weights(runtime_format, codes.data(), static_cast<size_t>(rows),
-                                      static_cast<size_t>(length), theirs.data(), size),
-                  LOWBIT_OK);
-        ASSERT_EQ(ours, theirs) << format_name(format) << " " << rows << "x" << length;
-        // And the runtime unpacks ours back to the codes.
+        const std::vector<uint8_t> packed = pack_weights(format, codes, rows, length);
+        // Rows padded to whole bytes: ceil(length * bits / 8) each.
+        ASSERT_EQ(static_cast<int64_t>(packed.size()),
+                  rows * ((length * format_bits(format) + 7) / 8));
+        ASSERT_EQ(packed_size(format, rows, length), static_cast<int64_t>(packed.size()));
         std::vector<int8_t> back(codes.size());
-        ASSERT_EQ(lowbit_unpack_weights(runtime_format, ours.data(), ours.size(),
-                                        static_cast<size_t>(rows), static_cast<size_t>(length),
-                                        back.data()),
+        ASSERT_EQ(lowbit_unpack_weights(static_cast<lowbit_format_t>(format), packed.data(),
+                                        packed.size(), static_cast<size_t>(rows),
+                                        static_cast<size_t>(length), back.data()),
                   LOWBIT_OK);
-        ASSERT_EQ(back, codes);
+        ASSERT_EQ(back, codes) << format_name(format) << " " << rows << "x" << length;
       }
     }
   }
 }
 
-TEST(PackWeights, FormatTraitsMatchTheRuntimeTable) {
-  for (WeightFormat format : kAllWeightFormats) {
-    const lowbit_format_traits_t* traits =
-        lowbit_format_traits(static_cast<lowbit_format_t>(format));
-    ASSERT_NE(traits, nullptr);
-    EXPECT_EQ(std::string(traits->name), format_name(format));
-    EXPECT_EQ(traits->bits, format_bits(format));
-    EXPECT_EQ(traits->code_min, format_code_min(format));
-    EXPECT_EQ(traits->code_max, format_code_max(format));
-    for (int code = -130; code <= 130; ++code) {
-      EXPECT_EQ(lowbit_format_has_code(static_cast<lowbit_format_t>(format), code) != 0,
-                format_has_code(format, code))
-          << format_name(format) << " " << code;
+TEST(WeightFormat, FactsAsDocumentedInRuntimeMd) {
+  struct Expected {
+    WeightFormat format;
+    const char* name;
+    int bits, min, max;
+    bool odd;
+  };
+  const Expected table[] = {{WeightFormat::kInt8, "int8", 8, -128, 127, false},
+                            {WeightFormat::kInt4, "int4", 4, -8, 7, false},
+                            {WeightFormat::kInt2, "int2", 2, -2, 1, false},
+                            {WeightFormat::kBinary, "binary", 1, -1, 1, true},
+                            {WeightFormat::kSym2, "sym2", 2, -3, 3, true},
+                            {WeightFormat::kSym4, "sym4", 4, -15, 15, true}};
+  for (const Expected& e : table) {
+    EXPECT_EQ(std::string(format_name(e.format)), e.name);
+    EXPECT_EQ(format_bits(e.format), e.bits) << e.name;
+    EXPECT_EQ(format_code_min(e.format), e.min) << e.name;
+    EXPECT_EQ(format_code_max(e.format), e.max) << e.name;
+    EXPECT_EQ(format_is_odd_grid(e.format), e.odd) << e.name;
+    EXPECT_EQ(format_for_bits(e.bits, e.odd, "x"), e.format) << e.name;
+    for (int code = e.min - 2; code <= e.max + 2; ++code) {
+      const bool in_range = code >= e.min && code <= e.max;
+      EXPECT_EQ(format_has_code(e.format, code), in_range && (!e.odd || code % 2 != 0))
+          << e.name << " " << code;
     }
   }
+  EXPECT_THROW(format_bits(static_cast<WeightFormat>(6)), std::invalid_argument);
+  EXPECT_THROW(format_has_code(static_cast<WeightFormat>(-1), 0), std::invalid_argument);
 }
 
 TEST(PackWeights, UnrepresentableCodeOrWrongCountNamesTheLayer) {

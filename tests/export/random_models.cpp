@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "lowbit/export/requantization.h"
+#include "lowbit/export/lowering/requantization.h"
 
 namespace lowbit::exporter::testing {
 

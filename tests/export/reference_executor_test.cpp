@@ -5,7 +5,7 @@
 #include <random>
 
 #include "export/random_models.h"
-#include "lowbit/export/requantization.h"
+#include "lowbit/export/lowering/requantization.h"
 #include "lowbit_runtime.h"
 
 namespace lowbit::exporter {

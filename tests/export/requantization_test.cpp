@@ -1,4 +1,4 @@
-#include "lowbit/export/requantization.h"
+#include "lowbit/export/lowering/requantization.h"
 
 #include <gtest/gtest.h>
 

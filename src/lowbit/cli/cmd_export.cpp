@@ -13,7 +13,7 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/c/codegen.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/onnx/onnx_export.h"
 

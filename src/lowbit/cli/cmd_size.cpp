@@ -18,7 +18,7 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
-#include "lowbit/export/cross_build.h"
+#include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/train/report/csv_log.h"

@@ -20,8 +20,8 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
-#include "lowbit/export/c_build.h"
-#include "lowbit/export/cross_build.h"
+#include "lowbit/export/c/c_build.h"
+#include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/export_folder.h"
 #include "lowbit/export/onnx/onnx_agreement.h"
 #include "lowbit/export/onnx/onnx_export.h"

@@ -1,14 +1,14 @@
 #include "lowbit/cli/trained_stage.h"
 
-#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/lowering/requant_precision.h"
 
 #include <torch/autograd.h>
 
 #include <filesystem>
 #include <stdexcept>
 
-#include "lowbit/export/convert.h"
-#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/lowering/lower_model.h"
+#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/nn/quantized_layer.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/train/checkpoint/stage_restore.h"

@@ -1,15 +1,18 @@
 #include "lowbit/export/export_folder.h"
 
-#include "lowbit/export/target.h"
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
 
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/target.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::exporter {
@@ -19,6 +22,58 @@ namespace fs = std::filesystem;
 
 constexpr const char* kModelJsonFormat = "lowbit-integer-model";
 constexpr const char* kOnnxModelJsonFormat = "lowbit-onnx-model";
+
+bool is_c_identifier(const std::string& text) {
+  if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0]))) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Printable, without '*' (the prefix is also echoed inside C block comments).
+std::string printable(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool visible = std::isprint(static_cast<unsigned char>(c)) != 0;
+    out += (visible && c != '*') ? c : '_';
+  }
+  return out;
+}
+
+// Unique per process and call: the temporary and replaced siblings of an export folder.
+std::string sibling_suffix() {
+  static std::atomic<unsigned> counter{0};
+  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// Folders that an export killed midway left beside `target`: ".NAME.tmp-PID-N" (an unfinished
+// export) and, once `target` is back in place, ".NAME.old-PID-N" (a replaced one). Only those of
+// processes that no longer exist are removed; an ".old" folder without a target is the only
+// copy of the earlier export and stays.
+void remove_stale_siblings(const fs::path& target) {
+  const std::string name = target.filename().string();
+  std::error_code ec;
+  const bool target_exists = fs::exists(target, ec);
+  for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    for (const std::string kind : {".tmp-", ".old-"}) {
+      const std::string head = "." + name + kind;
+      if (entry.rfind(head, 0) != 0 || (kind == ".old-" && !target_exists)) continue;
+      const std::string rest = entry.substr(head.size());
+      const size_t dash = rest.find('-');
+      if (dash == 0 || dash == std::string::npos || dash > 9 ||
+          rest.find_first_not_of("0123456789-") != std::string::npos) {
+        continue;
+      }
+      std::error_code ignored;
+      if (util::process_is_gone(std::stol(rest.substr(0, dash))) &&
+          it->symlink_status(ignored).type() == fs::file_type::directory) {
+        fs::remove_all(it->path(), ignored);
+      }
+    }
+  }
+}
 
 // Symbolic links are resolved so that a link to the run directory counts as the run directory.
 fs::path resolved(const fs::path& path) {
@@ -161,6 +216,53 @@ void check_export_target(const std::string& target, const std::vector<std::strin
   refuse(given, std::string("it is a non-empty folder without the '") + kExportMarkerName +
                     "' marker of an earlier export; choose a new or empty folder, remove it "
                     "yourself, or pass --force to replace it");
+}
+
+void check_prefix(const std::string& prefix) {
+  if (!is_c_identifier(prefix)) {
+    // The prefix may come from a hostile model.json: show it shortened and printable.
+    throw std::invalid_argument("codegen: prefix '" + printable(prefix.substr(0, 80)) +
+                                "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  }
+}
+
+fs::path write_export_folder(const std::string& folder,
+                             const std::vector<std::string>& protected_paths, bool force,
+                             const std::string& who,
+                             const std::function<void(const fs::path&)>& write_files) {
+  fs::path target = fs::absolute(fs::path(folder)).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/" names "out"
+  check_export_target(target.string(), protected_paths, force);
+  remove_stale_siblings(target);
+  const fs::path parent = target.parent_path();
+  const std::string name = target.filename().string();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw util::FileError(who + ": cannot create " + parent.string() + ": " + ec.message());
+  const std::string suffix = sibling_suffix();
+  const fs::path temp = parent / ("." + name + ".tmp-" + suffix);
+  const fs::path old = parent / ("." + name + ".old-" + suffix);
+  try {
+    fs::create_directories(temp);
+    write_files(temp);
+    util::write_text_atomically((temp / kExportMarkerName).string(), export_marker_text());
+    const bool replace = fs::exists(target);
+    if (replace) fs::rename(target, old);
+    try {
+      fs::rename(temp, target);
+    } catch (...) {
+      if (replace) fs::rename(old, target);
+      throw;
+    }
+    if (replace) fs::remove_all(old, ec);  // the new export is in place; a leftover is harmless
+  } catch (const fs::filesystem_error& error) {
+    fs::remove_all(temp, ec);
+    throw util::FileError(who + ": writing export " + target.string() + " failed: " + error.what());
+  } catch (...) {
+    fs::remove_all(temp, ec);
+    throw;
+  }
+  return target;
 }
 
 ExportInfo parse_export_info(const std::string& text, const std::string& path) {

@@ -1,8 +1,10 @@
-// The export folder as a thing on disk: the marker that says "lowbit export wrote this", the
-// rules for which existing path an export may replace, and reading model.json back for
-// `lowbit verify` and `lowbit size`.
+// The export folder as a thing on disk, shared by every backend: the marker that says "lowbit
+// export wrote this", the rules for which existing path an export may replace, writing a folder
+// all at once, and reading model.json back for `lowbit verify` and `lowbit size`.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,19 @@ bool is_export_folder(const std::string& folder);
 /// (a run's config.yaml with stage folders, a best.pt or last.pt checkpoint).
 void check_export_target(const std::string& target, const std::vector<std::string>& protected_paths,
                          bool force);
+
+/// Throws std::invalid_argument unless `prefix` is a C identifier ([A-Za-z_][A-Za-z0-9_]*): the
+/// C backend's symbol prefix, checked where it is written and where model.json is read back.
+void check_prefix(const std::string& prefix);
+
+/// Writes the export folder `folder` all at once. Checks it (check_export_target), removes what
+/// killed exports left beside it, lets `write_files` fill a fresh temporary sibling folder, adds
+/// the marker and renames the sibling into place; an old export there is replaced only at the
+/// end, so any failure leaves `folder` as it was. Errors are util::FileError naming the path,
+/// prefixed with `who` ("codegen", "onnx export"). Returns the absolute folder path.
+std::filesystem::path write_export_folder(
+    const std::string& folder, const std::vector<std::string>& protected_paths, bool force,
+    const std::string& who, const std::function<void(const std::filesystem::path&)>& write_files);
 
 /// What an export's model.json records, as verify and size need it.
 struct ExportInfo {

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit_mcu.h"
 
 namespace lowbit::exporter {

@@ -1,5 +1,5 @@
-// The exporter's own weight packer (docs/runtime.md, "Packing layout"): rows padded to whole
-// bytes, little-endian fields within a byte, two's complement or odd-grid fields.
+// Weight packing for the exporter (docs/runtime.md, "Packing layout"): the runtime's own packer
+// (lowbit_pack_weights) behind errors that name the layer and the offending code.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +15,6 @@ int64_t packed_row_bytes(WeightFormat format, int64_t row_length);
 
 /// Bytes of a packed [rows][row_length] matrix: rows * packed_row_bytes().
 int64_t packed_size(WeightFormat format, int64_t rows, int64_t row_length);
-
-/// The stored bit field of a code: its low bits (two's complement) or (code + 2^bits - 1) / 2.
-uint8_t code_field(WeightFormat format, int code);
 
 /// Packs row-major [rows][row_length] codes. Throws std::invalid_argument naming `layer_name`
 /// if the count is not rows * row_length or a code is not representable in the format.

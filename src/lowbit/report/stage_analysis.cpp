@@ -8,7 +8,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "lowbit/export/convert.h"
+#include "lowbit/export/lowering/lower_model.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/train/checkpoint/stage_restore.h"
 #include "lowbit/train/data_source.h"

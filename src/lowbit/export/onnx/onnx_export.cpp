@@ -1,8 +1,5 @@
 #include "lowbit/export/onnx/onnx_export.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 
@@ -18,11 +15,6 @@ namespace lowbit::exporter {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string sibling_suffix() {
-  static std::atomic<unsigned> counter{0};
-  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
 
 nlohmann::json shape_json(const Shape& shape, int rank) {
   nlohmann::json dims = nlohmann::json::array({"N"});
@@ -92,11 +84,7 @@ nlohmann::json onnx_model_json(const IntegerModel& model, const OnnxOptions& opt
         {"scale", last.output_scale},
         {"zero_point", last.output_zero_point}}},
       {"layers", layers},
-      {"provenance",
-       {{"source_run", options.provenance.source_run},
-        {"stage", options.provenance.stage},
-        {"config_hash", options.provenance.config_hash},
-        {"date", options.provenance.date}}},
+      {"provenance", provenance_json(options.provenance)},
   };
 }
 
@@ -107,39 +95,11 @@ OnnxExportResult export_onnx(const IntegerModel& model, const std::string& folde
   const std::string bytes = onnx_model_bytes(model, options, &checked);
   const std::string json_text = onnx_model_json(model, options, checked).dump(2) + "\n";
 
-  fs::path target = fs::absolute(fs::path(folder)).lexically_normal();
-  if (target.filename().empty()) target = target.parent_path();
-  check_export_target(target.string(), options.protected_paths, options.force);
-  const fs::path parent = target.parent_path();
-  const std::string name = target.filename().string();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec)
-    throw util::FileError("onnx export: cannot create " + parent.string() + ": " + ec.message());
-  const std::string suffix = sibling_suffix();
-  const fs::path temp = parent / ("." + name + ".tmp-" + suffix);
-  const fs::path old = parent / ("." + name + ".old-" + suffix);
-  try {
-    fs::create_directories(temp);
-    util::write_text_atomically((temp / kOnnxModelFile).string(), bytes);
-    util::write_text_atomically((temp / "model.json").string(), json_text);
-    util::write_text_atomically((temp / kExportMarkerName).string(), export_marker_text());
-    const bool replace = fs::exists(target);
-    if (replace) fs::rename(target, old);
-    try {
-      fs::rename(temp, target);
-    } catch (...) {
-      if (replace) fs::rename(old, target);
-      throw;
-    }
-    if (replace) fs::remove_all(old, ec);
-  } catch (const fs::filesystem_error& error) {
-    fs::remove_all(temp, ec);
-    throw util::FileError("onnx export: writing " + target.string() + " failed: " + error.what());
-  } catch (...) {
-    fs::remove_all(temp, ec);
-    throw;
-  }
+  const fs::path target = write_export_folder(
+      folder, options.protected_paths, options.force, "onnx export", [&](const fs::path& temp) {
+        util::write_text_atomically((temp / kOnnxModelFile).string(), bytes);
+        util::write_text_atomically((temp / "model.json").string(), json_text);
+      });
   return {(target / kOnnxModelFile).string(), static_cast<int64_t>(bytes.size()), checked};
 }
 

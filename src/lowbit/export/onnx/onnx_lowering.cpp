@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "lowbit/export/requantization.h"
+#include "lowbit/export/lowering/requantization.h"
 
 namespace lowbit::exporter {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/provenance.h"
 
 namespace lowbit::exporter {
 

@@ -1,4 +1,4 @@
-#include "lowbit/export/c_build.h"
+#include "lowbit/export/c/c_build.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,9 +1,6 @@
-#include "lowbit/export/codegen.h"
-
-#include <unistd.h>
+#include "lowbit/export/c/codegen.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -12,10 +9,10 @@
 #include <stdexcept>
 
 #include "lowbit/export/export_folder.h"
+#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/memory_plan.h"
 #include "lowbit/export/packing.h"
-#include "lowbit/export/requant_precision.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::exporter {
@@ -23,13 +20,6 @@ namespace lowbit::exporter {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool is_c_identifier(const std::string& text) {
-  if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0]))) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
 
 std::string upper(std::string text) {
   for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -134,49 +124,7 @@ const char* op_name(const Op& op) {
                     op);
 }
 
-std::string temp_suffix() {
-  static std::atomic<unsigned> counter{0};
-  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
-
-// Folders that an export killed midway left beside `target`: ".NAME.tmp-PID-N" (an unfinished
-// export) and, once `target` is back in place, ".NAME.old-PID-N" (a replaced one). Only those of
-// processes that no longer exist are removed; an ".old" folder without a target is the only
-// copy of the earlier export and stays.
-void remove_stale_siblings(const fs::path& target) {
-  const std::string name = target.filename().string();
-  std::error_code ec;
-  const bool target_exists = fs::exists(target, ec);
-  for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::string entry = it->path().filename().string();
-    for (const std::string kind : {".tmp-", ".old-"}) {
-      const std::string head = "." + name + kind;
-      if (entry.rfind(head, 0) != 0 || (kind == ".old-" && !target_exists)) continue;
-      const std::string rest = entry.substr(head.size());
-      const size_t dash = rest.find('-');
-      if (dash == 0 || dash == std::string::npos || dash > 9 ||
-          rest.find_first_not_of("0123456789-") != std::string::npos) {
-        continue;
-      }
-      std::error_code ignored;
-      if (util::process_is_gone(std::stol(rest.substr(0, dash))) &&
-          it->symlink_status(ignored).type() == fs::file_type::directory) {
-        fs::remove_all(it->path(), ignored);
-      }
-    }
-  }
-}
-
 }  // namespace
-
-void check_prefix(const std::string& prefix) {
-  if (!is_c_identifier(prefix)) {
-    // The prefix may come from a hostile model.json: show it shortened and printable.
-    throw std::invalid_argument("codegen: prefix '" + comment_safe(prefix.substr(0, 80)) +
-                                "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
-  }
-}
 
 std::string generate_header(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
@@ -470,7 +418,6 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
     layers.push_back(j);
   }
   const Layer& last = model.layers.back();
-  const Provenance& pv = options.provenance;
   return json{
       {"format", "lowbit-integer-model"},
       {"version", 1},
@@ -478,11 +425,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
       {"name", model.name},
       {"prefix", options.prefix},
       {"target", target.name},
-      {"provenance",
-       {{"source_run", pv.source_run},
-        {"stage", pv.stage},
-        {"config_hash", pv.config_hash},
-        {"date", pv.date}}},
+      {"provenance", provenance_json(options.provenance)},
       {"input",
        {{"shape", shape_json(model.input_shape)},
         {"scale", model.input_scale},
@@ -543,46 +486,21 @@ ModelCost export_model(const IntegerModel& model, const std::string& folder,
   }
   std::sort(runtime_files.begin(), runtime_files.end());
 
-  fs::path target = fs::absolute(fs::path(folder)).lexically_normal();
-  if (target.filename().empty()) target = target.parent_path();  // "out/" names "out"
-  check_export_target(target.string(), options.protected_paths, options.force);
-  remove_stale_siblings(target);
-  const fs::path parent = target.parent_path();
-  const std::string name = target.filename().string();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) throw util::FileError("codegen: cannot create " + parent.string() + ": " + ec.message());
-  const fs::path temp = parent / ("." + name + ".tmp-" + temp_suffix());
-  const fs::path old = parent / ("." + name + ".old-" + temp_suffix());
-  try {
-    for (const std::string& sub : subfolders) fs::create_directories(temp / "runtime" / sub);
-    util::write_text_atomically((temp / "runtime" / "include" / "lowbit_config.h").string(),
-                                runtime_config_header(export_target));
-    util::write_text_atomically((temp / "model.h").string(), header);
-    util::write_text_atomically((temp / "model.c").string(), source);
-    util::write_text_atomically((temp / "model.json").string(), json_text);
-    util::write_text_atomically((temp / kExportMarkerName).string(), export_marker_text());
-    for (const fs::path& file : runtime_files) {
-      util::write_text_atomically((temp / "runtime" / file).string(),
-                                  util::read_file((runtime / file).string()));
-    }
-    const bool replace = fs::exists(target);
-    if (replace) fs::rename(target, old);
-    try {
-      fs::rename(temp, target);
-    } catch (...) {
-      if (replace) fs::rename(old, target);
-      throw;
-    }
-    if (replace) fs::remove_all(old, ec);  // the new export is in place; a leftover is harmless
-  } catch (const fs::filesystem_error& error) {
-    fs::remove_all(temp, ec);
-    throw util::FileError("codegen: writing export " + target.string() +
-                          " failed: " + error.what());
-  } catch (...) {
-    fs::remove_all(temp, ec);
-    throw;
-  }
+  write_export_folder(
+      folder, options.protected_paths, options.force, "codegen", [&](const fs::path& temp) {
+        for (const std::string& sub : subfolders) {
+          fs::create_directories(temp / "runtime" / sub);
+        }
+        util::write_text_atomically((temp / "runtime" / "include" / "lowbit_config.h").string(),
+                                    runtime_config_header(export_target));
+        util::write_text_atomically((temp / "model.h").string(), header);
+        util::write_text_atomically((temp / "model.c").string(), source);
+        util::write_text_atomically((temp / "model.json").string(), json_text);
+        for (const fs::path& file : runtime_files) {
+          util::write_text_atomically((temp / "runtime" / file).string(),
+                                      util::read_file((runtime / file).string()));
+        }
+      });
   return cost;
 }
 

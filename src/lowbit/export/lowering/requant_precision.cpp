@@ -1,4 +1,4 @@
-#include "lowbit/export/requant_precision.h"
+#include "lowbit/export/lowering/requant_precision.h"
 
 #include <algorithm>
 #include <cstdlib>

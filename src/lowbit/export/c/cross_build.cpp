@@ -1,4 +1,4 @@
-#include "lowbit/export/cross_build.h"
+#include "lowbit/export/c/cross_build.h"
 
 #include <algorithm>
 #include <cctype>

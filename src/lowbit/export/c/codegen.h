@@ -8,19 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lowbit/export/export_folder.h"
 #include "lowbit/export/integer_model.h"
 #include "lowbit/export/model_cost.h"
+#include "lowbit/export/provenance.h"
 #include "lowbit/export/target.h"
 
 namespace lowbit::exporter {
-
-/// Where an exported model came from; written into the generated files' header comment and json.
-struct Provenance {
-  std::string source_run;   ///< Run folder or name the model was trained in.
-  std::string stage;        ///< Training stage (e.g. "4bit").
-  std::string config_hash;  ///< Hash of the run's configuration.
-  std::string date;         ///< Export date (ISO 8601); left as given.
-};
 
 /// Options of one export.
 struct CodegenOptions {
@@ -36,9 +30,6 @@ struct CodegenOptions {
   /// Export target (target.h): which kernels the code calls and how the runtime is configured.
   std::string target = "portable";
 };
-
-/// Throws std::invalid_argument unless `prefix` is a C identifier ([A-Za-z_][A-Za-z0-9_]*).
-void check_prefix(const std::string& prefix);
 
 /// The text of model.h for a model (validates it; throws std::invalid_argument on a bad model
 /// or a prefix that is not a C identifier).

@@ -1,4 +1,4 @@
-#include "lowbit/export/convert.h"
+#include "lowbit/export/lowering/lower_model.h"
 
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/export/c_build.h"
-#include "lowbit/export/codegen.h"
+#include "lowbit/export/c/c_build.h"
+#include "lowbit/export/c/codegen.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/models/cnn_mcu.h"
 #include "lowbit/models/graph.h"

@@ -1,4 +1,4 @@
-#include "lowbit/export/integer_form_weights.h"
+#include "lowbit/export/lowering/integer_form_weights.h"
 
 #include <stdexcept>
 

@@ -1,0 +1,83 @@
+// One chain of layers lowered to integer layers: the cursor (producer, grid, shape) the next
+// layer reads from, and the QLinear/QConv2d that waits for the quantizer fixing its output scale,
+// with batch norms folded into it and the following activation merged into its requantization.
+#pragma once
+
+#include <torch/expanding_array.h>
+#include <torch/nn/module.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/export/integer_model.h"
+#include "lowbit/export/lowering/activation_grid.h"
+#include "lowbit/nn/qconv2d.h"
+#include "lowbit/nn/qlinear.h"
+
+namespace lowbit::exporter::lowering {
+
+/// A fully connected or conv layer waiting for the quantizer that fixes its output scale.
+struct Pending {
+  Layer layer;                        ///< The layer, op filled but not yet requantized.
+  int64_t out_channels = 0;           ///< Output channels (features).
+  Shape out_shape;                    ///< Output shape.
+  std::vector<double> weight_scales;  ///< One per output channel.
+  std::vector<double> bias_real;      ///< One per output channel.
+  int64_t row_length = 0;             ///< Weights per output channel.
+};
+
+/// Builds the integer model while walking the layers of a chain.
+class LayerChain {
+ public:
+  /// Appends to `model`.
+  explicit LayerChain(IntegerModel& model) : model_(model) {}
+  /// Where the next layer reads from.
+  void set_cursor(int producer, const Grid& grid, const Shape& shape);
+  /// The shape the model input has, before any layer.
+  void set_input_shape(const Shape& shape) { shape_ = shape; }
+  int producer() const { return producer_; }
+  const Grid& grid() const { return grid_; }
+  const Shape& shape() const { return shape_; }
+  /// Whether the model input's grid is known (a quantizer on the input has been seen).
+  bool has_input() const { return has_input_; }
+  /// Whether a layer still waits for the quantizer that fixes its output scale.
+  bool pending() const { return pending_.has_value(); }
+  /// Appends a layer that reads `producer` and makes it the cursor.
+  void push_layer(Layer layer, const Grid& grid, const Shape& shape);
+  void add(const std::string& name, torch::nn::Module& module);
+  /// Emits the pending layer with its own output quantizer or fails when it has none.
+  void finish(const std::string& what_follows);
+
+ private:
+  void require_input(const std::string& name);
+  void require_settled(const std::string& name);
+  void push(const std::string& name, Op op, const Shape& out_shape);
+  void add_activation(const std::string& name, nn::QActivationImpl& act);
+  /// quantize_input() clamps to [-128, 127]; a narrower input grid would differ.
+  void clamp_input_grid(const std::string& name);
+  void take_input_quant(const std::string& name, const quant::Quantizer& input_quant);
+  void start_pending(const std::string& name, Op op, const quant::Quantizer& weight_quant,
+                     const torch::Tensor& weight, const torch::Tensor& bias, int64_t out,
+                     const Shape& out_shape, const quant::Quantizer& output_quant);
+  void add_linear(const std::string& name, nn::QLinearImpl& linear);
+  void add_conv(const std::string& name, nn::QConv2dImpl& conv);
+  void add_pool(const std::string& name, bool average, torch::ExpandingArray<2> kernel,
+                torch::ExpandingArray<2> stride, torch::ExpandingArray<2> padding,
+                torch::ExpandingArray<2> dilation, bool ceil_mode);
+  void fold_batch_norm(const std::string& name, const torch::Tensor& weight,
+                       const torch::Tensor& bias, const torch::Tensor& mean,
+                       const torch::Tensor& var, double eps, bool affine);
+  /// Emits the pending layer with its output grid and merged activation.
+  void settle(Activation activation, const Grid& out, const std::string& quant_layer);
+  IntegerModel& model_;
+  int producer_ = kModelInput;
+  Grid grid_;
+  Shape shape_;
+  bool has_input_ = false;
+  std::optional<Pending> pending_;
+  std::optional<Grid> pending_output_quant_;
+  bool folded_ = false;
+};
+
+}  // namespace lowbit::exporter::lowering

@@ -1,0 +1,163 @@
+#include "lowbit/export/lowering/lower_model.h"
+
+#include <map>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "lowbit/export/lowering/layer_chain.h"
+#include "lowbit/export/lowering/requantization.h"
+#include "lowbit/models/graph.h"
+
+namespace lowbit::exporter {
+
+namespace {
+
+using lowering::fail;
+using lowering::Grid;
+using lowering::LayerChain;
+
+// Where a node's output is in the integer model: its producer, grid and shape.
+struct Cursor {
+  int producer = kModelInput;
+  Grid grid;
+  Shape shape;
+};
+
+// Walks a model graph through the converter, keeping the cursor of every settled node so that a
+// node may read any earlier one (branches, concats), not only the node before it.
+class GraphLowering {
+ public:
+  GraphLowering(IntegerModel& result, const Shape& input_shape)
+      : result_(result), converter_(result) {
+    converter_.set_input_shape(input_shape);
+    input_shape_ = input_shape;
+  }
+
+  void add(const models::GraphNode& node, bool last) {
+    if (node.host) {
+      if (!last) fail(node.name, "only the last node of a graph can be left to the host");
+      return;
+    }
+    const std::vector<std::string> inputs =
+        node.inputs.empty() ? std::vector<std::string>{previous_} : node.inputs;
+    switch (node.kind) {
+      case models::NodeKind::kModule:
+        if (inputs.size() != 1) fail(node.name, "a layer node takes exactly one input");
+        if (inputs[0] != previous_) move_to(cursor_of(inputs[0], node.name));
+        converter_.add(node.name, *node.module);
+        break;
+      case models::NodeKind::kSlice:
+        add_slice(node, inputs);
+        break;
+      case models::NodeKind::kConcat:
+        add_concat(node, inputs);
+        break;
+    }
+    previous_ = node.name;
+    if (converter_.has_input() && !converter_.pending()) settled_[node.name] = current();
+  }
+
+  void finish() { converter_.finish(" (it is the last layer)"); }
+
+ private:
+  Cursor current() const { return {converter_.producer(), converter_.grid(), converter_.shape()}; }
+
+  void move_to(const Cursor& cursor) {
+    converter_.set_cursor(cursor.producer, cursor.grid, cursor.shape);
+  }
+
+  // The output of node `name` for `reader`: the model input, or a node whose output is settled
+  // (the node before is settled here if it still waits for its output quantizer).
+  Cursor cursor_of(const std::string& name, const std::string& reader) {
+    if (name == previous_ && converter_.pending()) {
+      converter_.finish(" (before '" + reader + "')");
+      settled_[name] = current();
+    }
+    if (name == models::kGraphInput) {
+      if (!converter_.has_input()) {
+        fail(reader,
+             "reads the model input before it is quantized: put a QActivation 'none' "
+             "with an output quantizer first");
+      }
+      return {kModelInput, input_grid(), input_shape_};
+    }
+    const auto found = settled_.find(name);
+    if (found == settled_.end()) {
+      fail(reader, "reads '" + name + "', which is not an earlier node with a quantized output");
+    }
+    return found->second;
+  }
+
+  Grid input_grid() const {
+    Grid grid;
+    grid.scale = result_.input_scale;
+    grid.zero_point = result_.input_zero_point;
+    return grid;
+  }
+
+  void add_slice(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 1) fail(node.name, "a slice takes exactly one input");
+    const Cursor in = cursor_of(inputs[0], node.name);
+    Layer slice;
+    slice.name = node.name;
+    slice.inputs = {in.producer};
+    slice.op = Slice{node.offset, node.length};
+    slice.output_scale = in.grid.scale;
+    slice.output_zero_point = in.grid.zero_point;
+    converter_.push_layer(std::move(slice), in.grid, Shape{node.length, 1, 1});
+  }
+
+  void add_concat(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() < 2) fail(node.name, "a concat takes at least two inputs");
+    std::vector<Cursor> in;
+    for (const std::string& name : inputs) in.push_back(cursor_of(name, node.name));
+    // The concat takes the coarsest of the input grids, so that no input can overflow it.
+    Grid coarse = in[0].grid;
+    for (const Cursor& c : in) {
+      if (c.grid.scale > coarse.scale) coarse = c.grid;
+    }
+    coarse.q_min = -128;
+    coarse.q_max = 127;
+    Layer concat;
+    concat.name = node.name;
+    Concat op;
+    Shape shape{0, in[0].shape.height, in[0].shape.width};
+    for (const Cursor& c : in) {
+      concat.inputs.push_back(c.producer);
+      op.inputs.push_back(build_concat_input(node.name, c.grid.scale, coarse.scale));
+      shape.channels += c.shape.channels;
+    }
+    concat.op = std::move(op);
+    concat.output_scale = coarse.scale;
+    concat.output_zero_point = coarse.zero_point;
+    converter_.push_layer(std::move(concat), coarse, shape);
+  }
+
+  IntegerModel& result_;
+  LayerChain converter_;
+  Shape input_shape_;
+  std::string previous_ = models::kGraphInput;
+  std::map<std::string, Cursor> settled_;
+};
+
+}  // namespace
+
+IntegerModel lower_model(torch::nn::Module& model, const Shape& input_shape,
+                         const std::string& name) {
+  model.eval();
+  const models::ModelGraph graph = models::model_graph(model);
+  IntegerModel result;
+  result.name = name;
+  result.input_shape = input_shape;
+  GraphLowering lowering(result, input_shape);
+  for (size_t i = 0; i < graph.size(); ++i) lowering.add(graph[i], i + 1 == graph.size());
+  lowering.finish();
+  if (result.layers.empty()) {
+    throw std::invalid_argument("convert: model '" + name + "' has no layer to export");
+  }
+  validate(result);
+  return result;
+}
+
+}  // namespace lowbit::exporter
