@@ -259,5 +259,56 @@ TEST_F(ExportCommandTest, BrokenModelJsonIsAnErrorNamingIt) {
   }
 }
 
+// An export copied away from its run: `lowbit size` reads the figures its model.json records, and
+// warns when the run it can reach lowers to another size than the export recorded.
+TEST_F(ExportCommandTest, SizeOfAnExportReadsItsModelJsonWhenTheRunIsGone) {
+  const auto q = [](const std::string& path) { return "'" + path + "'"; };
+  const std::string run = *dir_ / "run_to_remove";
+  std::filesystem::copy(*dir_ / "run", run, std::filesystem::copy_options::recursive);
+  const std::string out = *dir_ / "export_kept";
+  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(out)).code, 0);
+  const auto with_run = run_lowbit("size " + q(out));
+  ASSERT_EQ(with_run.code, 0) << with_run.err;
+  const auto total = [](const std::string& text) {
+    const size_t line = text.find("total: ");
+    const size_t at = text.find("flash ", line);
+    if (line == std::string::npos || at == std::string::npos) return std::string();
+    return text.substr(at, text.find('\n', at) - at);
+  };
+  ASSERT_NE(total(with_run.out), "") << with_run.out;
+  EXPECT_EQ(with_run.out.find("warning"), std::string::npos) << with_run.out;
+
+  std::string json = util::read_file(out + "/model.json");
+  const std::string recorded = "\"flash_bytes\": ";
+  const size_t last = json.rfind(recorded);  // the totals of "sizes" come after the layers
+  ASSERT_NE(last, std::string::npos);
+  const std::string stale =
+      json.substr(0, last + recorded.size()) + "1" + json.substr(last + recorded.size());
+  util::write_text_atomically(out + "/model.json", stale);
+  const auto warned = run_lowbit("size " + q(out));
+  ASSERT_EQ(warned.code, 0) << warned.err;
+  EXPECT_NE(warned.out.find("the export is older than the run's checkpoint"), std::string::npos)
+      << warned.out;
+  util::write_text_atomically(out + "/model.json", json);
+
+  std::filesystem::remove_all(run);
+  const auto without_run = run_lowbit("size " + q(out));
+  ASSERT_EQ(without_run.code, 0) << without_run.err << without_run.out;
+  EXPECT_NE(without_run.out.find("from its model.json"), std::string::npos) << without_run.out;
+  // The same totals as computed from the run, and the same per-layer rows' flash.
+  EXPECT_EQ(total(without_run.out), total(with_run.out));
+  EXPECT_NE(without_run.out.find("fc1"), std::string::npos) << without_run.out;
+  EXPECT_NE(without_run.out.find("fc2"), std::string::npos) << without_run.out;
+
+  // A damaged size entry is an error naming the file and the key.
+  const size_t key = json.find("\"macs\": ");
+  util::write_text_atomically(
+      out + "/model.json", json.substr(0, key) + "\"macs\": -5, \"was\": " + json.substr(key + 8));
+  const auto damaged = run_lowbit("size " + q(out));
+  EXPECT_NE(damaged.code, 0);
+  EXPECT_NE(damaged.err.find("model.json"), std::string::npos) << damaged.err;
+  EXPECT_NE(damaged.err.find("macs"), std::string::npos) << damaged.err;
+}
+
 }  // namespace
 }  // namespace lowbit::cli

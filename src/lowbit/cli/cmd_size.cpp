@@ -120,6 +120,64 @@ WeightInfo weight_info(const exporter::Op& op) {
   return info;
 }
 
+const char* const kSizeColumns[] = {"layer",        "op",     "parameters",  "bits",
+                                    "weight B",     "bias B", "requant B",   "flash B",
+                                    "output RAM B", "MACs",   "entropy bits"};
+
+// The totals lines of both tables; `parameters` < 0 when unknown (model.json does not have them).
+void print_totals(const exporter::ExportSizes& cost, int64_t parameters) {
+  std::cout << "total: ";
+  if (parameters >= 0) std::cout << parameters << " parameters, ";
+  std::cout << "flash " << cost.flash_bytes << " bytes, scratch RAM " << cost.scratch_bytes
+            << " bytes (arena " << cost.arena_bytes << ", operator " << cost.kernel_scratch_bytes
+            << "), input " << cost.input_bytes << " bytes, output " << cost.output_bytes
+            << " bytes, " << cost.macs << " MACs per inference\n";
+  if (parameters < 0) return;
+  const int64_t fp32_bytes = 4 * parameters;
+  std::cout << "FP32 weights: " << fp32_bytes << " bytes; flash is "
+            << train::format_number(
+                   static_cast<double>(fp32_bytes) / static_cast<double>(cost.flash_bytes), 3)
+            << "x smaller\n";
+}
+
+// The sizes model_cost gives, in the form model.json records them.
+exporter::ExportSizes sizes_of(const exporter::IntegerModel& model,
+                               const exporter::ModelCost& cost) {
+  exporter::ExportSizes out{cost.flash_bytes,
+                            cost.arena_bytes,
+                            cost.kernel_scratch_bytes,
+                            cost.scratch_bytes,
+                            cost.input_bytes,
+                            cost.output_bytes,
+                            cost.macs,
+                            {}};
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const exporter::LayerCost& c = cost.layers[i];
+    out.layers.push_back({model.layers[i].name, "", 0, c.weight_bytes, c.bias_bytes,
+                          c.requant_bytes, c.flash_bytes(), c.output_bytes, c.macs});
+  }
+  return out;
+}
+
+// The table of an export whose run folder is gone: every figure from its model.json (the
+// parameter count and the entropy need the weights, which only the run has).
+void print_recorded_sizes(const std::string& folder, const exporter::ExportInfo& info) {
+  const exporter::ExportSizes& sizes = *info.sizes;
+  train::ResultsTable table(
+      std::vector<std::string>(std::begin(kSizeColumns), std::end(kSizeColumns)));
+  for (const exporter::ExportLayerSize& l : sizes.layers) {
+    table.add_row({l.name, l.op, "-", l.bits > 0 ? std::to_string(l.bits) : "-",
+                   std::to_string(l.weight_bytes), std::to_string(l.bias_bytes),
+                   std::to_string(l.requant_bytes), std::to_string(l.flash_bytes),
+                   std::to_string(l.output_bytes), std::to_string(l.macs), "-"});
+  }
+  std::cout << "stage '" << info.stage << "' as exported in " << folder << ", target "
+            << info.target << " (from its model.json: the run " << info.source_run
+            << " is not there)\n"
+            << table.to_text();
+  print_totals(sizes, -1);
+}
+
 void run_size(const SizeOptions& o) {
   std::string run = o.path;
   std::string stage = o.stage;
@@ -132,14 +190,25 @@ void run_size(const SizeOptions& o) {
     if (stage.empty()) stage = info->stage;
     // An ONNX file runs wherever its runtime does: its integer model is counted as portable C.
     if (o.target.empty() && info->format == "c") target_name = info->target;
+    // A C export copied away from its run still has its own figures.
+    std::error_code ec;
+    if (info->sizes && target_name == info->target && stage == info->stage &&
+        !fs::exists(run, ec)) {
+      print_recorded_sizes(o.path, *info);
+      if (exporter::target_named(target_name).is_cross()) {
+        print_linked_image(o.path, *info, exporter::target_named(target_name),
+                           info->sizes->input_bytes, info->sizes->output_bytes);
+      }
+      return;
+    }
   }
   const exporter::Target& target = exporter::target_named(target_name);
   TrainedStage trained = load_trained_stage(run, stage);
   const exporter::IntegerModel model = convert_for_target(trained, "model", target);
   const exporter::ModelCost cost = exporter::model_cost(model, target);
 
-  train::ResultsTable table({"layer", "op", "parameters", "bits", "weight B", "bias B", "requant B",
-                             "flash B", "output RAM B", "MACs", "entropy bits"});
+  train::ResultsTable table(
+      std::vector<std::string>(std::begin(kSizeColumns), std::end(kSizeColumns)));
   int64_t parameters = 0;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const exporter::Layer& layer = model.layers[i];
@@ -155,16 +224,14 @@ void run_size(const SizeOptions& o) {
   std::cout << "stage '" << trained.stage << "' of " << trained.run_dir << ", target "
             << target.name << "\n"
             << table.to_text();
-  const int64_t fp32_bytes = 4 * parameters;
-  std::cout << "total: " << parameters << " parameters, flash " << cost.flash_bytes
-            << " bytes, scratch RAM " << cost.scratch_bytes << " bytes (arena " << cost.arena_bytes
-            << ", operator " << cost.kernel_scratch_bytes << "), input " << cost.input_bytes
-            << " bytes, output " << cost.output_bytes << " bytes, " << cost.macs
-            << " MACs per inference\n"
-            << "FP32 weights: " << fp32_bytes << " bytes; flash is "
-            << train::format_number(
-                   static_cast<double>(fp32_bytes) / static_cast<double>(cost.flash_bytes), 3)
-            << "x smaller\n";
+  print_totals(sizes_of(model, cost), parameters);
+  // The export was written from an earlier state of the run (retrained since, or edited).
+  if (info && info->sizes && info->target == target.name && info->stage == trained.stage &&
+      info->sizes->flash_bytes != cost.flash_bytes) {
+    std::cout << "warning: " << o.path << "/model.json records flash " << info->sizes->flash_bytes
+              << " bytes, the stage now lowers to " << cost.flash_bytes
+              << ": the export is older than the run's checkpoint; export it again\n";
+  }
   if (info && info->format != "c") {
     const fs::path file = fs::path(o.path) / "model.onnx";
     std::error_code ec;
@@ -183,7 +250,9 @@ void add_size_command(CLI::App& app) {
   auto o = std::make_shared<SizeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "size", "Per-layer flash, RAM, MACs and weight entropy of a stage's integer model");
-  cmd->add_option("path", o->path, "Run directory (with --stage), checkpoint or export folder")
+  cmd->add_option("path", o->path,
+                  "Run directory (with --stage), checkpoint or export folder (a C export whose run "
+                  "is gone: its model.json's figures)")
       ->required();
   cmd->add_option("--stage", o->stage, "Stage (default for an export folder: the one it records)");
   cmd->add_option("--target", o->target,

@@ -168,6 +168,54 @@ std::string string_at(const nlohmann::json& object, const char* key, const std::
   return it->get<std::string>();
 }
 
+// A non-negative integer at `key` of `object`; throws naming `where` + key otherwise.
+int64_t count_at(const nlohmann::json& object, const std::string& key, const std::string& where,
+                 const std::string& path) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number_integer() || it->get<int64_t>() < 0) {
+    throw util::FileError("'" + path + "': expected a non-negative integer at '" + where + key +
+                          "'");
+  }
+  return it->get<int64_t>();
+}
+
+// model.json's "sizes" and every layer's size keys (codegen's model_json writes them).
+ExportSizes parse_sizes(const nlohmann::json& json, const std::string& path) {
+  const nlohmann::json& sizes = json.at("sizes");
+  if (!sizes.is_object()) throw util::FileError("'" + path + "': expected an object at 'sizes'");
+  ExportSizes out;
+  out.flash_bytes = count_at(sizes, "flash_bytes", "sizes.", path);
+  out.arena_bytes = count_at(sizes, "arena_bytes", "sizes.", path);
+  out.kernel_scratch_bytes = count_at(sizes, "kernel_scratch_bytes", "sizes.", path);
+  out.scratch_bytes = count_at(sizes, "scratch_bytes", "sizes.", path);
+  out.input_bytes = count_at(sizes, "input_bytes", "sizes.", path);
+  out.output_bytes = count_at(sizes, "output_bytes", "sizes.", path);
+  out.macs = count_at(sizes, "macs", "sizes.", path);
+  const auto layers = json.find("layers");
+  if (layers == json.end() || !layers->is_array()) {
+    throw util::FileError("'" + path + "': expected an array at 'layers'");
+  }
+  for (size_t i = 0; i < layers->size(); ++i) {
+    const nlohmann::json& layer = (*layers)[i];
+    const std::string where = "layers." + std::to_string(i) + ".";
+    if (!layer.is_object())
+      throw util::FileError("'" + path + "': expected an object at '" +
+                            where.substr(0, where.size() - 1) + "'");
+    ExportLayerSize l;
+    l.name = string_at(layer, "name", where, path);
+    l.op = string_at(layer, "op", where, path);
+    if (layer.contains("bits")) l.bits = static_cast<int>(count_at(layer, "bits", where, path));
+    l.weight_bytes = count_at(layer, "weight_bytes", where, path);
+    l.bias_bytes = count_at(layer, "bias_bytes", where, path);
+    l.requant_bytes = count_at(layer, "requant_bytes", where, path);
+    l.flash_bytes = count_at(layer, "flash_bytes", where, path);
+    l.output_bytes = count_at(layer, "output_bytes", where, path);
+    l.macs = count_at(layer, "macs", where, path);
+    out.layers.push_back(std::move(l));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string export_marker_text() {
@@ -313,6 +361,7 @@ ExportInfo parse_export_info(const std::string& text, const std::string& path) {
       throw util::FileError("'" + path + "': key 'prefix': " + e.what());
     }
   }
+  if (!onnx && json.contains("sizes")) info.sizes = parse_sizes(json, path);
   const auto provenance = json.find("provenance");
   if (provenance == json.end() || !provenance->is_object()) {
     throw util::FileError("'" + path + "': expected an object at 'provenance'");

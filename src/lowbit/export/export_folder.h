@@ -3,8 +3,10 @@
 // all at once, and reading model.json back for `lowbit verify` and `lowbit size`.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,31 @@ std::filesystem::path write_export_folder(
     const std::string& folder, const std::vector<std::string>& protected_paths, bool force,
     const std::string& who, const std::function<void(const std::filesystem::path&)>& write_files);
 
+/// One layer's sizes as a C export's model.json records them.
+struct ExportLayerSize {
+  std::string name;           ///< Layer name.
+  std::string op;             ///< "fully_connected", "conv2d", "max_pool", ...
+  int bits = 0;               ///< Bits per stored weight; 0 for layers without weights.
+  int64_t weight_bytes = 0;   ///< Packed weights.
+  int64_t bias_bytes = 0;     ///< Biases.
+  int64_t requant_bytes = 0;  ///< Multipliers and shifts.
+  int64_t flash_bytes = 0;    ///< The three above.
+  int64_t output_bytes = 0;   ///< Bytes of its output activation.
+  int64_t macs = 0;           ///< Multiply-accumulates per inference.
+};
+
+/// The whole model's sizes as a C export's model.json records them ("sizes").
+struct ExportSizes {
+  int64_t flash_bytes = 0;              ///< Weights, biases, requantization constants.
+  int64_t arena_bytes = 0;              ///< Activation arena.
+  int64_t kernel_scratch_bytes = 0;     ///< Operator work memory.
+  int64_t scratch_bytes = 0;            ///< Arena plus operator work memory.
+  int64_t input_bytes = 0;              ///< One input sample.
+  int64_t output_bytes = 0;             ///< One output.
+  int64_t macs = 0;                     ///< Multiply-accumulates per inference.
+  std::vector<ExportLayerSize> layers;  ///< Per layer, in order.
+};
+
 /// What an export's model.json records, as verify and size need it.
 struct ExportInfo {
   /// What the folder holds: "c" (model.json format "lowbit-integer-model"), or the ONNX dialect
@@ -57,6 +84,9 @@ struct ExportInfo {
   std::string target = "portable";
   int opset = 0;                    ///< ONNX only: the default-domain opset.
   bool runnable_functions = false;  ///< QONNX only: whether it carries Quant's FunctionProtos.
+  /// C only: the recorded sizes, so `lowbit size` can read an export whose run is gone; unset
+  /// for exports written before model.json had them.
+  std::optional<ExportSizes> sizes;
 };
 
 /// Parses model.json's `text`; throws util::FileError naming `path` and the key or JSON error
