@@ -38,6 +38,24 @@ TEST(Transforms, NormalizeGivesZeroMeanUnitStd) {
   EXPECT_THROW(normalize(images, {0.0}, {0.0}), std::invalid_argument);
 }
 
+TEST(Transforms, PreprocessResizesThenNormalizesEachWhenSet) {
+  torch::manual_seed(4);
+  const torch::Tensor images = torch::rand({3, 2, 12, 12});
+  Preprocessing p;
+  EXPECT_TRUE(torch::equal(preprocess(images, p), images));
+  p.height = 8;
+  p.width = 6;
+  p.resize_mode = ResizeMode::kArea;
+  EXPECT_TRUE(torch::equal(preprocess(images, p), resize(images, 8, 6, ResizeMode::kArea)));
+  p.mean = {0.5, 0.25};
+  p.std = {0.5, 2.0};
+  EXPECT_TRUE(torch::equal(preprocess(images, p),
+                           normalize(resize(images, 8, 6, ResizeMode::kArea), p.mean, p.std)));
+  // Resizing works per image: a subset preprocessed alone equals the same rows of the whole set.
+  EXPECT_TRUE(
+      torch::equal(preprocess(images.slice(0, 1, 2), p), preprocess(images, p)[1].unsqueeze(0)));
+}
+
 TEST(Transforms, FlipTwiceIsIdentityAndRandomFlipPicksPerImage) {
   torch::manual_seed(4);
   const torch::Tensor images = torch::rand({32, 1, 5, 7});

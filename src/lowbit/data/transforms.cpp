@@ -62,6 +62,15 @@ torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& 
          per_channel(std, c, images.dim(), "normalize: std");
 }
 
+torch::Tensor preprocess(const torch::Tensor& images, const Preprocessing& preprocessing) {
+  torch::Tensor out = images;
+  if (preprocessing.height > 0 && preprocessing.width > 0) {
+    out = resize(out, preprocessing.height, preprocessing.width, preprocessing.resize_mode);
+  }
+  if (!preprocessing.mean.empty()) out = normalize(out, preprocessing.mean, preprocessing.std);
+  return out;
+}
+
 std::pair<std::vector<double>, std::vector<double>> channel_mean_std(const torch::Tensor& images) {
   if (images.dim() < 2) throw std::invalid_argument("channel_mean_std: expected [N, C, ...]");
   const torch::Tensor per =

@@ -23,6 +23,19 @@ torch::Tensor resize(const torch::Tensor& images, int64_t height, int64_t width,
 torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& mean,
                         const std::vector<double>& std);
 
+/// The preprocessing a data set's images get: resize (when a size is set), then normalize (when
+/// statistics are set).
+struct Preprocessing {
+  int64_t height = 0;                              ///< Height after resize; 0 = no resize.
+  int64_t width = 0;                               ///< Width after resize; 0 = no resize.
+  ResizeMode resize_mode = ResizeMode::kBilinear;  ///< How resize computes pixels.
+  std::vector<double> mean;                        ///< normalize() means; empty = no normalization.
+  std::vector<double> std;                         ///< normalize() standard deviations.
+};
+
+/// Applies `preprocessing` to images [N, C, H, W]: resize, then normalize, each when set.
+torch::Tensor preprocess(const torch::Tensor& images, const Preprocessing& preprocessing);
+
 /// Per-channel mean and standard deviation of [N, C, ...], for normalize().
 std::pair<std::vector<double>, std::vector<double>> channel_mean_std(const torch::Tensor& images);
 
@@ -63,6 +76,20 @@ struct AugmentOptions {
   /// outside the image, in the space of the tensors augmented: after normalization that is the
   /// normalized value of the raw fill (black is not 0 there). Empty = 0.
   std::vector<double> fill;
+  /// Share of the samples augmented, each drawn on its own (torchvision's RandomApply); the
+  /// others pass through clean, so 0.5 gives BitNetMCU's mix of clean and augmented copies.
+  double probability = 1.0;
+  /// When defined: the training images before preprocessing, by sample position [N, C, H, W].
+  /// The samples of a batch are then augmented there, at the source resolution, and put through
+  /// `preprocessing` as the clean data were (BitNetMCU's order: augment, then resize); `fill`
+  /// is then in raw pixel units. Undefined: the batch itself is augmented.
+  torch::Tensor source_images;
+  /// What turns augmented `source_images` into model inputs (unused without them).
+  Preprocessing preprocessing;
+  /// Asks the data source to set `source_images` when it resizes the data (the default); false
+  /// augments the resized, normalized batches (cheaper, but crops and affine transforms then
+  /// interpolate the already shrunk image).
+  bool before_resize = true;
 };
 
 /// Applies crop, then flip, then affine, as enabled in `options`.

@@ -28,6 +28,8 @@ std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_
   }
   options.fill = node->get<std::vector<double>>("fill", {0.0});
   if (options.fill.empty()) node->fail("fill", "expected one raw pixel value or one per channel");
+  options.probability = node->get_in_range<double>("probability", 1.0, 0.0, 1.0);
+  options.before_resize = node->get<bool>("before_resize", true);
   node->done();
   return options;
 }
@@ -45,7 +47,29 @@ std::vector<double> normalized_fill(const std::vector<double>& raw, const std::v
 data::BatchTransform augment_transform(const data::AugmentOptions& options) {
   return [options](data::Batch batch, uint64_t seed) {
     torch::Generator generator = data::make_generator(seed);
-    batch.inputs = data::augment(batch.inputs, options, generator);
+    const int64_t n = batch.inputs.size(0);
+    // With probability 1 no draw is made, so runs augmenting everything keep their old draws.
+    torch::Tensor picked = torch::arange(n, torch::kInt64);
+    if (options.probability < 1.0) {
+      picked = (torch::rand({n}, generator) < options.probability).nonzero().flatten();
+      if (picked.numel() == 0) return batch;
+    }
+    const torch::Device device = batch.inputs.device();
+    torch::Tensor augmented;
+    if (options.source_images.defined()) {
+      const torch::Tensor positions = batch.indices.cpu().index_select(0, picked);
+      const torch::Tensor source = options.source_images.index_select(0, positions);
+      augmented = data::preprocess(data::augment(source, options, generator), options.preprocessing)
+                      .to(device);
+    } else {
+      augmented =
+          data::augment(batch.inputs.index_select(0, picked.to(device)), options, generator);
+    }
+    if (picked.numel() == n) {
+      batch.inputs = augmented;
+    } else {
+      batch.inputs = batch.inputs.index_copy(0, picked.to(device), augmented);
+    }
     return batch;
   };
 }

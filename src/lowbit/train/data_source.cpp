@@ -1,8 +1,10 @@
 #include "lowbit/train/data_source.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -63,10 +65,15 @@ data::Dataset head(const data::Dataset& dataset, int64_t limit) {
 
 // Image preprocessing every split gets alike: resize (BitNetMCU trains on 16x16 Fashion-MNIST)
 // and normalization with statistics of the training split only, so nothing leaks from test.
-// Returns the normalization's per-channel (mean, std), if it normalized.
-std::optional<std::pair<std::vector<double>, std::vector<double>>> apply_image_preprocessing(
-    const config::ConfigNode& node, StageData& data) {
+// Returns what it applied, so augmented source images can be preprocessed the same way.
+data::Preprocessing apply_image_preprocessing(const config::ConfigNode& node, StageData& data) {
+  data::Preprocessing preprocessing;
   const bool images = data.train.inputs.dim() == 4;
+  auto each_split = [&data](const std::function<torch::Tensor(const torch::Tensor&)>& f) {
+    for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
+      if (d->inputs.defined() && d->size() > 0) d->inputs = f(d->inputs);
+    }
+  };
   if (node.has("resize")) {
     if (!images) node.fail("resize", "needs image data [N, C, H, W]");
     const std::vector<int64_t> size = node.get<std::vector<int64_t>>("resize", {});
@@ -74,23 +81,42 @@ std::optional<std::pair<std::vector<double>, std::vector<double>>> apply_image_p
       node.fail("resize", "expected [height, width] with positive sizes");
     }
     const std::string mode = node.choice("resize_mode", "bilinear", {"bilinear", "area"});
-    const data::ResizeMode resize_mode =
+    preprocessing.height = size[0];
+    preprocessing.width = size[1];
+    preprocessing.resize_mode =
         mode == "area" ? data::ResizeMode::kArea : data::ResizeMode::kBilinear;
-    for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
-      if (d->inputs.defined() && d->size() > 0) {
-        d->inputs = data::resize(d->inputs, size[0], size[1], resize_mode);
-      }
-    }
+    each_split([&](const torch::Tensor& x) {
+      return data::resize(x, preprocessing.height, preprocessing.width, preprocessing.resize_mode);
+    });
   }
-  if (!node.get<bool>("normalize", false)) return std::nullopt;
+  if (!node.get<bool>("normalize", false)) return preprocessing;
   if (!images) node.fail("normalize", "needs image data [N, C, H, W]");
-  const auto stats = data::channel_mean_std(data.train.inputs);
-  for (data::Dataset* d : {&data.train, &data.val, &data.test}) {
-    if (d->inputs.defined() && d->size() > 0) {
-      d->inputs = data::normalize(d->inputs, stats.first, stats.second);
-    }
+  std::tie(preprocessing.mean, preprocessing.std) = data::channel_mean_std(data.train.inputs);
+  each_split([&](const torch::Tensor& x) {
+    return data::normalize(x, preprocessing.mean, preprocessing.std);
+  });
+  return preprocessing;
+}
+
+// Where the augmentation of `data` runs. With a resize (and before_resize, the default) the
+// batches' source images are augmented and then preprocessed like the clean data, as BitNetMCU
+// does: transforms of the full-resolution image, not of its 16x16 interpolation, and a raw fill.
+// Otherwise the preprocessed batches are augmented, where a raw black pixel is -mean/std, not 0.
+void place_augmentation(const config::ConfigNode& node, const torch::Tensor& source_images,
+                        const data::Preprocessing& preprocessing, StageData& data) {
+  data::AugmentOptions& augment = *data.augment;
+  if (data.train.inputs.dim() != 4) node.fail("augment", "needs image data [N, C, H, W]");
+  const int64_t channels = data.train.inputs.size(1);
+  if (augment.fill.size() != 1 && static_cast<int64_t>(augment.fill.size()) != channels) {
+    node.fail("augment",
+              "fill needs one value or one per channel (" + std::to_string(channels) + ")");
   }
-  return stats;
+  if (preprocessing.height > 0 && augment.before_resize) {
+    augment.source_images = source_images;
+    augment.preprocessing = preprocessing;
+  } else if (!preprocessing.mean.empty()) {
+    augment.fill = normalized_fill(augment.fill, preprocessing.mean, preprocessing.std);
+  }
 }
 
 // An array named by `key`: a .npy path, or `archive.npz:member`.
@@ -259,21 +285,10 @@ StageData load_data(const config::ConfigNode& node, uint64_t seed) {
   data.val = split.val;
   data.test = test;
   require_samples(data, val_fraction, test_fraction);
-  const auto normalization = apply_image_preprocessing(node, data);
+  const torch::Tensor source_images = data.train.inputs;
+  const data::Preprocessing preprocessing = apply_image_preprocessing(node, data);
   data.augment = read_augment(node);
-  if (data.augment && data.augment->fill.size() != 1 && data.train.inputs.dim() == 4 &&
-      static_cast<int64_t>(data.augment->fill.size()) != data.train.inputs.size(1)) {
-    node.fail("augment", "fill needs one value or one per channel (" +
-                             std::to_string(data.train.inputs.size(1)) + ")");
-  }
-  // Batches are augmented after normalization, where a raw black pixel is -mean/std, not 0.
-  if (data.augment && normalization) {
-    data.augment->fill =
-        normalized_fill(data.augment->fill, normalization->first, normalization->second);
-  }
-  if (data.augment && data.train.inputs.dim() != 4) {
-    node.fail("augment", "needs image data [N, C, H, W]");
-  }
+  if (data.augment) place_augmentation(node, source_images, preprocessing, data);
   node.done();
   return data;
 }
