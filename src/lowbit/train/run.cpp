@@ -182,24 +182,34 @@ StageResult stage_result_from_json(const nlohmann::json& j) {
   return r;
 }
 
-RunSummary run_training(const RunConfig& config, const RunOptions& options) {
-  std::ostream& log = *options.log;
-  at::set_num_threads(config.threads);
-  const std::string& run_dir = config.output;
-  // In a data-parallel job rank 0 alone writes; the others read only what it wrote before.
-  const bool root = options.comm == nullptr || options.comm->is_root();
-  if (root) fs::create_directories(run_dir);
-  if (root && options.resume) {
-    for (const std::string& removed : util::remove_stale_temp_files(run_dir)) {
-      log << "removed '" << removed << "', left by an interrupted save\n";
-    }
-  }
-  // `lowbit export` rebuilds the model and reloads the data from this copy.
-  if (root && !config.text.empty()) {
-    util::write_text_atomically((fs::path(run_dir) / "config.yaml").string(), config.text);
-  }
-  if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
+namespace {
 
+// What every stage of a run shares: the data (on the run's device) and the model's shape.
+struct RunInputs {
+  StageData data;
+  torch::Device device;
+  int64_t in_features = 0;
+  int64_t outputs = 0;
+};
+
+void log_removed(const std::vector<std::string>& removed, std::ostream& log) {
+  for (const std::string& path : removed) {
+    log << "removed '" << path << "', left by an interrupted save\n";
+  }
+}
+
+// Rank 0's run directory: created, cleared of an interrupted save's temporaries when resuming,
+// and holding the config that `lowbit export` rebuilds the model and reloads the data from.
+void prepare_run_dir(const RunConfig& config, const RunOptions& options) {
+  fs::create_directories(config.output);
+  if (options.resume) log_removed(util::remove_stale_temp_files(config.output), *options.log);
+  if (!config.text.empty()) {
+    util::write_text_atomically((fs::path(config.output) / "config.yaml").string(), config.text);
+  }
+}
+
+RunInputs load_inputs(const RunConfig& config, const RunOptions& options) {
+  std::ostream& log = *options.log;
   StageData data = load_data(*config.data, config.seed);
   // Model, data and quantizers on one device; the data move once, not per batch.
   const torch::Device device = resolve_device(config.device, options.local_rank);
@@ -218,75 +228,87 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
       << data.test.size() << " test samples\n";
   const int64_t in_features = input_features(data.train);
   const int64_t outputs = model_outputs(data.train);
+  return RunInputs{std::move(data), device, in_features, outputs};
+}
 
-  RunSummary summary;
-  for (const StageConfig& stage : config.stages) {
-    if (!options.only_stage.empty() && stage.name != options.only_stage) continue;
-    const std::string stage_result = result_path(run_dir, stage.name);
-    if (root && options.resume && fs::is_directory(stage_dir(run_dir, stage.name))) {
-      // Checkpoint temporaries of a killed run are checkpoint-sized and would never go away.
-      for (const std::string& removed :
-           util::remove_stale_temp_files(stage_dir(run_dir, stage.name))) {
-        log << "removed '" << removed << "', left by an interrupted save\n";
-      }
-    }
-    if (options.resume && fs::exists(stage_result)) {
-      StageResult done =
-          stage_result_from_json(nlohmann::json::parse(util::read_file(stage_result)));
-      if (done.completed) {
-        log << "stage '" << stage.name << "': already completed, skipped\n";
-        continue;
-      }
-    }
-    log << "== stage '" << stage.name << "' ==\n";
-    torch::manual_seed(config.seed);
-    torch::nn::AnyModule model = models::build_model(*config.model, in_features, outputs);
-    QuantizationReport quantization = quantize_model(*model.ptr(), stage.quantization);
-    if (!quantization.layers.empty()) log << "quantization:\n" << quantization.text();
-
-    const std::string last = (fs::path(stage_dir(run_dir, stage.name)) / "last.pt").string();
-    const bool resuming = options.resume && fs::exists(last);
-    if (!stage.from.empty() && !resuming) {
-      const std::string source =
-          stage.from_stage ? (fs::path(stage_dir(run_dir, stage.from)) / "best.pt").string()
-                           : stage.from;
-      if (stage.from_stage && !fs::exists(source)) {
-        throw CheckpointError("stage '" + stage.name + "' warm-starts from stage '" + stage.from +
-                              "', but '" + source + "' does not exist: run that stage first");
-      }
-      Checkpoint checkpoint = load_checkpoint(source);
-      WarmStartReport report = warm_start(*model.ptr(), checkpoint.model, stage.strict);
-      log << report.text(stage.from_stage ? "stage '" + stage.from + "' (" + source + ")" : source,
-                         "stage '" + stage.name + "'");
-    }
-
-    model.ptr()->to(device);
-    TrainerOptions trainer_options;
-    trainer_options.run_dir = run_dir;
-    trainer_options.seed = config.seed;
-    trainer_options.resume = options.resume;
-    trainer_options.log = options.log;
-    trainer_options.live_progress = options.live_progress;
-    trainer_options.stop_requested = options.stop_requested;
-    trainer_options.comm = options.comm;
-    if (stage.methods.distill) {
-      trainer_options.teacher =
-          load_teacher(config, *stage.methods.distill, in_features, outputs, log);
-      trainer_options.teacher.ptr()->to(device);
-    }
-    Trainer trainer(model, stage, trainer_options);
-    StageResult result = trainer.run(data);
-    if (root) util::write_text_atomically(stage_result, stage_result_json(result).dump(2) + "\n");
-    // The next stage may warm-start from this one's best.pt on every rank.
-    if (options.comm != nullptr) options.comm->barrier();
-    if (!result.completed) {
-      summary.stopped = "stage '" + stage.name + "' " + result.stop_reason;
-      if (result.interrupted) break;
-    }
+// Whether `--resume` skips `stage`: its result.json says it completed. Rank 0 first removes the
+// checkpoint temporaries of a killed run, which are checkpoint-sized and would never go away.
+bool completed_before(const std::string& run_dir, const std::string& stage, bool root,
+                      std::ostream& log) {
+  if (root && fs::is_directory(stage_dir(run_dir, stage))) {
+    log_removed(util::remove_stale_temp_files(stage_dir(run_dir, stage)), log);
   }
+  const std::string path = result_path(run_dir, stage);
+  return fs::exists(path) &&
+         stage_result_from_json(nlohmann::json::parse(util::read_file(path))).completed;
+}
 
-  if (!root) return summary;
-  // The table covers every stage with a result, including those of earlier invocations.
+// Starts `model` from the stage's `from`: an earlier stage's best.pt or a checkpoint file.
+void warm_start_stage(torch::nn::Module& model, const StageConfig& stage,
+                      const std::string& run_dir, std::ostream& log) {
+  const std::string source = stage.from_stage
+                                 ? (fs::path(stage_dir(run_dir, stage.from)) / "best.pt").string()
+                                 : stage.from;
+  if (stage.from_stage && !fs::exists(source)) {
+    throw CheckpointError("stage '" + stage.name + "' warm-starts from stage '" + stage.from +
+                          "', but '" + source + "' does not exist: run that stage first");
+  }
+  Checkpoint checkpoint = load_checkpoint(source);
+  WarmStartReport report = warm_start(model, checkpoint.model, stage.strict);
+  log << report.text(stage.from_stage ? "stage '" + stage.from + "' (" + source + ")" : source,
+                     "stage '" + stage.name + "'");
+}
+
+TrainerOptions trainer_options(const RunConfig& config, const RunOptions& options,
+                               const StageConfig& stage, const RunInputs& inputs) {
+  TrainerOptions trainer_options;
+  trainer_options.run_dir = config.output;
+  trainer_options.seed = config.seed;
+  trainer_options.resume = options.resume;
+  trainer_options.log = options.log;
+  trainer_options.live_progress = options.live_progress;
+  trainer_options.stop_requested = options.stop_requested;
+  trainer_options.comm = options.comm;
+  if (stage.methods.distill) {
+    trainer_options.teacher = load_teacher(config, *stage.methods.distill, inputs.in_features,
+                                           inputs.outputs, *options.log);
+    trainer_options.teacher.ptr()->to(inputs.device);
+  }
+  return trainer_options;
+}
+
+// Builds, quantizes and warm-starts the stage's model, trains it and writes its result.json.
+StageResult train_stage(const RunConfig& config, const RunOptions& options,
+                        const StageConfig& stage, const RunInputs& inputs, bool root) {
+  std::ostream& log = *options.log;
+  const std::string& run_dir = config.output;
+  log << "== stage '" << stage.name << "' ==\n";
+  torch::manual_seed(config.seed);
+  torch::nn::AnyModule model =
+      models::build_model(*config.model, inputs.in_features, inputs.outputs);
+  QuantizationReport quantization = quantize_model(*model.ptr(), stage.quantization);
+  if (!quantization.layers.empty()) log << "quantization:\n" << quantization.text();
+  const std::string last = (fs::path(stage_dir(run_dir, stage.name)) / "last.pt").string();
+  const bool resuming = options.resume && fs::exists(last);
+  if (!stage.from.empty() && !resuming) warm_start_stage(*model.ptr(), stage, run_dir, log);
+  model.ptr()->to(inputs.device);
+  Trainer trainer(model, stage, trainer_options(config, options, stage, inputs));
+  StageResult result = trainer.run(inputs.data);
+  if (root) {
+    util::write_text_atomically(result_path(run_dir, stage.name),
+                                stage_result_json(result).dump(2) + "\n");
+  }
+  // The next stage may warm-start from this one's best.pt on every rank.
+  if (options.comm != nullptr) options.comm->barrier();
+  return result;
+}
+
+// Reads the result of every stage that has one, including those of earlier invocations, and
+// costs those with a best.pt; returns one cost per result.
+std::vector<std::optional<StageCost>> collect_results(const RunConfig& config,
+                                                      const RunOptions& options,
+                                                      const StageData& data, RunSummary& summary) {
+  const std::string& run_dir = config.output;
   std::vector<std::optional<StageCost>> costs;
   for (const StageConfig& stage : config.stages) {
     const std::string path = result_path(run_dir, stage.name);
@@ -302,7 +324,12 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
       summary.not_exported.emplace_back(stage.name, e.what());
     }
   }
-  const std::vector<StageSize> sizes = stage_sizes(summary.results, costs);
+  return costs;
+}
+
+// The stages of results.json: each result with its sizes and, if it has none, why it does not
+// export.
+nlohmann::json stages_json(const RunSummary& summary, const std::vector<StageSize>& sizes) {
   nlohmann::json stages = nlohmann::json::array();
   for (size_t i = 0; i < summary.results.size(); ++i) {
     nlohmann::json entry = stage_result_json(summary.results[i]);
@@ -316,6 +343,17 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
     }
     stages.push_back(entry);
   }
+  return stages;
+}
+
+// The results table, its export notes and seed 003's size table: printed, and written to
+// results.md and results.json.
+void write_results(const RunConfig& config, const RunOptions& options, const StageData& data,
+                   RunSummary& summary) {
+  const std::vector<std::optional<StageCost>> costs =
+      collect_results(config, options, data, summary);
+  const std::vector<StageSize> sizes = stage_sizes(summary.results, costs);
+  const nlohmann::json stages = stages_json(summary, sizes);
   ResultsTable table = results_table(summary.results, sizes);
   const std::string notes = export_notes(summary.not_exported);
   // Seed 003's size table: every stage shares the architecture, so the first stage's parameters.
@@ -327,16 +365,42 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   }
   summary.table =
       table.to_text() + notes + "\n" + size_table_title(parameters) + size_table.to_text();
-  util::write_text_atomically((fs::path(run_dir) / "results.md").string(),
+  util::write_text_atomically((fs::path(config.output) / "results.md").string(),
                               "# Results of " + config.file + "\n\n" + table.to_markdown() +
                                   (notes.empty() ? "" : "\n" + notes) + "\n" +
                                   size_table_title(parameters) + "\n" + size_table.to_markdown());
   util::write_text_atomically(
-      (fs::path(run_dir) / "results.json").string(),
+      (fs::path(config.output) / "results.json").string(),
       nlohmann::json{{"config", config.file}, {"stages", stages}, {"size_by_bits", size_by_bits}}
               .dump(2) +
           "\n");
-  log << "\n" << summary.table;
+  *options.log << "\n" << summary.table;
+}
+
+}  // namespace
+
+RunSummary run_training(const RunConfig& config, const RunOptions& options) {
+  at::set_num_threads(config.threads);
+  // In a data-parallel job rank 0 alone writes; the others read only what it wrote before.
+  const bool root = options.comm == nullptr || options.comm->is_root();
+  if (root) prepare_run_dir(config, options);
+  if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
+  const RunInputs inputs = load_inputs(config, options);
+
+  RunSummary summary;
+  for (const StageConfig& stage : config.stages) {
+    if (!options.only_stage.empty() && stage.name != options.only_stage) continue;
+    if (options.resume && completed_before(config.output, stage.name, root, *options.log)) {
+      *options.log << "stage '" << stage.name << "': already completed, skipped\n";
+      continue;
+    }
+    const StageResult result = train_stage(config, options, stage, inputs, root);
+    if (!result.completed) {
+      summary.stopped = "stage '" + stage.name + "' " + result.stop_reason;
+      if (result.interrupted) break;
+    }
+  }
+  if (root) write_results(config, options, inputs.data, summary);
   return summary;
 }
 

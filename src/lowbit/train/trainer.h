@@ -5,6 +5,7 @@
 
 #include <torch/nn/modules/container/any.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -82,6 +83,39 @@ class Trainer {
   StageResult run(const StageData& data);
 
  private:
+  struct Loop;           // What one run() works with: paths, data-parallel job, loader, logs.
+  struct EpochTraining;  // The training half of an epoch: LR, loss, accuracy counts.
+  struct EpochMetrics;   // The validation of an epoch and the metrics selection compares.
+
+  // Before the first epoch: resume, the same start on every rank, optimizer, methods, logs.
+  void start(Loop& loop);
+  // Loads last.pt and puts its model state and LR factor back.
+  Checkpoint resume(const std::string& last_path);
+  // One epoch; false when the stage stops after it (non-finite loss, requested stop).
+  bool run_epoch(Loop& loop, int64_t epoch);
+  // Seed, events, methods' epoch start, restarted selection, rebuilt optimizer.
+  void begin_epoch(Loop& loop, int64_t epoch);
+  // The batches of `epoch`; stops at the first non-finite loss.
+  EpochTraining train_epoch(Loop& loop, int64_t epoch);
+  // The scheduled LR of a batch times the set_lr factor, written into the optimizer.
+  double apply_lr(int64_t epoch, int64_t batch);
+  // Backward pass, gradient averaging and clipping, optimizer step.
+  void update_weights(Loop& loop, torch::Tensor& loss);
+  // Validation after an epoch.
+  EpochMetrics validate(const Loop& loop, const EpochTraining& training);
+  // best.pt (when `is_best`), last.pt and the quantization ranges of `epoch`.
+  void save_epoch(Loop& loop, int64_t epoch, bool is_best);
+  // The epoch's metrics.csv row and console summary.
+  void log_epoch(Loop& loop, int64_t epoch, const EpochTraining& training,
+                 const EpochMetrics& metrics, bool is_best, double seconds);
+  // Ends the stage on a non-finite loss, keeping the last good checkpoint.
+  void stop_on_bad_loss(Loop& loop, const std::string& reason);
+  // Ends the stage when a stop was requested on any rank before its last epoch.
+  bool stop_requested(Loop& loop, int64_t epoch);
+  // SWA: the averaged weights become the stage's result and its best.pt.
+  void adopt_average(Loop& loop);
+  // The test evaluation with the best weights and the stage's summary line.
+  void finish(Loop& loop, std::chrono::steady_clock::time_point stage_start);
   // Applies and logs the events of `epoch`; true when one changed a grid (set_bits,
   // switch_quantizer, fold_batchnorm).
   bool apply_events(int64_t epoch);
