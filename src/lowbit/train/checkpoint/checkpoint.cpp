@@ -62,6 +62,31 @@ constexpr const char* kMagicKey = "lowbit_checkpoint";
 constexpr std::string_view kHeaderMagic = "LOWBITCK";
 constexpr std::string_view kZipMagic("PK\x03\x04", 4);
 
+// The scalar fields of a checkpoint (all but its tensors and optimizer state), in the order the
+// archive and the content hash hold them. Saving, loading and hashing all go through this one
+// list, so that a field cannot be saved without being hashed (CheckpointT may be const).
+template <typename CheckpointT, typename Visit>
+void for_each_scalar_field(CheckpointT& c, Visit&& visit) {
+  visit("stage", c.stage);
+  visit("epoch", c.epoch);
+  visit("best_epoch", c.best_epoch);
+  visit("best_metric", c.best_metric);
+  visit("best_metric_name", c.best_metric_name);
+  visit("scheduler_epoch", c.scheduler_epoch);
+  visit("lr_factor", c.lr_factor);
+  visit("stage_config", c.stage_config);
+}
+
+void read_field(const c10::IValue& value, std::string& field) {
+  field = value.toStringRef();
+}
+void read_field(const c10::IValue& value, int64_t& field) {
+  field = value.toInt();
+}
+void read_field(const c10::IValue& value, double& field) {
+  field = value.toDouble();
+}
+
 void put_u64(std::string& out, uint64_t value) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
@@ -204,6 +229,9 @@ class ContentHasher {
     hash_.update(std::to_string(value.size()) + ":");
     hash_.update(value);
   }
+  void add(const std::string& value) { text(value); }
+  void add(int64_t value) { integer(value); }
+  void add(double value) { real(value); }
   void integer(int64_t value) { text(std::to_string(value)); }
   void real(double value) {
     char buffer[40];
@@ -236,14 +264,7 @@ class ContentHasher {
 
 std::string checkpoint_content_hash(const Checkpoint& c) {
   ContentHasher h;
-  h.text(c.stage);
-  h.integer(c.epoch);
-  h.integer(c.best_epoch);
-  h.real(c.best_metric);
-  h.text(c.best_metric_name);
-  h.integer(c.scheduler_epoch);
-  h.real(c.lr_factor);
-  h.text(c.stage_config);
+  for_each_scalar_field(c, [&](const char*, const auto& field) { h.add(field); });
   h.tensors(c.model);
   h.tensors(c.method_state);
   h.text(c.optimizer_state);
@@ -281,14 +302,9 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   archive.write(kMagicKey, c10::IValue(true));
   archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
   archive.write("content_hash", c10::IValue(checkpoint_content_hash(checkpoint)));
-  archive.write("stage", c10::IValue(checkpoint.stage));
-  archive.write("epoch", c10::IValue(checkpoint.epoch));
-  archive.write("best_epoch", c10::IValue(checkpoint.best_epoch));
-  archive.write("best_metric", c10::IValue(checkpoint.best_metric));
-  archive.write("best_metric_name", c10::IValue(checkpoint.best_metric_name));
-  archive.write("scheduler_epoch", c10::IValue(checkpoint.scheduler_epoch));
-  archive.write("lr_factor", c10::IValue(checkpoint.lr_factor));
-  archive.write("stage_config", c10::IValue(checkpoint.stage_config));
+  for_each_scalar_field(checkpoint, [&](const char* key, const auto& field) {
+    archive.write(key, c10::IValue(field));
+  });
   write_named_tensors(archive, "model", checkpoint.model);
   write_named_tensors(archive, "methods", checkpoint.method_state);
   archive.write("optimizer_state", bytes_to_tensor(checkpoint.optimizer_state), true);
@@ -365,22 +381,10 @@ Checkpoint load_checkpoint(const std::string& path) {
       archive.read("content_hash", value);
       stored_hash = value.toStringRef();
     }
-    archive.read("stage", value);
-    checkpoint.stage = value.toStringRef();
-    archive.read("epoch", value);
-    checkpoint.epoch = value.toInt();
-    archive.read("best_epoch", value);
-    checkpoint.best_epoch = value.toInt();
-    archive.read("best_metric", value);
-    checkpoint.best_metric = value.toDouble();
-    archive.read("best_metric_name", value);
-    checkpoint.best_metric_name = value.toStringRef();
-    archive.read("scheduler_epoch", value);
-    checkpoint.scheduler_epoch = value.toInt();
-    archive.read("lr_factor", value);
-    checkpoint.lr_factor = value.toDouble();
-    archive.read("stage_config", value);
-    checkpoint.stage_config = value.toStringRef();
+    for_each_scalar_field(checkpoint, [&](const char* key, auto& field) {
+      archive.read(key, value);
+      read_field(value, field);
+    });
     checkpoint.model = read_named_tensors(archive, "model", true);
     // Checkpoints of stages without training methods may lack the section.
     checkpoint.method_state = read_named_tensors(archive, "methods", false);
