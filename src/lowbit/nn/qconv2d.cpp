@@ -76,27 +76,11 @@ torch::Tensor QConv2dImpl::forward(const torch::Tensor& input) {
 }
 
 std::vector<SlotRole> QConv2dImpl::slot_roles() const {
-  return {{QuantSlot::kWeights, "weights"},
-          {QuantSlot::kBiases, "biases"},
-          {QuantSlot::kInputs, "inputs"},
-          {QuantSlot::kOutputs, "outputs"}};
+  return four_slot_roles();
 }
 
 void QConv2dImpl::record_spec(QuantSlot slot, const std::string& spec) {
-  switch (slot) {
-    case QuantSlot::kWeights:
-      options.weight_quant(spec);
-      break;
-    case QuantSlot::kBiases:
-      options.bias_quant(spec);
-      break;
-    case QuantSlot::kInputs:
-      options.input_quant(spec);
-      break;
-    case QuantSlot::kOutputs:
-      options.output_quant(spec);
-      break;
-  }
+  record_four_slot_spec(options, slot, spec);
 }
 
 }  // namespace lowbit::nn

@@ -147,27 +147,11 @@ torch::Tensor QConvTranspose2dImpl::forward_to_size(const torch::Tensor& input,
 }
 
 std::vector<SlotRole> QConvTranspose2dImpl::slot_roles() const {
-  return {{QuantSlot::kWeights, "weights"},
-          {QuantSlot::kBiases, "biases"},
-          {QuantSlot::kInputs, "inputs"},
-          {QuantSlot::kOutputs, "outputs"}};
+  return four_slot_roles();
 }
 
 void QConvTranspose2dImpl::record_spec(QuantSlot slot, const std::string& spec) {
-  switch (slot) {
-    case QuantSlot::kWeights:
-      options.weight_quant(spec);
-      break;
-    case QuantSlot::kBiases:
-      options.bias_quant(spec);
-      break;
-    case QuantSlot::kInputs:
-      options.input_quant(spec);
-      break;
-    case QuantSlot::kOutputs:
-      options.output_quant(spec);
-      break;
-  }
+  record_four_slot_spec(options, slot, spec);
 }
 
 }  // namespace lowbit::nn

@@ -24,6 +24,13 @@ quant::Role slot_quant_role(QuantSlot slot) {
 
 }  // namespace
 
+std::vector<SlotRole> four_slot_roles() {
+  return {{QuantSlot::kWeights, "weights"},
+          {QuantSlot::kBiases, "biases"},
+          {QuantSlot::kInputs, "inputs"},
+          {QuantSlot::kOutputs, "outputs"}};
+}
+
 void QuantizedLayer::add_bias(const torch::Tensor&) {
   throw std::logic_error(std::string(kind()) + "::add_bias: the layer has no weights");
 }

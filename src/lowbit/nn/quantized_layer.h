@@ -27,6 +27,30 @@ struct SlotRole {
   const char* role;  ///< Its role name in configs and events.
 };
 
+/// The slots of a layer with a weight (QLinear, QConv2d, QConvTranspose2d): weights, biases,
+/// inputs and outputs, in report order.
+std::vector<SlotRole> four_slot_roles();
+
+/// Records `spec` as the SPEC of `slot` in `options` of a layer with the four slots: its
+/// `weight_quant`, `bias_quant`, `input_quant` or `output_quant`.
+template <typename Options>
+void record_four_slot_spec(Options& options, QuantSlot slot, const std::string& spec) {
+  switch (slot) {
+    case QuantSlot::kWeights:
+      options.weight_quant(spec);
+      break;
+    case QuantSlot::kBiases:
+      options.bias_quant(spec);
+      break;
+    case QuantSlot::kInputs:
+      options.input_quant(spec);
+      break;
+    case QuantSlot::kOutputs:
+      options.output_quant(spec);
+      break;
+  }
+}
+
 /// Base of the quantizable layers: the quantizer slots and what every pass needs to know of a
 /// layer kind. Derived kinds derive from torch::nn::Cloneable<Kind> too (Module is a virtual base).
 class QuantizedLayer : public virtual torch::nn::Module {
