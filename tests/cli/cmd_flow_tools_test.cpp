@@ -64,20 +64,9 @@ class FlowToolsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
-    util::write_text_atomically(*dir_ / "flow.yaml", "output: " + (*dir_ / "run") + R"(
-seed: 2
-threads: 1
-data: {source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 12,
-       test_samples: 4, max_speed: 3, val_fraction: 0.25}
-model: {type: snn_flow, base_channels: 4, time_steps: 3}
-stages:
-  - name: fp
-    epochs: 2
-    batch_size: 4
-    optimizer: {type: adam, lr: 0.01}
-    loss: {type: flow_epe}
-    best: {metric: val_aee}
-  - name: w8
+    // The small flow run of run_lowbit.h and an 8-bit stage warm-started from its FP stage.
+    util::write_text_atomically(*dir_ / "flow.yaml",
+                                testing::small_flow_run_config(*dir_ / "run") + R"(  - name: w8
     from: fp
     epochs: 1
     batch_size: 4

@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "cli/run_lowbit.h"
@@ -21,16 +20,7 @@ using testing::TempDir;
 class TrainCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Two separable classes on a diagonal, written without randomness.
-    std::ofstream csv(dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 120; ++i) {
-      const int label = i % 2;
-      const double a = (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
-      const double b = (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
-      csv << a << "," << b << "," << label << "\n";
-    }
-    csv.close();
+    testing::write_two_class_csv(dir_ / "data.csv");
     write("run.yaml", "output: " + (dir_ / "out") +
                           "\ndata: {source: csv, train: " + (dir_ / "data.csv") +
                           ", label_column: label}\n" + R"(model: {type: mlp, widths: [4]}

@@ -12,7 +12,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -111,16 +110,7 @@ std::vector<std::string> temporaries(const std::string& dir) {
 
 class InterruptedRunTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    // Two separable classes on a diagonal, written without randomness.
-    std::ofstream csv(dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 120; ++i) {
-      const int label = i % 2;
-      csv << (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08 << ","
-          << (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06 << "," << label << "\n";
-    }
-  }
+  void SetUp() override { testing::write_two_class_csv(dir_ / "data.csv"); }
   // fp, then a quantized stage `w2` with sym weights (one of the grids whose --resume used to
   // fail) of `epochs` epochs; its integer model exports, so `lowbit size` can load it afterwards.
   void write_config(int epochs) {

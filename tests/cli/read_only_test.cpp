@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,14 +50,7 @@ class ReadOnlyTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<TempDir>();
     fs::permissions(dir_->path(), fs::perms(0755));  // readable by nobody
-    std::ofstream csv(*dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 120; ++i) {
-      const int label = i % 2;
-      csv << (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08 << ","
-          << (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06 << "," << label << "\n";
-    }
-    csv.close();
+    testing::write_two_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
                                 "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
                                     (*dir_ / "data.csv") + ", label_column: label}\n" + R"(

@@ -97,6 +97,38 @@ inline void write_three_class_csv(const std::string& path) {
   }
 }
 
+/// Writes `path`: a CSV (columns a, b, label) of `rows` points in two separable classes on a
+/// diagonal, without randomness, for the small runs the command tests train.
+inline void write_two_class_csv(const std::string& path, int rows = 120) {
+  std::ofstream csv(path);
+  csv << "a,b,label\n";
+  for (int i = 0; i < rows; ++i) {
+    const int label = i % 2;
+    const double a = (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08;
+    const double b = (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06;
+    csv << a << "," << b << "," << label << "\n";
+  }
+}
+
+/// The config of a small spiking optical-flow run (snn_flow on synthetic events, one FP stage of
+/// two epochs) into run directory `out`; more stages may be appended to the text.
+inline std::string small_flow_run_config(const std::string& out) {
+  return "output: " + out + R"(
+seed: 2
+threads: 1
+data: {source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 12,
+       test_samples: 4, max_speed: 3, val_fraction: 0.25}
+model: {type: snn_flow, base_channels: 4, time_steps: 3}
+stages:
+  - name: fp
+    epochs: 2
+    batch_size: 4
+    optimizer: {type: adam, lr: 0.01}
+    loss: {type: flow_epe}
+    best: {metric: val_aee}
+)";
+}
+
 /// The first registered type that quantizes weights and accepts `key` ("" for any), if any.
 inline std::optional<quant::QuantizerType> weight_type_with(const std::string& key) {
   for (const auto& type : quant::quantizer_types()) {

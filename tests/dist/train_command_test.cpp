@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -33,14 +32,7 @@ int free_port() {
 class DistTrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream csv(dir_ / "data.csv");
-    csv << "a,b,label\n";
-    for (int i = 0; i < 200; ++i) {
-      const int label = i % 2;
-      csv << (label ? 1.0 : -1.0) + 0.01 * (i % 17) - 0.08 << ","
-          << (label ? 1.0 : -1.0) - 0.01 * (i % 13) + 0.06 << "," << label << "\n";
-    }
-    csv.close();
+    write_two_class_csv(dir_ / "data.csv", 200);
     util::write_text_atomically(dir_ / "run.yaml",
                                 "output: " + (dir_ / "out") +
                                     "\ndata: {source: csv, train: " + (dir_ / "data.csv") +

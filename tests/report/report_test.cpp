@@ -225,20 +225,8 @@ TEST(Report, BadRunDirectoriesAreClearErrors) {
 
 TEST(Report, FlowRunsShowFlowImagesAndAee) {
   const std::string run = testing::run_folder() / "flow";
-  util::write_text_atomically(testing::run_folder() / "flow.yaml", "output: " + run + R"(
-seed: 2
-threads: 1
-data: {source: events_synthetic, size: [16, 24], time_steps: 3, train_samples: 12,
-       test_samples: 4, max_speed: 3, val_fraction: 0.25}
-model: {type: snn_flow, base_channels: 4, time_steps: 3}
-stages:
-  - name: fp
-    epochs: 2
-    batch_size: 4
-    optimizer: {type: adam, lr: 0.01}
-    loss: {type: flow_epe}
-    best: {metric: val_aee}
-)");
+  util::write_text_atomically(testing::run_folder() / "flow.yaml",
+                              cli::testing::small_flow_run_config(run));
   const auto r = run_lowbit("train '" + (testing::run_folder() / "flow.yaml") + "' --no-report");
   ASSERT_EQ(r.code, 0) << r.err << r.out;
   EXPECT_FALSE(exists(run + "/report.html"));
