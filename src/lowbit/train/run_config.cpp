@@ -192,6 +192,10 @@ StageConfig parse_stage(const config::ConfigNode& node, const std::vector<std::s
     stage.best_metric = tracker.metric();
     stage.best_mode = tracker.mode();
     stage.best_min_delta = b->get<double>("min_delta", 0.0);
+  } else if (is_flow_loss(stage.loss.type)) {
+    // A flow model has no accuracy: without `best:` it keeps its lowest average endpoint error.
+    stage.best_metric = "val_aee";
+    stage.best_mode = MetricMode::kMin;
   }
   for (const config::ConfigNode& r : node.list("regularizers")) {
     stage.regularizers.push_back(make_regularizer(r));

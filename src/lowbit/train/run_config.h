@@ -133,7 +133,8 @@ struct StageConfig {
   ClipConfig clipping;
   /// Loss function.
   LossConfig loss;
-  /// Metric (and mode) choosing the best epoch.
+  /// Metric (and mode) choosing the best epoch; without a `best:` section val_accuracy, or
+  /// val_aee (mode min) for a flow loss.
   std::string best_metric = "val_accuracy";
   /// Whether larger or smaller values of best_metric are better.
   MetricMode best_mode = MetricMode::kMax;
