@@ -115,6 +115,35 @@ TEST_F(FlowToolsTest, CompareGivesTheStagesAee) {
   EXPECT_EQ(csv_row(csv, "w8").at("values"), std::to_string(4 * 2 * 16 * 24));
 }
 
+TEST_F(FlowToolsTest, CompareGivesTheZeroFlowBaseline) {
+  const auto r = run_lowbit("compare '" + (*dir_ / "run") + "' --csv '" + (*dir_ / "zero.csv") +
+                            "' --outputs '" + (*dir_ / "zero_out") + "'");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("(zero flow)"), std::string::npos) << r.out;
+  const auto row = csv_row(util::read_file(*dir_ / "zero.csv"), "(zero flow)");
+  ASSERT_FALSE(row.empty());
+  // Predicting no motion: the AEE is the mean |flow| over the pixels with events and valid flow.
+  const std::string config_file = *dir_ / "run/config.yaml";
+  const train::RunConfig config =
+      train::parse_run_config(config::ConfigNode::parse(util::read_file(config_file), config_file));
+  const train::StageData data = train::load_data(*config.data, config.seed);
+  const torch::Tensor y = data.test.targets.to(torch::kDouble);
+  const torch::Tensor counted =
+      y.select(1, 2).ne(0).logical_and(data.test.inputs.abs().sum({1, 2}).ne(0));
+  const torch::Tensor magnitude = y.slice(1, 0, 2).pow(2).sum(1).sqrt();
+  const double mean_magnitude =
+      magnitude.masked_select(counted).sum().item<double>() / counted.sum().item<double>();
+  ASSERT_GT(mean_magnitude, 0.0);
+  EXPECT_NEAR(std::stod(row.at("aee")), mean_magnitude, 1e-9);
+  // Every error is the flow's own magnitude: outliers are the pixels moving more than 3 px.
+  const double fast =
+      magnitude.gt(3.0).logical_and(counted).sum().item<double>() / counted.sum().item<double>();
+  EXPECT_NEAR(std::stod(row.at("outliers")), fast, 1e-12);
+  // Its output difference is the reference stage's output magnitude.
+  const torch::Tensor fp = data::read_npy(*dir_ / "zero_out/fp.npy").to(torch::kDouble);
+  EXPECT_NEAR(std::stod(row.at("mae")), fp.abs().mean().item<double>(), 1e-6);
+}
+
 TEST_F(FlowToolsTest, FlowImagesAreTheColourCodedFlow) {
   const std::string out = *dir_ / "img";
   const auto r = run_lowbit("flow-image '" + (*dir_ / "run") +

@@ -1,7 +1,8 @@
 // `lowbit compare RUN --stages fp,w8,w4 [--reference S] [--csv FILE] [--outputs DIR]`: how far
 // each stage's outputs lie from a reference stage's on the test set (MAE, MSE, largest
 // difference; seed 003's "compare quantized vs FP outputs"), next to each stage's own metrics
-// (accuracy, or AEE and outlier share for flow).
+// (accuracy, or AEE and outlier share for flow). Flow runs get a last row, the zero-flow baseline:
+// the AEE of predicting no motion, i.e. the mean |flow| over the pixels the metrics count.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -17,10 +18,12 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/stage_list.h"
 #include "lowbit/cli/trained_stage.h"
+#include "lowbit/data/event_repr.h"
 #include "lowbit/data/npy.h"
 #include "lowbit/train/data_source.h"
 #include "lowbit/train/report/csv_log.h"
 #include "lowbit/train/report/evaluation.h"
+#include "lowbit/train/report/flow_metrics.h"
 #include "lowbit/train/report/output_comparison.h"
 #include "lowbit/train/report/results_table.h"
 #include "lowbit/train/run.h"
@@ -64,6 +67,26 @@ std::vector<std::pair<std::string, double>> stage_metrics(TrainedStage& trained,
     if (!std::isnan(value)) metrics.emplace_back(name, value);
   }
   return metrics;
+}
+
+// The row label of the zero-flow baseline; parentheses keep it apart from stage names.
+constexpr const char* kZeroFlowRow = "(zero flow)";
+
+// AEE and outlier share of an all-zero flow prediction on `set` (targets [N, 3, H, W]), over the
+// pixels train::evaluate counts (valid ground truth, and events for inputs [N, T, 2, H, W]): the
+// baseline a flow model has to beat. Its AEE is the mean |flow| over those pixels.
+train::FlowMetrics zero_flow_metrics(const data::Dataset& set, int64_t batch_size) {
+  train::FlowMetrics total;
+  for (int64_t begin = 0; begin < set.size(); begin += batch_size) {
+    const int64_t end = std::min(set.size(), begin + batch_size);
+    const torch::Tensor x = set.inputs.slice(0, begin, end);
+    const torch::Tensor y = set.targets.slice(0, begin, end);
+    const torch::Tensor events =
+        x.dim() == 5 && x.size(2) == 2 ? data::event_pixel_mask(x) : torch::Tensor();
+    total = train::combine_flow_metrics(
+        total, train::compute_flow_metrics(torch::zeros_like(y.slice(1, 0, 2)), y, events));
+  }
+  return total;
 }
 
 std::string bits_of(const std::string& run_dir, const std::string& stage) {
@@ -174,9 +197,39 @@ void run_compare(const CompareOptions& o) {
     table.add_row(cells);
     csv_rows.push_back(csv);
   }
+  const bool flow =
+      std::find(metric_names.begin(), metric_names.end(), "aee") != metric_names.end();
+  if (flow) {
+    const train::FlowMetrics zero = zero_flow_metrics(set, o.batch_size);
+    const train::OutputDifference difference =
+        train::compare_outputs(torch::zeros_like(reference_outputs), reference_outputs);
+    std::vector<std::string> cells = {kZeroFlowRow, "-", cell(difference.mae), cell(difference.mse),
+                                      cell(difference.max_abs)};
+    std::vector<std::string> csv = {kZeroFlowRow,
+                                    "-",
+                                    reference,
+                                    set_name,
+                                    std::to_string(difference.values),
+                                    train::format_number(difference.mae, 17),
+                                    train::format_number(difference.mse, 17),
+                                    train::format_number(difference.max_abs, 17)};
+    for (const std::string& name : metric_names) {
+      const double value = name == "aee"        ? zero.aee
+                           : name == "outliers" ? zero.outlier_share
+                                                : std::numeric_limits<double>::quiet_NaN();
+      cells.push_back(cell(value, 4));
+      csv.push_back(std::isnan(value) ? "" : train::format_number(value, 17));
+    }
+    table.add_row(cells);
+    csv_rows.push_back(csv);
+  }
   std::cout << "outputs of run '" << o.run << "' on the " << set_name << " set (" << set.size()
             << " samples) against stage '" << reference << "'\n"
             << table.to_text();
+  if (flow) {
+    std::cout << kZeroFlowRow << ": the baseline that predicts no motion; its aee is the mean "
+              << "|flow| over the pixels with events and valid ground truth\n";
+  }
   if (!o.csv.empty()) {
     std::vector<std::string> columns = {"stage",  "bits", "reference", "set",
                                         "values", "mae",  "mse",       "max_abs_diff"};
@@ -201,7 +254,9 @@ void run_compare(const CompareOptions& o) {
 void add_compare_command(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "compare", "Compare the outputs of a run's stages with a reference stage on the test set");
+      "compare",
+      "Compare the outputs of a run's stages with a reference stage on the test set (flow runs: "
+      "and with the zero-flow baseline)");
   cmd->add_option("run", o->run, "Run directory written by `lowbit train`")->required();
   cmd->add_option("--stages", o->stages,
                   "Comma-separated stages to compare (default: every trained stage)");
