@@ -56,6 +56,30 @@ TEST(Transforms, PreprocessResizesThenNormalizesEachWhenSet) {
       torch::equal(preprocess(images.slice(0, 1, 2), p), preprocess(images, p)[1].unsqueeze(0)));
 }
 
+// Nearest sampling moves pixels without blending them: every output pixel is an input pixel or
+// the fill, as with torchvision's default RandomAffine; bilinear sampling makes new values.
+TEST(Transforms, NearestAffineOnlyMovesPixels) {
+  torch::manual_seed(8);
+  const torch::Tensor images = torch::randint(1, 200, {6, 1, 12, 12}).to(torch::kFloat32);
+  AffineOptions options;
+  options.max_rotation_deg = 30;
+  options.interpolation = AffineInterpolation::kNearest;
+  auto g1 = make_generator(4);
+  const torch::Tensor nearest = random_affine(images, options, g1, {-5.0});
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    const torch::Tensor allowed = torch::cat({images[i].flatten(), torch::tensor({-5.0f})});
+    EXPECT_TRUE(torch::isin(nearest[i].flatten(), allowed).all().item<bool>()) << i;
+  }
+  EXPECT_FALSE(torch::equal(nearest, images));
+  options.interpolation = AffineInterpolation::kBilinear;
+  auto g2 = make_generator(4);
+  const torch::Tensor bilinear = random_affine(images, options, g2, {-5.0});
+  EXPECT_FALSE(
+      torch::isin(bilinear.flatten(), torch::cat({images.flatten(), torch::tensor({-5.0f})}))
+          .all()
+          .item<bool>());
+}
+
 TEST(Transforms, FlipTwiceIsIdentityAndRandomFlipPicksPerImage) {
   torch::manual_seed(4);
   const torch::Tensor images = torch::rand({32, 1, 5, 7});

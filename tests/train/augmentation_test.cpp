@@ -65,6 +65,10 @@ TEST_F(AugmentationTest, ReadsKeysStrictly) {
   EXPECT_THROW(parse("{augment: {probability: 1.5}}"), config::ConfigError);
   EXPECT_THROW(parse("{augment: {probability: -0.1}}"), config::ConfigError);
   EXPECT_THROW(parse("{augment: {before_resize: 2}}"), config::ConfigError);
+  EXPECT_EQ(a->affine_options.interpolation, data::AffineInterpolation::kBilinear);
+  EXPECT_EQ(parse("{augment: {affine: {interpolation: nearest}}}")->affine_options.interpolation,
+            data::AffineInterpolation::kNearest);
+  EXPECT_THROW(parse("{augment: {affine: {interpolation: bicubic}}}"), config::ConfigError);
 }
 
 // A batch of the first `n` training samples, as the loader gathers it.

@@ -148,11 +148,14 @@ torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& op
   // grid_sample brings in zeros from outside; sampling (x - fill) and adding fill back brings in
   // the fill value instead, blended bilinearly at the border as the zeros would be.
   const torch::Tensor f = fill_values(fill, images);
+  F::GridSampleFuncOptions sampling;
+  if (options.interpolation == AffineInterpolation::kNearest) {
+    sampling.mode(torch::kNearest);
+  } else {
+    sampling.mode(torch::kBilinear);
+  }
   return F::grid_sample(images - f, grid,
-                        F::GridSampleFuncOptions()
-                            .mode(torch::kBilinear)
-                            .padding_mode(torch::kZeros)
-                            .align_corners(false)) +
+                        sampling.padding_mode(torch::kZeros).align_corners(false)) +
          f;
 }
 

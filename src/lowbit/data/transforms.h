@@ -53,16 +53,25 @@ torch::Tensor random_hflip(const torch::Tensor& images, double p, torch::Generat
 torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, torch::Generator& generator,
                           const std::vector<double>& fill = {});
 
+/// How random_affine samples the input between pixels.
+enum class AffineInterpolation {
+  kBilinear,  ///< Weighted average of the four nearest input pixels.
+  kNearest,   ///< The nearest input pixel (torchvision's default for rotations and affines).
+};
+
 /// Ranges of the random affine transform; each image draws its own parameters uniformly.
 struct AffineOptions {
   double max_rotation_deg = 10.0;  ///< Rotation in [-max, max] degrees.
   double max_translate = 0.1;      ///< Shift in [-max, max] of the image size, per axis.
   double min_scale = 0.9;          ///< Smallest zoom factor.
   double max_scale = 1.1;          ///< Largest zoom factor.
+  /// How output pixels are sampled: bilinear (blurs a little) or nearest, torchvision's
+  /// RandomAffine/RandomRotation default, which keeps the image's sharpness.
+  AffineInterpolation interpolation = AffineInterpolation::kBilinear;
 };
 
-/// Rotates, shifts and zooms each image of [N, C, H, W] (bilinear; `fill`, per channel, outside;
-/// empty = 0).
+/// Rotates, shifts and zooms each image of [N, C, H, W] (bilinear or nearest; `fill`, per
+/// channel, outside; empty = 0).
 torch::Tensor random_affine(const torch::Tensor& images, const AffineOptions& options,
                             torch::Generator& generator, const std::vector<double>& fill = {});
 

@@ -24,6 +24,10 @@ std::optional<data::AugmentOptions> read_augment(const config::ConfigNode& data_
     }
     a.min_scale = scale[0];
     a.max_scale = scale[1];
+    a.interpolation =
+        affine->choice("interpolation", "bilinear", {"bilinear", "nearest"}) == "nearest"
+            ? data::AffineInterpolation::kNearest
+            : data::AffineInterpolation::kBilinear;
     affine->done();
   }
   options.fill = node->get<std::vector<double>>("fill", {0.0});
