@@ -474,6 +474,38 @@ typedef struct {
 lowbit_status_t lowbit_concat_s8(const lowbit_concat_input_t* inputs, size_t num_inputs,
                                  int32_t output_zero_point, int8_t* output, size_t output_length);
 
+/** Parameters of ::lowbit_add_s8: the two inputs' rescales share one shift. */
+typedef struct {
+  int32_t zero_point_a;      /**< Zero point of input a in [-128, 127]. */
+  int32_t zero_point_b;      /**< Zero point of input b in [-128, 127]. */
+  int32_t multiplier_a;      /**< scale_a / output_scale = multiplier_a * 2^(shift - 31), >= 0. */
+  int32_t multiplier_b;      /**< scale_b / output_scale = multiplier_b * 2^(shift - 31), >= 0. */
+  int32_t shift;             /**< Shared shift in [-31, 30]. */
+  int32_t output_zero_point; /**< Output zero point in [-128, 127]. */
+  int32_t act_min;           /**< Lower output clamp (activation) in [-128, 127]. */
+  int32_t act_max;           /**< Upper output clamp in [act_min, 127]. */
+} lowbit_add_params_t;
+
+/**
+ * @brief Element-wise sum of two int8 tensors in their own scales (a residual add).
+ *
+ * out[i] = clamp(round_half_away(((a[i] - zero_point_a) * multiplier_a +
+ *                                 (b[i] - zero_point_b) * multiplier_b) * 2^(shift - 31))
+ *                + output_zero_point, act_min, act_max),
+ * with the sum exact in int64: one rounding into the output grid, and a following ReLU is the
+ * clamp (docs/runtime.md, "Residual add").
+ *
+ * @param[in]  params  Zero points, rescales and clamp; must not be NULL.
+ * @param[in]  input_a length int8 values.
+ * @param[in]  input_b length int8 values (the same CHW shape as input_a).
+ * @param[out] output  length int8 values; may be input_a or input_b itself (element i is read
+ *                     before it is written), must not overlap them otherwise.
+ * @param[in]  length  Elements, >= 1.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG or LOWBIT_ERR_RANGE.
+ */
+lowbit_status_t lowbit_add_s8(const lowbit_add_params_t* params, const int8_t* input_a,
+                              const int8_t* input_b, int8_t* output, size_t length);
+
 /**
  * @brief Index of the largest value (the predicted class); ties go to the lowest index.
  * @param[in]  values int8 scores.

@@ -657,6 +657,64 @@ def gen_conv_pool(em, rng):
     em.raw("};")
 
 
+def shared_shift(ratio_a, ratio_b):
+    """The exporter's add rescale: the larger ratio's Q31 multiplier fixes the shared shift."""
+    big, shift = quantize_multiplier(max(ratio_a, ratio_b))
+
+    def in_shift(r):
+        return min(math.floor(math.ldexp(r, 31 - shift) + 0.5), big)
+
+    m_a = big if ratio_a >= ratio_b else in_shift(ratio_a)
+    m_b = big if ratio_b > ratio_a else in_shift(ratio_b)
+    return m_a, m_b, shift
+
+
+def add_element(a, b, p):
+    """One output of lowbit_add_s8, from exact rationals: one rounding of the whole sum."""
+    total = Fraction((a - p["zp_a"]) * p["m_a"] + (b - p["zp_b"]) * p["m_b"])
+    scaled = round_half_away(total * Fraction(2) ** (p["shift"] - 31))
+    return min(max(scaled + p["zp_out"], p["act_min"]), p["act_max"])
+
+
+def gen_add(em, rng):
+    def params(zp_a, zp_b, ratios, zp_out, act_min=-128, act_max=127):
+        m_a, m_b, shift = shared_shift(*ratios) if isinstance(ratios[0], float) else ratios
+        return {"zp_a": zp_a, "zp_b": zp_b, "m_a": m_a, "m_b": m_b, "shift": shift,
+                "zp_out": zp_out, "act_min": act_min, "act_max": act_max}
+
+    cases = [
+        ("equal scales", 1, params(0, 0, (1.0, 1.0), 0), None),
+        ("equal scales relu", 3, params(-4, 9, (1.0, 1.0), -10, -10, 127), None),
+        ("different scales relu", 7, params(-128, 5, (0.7, 0.31), -128, -128, 127), None),
+        ("skip larger", 17, params(12, -3, (0.045, 1.9), 6), None),
+        ("ties round away", 8, params(0, 0, (0.5, 0.5), 0),
+         ([1, -1, 3, -3, 1, -1, 0, 5], [0, 0, 0, 0, 2, -2, 1, -4])),
+        ("relu6 clamp", 33, params(7, -7, (2.5, 3.25), -100, -100, -76), None),
+        ("tiny ratios below 2^-32", 5, params(0, 0, (2.0**-40, 2.0**-45), 3), None),
+        ("largest multipliers shift 30", 15, params(0, 0, (Q31_MAX, Q31_MAX, 30), 0), None),
+        ("extremes", 4, params(-128, 127, (1.0, 1.0), 0),
+         ([127, -128, 127, -128], [-128, 127, 127, -128])),
+        ("sixty-five", 65, params(20, -20, (0.013, 0.021), -1, -1, 127), None),
+    ]
+    rows_out = []
+    for k, (name, length, p, values) in enumerate(cases):
+        if values is None:
+            a = [rng.randint(-128, 127) for _ in range(length)]
+            b = [rng.randint(-128, 127) for _ in range(length)]
+        else:
+            a, b = values
+        expected = [add_element(x, y, p) for x, y in zip(a, b)]
+        arr_a = em.array("int8_t", f"g_add_{k}_a", a)
+        arr_b = em.array("int8_t", f"g_add_{k}_b", b)
+        ex = em.array("int8_t", f"g_add_{k}_expected", expected)
+        rows_out.append(f'    {{"{name}", {{{p["zp_a"]}, {p["zp_b"]}, {p["m_a"]}, {p["m_b"]}, '
+                        f'{p["shift"]}, {p["zp_out"]}, {p["act_min"]}, {p["act_max"]}}}, '
+                        f"{arr_a}, {arr_b}, {ex}, {length}}},")
+    em.raw("static const golden_add_case_t g_add_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     args = sys.argv[1:]
@@ -685,6 +743,7 @@ def main():
     gen_concat(em, rng)
     gen_argmax(em, rng)
     gen_conv_pool(em, rng)
+    gen_add(em, rng)
     em.raw("")
     em.raw("#endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */")
     text = "\n".join(em.lines) + "\n"

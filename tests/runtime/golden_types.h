@@ -102,6 +102,16 @@ typedef struct {
   size_t output_size;                  /**< Elements in expected. */
 } golden_concat_case_t;
 
+/** One add call. */
+typedef struct {
+  const char* name;           /**< Case description. */
+  lowbit_add_params_t params; /**< Zero points, rescales and clamp. */
+  const int8_t* input_a;      /**< First input. */
+  const int8_t* input_b;      /**< Second input. */
+  const int8_t* expected;     /**< Expected output. */
+  size_t length;              /**< Elements. */
+} golden_add_case_t;
+
 /** One argmax call. */
 typedef struct {
   const char* name;     /**< Case description. */

@@ -252,6 +252,33 @@ static void test_concat(void) {
   }
 }
 
+static void test_add(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_add_cases); ++k) {
+    const golden_add_case_t* c = &g_add_cases[k];
+    int bad = 0;
+    guard_output();
+    bad += expect_status("add", k, c->name, LOWBIT_OK,
+                         lowbit_add_s8(&c->params, c->input_a, c->input_b, g_out, c->length));
+    bad += compare_s8("add", k, c->name, c->expected, g_out, c->length);
+    record(bad);
+  }
+}
+
+/* In place: the output may be the first input itself (the residual sum overwrites a branch). */
+static void test_add_in_place(void) {
+  const golden_add_case_t* c = &g_add_cases[ARRAY_LEN(g_add_cases) - 1];
+  int8_t* const a = g_out;
+  size_t i;
+  int bad = 0;
+  guard_output();
+  for (i = 0; i < c->length; ++i) a[i] = c->input_a[i];
+  bad += expect_status("add", 0, "in place", LOWBIT_OK,
+                       lowbit_add_s8(&c->params, a, c->input_b, a, c->length));
+  bad += compare_s8("add", 0, "in place", c->expected, a, c->length);
+  record(bad);
+}
+
 static void test_argmax(void) {
   size_t k;
   for (k = 0; k < ARRAY_LEN(g_argmax_cases); ++k) {
@@ -490,6 +517,23 @@ static void test_argument_errors(void) {
   expect_error("concat shift out of range", LOWBIT_ERR_RANGE, lowbit_concat_s8(ci, 2, 0, g_out, 8));
   expect_error("concat output zero point", LOWBIT_ERR_RANGE,
                lowbit_concat_s8(ci, 1, -129, g_out, 4));
+  {
+    lowbit_add_params_t ap = {0, 0, 1 << 30, 1 << 30, 1, 0, -128, 127};
+    expect_error("add zero length", LOWBIT_ERR_ARG, lowbit_add_s8(&ap, x, x, g_out, 0));
+    expect_error("add NULL input", LOWBIT_ERR_ARG, lowbit_add_s8(&ap, x, NULL, g_out, 4));
+    ap.shift = LOWBIT_SHIFT_MIN - 1;
+    expect_error("add shift out of range", LOWBIT_ERR_RANGE, lowbit_add_s8(&ap, x, x, g_out, 4));
+    ap.shift = 1;
+    ap.multiplier_b = -1;
+    expect_error("add negative multiplier", LOWBIT_ERR_RANGE, lowbit_add_s8(&ap, x, x, g_out, 4));
+    ap.multiplier_b = 1 << 30;
+    ap.zero_point_a = 128;
+    expect_error("add zero point", LOWBIT_ERR_RANGE, lowbit_add_s8(&ap, x, x, g_out, 4));
+    ap.zero_point_a = 0;
+    ap.act_min = 5;
+    ap.act_max = 4;
+    expect_error("add empty clamp", LOWBIT_ERR_RANGE, lowbit_add_s8(&ap, x, x, g_out, 4));
+  }
   expect_error("argmax zero length", LOWBIT_ERR_ARG, lowbit_argmax_s8(x, 0, &index));
   expect_error("argmax NULL index", LOWBIT_ERR_ARG, lowbit_argmax_s8(x, 4, NULL));
   expect_error("status name",
@@ -509,6 +553,8 @@ int main(void) {
   test_pool();
   test_conv_max_pool();
   test_concat();
+  test_add();
+  test_add_in_place();
   test_argmax();
   test_argument_errors();
   printf("%u passed, %u failed\n", g_passed, g_failed);

@@ -206,6 +206,25 @@ Shape output_shape(const LayerInputs& c, const Concat& cat) {
   return out;
 }
 
+Shape output_shape(const LayerInputs& c, const Add& add) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  if (layer.inputs.size() != 2) {
+    fail(name, "an add takes exactly 2 inputs, got " + std::to_string(layer.inputs.size()));
+  }
+  if (in[1] != in[0]) shape_mismatch(model, layer, layer.inputs[1], in[1], shape_text(in[0]));
+  if (add.multiplier_a < 0 || add.multiplier_b < 0 || add.shift < -31 || add.shift > 30) {
+    fail(name, "rescale (multipliers " + std::to_string(add.multiplier_a) + ", " +
+                   std::to_string(add.multiplier_b) + ", shift " + std::to_string(add.shift) +
+                   ") is out of range");
+  }
+  if (add.act_min < -128 || add.act_max > 127 || add.act_min > add.act_max) {
+    fail(name, "clamp [" + std::to_string(add.act_min) + ", " + std::to_string(add.act_max) +
+                   "] is not within [-128, 127]");
+  }
+  return in[0];
+}
+
 }  // namespace
 
 const char* activation_name(Activation activation) {
@@ -279,7 +298,8 @@ std::vector<Shape> validate(const IntegerModel& model) {
       }
       in.push_back(producer == kModelInput ? model.input_shape : shapes[producer]);
     }
-    const bool concat = std::holds_alternative<Concat>(layer.op);
+    const bool concat =
+        std::holds_alternative<Concat>(layer.op) || std::holds_alternative<Add>(layer.op);
     if (!concat && layer.inputs.size() != 1) {
       fail(name, "expected exactly 1 input, got " + std::to_string(layer.inputs.size()));
     }
@@ -300,7 +320,7 @@ std::vector<Shape> validate(const IntegerModel& model) {
   const Op& last = model.layers.back().op;
   if (std::holds_alternative<Flatten>(last) || std::holds_alternative<Slice>(last)) {
     fail(model.layers.back().name,
-         "the last layer must compute a new buffer (fully connected, conv2d, pool or concat), "
+         "the last layer must compute a new buffer (fully connected, conv2d, pool, concat or add), "
          "not a flatten or slice view");
   }
   return shapes;

@@ -135,8 +135,20 @@ struct Concat {
   std::vector<ConcatInput> inputs;  ///< Rescales, one per layer input, in input order.
 };
 
+/// Element-wise sum of two inputs of one shape, each in its own scale (a residual add), requantized
+/// once: out = clamp(round(((a - zp_a) * multiplier_a + (b - zp_b) * multiplier_b) *
+/// 2^(shift - 31)) + output_zp, act_min, act_max), the sum exact in int64 (docs/runtime.md).
+struct Add {
+  int32_t multiplier_a = 1 << 30;             ///< input_scale_a / output_scale with `shift`, >= 0.
+  int32_t multiplier_b = 1 << 30;             ///< input_scale_b / output_scale with `shift`, >= 0.
+  int32_t shift = 1;                          ///< Shared shift in [-31, 30].
+  int32_t act_min = -128;                     ///< Lower output clamp (the merged activation).
+  int32_t act_max = 127;                      ///< Upper output clamp.
+  Activation activation = Activation::kNone;  ///< The activation the clamp implements (record).
+};
+
 /// One operation of the integer model.
-using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat>;
+using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat, Add>;
 
 /// A visitor made of one lambda per op type, for std::visit over an Op: a pass written with it
 /// does not compile until it handles every op type, so a new op cannot be skipped silently.

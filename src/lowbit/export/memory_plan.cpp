@@ -94,11 +94,12 @@ int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
             const lowbit_pool_params_t pool = runtime_params(*fused_pool);
             return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
           },
-          // The pools, views and concat need no scratch of their own.
+          // The pools, views, concat and add need no scratch of their own.
           [](const Pool&) { return int64_t{0}; },
           [](const Flatten&) { return int64_t{0}; },
           [](const Slice&) { return int64_t{0}; },
           [](const Concat&) { return int64_t{0}; },
+          [](const Add&) { return int64_t{0}; },
       },
       op);
 }

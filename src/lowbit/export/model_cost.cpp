@@ -47,6 +47,11 @@ ModelCost model_cost(const IntegerModel& model, const Target& target) {
                    [&](const Concat& cat) {
                      lc.requant_bytes = 8 * static_cast<int64_t>(cat.inputs.size());
                    },
+                   // Two multipliers and a shift; one multiply-add per input element.
+                   [&](const Add&) {
+                     lc.requant_bytes = 12;
+                     lc.macs = 2 * shapes[i].size();
+                   },
                },
                layer.op);
     cost.flash_bytes += lc.flash_bytes();

@@ -118,6 +118,18 @@ int8_t reference_requantize(int32_t acc, int32_t multiplier, int32_t shift, int3
   return static_cast<int8_t>(std::clamp<int64_t>(y + zero_point, act_min, act_max));
 }
 
+int8_t reference_add(int32_t a, int32_t b, const Add& add, int32_t zero_point) {
+  // |a|, |b| <= 255 and multipliers < 2^31: the sum is exact in int64 (|sum| < 2^40).
+  const int64_t sum =
+      static_cast<int64_t>(a) * add.multiplier_a + static_cast<int64_t>(b) * add.multiplier_b;
+  const int right = 31 - add.shift;
+  const uint64_t magnitude =
+      sum < 0 ? static_cast<uint64_t>(-(sum + 1)) + 1 : static_cast<uint64_t>(sum);
+  const uint64_t rounded = (magnitude + (uint64_t{1} << (right - 1))) >> right;
+  const int64_t y = sum < 0 ? -static_cast<int64_t>(rounded) : static_cast<int64_t>(rounded);
+  return static_cast<int8_t>(std::clamp<int64_t>(y + zero_point, add.act_min, add.act_max));
+}
+
 ReferenceExecutor::ReferenceExecutor(IntegerModel model)
     : model_(std::move(model)), shapes_(validate(model_)) {}
 
@@ -154,6 +166,15 @@ std::vector<int8_t> ReferenceExecutor::run(const std::vector<int8_t>& input) con
                                                      cat.inputs[k].shift, layer.output_zero_point,
                                                      -128, 127));
                 }
+              }
+            },
+            [&](const Add& add) {
+              const Values& a = value_of(layer.inputs[0]);
+              const Values& b = value_of(layer.inputs[1]);
+              const int32_t zp_b = input_zero_point_of(model_, layer.inputs[1]);
+              out.resize(a.size());
+              for (size_t k = 0; k < a.size(); ++k) {
+                out[k] = reference_add(a[k] - input_zp, b[k] - zp_b, add, layer.output_zero_point);
               }
             },
         },

@@ -14,6 +14,10 @@ namespace lowbit::exporter {
 int8_t reference_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
                             int32_t act_min, int32_t act_max);
 
+/// One element of an Add: clamp(round_half_away((a * multiplier_a + b * multiplier_b) *
+/// 2^(shift - 31)) + zero_point, act_min, act_max) for zero-point-free inputs a and b, exact.
+int8_t reference_add(int32_t a, int32_t b, const Add& add, int32_t zero_point);
+
 /// Runs a validated model on a whole batch of samples.
 class ReferenceExecutor {
  public:

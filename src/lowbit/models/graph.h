@@ -1,6 +1,6 @@
 // A model's graph as export sees it: named nodes in execution order, where each reads from, and
-// what each does (apply a layer, slice features, concatenate). The lowering to the integer model
-// walks this graph and never names a specific model, so a new model only describes its graph.
+// what each does (apply a layer, slice features, concatenate, add). The lowering to the integer
+// model walks this graph and never names a specific model, so a new model only describes its graph.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -17,6 +17,8 @@ enum class NodeKind {
   kModule,  ///< applies `module` to its one input
   kSlice,   ///< the features [offset, offset + length) of its input, flattened
   kConcat,  ///< its inputs concatenated along channels (features for vectors)
+  kAdd,     ///< the element-wise sum of its two inputs, then `module` (a QActivation: its
+            ///< function is merged as a clamp, its output quantizer fixes the sum's grid)
 };
 
 /// The name that stands for the model input in GraphNode::inputs.
@@ -26,7 +28,7 @@ inline constexpr const char* kGraphInput = "input";
 struct GraphNode {
   std::string name;                           ///< Unique name; a module's dotted module path.
   NodeKind kind = NodeKind::kModule;          ///< What the node does.
-  std::shared_ptr<torch::nn::Module> module;  ///< kModule: the module applied.
+  std::shared_ptr<torch::nn::Module> module;  ///< kModule: the module; kAdd: the activation.
   std::vector<std::string> inputs;            ///< Producers by name; empty: the node before.
   int64_t offset = 0;                         ///< kSlice: first feature.
   int64_t length = 0;                         ///< kSlice: feature count.

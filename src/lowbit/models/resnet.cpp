@@ -66,6 +66,36 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
   return act2->forward(h + (shortcut ? shortcut->forward(input) : input));
 }
 
+std::string BasicBlockImpl::describe(const std::string& prefix, const std::string& input,
+                                     ModelGraph& graph) const {
+  const auto node = [&](const std::string& name, std::shared_ptr<torch::nn::Module> module,
+                        std::vector<std::string> inputs) {
+    GraphNode n;
+    n.name = prefix + "." + name;
+    n.module = std::move(module);
+    n.inputs = std::move(inputs);
+    graph.push_back(std::move(n));
+  };
+  node("conv1", conv1.ptr(), {input});
+  node("bn1", bn1.ptr(), {});
+  node("act1", act1.ptr(), {});
+  node("conv2", conv2.ptr(), {});
+  node("bn2", bn2.ptr(), {});
+  std::string skip = input;
+  if (shortcut) {
+    node("shortcut.0", shortcut->ptr(0), {input});
+    node("shortcut.1", shortcut->ptr(1), {});
+    skip = prefix + ".shortcut.1";
+  }
+  GraphNode add;
+  add.name = prefix + ".add";
+  add.kind = NodeKind::kAdd;
+  add.module = act2.ptr();
+  add.inputs = {prefix + ".bn2", skip};
+  graph.push_back(std::move(add));
+  return prefix + ".add";
+}
+
 ResNetImpl::ResNetImpl(const ResNetOptions& options_) : options(options_) {
   reset();
 }
@@ -92,6 +122,8 @@ void ResNetImpl::reset() {
     }
     stages.push_back(register_module("layer" + std::to_string(s + 1), stage));
   }
+  avgpool = register_module("avgpool",
+                            torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
   fc = register_module(
       "fc", nn::QLinear(nn::QLinearOptions(channels, o.classes()).weight_quant(o.weight_quant())));
 }
@@ -99,7 +131,31 @@ void ResNetImpl::reset() {
 torch::Tensor ResNetImpl::forward(const torch::Tensor& input) {
   torch::Tensor h = act1->forward(bn1->forward(conv1->forward(input_act->forward(input))));
   for (auto& stage : stages) h = stage->forward(h);
-  return fc->forward(h.mean({2, 3}));
+  return fc->forward(avgpool->forward(h).flatten(1));
+}
+
+ModelGraph ResNetImpl::graph() {
+  ModelGraph graph;
+  const auto node = [&](const std::string& name, std::shared_ptr<torch::nn::Module> module) {
+    GraphNode n;
+    n.name = name;
+    n.module = std::move(module);
+    graph.push_back(std::move(n));
+  };
+  node("input_act", input_act.ptr());
+  node("conv1", conv1.ptr());
+  node("bn1", bn1.ptr());
+  node("act1", act1.ptr());
+  std::string previous = "act1";
+  for (size_t s = 0; s < stages.size(); ++s) {
+    for (size_t b = 0; b < stages[s]->size(); ++b) {
+      const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b);
+      previous = stages[s]->ptr<BasicBlockImpl>(b)->describe(prefix, previous, graph);
+    }
+  }
+  node("avgpool", avgpool.ptr());
+  node("fc", fc.ptr());
+  return graph;
 }
 
 ResNet resnet20(ResNetOptions options) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/models/graph.h"
 #include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qconv2d.h"
@@ -56,6 +57,10 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   void reset() override;
   /// act2(bn2(conv2(act1(bn1(conv1(x))))) + shortcut(x)).
   torch::Tensor forward(const torch::Tensor& input);
+  /// Appends the block's nodes, named `prefix`.<module> and reading node `input`, to `graph`: the
+  /// two branches, then `prefix`.add (kAdd, activation act2); returns the add's name.
+  std::string describe(const std::string& prefix, const std::string& input,
+                       ModelGraph& graph) const;
 
   /// Input channels.
   int64_t in_channels;
@@ -88,8 +93,8 @@ TORCH_MODULE(BasicBlock);
 
 /// CIFAR ResNet: input_act (none) -> conv1 3x3 stem, bn1, act1 -> layer1..layerK (Sequential of
 /// BasicBlocks, stride 2 at the first block of every stage but the first; no max pool) ->
-/// global average pool -> fc (classes logits).
-class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
+/// global average pool (avgpool, AdaptiveAvgPool2d(1)) -> fc (classes logits).
+class ResNetImpl : public torch::nn::Cloneable<ResNetImpl>, public GraphModel {
  public:
   /// A model from options; throws std::invalid_argument for empty or mismatched stages.
   explicit ResNetImpl(const ResNetOptions& options = resnet20_options());
@@ -98,6 +103,8 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
   void reset() override;
   /// Logits {N, classes} for input {N, in_channels, H, W}.
   torch::Tensor forward(const torch::Tensor& input);
+  /// The stem chain, every block's branches and residual add, the pool and fc.
+  ModelGraph graph() override;
 
   /// The options the model was built with.
   ResNetOptions options;
@@ -111,6 +118,8 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
   nn::QActivation act1{nullptr};
   /// The stages, registered as layer1, layer2, ...
   std::vector<torch::nn::Sequential> stages;
+  /// Global average pooling (AdaptiveAvgPool2d(1)): the integer model's whole-map average pool.
+  torch::nn::AdaptiveAvgPool2d avgpool{nullptr};
   /// The classifier.
   nn::QLinear fc{nullptr};
 };

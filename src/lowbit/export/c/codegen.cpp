@@ -120,6 +120,7 @@ const char* op_name(const Op& op) {
                         [](const Flatten&) { return "flatten"; },
                         [](const Slice&) { return "slice"; },
                         [](const Concat&) { return "concat"; },
+                        [](const Add&) { return "add"; },
                     },
                     op);
 }
@@ -293,6 +294,21 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
                    << ");\n  }\n";
               return true;
             },
+            [&](const Add& add) {
+              const int producer_b = layer.inputs[1];
+              const std::string input_b =
+                  producer_b == kModelInput
+                      ? std::string("input + 0")
+                      : buffer_expr(plan.outputs[static_cast<size_t>(producer_b)]);
+              data << "static const lowbit_add_params_t " << symbol << "_params = {" << in_zp
+                   << ", " << input_zero_point_of(model, producer_b) << ", " << add.multiplier_a
+                   << ", " << add.multiplier_b << ", " << add.shift << ", "
+                   << layer.output_zero_point << ", " << add.act_min << ", " << add.act_max
+                   << "};\n\n";
+              body << "  status = lowbit_add_s8(&" << symbol << "_params, " << input_expr << ", "
+                   << input_b << ", " << out << ", " << shapes[i].size() << ");\n";
+              return true;
+            },
             [&](const Flatten&) {
               body << "  /* A view of its input: no code. */\n\n";
               return false;
@@ -412,6 +428,12 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
                 parts.push_back({{"multiplier", part.multiplier}, {"shift", part.shift}});
               }
               j["rescale"] = parts;
+            },
+            [&](const Add& add) {
+              j["rescale"] = {{{"multiplier", add.multiplier_a}, {"shift", add.shift}},
+                              {{"multiplier", add.multiplier_b}, {"shift", add.shift}}};
+              j["clamp"] = {add.act_min, add.act_max};
+              j["activation"] = activation_name(add.activation);
             },
         },
         layer.op);

@@ -58,6 +58,16 @@ void LayerChain::add(const std::string& name, torch::nn::Module& module) {
     return add_pool(name, false, pool->options.kernel_size(), pool->options.stride(),
                     pool->options.padding(), pool->options.dilation(), pool->options.ceil_mode());
   }
+  // AdaptiveAvgPool2d(1) is global average pooling: one average pool over the whole map.
+  if (auto* pool = dynamic_cast<torch::nn::AdaptiveAvgPool2dImpl*>(&module)) {
+    const auto& size = *pool->options.output_size();
+    if (!size[0].has_value() || !size[1].has_value() || *size[0] != 1 || *size[1] != 1) {
+      fail(name, "adaptive avg pool is supported with output size 1 (global average) only");
+    }
+    const torch::ExpandingArray<2> window({shape_.height, shape_.width});
+    return add_pool(name, true, window, window, torch::ExpandingArray<2>(0),
+                    torch::ExpandingArray<2>(1), false);
+  }
   if (auto* pool = dynamic_cast<torch::nn::AvgPool2dImpl*>(&module)) {
     if (pool->options.divisor_override().has_value()) {
       fail(name, "avg pool divisor_override is not supported");
@@ -74,7 +84,7 @@ void LayerChain::add(const std::string& name, torch::nn::Module& module) {
   }
   fail(name, "unsupported module " + module.name() +
                  " (the lowering takes QLinear, QConv2d, QActivation, BatchNorm, Dropout, "
-                 "Flatten, MaxPool2d, AvgPool2d and Sequential)");
+                 "Flatten, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1) and Sequential)");
 }
 
 // Emits the pending layer with its own output quantizer or fails when it has none.

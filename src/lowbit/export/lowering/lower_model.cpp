@@ -1,5 +1,6 @@
 #include "lowbit/export/lowering/lower_model.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "lowbit/export/lowering/layer_chain.h"
 #include "lowbit/export/lowering/requantization.h"
 #include "lowbit/models/graph.h"
+#include "lowbit/nn/qactivation.h"
 
 namespace lowbit::exporter {
 
@@ -44,7 +46,11 @@ class GraphLowering {
     switch (node.kind) {
       case models::NodeKind::kModule:
         if (inputs.size() != 1) fail(node.name, "a layer node takes exactly one input");
-        if (inputs[0] != previous_) move_to(cursor_of(inputs[0], node.name));
+        if (inputs[0] != previous_) {
+          // A branch starts: the node before settles first, so later nodes can read it.
+          settle_previous(node.name);
+          move_to(cursor_of(inputs[0], node.name));
+        }
         converter_.add(node.name, *node.module);
         break;
       case models::NodeKind::kSlice:
@@ -52,6 +58,9 @@ class GraphLowering {
         break;
       case models::NodeKind::kConcat:
         add_concat(node, inputs);
+        break;
+      case models::NodeKind::kAdd:
+        add_residual(node, inputs);
         break;
     }
     previous_ = node.name;
@@ -87,6 +96,12 @@ class GraphLowering {
       fail(reader, "reads '" + name + "', which is not an earlier node with a quantized output");
     }
     return found->second;
+  }
+
+  void settle_previous(const std::string& reader) {
+    if (!converter_.pending()) return;
+    converter_.finish(" (before '" + reader + "')");
+    settled_[previous_] = current();
   }
 
   Grid input_grid() const {
@@ -132,6 +147,43 @@ class GraphLowering {
     concat.output_scale = coarse.scale;
     concat.output_zero_point = coarse.zero_point;
     converter_.push_layer(std::move(concat), coarse, shape);
+  }
+
+  // The sum of two settled nodes, requantized once into the grid of the node's activation, whose
+  // function (relu) becomes the clamp.
+  void add_residual(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 2) fail(node.name, "an add takes exactly two inputs");
+    const Cursor a = cursor_of(inputs[0], node.name);
+    const Cursor b = cursor_of(inputs[1], node.name);
+    if (a.shape != b.shape) {
+      fail(node.name, "adds '" + inputs[0] + "' (" + shape_text(a.shape) + ") and '" + inputs[1] +
+                          "' (" + shape_text(b.shape) + "), which differ in shape");
+    }
+    auto* act = dynamic_cast<nn::QActivationImpl*>(node.module.get());
+    if (act == nullptr) {
+      fail(node.name, "an add node needs a QActivation after the sum (its module)");
+    }
+    if (!act->output_quant()) {
+      fail(node.name,
+           "the activation after the sum has no output quantizer, so the sum has no "
+           "int8 grid");
+    }
+    const Activation activation = lowering::activation_of(*act, node.name);
+    const Grid out = lowering::activation_grid(act->output_quant(), a.shape, node.name);
+    // build_add's errors name the layer.
+    Add op =
+        build_add(node.name, a.grid.scale, b.grid.scale, out.scale, out.zero_point, activation);
+    // The quantizer's own grid may be narrower than int8 (e.g. 4-bit activations).
+    op.act_min = std::max(op.act_min, out.q_min);
+    op.act_max = std::min(op.act_max, out.q_max);
+    if (op.act_min > op.act_max) fail(node.name, "the activation leaves no value of its grid");
+    Layer layer;
+    layer.name = node.name;
+    layer.inputs = {a.producer, b.producer};
+    layer.op = op;
+    layer.output_scale = out.scale;
+    layer.output_zero_point = out.zero_point;
+    converter_.push_layer(std::move(layer), out, a.shape);
   }
 
   IntegerModel& result_;

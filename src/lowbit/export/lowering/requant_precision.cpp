@@ -23,6 +23,7 @@ int32_t value_floor(const IntegerModel& model, int producer) {
     if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) return fc->requant.act_min;
     if (const auto* conv = std::get_if<Conv2d>(&layer.op)) return conv->requant.act_min;
     if (std::holds_alternative<Concat>(layer.op)) return -128;
+    if (const auto* add = std::get_if<Add>(&layer.op)) return add->act_min;
     // Pools, flatten and slice keep their input's values (max and average stay within them).
     producer = layer.inputs[0];
   }

@@ -124,4 +124,33 @@ ConcatInput build_concat_input(const std::string& layer_name, double input_scale
   return {fixed.multiplier, fixed.shift};
 }
 
+Add build_add(const std::string& layer_name, double scale_a, double scale_b, double output_scale,
+              int32_t output_zero_point, Activation activation) {
+  const std::string what = "layer '" + layer_name + "' add";
+  if (activation == Activation::kHardSigmoid) {
+    throw std::invalid_argument(what + ": a hard-sigmoid after a residual add is not supported");
+  }
+  const double ratio_a = scale_a / output_scale;
+  const double ratio_b = scale_b / output_scale;
+  // The larger ratio takes the full Q31 precision and fixes the shared shift; the smaller one is
+  // rounded in the same shift, so the int64 sum of both terms is rounded once.
+  const FixedPointMultiplier big = quantize_multiplier(std::max(ratio_a, ratio_b), what);
+  const auto in_shift = [&](double ratio) {
+    const double m = std::floor(std::ldexp(ratio, 31 - big.shift) + 0.5);
+    return static_cast<int32_t>(std::min(m, static_cast<double>(big.multiplier)));
+  };
+  Add add;
+  add.shift = big.shift;
+  add.multiplier_a = ratio_a >= ratio_b ? big.multiplier : in_shift(ratio_a);
+  add.multiplier_b = ratio_b > ratio_a ? big.multiplier : in_shift(ratio_b);
+  add.activation = activation;
+  // The clamp of the merged activation, as build_requant sets it.
+  std::vector<int32_t> no_bias;
+  const Requant clamp = build_requant(layer_name, 1.0, {output_scale}, output_scale,
+                                      output_zero_point, activation, 1, no_bias);
+  add.act_min = clamp.act_min;
+  add.act_max = clamp.act_max;
+  return add;
+}
+
 }  // namespace lowbit::exporter

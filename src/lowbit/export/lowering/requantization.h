@@ -37,6 +37,12 @@ Requant build_requant(const std::string& layer_name, double input_scale,
                       int32_t output_zero_point, Activation activation, int64_t channels,
                       std::vector<int32_t>& bias);
 
+/// A residual add of inputs in scales scale_a and scale_b into output_scale: the larger ratio's Q31
+/// multiplier fixes the shared shift, the other is rounded in that shift; the clamp implements
+/// `activation` as build_requant's does (hard-sigmoid is refused). Errors name `layer_name`.
+Add build_add(const std::string& layer_name, double scale_a, double scale_b, double output_scale,
+              int32_t output_zero_point, Activation activation);
+
 /// Rescale of one concat input: the multiplier of input_scale / output_scale.
 ConcatInput build_concat_input(const std::string& layer_name, double input_scale,
                                double output_scale);

@@ -50,6 +50,10 @@ void nudge_requant(IntegerModel& model, int direction) {
                  [&](Concat& cat) {
                    for (ConcatInput& input : cat.inputs) nudge(input.multiplier);
                  },
+                 [&](Add& add) {
+                   nudge(add.multiplier_a);
+                   nudge(add.multiplier_b);
+                 },
              },
              model.layers.back().op);
 }

@@ -35,6 +35,15 @@ std::vector<double> pick_scales(const IntegerModel& model, const Layer& layer,
 
 }  // namespace
 
+// QDQ and QONNX compute an Add in float and round half to even; the integer add rounds its exact
+// int64 sum half away from zero, so the two are not bit-exact and the ONNX backends refuse it.
+void onnx_refuse_add(const Layer& layer) {
+  throw std::invalid_argument("onnx: layer '" + layer.name +
+                              "': the residual add is not supported by the ONNX backends (a float "
+                              "Add between DequantizeLinear/QuantizeLinear is not bit-exact with "
+                              "the integer add); export it with --format c");
+}
+
 std::vector<double> onnx_weight_scales(const IntegerModel& model, int layer_index) {
   const Layer& layer = model.layers.at(static_cast<size_t>(layer_index));
   return std::visit(
@@ -65,6 +74,7 @@ bool onnx_layer_computes(const Layer& layer) {
                         [](const Flatten&) { return false; },
                         [](const Slice&) { return false; },
                         [](const Concat&) { return true; },
+                        [&](const Add&) -> bool { onnx_refuse_add(layer); },
                     },
                     layer.op);
 }
@@ -95,6 +105,7 @@ OnnxRanks onnx_ranks(const IntegerModel& model) {
                                       }
                                       return 4;
                                     },
+                                    [&](const Add&) -> int { onnx_refuse_add(layer); },
                                 },
                                 layer.op);
     ranks.layers.push_back(rank);

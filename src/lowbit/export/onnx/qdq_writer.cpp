@@ -334,6 +334,7 @@ class QdqWriter {
               g_.add_node("Concat", layer.name, parts, {joined}, {attr_int("axis", 1)});
               quantize(joined, out, layer.name + "_quantize");
             },
+            [&](const Add&) { onnx_refuse_add(layer); },
         },
         layer.op);
     return out;

@@ -351,6 +351,7 @@ class QonnxWriter {
               out.quant = qonnx_activation_quant(layer.output_zero_point, -128, 127);
               quant(joined, out, layer.name + "_quant");
             },
+            [&](const Add&) { onnx_refuse_add(layer); },
         },
         layer.op);
     return out;
