@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/quant/integer_form.h"
 #include "lowbit/quant/registry.h"
 #include "lowbit/train/run_config.h"
 
@@ -155,6 +156,31 @@ TEST(SnnFlowConfigs, TheCpuChainIsTheSameChainAtCpuSize) {
   EXPECT_LE(size[0] * size[1], 64 * 64);
   EXPECT_LE(run.model->get<int64_t>("base_channels", 32), 16);
   EXPECT_EQ(run.threads, 1);
+}
+
+// The 4-bit stage's convolution outputs: a learned step (LSQ), one per tensor, so the stage
+// stays exportable with per-tensor integer activations; the flow head stays float.
+TEST(SnnFlowConfigs, TheCpuChainsFourBitOutputsHaveOneLearnedStepPerTensor) {
+  const RunConfig run = load_run_config(source_path("configs/snn_flow_cpu_chain.yaml"));
+  const StageConfig& w4 = run.stage("w4");
+  quant::Quantizer q =
+      quant::make_quantizer(std::string_view(w4.quantization.outputs), quant::Role::kActivation);
+  EXPECT_EQ(q->spec().type(), "lsq");
+  // A conv output: signed, with channels at different scales, as before a batch norm.
+  torch::manual_seed(0);
+  const torch::Tensor x =
+      torch::randn({4, 8, 6, 6}) * torch::linspace(0.5, 20.0, 8).view({1, 8, 1, 1});
+  q->train();
+  q->forward(x);
+  q->eval();
+  const quant::IntegerForm form = q->integer_form(x);
+  EXPECT_EQ(form.scale.numel(), 1);
+  EXPECT_EQ(form.axis, -1);
+  EXPECT_TRUE(form.is_signed);
+  EXPECT_EQ(form.code_min, -8);
+  EXPECT_EQ(form.code_max, 7);
+  EXPECT_TRUE(torch::equal(form.zero_point, torch::zeros_like(form.zero_point)));
+  EXPECT_LT(form.codes.min().item<int64_t>(), 0);
 }
 
 }  // namespace
