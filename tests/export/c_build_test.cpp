@@ -40,6 +40,7 @@ TEST_P(ExportMatchesReference, ZeroMismatches) {
   const ModelMaker make = kind == "mlp"          ? &testing::random_mlp
                           : kind == "wide_mlp"   ? &testing::random_wide_mlp
                           : kind == "two_branch" ? &testing::random_two_branch
+                          : kind == "residual"   ? &testing::random_residual
                                                  : &testing::random_cnn;
   const IntegerModel model = make(format, 1234 + static_cast<uint32_t>(format));
   const std::string tag = kind + "_" + format_name(format);
@@ -73,7 +74,7 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, ExportMatchesReference,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn"),
+                                                              "cnn", "residual"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 

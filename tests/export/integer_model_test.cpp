@@ -104,5 +104,20 @@ TEST(Validate, BadCodesAndParametersNameTheLayer) {
   EXPECT_NE(message.find("'max_pool'"), std::string::npos) << message;
 }
 
+TEST(Validate, AddNeedsTwoInputsOfOneShape) {
+  IntegerModel model = testing::random_residual(WeightFormat::kInt8, 3);
+  EXPECT_EQ(validate(model).at(4), (Shape{8, 4, 5}));
+  model.layers[4].inputs = {2, 0};  // 8x4x5 + the stem's 6x7x9
+  try {
+    validate(model);
+    FAIL() << "expected a shape mismatch";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'stem'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'b1.add'"), std::string::npos) << e.what();
+  }
+  model.layers[4].inputs = {2};
+  EXPECT_THROW(validate(model), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace lowbit::exporter

@@ -1,5 +1,6 @@
 #include "export/random_models.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "lowbit/export/lowering/requantization.h"
@@ -261,6 +262,83 @@ IntegerModel random_cnn(WeightFormat format, uint32_t seed) {
   model.layers.push_back(same_quantization(model, "flatten", 3, Flatten{}));
   model.layers.push_back(
       fc_layer(model, "classifier", 4, 160, 5, format, Activation::kNone, true, rng));
+  return model;
+}
+
+namespace {
+
+// A square `kernel` conv of `producer` (pad kernel / 2) with random codes and scales.
+Layer conv_layer(const IntegerModel& model, const std::string& name, int producer, const Shape& in,
+                 int64_t out, int64_t kernel, int64_t stride, WeightFormat format,
+                 Activation activation, std::mt19937& rng) {
+  Conv2d conv;
+  conv.in_channels = in.channels;
+  conv.in_height = in.height;
+  conv.in_width = in.width;
+  conv.out_channels = out;
+  conv.kernel_h = conv.kernel_w = kernel;
+  conv.stride_h = conv.stride_w = stride;
+  conv.pad_top = conv.pad_bottom = conv.pad_left = conv.pad_right = kernel / 2;
+  conv.format = format;
+  conv.activation = activation;
+  conv.weights = random_codes(format, out * conv.row_length(), rng);
+  const double input_scale = input_scale_of(model, producer);
+  const LayerScales s =
+      pick_scales(input_scale, conv.row_length(), conv.weights, out, true, activation, rng);
+  conv.bias = random_bias(out, 40, rng);
+  conv.weight_scales = s.weight_scales;
+  conv.requant = build_requant(name, input_scale, s.weight_scales, s.output_scale,
+                               s.output_zero_point, activation, out, conv.bias);
+  return Layer{name, {producer}, conv, s.output_scale, s.output_zero_point};
+}
+
+// The residual add of producers a and b into a grid near the larger input scale, relu merged.
+Layer add_layer(const IntegerModel& model, const std::string& name, int a, int b,
+                std::mt19937& rng) {
+  const double scale_a = input_scale_of(model, a);
+  const double scale_b = input_scale_of(model, b);
+  const double out_scale = std::max(scale_a, scale_b) * uniform(rng, 0.8, 1.6);
+  const int32_t zp = uniform_int(rng, -128, -110);
+  return Layer{name,
+               {a, b},
+               build_add(name, scale_a, scale_b, out_scale, zp, Activation::kRelu),
+               out_scale,
+               zp};
+}
+
+}  // namespace
+
+IntegerModel random_residual(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "residual";
+  model.input_shape = {3, 7, 9};
+  model.input_scale = 0.03;
+  model.input_zero_point = 5;
+  const Shape full{6, 7, 9};
+  const Shape half{8, 4, 5};
+  model.layers.push_back(conv_layer(model, "stem", kModelInput, model.input_shape, 6, 3, 1, format,
+                                    Activation::kRelu, rng));  // 0: 6x7x9
+  model.layers.push_back(
+      conv_layer(model, "b1.conv1", 0, full, 8, 3, 2, format, Activation::kRelu, rng));
+  model.layers.push_back(
+      conv_layer(model, "b1.conv2", 1, half, 8, 3, 1, format, Activation::kNone, rng));
+  // The strided 1x1 shortcut reads the stem, which stays alive across the branch.
+  model.layers.push_back(
+      conv_layer(model, "b1.shortcut", 0, full, 8, 1, 2, format, Activation::kNone, rng));
+  model.layers.push_back(add_layer(model, "b1.add", 2, 3, rng));  // 4: 8x4x5
+  model.layers.push_back(
+      conv_layer(model, "b2.conv1", 4, half, 8, 3, 1, format, Activation::kRelu, rng));
+  model.layers.push_back(
+      conv_layer(model, "b2.conv2", 5, half, 8, 3, 1, format, Activation::kNone, rng));
+  model.layers.push_back(add_layer(model, "b2.add", 6, 4, rng));  // identity shortcut
+  Pool pool;
+  pool.average = true;
+  pool.channels = 8;
+  pool.in_height = pool.kernel_h = pool.stride_h = 4;
+  pool.in_width = pool.kernel_w = pool.stride_w = 5;
+  model.layers.push_back(same_quantization(model, "avgpool", 7, pool));  // global: 8x1x1
+  model.layers.push_back(fc_layer(model, "fc", 8, 8, 5, format, Activation::kNone, true, rng));
   return model;
 }
 

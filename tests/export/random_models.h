@@ -27,6 +27,11 @@ IntegerModel random_two_branch(WeightFormat format, uint32_t seed);
 /// -> max pool 2x2/2 -> avg pool 2x2/1 (padded) -> flatten -> FC 5.
 IntegerModel random_cnn(WeightFormat format, uint32_t seed);
 
+/// Input 3x7x9 -> stem conv 3x3 relu 6 ch -> block 1 (conv 3x3 stride 2 relu, conv 3x3, strided
+/// 1x1 shortcut from the stem, add relu) -> block 2 (two convs, identity shortcut, add relu) ->
+/// global average pool 4x5 -> FC 5: two residual adds with different input scales.
+IntegerModel random_residual(WeightFormat format, uint32_t seed);
+
 /// The demo's shape (configs/fmnist_mcu_4bit.yaml): 256 -> 64 relu -> 64 relu -> 64 relu -> 10,
 /// per-layer scales, the input at zero point -20.
 IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed);

@@ -117,5 +117,55 @@ TEST(ReferenceExecutor, AveragePoolRoundsHalfAwayFromZero) {
   EXPECT_EQ(executor.run({-128, -127, 127, 126}), (std::vector<int8_t>{-128, 127}));
 }
 
+TEST(ReferenceExecutor, HandComputedResidualAdd) {
+  IntegerModel model;
+  model.name = "add";
+  model.input_shape = {1, 1, 4};
+  Conv2d conv;  // 1x1, weight 2, factor 1: b = 2x + 3 in zero point 3
+  conv.in_channels = conv.out_channels = 1;
+  conv.in_height = 1;
+  conv.in_width = 4;
+  conv.weights = {2};
+  conv.requant = {{1 << 30}, {1}, -128, 127};
+  model.layers.push_back(Layer{"conv", {kModelInput}, conv, 0.5, 3});
+  Add add;  // 0.25 * x + 0.5 * (2x): multipliers 2^29 and 2^30 in the shared shift 0
+  add.multiplier_a = 1 << 29;
+  add.multiplier_b = 1 << 30;
+  add.shift = 0;
+  model.layers.push_back(Layer{"add", {kModelInput, 0}, add, 1.0, 0});
+  const ReferenceExecutor executor(model);
+  // 1.25 x: 3.75 -> 4, -6.25 -> -6, 2.5 -> 3 and -2.5 -> -3 (one rounding, half away from zero).
+  EXPECT_EQ(executor.run({3, -5, 2, -2}), (std::vector<int8_t>{4, -6, 3, -3}));
+  // The relu clamp at the output zero point.
+  std::get<Add>(model.layers[1].op).act_min = 0;
+  EXPECT_EQ(ReferenceExecutor(model).run({3, -5, 2, -2}), (std::vector<int8_t>{4, 0, 3, 0}));
+}
+
+TEST(ReferenceAdd, AgreesWithTheRuntimeOnRandomArguments) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> any;
+  std::uniform_int_distribution<int32_t> shift(-31, 30);
+  std::uniform_int_distribution<int32_t> small(-128, 127);
+  for (int i = 0; i < 100000; ++i) {
+    Add add;
+    add.multiplier_a = any(rng) & 0x7FFFFFFF;
+    add.multiplier_b = i % 3 ? any(rng) & 0x7FFFFFFF : add.multiplier_a >> (i % 31);
+    add.shift = shift(rng);
+    add.act_min = small(rng);
+    add.act_max = small(rng);
+    if (add.act_min > add.act_max) std::swap(add.act_min, add.act_max);
+    const int8_t a = static_cast<int8_t>(small(rng));
+    const int8_t b = static_cast<int8_t>(small(rng));
+    const lowbit_add_params_t params{small(rng), small(rng), add.multiplier_a, add.multiplier_b,
+                                     add.shift,  small(rng), add.act_min,      add.act_max};
+    int8_t out = 0;
+    ASSERT_EQ(lowbit_add_s8(&params, &a, &b, &out, 1), LOWBIT_OK);
+    ASSERT_EQ(reference_add(a - params.zero_point_a, b - params.zero_point_b, add,
+                            params.output_zero_point),
+              out)
+        << add.multiplier_a << " " << add.multiplier_b << " " << add.shift;
+  }
+}
+
 }  // namespace
 }  // namespace lowbit::exporter
