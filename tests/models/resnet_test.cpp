@@ -4,7 +4,9 @@
 #include <torch/autograd.h>
 
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "models/quantize_role.h"
 
@@ -60,6 +62,38 @@ TEST(ResNet, QuantizedForwardBackwardOnEveryLayer) {
   for (const auto& p : model->named_parameters()) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
   }
+}
+
+TEST(ResNet, DescribesBranchesShortcutsAndAddsAsAGraph) {
+  ResNet model(ResNetOptions().widths({4, 8, 8}).blocks({2, 1, 1}));
+  const ModelGraph graph = model_graph(*model);
+  std::vector<std::string> names;
+  for (const GraphNode& node : graph) names.push_back(node.name);
+  // Stem 4 + (5 + add) x 2 identity blocks + (5 + 2 shortcut + add) x 2 + avgpool + fc.
+  ASSERT_EQ(graph.size(), 4u + 6 * 2 + 8 * 2 + 2);
+  EXPECT_EQ(names.front(), "input_act");
+  EXPECT_EQ(names[names.size() - 2], "avgpool");
+  EXPECT_EQ(names.back(), "fc");
+  const auto find = [&](const std::string& name) -> const GraphNode& {
+    for (const GraphNode& node : graph) {
+      if (node.name == name) return node;
+    }
+    throw std::runtime_error("no node " + name);
+  };
+  // Identity shortcut: the block's input is the previous block's add (or the stem).
+  EXPECT_EQ(find("layer1.0.conv1").inputs, (std::vector<std::string>{"act1"}));
+  EXPECT_EQ(find("layer1.1.add").inputs,
+            (std::vector<std::string>{"layer1.1.bn2", "layer1.0.add"}));
+  // Projection: the strided 1x1 conv reads the block input, the add reads its batch norm.
+  EXPECT_EQ(find("layer2.0.shortcut.0").inputs, (std::vector<std::string>{"layer1.1.add"}));
+  EXPECT_EQ(find("layer2.0.add").inputs,
+            (std::vector<std::string>{"layer2.0.bn2", "layer2.0.shortcut.1"}));
+  const GraphNode& add = find("layer3.0.add");
+  EXPECT_EQ(add.kind, NodeKind::kAdd);
+  EXPECT_EQ(add.module.get(), model->stages[2]->ptr<BasicBlockImpl>(0)->act2.get());
+  // The registered global average pool gives what mean({2, 3}) gives.
+  const torch::Tensor x = torch::randn({2, 8, 5, 3});
+  EXPECT_TRUE(torch::allclose(model->avgpool->forward(x).flatten(1), x.mean({2, 3})));
 }
 
 }  // namespace
