@@ -48,6 +48,8 @@ class ActivationQuantizerImpl : public QuantizerImpl {
   void set_bits(int bits) override;
   /// See QuantizerImpl::spec.
   QuantSpec spec() const override;
+  /// Every activation grid is fixed by its settings.
+  bool scale_is_static() const override { return true; }
   /// See QuantizerImpl::levels.
   torch::Tensor levels(const torch::Tensor& x) override;
 

@@ -65,6 +65,9 @@ class GridQuantizerImpl : public QuantizerImpl {
   /// The recorded statistic (empty until a training-mode forward records one).
   const torch::Tensor& recorded_stat() const { return stat_; }
 
+  /// Static once frozen with a recorded statistic; before, the scale follows x.
+  bool scale_is_static() const override { return frozen() && stat_.numel() > 0; }
+
  protected:
   /// The scale statistic of x (detached float32): {} per tensor, {C} per channel.
   virtual torch::Tensor compute_stat(const torch::Tensor& x) const = 0;

@@ -49,6 +49,8 @@ class LsqImpl : public QuantizerImpl {
   void set_frozen(bool frozen) override;
   /// "lsq:bits=B,signed=S,per_channel=P".
   QuantSpec spec() const override;
+  /// The learned step, once initialized (until then the first input sets it).
+  bool scale_is_static() const override { return initialized(); }
   /// Grid values (-Qn..Qp) * step: {L} per tensor, {C, L} per channel.
   torch::Tensor levels(const torch::Tensor& x) override;
 

@@ -38,6 +38,8 @@ class PactImpl : public QuantizerImpl {
   void set_frozen(bool frozen) override;
   /// "pact:bits=B,alpha=A" with A the initial clipping level.
   QuantSpec spec() const override;
+  /// The learned clipping level alpha sets the step.
+  bool scale_is_static() const override { return true; }
   /// Grid values 0, s, ..., alpha as a 1-D tensor.
   torch::Tensor levels(const torch::Tensor& x) override;
 

@@ -41,6 +41,11 @@ class QuantizerImpl : public torch::nn::Module {
   /// Whether learned parameters and observers are frozen.
   bool frozen() const { return frozen_; }
 
+  /// Whether integer_form's scale and zero point are the same for every input in the current
+  /// state (fixed, learned, or a recorded statistic), so an integer model can fix them at export.
+  /// False while they follow the data (a statistic of x, or one not yet recorded).
+  virtual bool scale_is_static() const = 0;
+
   /// The SPEC that rebuilds this quantizer with its current settings.
   virtual QuantSpec spec() const = 0;
 

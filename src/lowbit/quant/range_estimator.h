@@ -29,6 +29,10 @@ class RangeEstimatorImpl : public torch::nn::Module {
   /// per tensor. Never changes state; stateful estimators read their running statistics.
   virtual ClipRange estimate(const torch::Tensor& x, int64_t axis, int64_t qmin, int64_t qmax) = 0;
 
+  /// Whether estimate() no longer reads x (running statistics are recorded); false for the
+  /// estimators that compute their range from each input.
+  virtual bool is_static() const { return false; }
+
   /// Updates running statistics from x in training mode when not frozen; stateless estimators
   /// ignore it.
   virtual void observe(const torch::Tensor& x, int64_t axis) {}
@@ -115,6 +119,8 @@ class EmaEstimatorImpl : public RangeEstimatorImpl {
   /// "ema".
   std::string name() const override { return "ema"; }
   /// Whether a batch has been observed (or loaded).
+  /// Static once the first batch has been observed.
+  bool is_static() const override { return initialized(); }
   bool initialized() const;
   /// The running minimum ({} or {C}); meaningless before initialization.
   const torch::Tensor& running_min() const { return min_val_; }

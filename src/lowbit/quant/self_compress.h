@@ -52,6 +52,8 @@ class SelfCompressImpl : public QuantizerImpl {
   void set_frozen(bool frozen) override;
   /// "selfcompress:bits=B,min_bits=M,per_channel=P" with B = bits().
   QuantSpec spec() const override;
+  /// The learned exponent, once initialized (until then the first input sets it).
+  bool scale_is_static() const override { return initialized(); }
   /// Grid values 2^e * (round(lo)..round(hi)): {L} per tensor, {C, L} per channel, rows of
   /// narrower channels padded by repeating their largest level.
   torch::Tensor levels(const torch::Tensor& x) override;

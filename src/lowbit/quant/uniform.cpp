@@ -117,6 +117,11 @@ torch::Tensor UniformQuantizerImpl::forward(const torch::Tensor& x) {
   return straight_through(x, q, -s, s);
 }
 
+bool UniformQuantizerImpl::scale_is_static() const {
+  if (options_.integer) return binary() || options_.alpha == Alpha::kOne;
+  return estimator_->is_static();
+}
+
 IntegerForm UniformQuantizerImpl::integer_form(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   if (!binary()) return grid_integer_form(x, grid(x), options_.bits, options_.is_signed);

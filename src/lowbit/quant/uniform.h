@@ -61,6 +61,9 @@ class UniformQuantizerImpl : public QuantizerImpl {
   void set_frozen(bool frozen) override;
   /// See QuantizerImpl::spec.
   QuantSpec spec() const override;
+  /// Fixed for QKeras-style integer grids with alpha 1, automatic alphas follow x; otherwise as
+  /// the range estimator (EMA min/max once observed).
+  bool scale_is_static() const override;
   /// See QuantizerImpl::levels.
   torch::Tensor levels(const torch::Tensor& x) override;
 

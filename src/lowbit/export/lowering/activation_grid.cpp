@@ -12,10 +12,10 @@ void fail(const std::string& layer, const std::string& what) {
 
 namespace {
 
-// A ramp over the shape: small and large ones show whether the scale follows the data.
-torch::Tensor probe_for(const Shape& shape, double magnitude) {
+// An input of the layer's shape; with a static scale, any input gives the grid.
+torch::Tensor probe_for(const Shape& shape) {
   const int64_t n = shape.size();
-  torch::Tensor t = torch::linspace(-magnitude, magnitude, n);
+  torch::Tensor t = torch::linspace(-1.0, 1.0, n);
   if (shape.height == 1 && shape.width == 1) return t.reshape({1, shape.channels});
   return t.reshape({1, shape.channels, shape.height, shape.width});
 }
@@ -24,17 +24,17 @@ torch::Tensor probe_for(const Shape& shape, double magnitude) {
 
 Grid activation_grid(const quant::Quantizer& quantizer, const Shape& shape,
                      const std::string& layer) {
-  const quant::IntegerForm small = quantizer->integer_form(probe_for(shape, 1.0));
-  const quant::IntegerForm large = quantizer->integer_form(probe_for(shape, 1000.0));
+  // The quantizer says whether its scale is fixed; the integer model fixes it at export.
+  if (!quantizer->scale_is_static()) {
+    fail(layer,
+         "activation quantizer's scale depends on the data; use a learned or observed range");
+  }
+  const quant::IntegerForm small = quantizer->integer_form(probe_for(shape));
   if (small.levels.defined())
     fail(layer, "activation quantizer is a codebook, not an integer grid");
   if (small.scale.numel() != 1) fail(layer, "activation quantizer is per-channel; need per-tensor");
   const double scale = small.scale.item<double>();
   const int64_t zp = small.zero_point.item<int64_t>();
-  if (scale != large.scale.item<double>() || zp != large.zero_point.item<int64_t>()) {
-    fail(layer,
-         "activation quantizer's scale depends on the data; use a learned or observed range");
-  }
   if (small.code_max - small.code_min > 255) {
     fail(layer, "activation quantizer has " + std::to_string(small.bits) +
                     " bits; an int8-compatible grid (at most 256 codes) is required");
