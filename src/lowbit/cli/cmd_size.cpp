@@ -215,10 +215,8 @@ void run_size(const SizeOptions& o) {
     const exporter::LayerCost& c = cost.layers[i];
     const WeightInfo w = weight_info(layer.op);
     parameters += w.parameters;
-    static const char* kOps[] = {"dense", "conv2d", "pool", "flatten", "slice", "concat", "add"};
-    static_assert(sizeof(kOps) / sizeof(kOps[0]) == std::variant_size_v<exporter::Op>);
-    table.add_row({layer.name, kOps[layer.op.index()], std::to_string(w.parameters), w.bits,
-                   std::to_string(c.weight_bytes), std::to_string(c.bias_bytes),
+    table.add_row({layer.name, exporter::op_table_name(layer.op), std::to_string(w.parameters),
+                   w.bits, std::to_string(c.weight_bytes), std::to_string(c.bias_bytes),
                    std::to_string(c.requant_bytes), std::to_string(c.flash_bytes()),
                    std::to_string(c.output_bytes), std::to_string(c.macs), w.entropy});
   }

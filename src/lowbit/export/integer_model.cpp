@@ -227,6 +227,19 @@ Shape output_shape(const LayerInputs& c, const Add& add) {
 
 }  // namespace
 
+const char* op_table_name(const Op& op) {
+  return std::visit(OpVisitor{
+                        [](const FullyConnected&) { return "dense"; },
+                        [](const Conv2d&) { return "conv2d"; },
+                        [](const Pool&) { return "pool"; },
+                        [](const Flatten&) { return "flatten"; },
+                        [](const Slice&) { return "slice"; },
+                        [](const Concat&) { return "concat"; },
+                        [](const Add&) { return "add"; },
+                    },
+                    op);
+}
+
 const char* activation_name(Activation activation) {
   switch (activation) {
     case Activation::kNone:

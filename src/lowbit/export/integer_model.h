@@ -194,6 +194,10 @@ double dequantize_output(int8_t q, double scale, int32_t zero_point);
 /// sizes and ranges, zero points. Throws std::invalid_argument naming the offending layer(s).
 std::vector<Shape> validate(const IntegerModel& model);
 
+/// The short name tables show for an op: "dense", "conv2d", "pool", "flatten", "slice", "concat"
+/// or "add".
+const char* op_table_name(const Op& op);
+
 /// Zero point of a producer (the model input's for kModelInput, else the layer's output zero
 /// point); every operator's input_zero_point comes from here.
 int32_t input_zero_point_of(const IntegerModel& model, int producer);

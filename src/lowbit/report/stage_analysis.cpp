@@ -64,11 +64,6 @@ void add_grid(LayerWeightData& d, const torch::Tensor& weight, quant::QuantizerI
   d.entropy = entropy;
 }
 
-std::string op_name(const exporter::Op& op) {
-  static const char* kOps[] = {"dense", "conv2d", "pool", "flatten", "slice", "concat"};
-  return op.index() < sizeof(kOps) / sizeof(kOps[0]) ? kOps[op.index()] : "op";
-}
-
 exporter::Shape sample_shape(const data::Dataset& dataset) {
   const auto sizes = dataset.inputs.sizes();
   if (sizes.size() == 2) return {sizes[1], 1, 1};
@@ -177,7 +172,8 @@ StageAnalysis analyse_stage(const std::string& run_dir, const train::RunConfig& 
       const exporter::IntegerModel integer =
           exporter::lower_model(*model.ptr(), sample_shape(data.train), "model");
       a.cost = exporter::model_cost(integer);
-      for (const exporter::Layer& layer : integer.layers) a.cost_ops.push_back(op_name(layer.op));
+      for (const exporter::Layer& layer : integer.layers)
+        a.cost_ops.push_back(exporter::op_table_name(layer.op));
     } catch (const std::exception& e) {
       a.no_cost = e.what();
     }
