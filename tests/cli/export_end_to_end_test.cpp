@@ -10,8 +10,8 @@
 #include <string>
 #include <tuple>
 
+#include "cli/quadrant_images.h"
 #include "cli/run_lowbit.h"
-#include "lowbit/data/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
@@ -34,16 +34,7 @@ class EndToEnd : public ::testing::TestWithParam<std::tuple<std::string, int>> {
     }
     csv.close();
     // CNN data: 8x8 single-channel images of three classes (a bright quadrant each) plus noise.
-    torch::manual_seed(11);
-    const int64_t n = 60;
-    torch::Tensor images = torch::rand({n, 1, 8, 8}) * 0.3;
-    torch::Tensor labels = torch::arange(n) % 3;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t c = labels[i].item<int64_t>();
-      images[i].slice(1, 4 * (c % 2), 4 * (c % 2) + 4).slice(2, 4 * (c / 2), 4 * (c / 2) + 4) += 1;
-    }
-    data::write_npy(*dir_ / "images.npy", images);
-    data::write_npy(*dir_ / "labels.npy", labels);
+    testing::write_quadrant_images(dir_->path(), 60, 1, 8, 3, 11);
   }
   static void TearDownTestSuite() { dir_.reset(); }
 

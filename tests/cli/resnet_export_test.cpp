@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "cli/quadrant_images.h"
 #include "cli/run_lowbit.h"
-#include "lowbit/data/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
@@ -23,18 +23,7 @@ class ResNetExport : public ::testing::Test {
     dir_ = std::make_unique<TempDir>();
     // CIFAR-shaped 3x32x32 images of four classes (a bright quadrant in one colour plane each)
     // plus noise.
-    torch::manual_seed(7);
-    const int64_t n = 48;
-    torch::Tensor images = torch::rand({n, 3, 32, 32}) * 0.3;
-    torch::Tensor labels = torch::arange(n) % 4;
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t c = labels[i].item<int64_t>();
-      images[i][c % 3]
-          .slice(0, 16 * (c % 2), 16 * (c % 2) + 16)
-          .slice(1, 16 * (c / 2), 16 * (c / 2) + 16) += 1;
-    }
-    data::write_npy(*dir_ / "images.npy", images);
-    data::write_npy(*dir_ / "labels.npy", labels);
+    testing::write_quadrant_images(dir_->path(), 48, 3, 32, 4, 7);
     run_ = *dir_ / "resnet";
     const std::string dir = dir_->path();
     util::write_text_atomically(

@@ -30,16 +30,6 @@ bool is_c_identifier(const std::string& text) {
   });
 }
 
-// Printable, without '*' (the prefix is also echoed inside C block comments).
-std::string printable(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    const bool visible = std::isprint(static_cast<unsigned char>(c)) != 0;
-    out += (visible && c != '*') ? c : '_';
-  }
-  return out;
-}
-
 // Unique per process and call: the temporary and replaced siblings of an export folder.
 std::string sibling_suffix() {
   static std::atomic<unsigned> counter{0};
@@ -266,10 +256,19 @@ void check_export_target(const std::string& target, const std::vector<std::strin
                     "yourself, or pass --force to replace it");
 }
 
+std::string c_comment_safe(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool printable = std::isprint(static_cast<unsigned char>(c)) != 0;
+    out += (printable && c != '*') ? c : '_';
+  }
+  return out;
+}
+
 void check_prefix(const std::string& prefix) {
   if (!is_c_identifier(prefix)) {
     // The prefix may come from a hostile model.json: show it shortened and printable.
-    throw std::invalid_argument("codegen: prefix '" + printable(prefix.substr(0, 80)) +
+    throw std::invalid_argument("codegen: prefix '" + c_comment_safe(prefix.substr(0, 80)) +
                                 "' is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)");
   }
 }

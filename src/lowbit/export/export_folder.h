@@ -34,6 +34,10 @@ bool is_export_folder(const std::string& folder);
 void check_export_target(const std::string& target, const std::vector<std::string>& protected_paths,
                          bool force);
 
+/// `text` safe inside a C block comment and an error message: control characters and '*' (so no
+/// "*/") become '_'.
+std::string c_comment_safe(const std::string& text);
+
 /// Throws std::invalid_argument unless `prefix` is a C identifier ([A-Za-z_][A-Za-z0-9_]*): the
 /// C backend's symbol prefix, checked where it is written and where model.json is read back.
 void check_prefix(const std::string& prefix);
