@@ -38,7 +38,7 @@ extern "C" {
 /** Major version of the runtime interface; bumped on incompatible changes. */
 #define LOWBIT_RUNTIME_VERSION_MAJOR 1
 /** Minor version of the runtime interface; bumped on compatible additions. */
-#define LOWBIT_RUNTIME_VERSION_MINOR 0
+#define LOWBIT_RUNTIME_VERSION_MINOR 1
 
 /** Bytes of slack in every scratch size: kernels align their int16/int32 scratch views to 16
  * bytes themselves, so callers may pass scratch at any address. */
@@ -514,6 +514,169 @@ lowbit_status_t lowbit_add_s8(const lowbit_add_params_t* params, const int8_t* i
  * @return LOWBIT_OK or LOWBIT_ERR_ARG.
  */
 lowbit_status_t lowbit_argmax_s8(const int8_t* values, size_t length, size_t* index);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Decoder and spiking operators                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Transposed 2-D convolution parameters (CHW, batch 1, groups 1, no dilation). */
+typedef struct {
+  size_t in_channels;            /**< Input channels, >= 1. */
+  size_t in_height;              /**< Input rows, >= 1. */
+  size_t in_width;               /**< Input columns, >= 1. */
+  size_t out_channels;           /**< Output channels, >= 1. */
+  size_t out_height;             /**< Output rows computed, >= 1 (any crop of the full size). */
+  size_t out_width;              /**< Output columns computed, >= 1. */
+  size_t kernel_h;               /**< Kernel rows, >= 1. */
+  size_t kernel_w;               /**< Kernel columns, >= 1. */
+  size_t stride_h;               /**< Vertical stride (upsampling factor), >= 1. */
+  size_t stride_w;               /**< Horizontal stride, >= 1. */
+  size_t pad_top;                /**< Rows cropped off the top of the full output. */
+  size_t pad_left;               /**< Columns cropped off the left of the full output. */
+  int32_t input_zero_point;      /**< Input zero point in [-128, 127]. */
+  lowbit_format_t weight_format; /**< Format of the packed weights. */
+  lowbit_requant_t requant;      /**< count 1 or out_channels. */
+} lowbit_conv_transpose2d_params_t;
+
+/**
+ * @brief Scratch bytes needed by ::lowbit_conv_transpose2d_s8: the int32 sums of one output
+ *        channel, 4 * out_height * out_width, plus LOWBIT_SCRATCH_SLACK.
+ * @param[in] params Transposed convolution parameters.
+ * @return The size in bytes, or 0 if params is NULL or invalid.
+ */
+size_t lowbit_conv_transpose2d_scratch_size(const lowbit_conv_transpose2d_params_t* params);
+
+/**
+ * @brief Transposed 2-D convolution (groups 1), CHW int8 in and out, cropped to a given size.
+ *
+ * Weights are packed [out_channels][in_channels][kernel_h][kernel_w], one padded row per output
+ * channel (row_length = in_channels * kernel_h * kernel_w; PyTorch stores [in][out][kh][kw], the
+ * exporter permutes). Each output is
+ *   acc[o][y][x] = bias[o] + sum of (in[i][iy][ix] - input_zero_point) * w[o][i][ky][kx]
+ *                  over i, ky, kx with iy * stride_h = y + pad_top - ky, 0 <= iy < in_height,
+ *                  and ix * stride_w = x + pad_left - kx, 0 <= ix < in_width,
+ * i.e. input element (i, iy, ix) adds to output (iy * stride_h + ky - pad_top,
+ * ix * stride_w + kx - pad_left) when that lies in [0, out_height) x [0, out_width). PyTorch's
+ * full size is (in - 1) * stride - 2 * pad + kernel (+ output_padding); out_height and out_width
+ * may be that or fewer (the first rows and columns are kept). The sum is exact, saturated to int32
+ * and requantized as for ::lowbit_conv2d_s8. row_length must not exceed 65793.
+ *
+ * @param[in]  params       Parameters; must not be NULL.
+ * @param[in]  input        int8 [in_channels][in_height][in_width].
+ * @param[in]  weights      Packed weights, as above.
+ * @param[in]  weights_size Must equal lowbit_packed_size(format, out_channels, row_length).
+ * @param[in]  bias         int32 [out_channels], or NULL for no bias.
+ * @param[out] output       int8 [out_channels][out_height][out_width]; must not overlap input or
+ *                          scratch.
+ * @param[out] scratch      At least lowbit_conv_transpose2d_scratch_size() bytes, any alignment.
+ * @param[in]  scratch_size Size of scratch in bytes.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG (NULL, zero size), LOWBIT_ERR_FORMAT, LOWBIT_ERR_RANGE (zero
+ *         point, requantization, row_length above 65793) or LOWBIT_ERR_BUFFER (weights or scratch
+ *         size).
+ */
+lowbit_status_t lowbit_conv_transpose2d_s8(const lowbit_conv_transpose2d_params_t* params,
+                                           const int8_t* input, const uint8_t* weights,
+                                           size_t weights_size, const int32_t* bias, int8_t* output,
+                                           void* scratch, size_t scratch_size);
+
+/** What a LIF neuron's membrane does after it spikes. Values are stable (generated code). */
+typedef enum {
+  LOWBIT_LIF_RESET_SUBTRACT = 0, /**< The threshold is subtracted (snnTorch "subtract"). */
+  LOWBIT_LIF_RESET_ZERO = 1,     /**< The membrane is set to 0 (snnTorch "zero"). */
+  LOWBIT_LIF_RESET_NONE = 2,     /**< No reset. */
+  LOWBIT_LIF_RESET_COUNT = 3     /**< Number of reset kinds (not a reset). */
+} lowbit_lif_reset_t;
+
+/** Parameters of an integer leaky integrate-and-fire layer over a CHW tensor. */
+typedef struct {
+  size_t channels;          /**< Channels, >= 1. */
+  size_t plane;             /**< Elements per channel (H * W; 1 after a dense layer), >= 1. */
+  int32_t input_zero_point; /**< Zero point of the input current in [-128, 127]. */
+  const int32_t* threshold; /**< param_count thresholds >= 1, in units of the current's step. */
+  const int32_t* beta_q15;  /**< param_count decays in [0, 32768] (beta * 2^15); read only when
+                                 leak_shift is 0, may be NULL otherwise. */
+  size_t param_count;       /**< 1 (per layer) or channels (per channel). */
+  int32_t leak_shift;       /**< 1..15: leak(U) = U - floor(U / 2^leak_shift); 0: beta_q15. */
+  lowbit_lif_reset_t reset; /**< Reset after a spike. */
+  int32_t reset_delay;      /**< 1: the reset applies at the next step (snnTorch), 0: at once. */
+  int32_t membrane_bits;    /**< 16 (int16_t membrane) or 32 (int32_t membrane). */
+} lowbit_lif_params_t;
+
+/**
+ * @brief Bytes of a LIF layer's state: channels * plane membranes of membrane_bits / 8 bytes,
+ *        plus channels * plane pending-reset bytes when reset_delay is 1.
+ * @param[in] params Parameters.
+ * @return The size in bytes, or 0 if params is NULL or invalid.
+ */
+size_t lowbit_lif_state_bytes(const lowbit_lif_params_t* params);
+
+/**
+ * @brief Zero a LIF layer's state (membranes and pending resets): call before the first step of
+ *        every new input sequence.
+ * @param[in]  params        Parameters; must not be NULL.
+ * @param[out] membrane      channels * plane int16_t or int32_t (by membrane_bits).
+ * @param[out] pending_reset channels * plane bytes, or NULL (then reset_delay must be 0).
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG or LOWBIT_ERR_RANGE (as ::lowbit_lif_step_s8).
+ */
+lowbit_status_t lowbit_lif_reset_state(const lowbit_lif_params_t* params, void* membrane,
+                                       uint8_t* pending_reset);
+
+/**
+ * @brief One time step of an integer LIF layer: integrate the current, spike, reset.
+ *
+ * Per element i of channel c (parameter entry c, or 0 per layer), with I = current[i] - zp,
+ * U the membrane, R the pending reset, thr = threshold[c], sat() the membrane type's clamp and
+ * floor division throughout (docs/runtime.md, "Spiking state"):
+ *   leak(U) = U - floor(U / 2^leak_shift), or floor((U * beta_q15[c] + 2^14) / 2^15) if 0;
+ *   reset_delay 1: U = sat(leak(U) + I - (R ? thr : 0))     (SUBTRACT)
+ *                  U = sat((R ? 0 : leak(U)) + I)           (ZERO)
+ *                  U = sat(leak(U) + I)                     (NONE)
+ *                  S = U > thr; R = S
+ *   reset_delay 0: U = sat(leak(U) + I); S = U > thr; then if S: U -= thr (SUBTRACT), U = 0
+ *                  (ZERO), nothing (NONE).
+ * spikes[i] = S in {0, 1} (scale 1, zero point 0).
+ *
+ * @param[in]     params        Parameters; must not be NULL.
+ * @param[in]     current       int8 [channels * plane] input current codes.
+ * @param[in,out] membrane      channels * plane int16_t (membrane_bits 16) or int32_t (32),
+ *                              caller-owned and kept between steps; naturally aligned.
+ * @param[in,out] pending_reset channels * plane bytes (0 or 1) kept between steps; may be NULL
+ *                              when reset_delay is 0.
+ * @param[out]    spikes        int8 [channels * plane]; may be current itself.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG (NULL, zero size, param_count neither 1 nor channels,
+ *         beta_q15 NULL with leak_shift 0, pending_reset NULL with reset_delay 1) or
+ *         LOWBIT_ERR_RANGE (zero point, threshold < 1, beta_q15 outside [0, 32768], leak_shift
+ *         outside 0..15, unknown reset, reset_delay not 0/1, membrane_bits not 16/32).
+ */
+lowbit_status_t lowbit_lif_step_s8(const lowbit_lif_params_t* params, const int8_t* current,
+                                   void* membrane, uint8_t* pending_reset, int8_t* spikes);
+
+/**
+ * @brief Accumulate a spike train over time steps: sum[i] = clamp(sum[i] + input[i] -
+ *        input_zero_point, -128, 127). The sum is state, zeroed by the caller (all 0) before
+ *        the first step; after T steps it is a rate with scale input_scale / T.
+ * @param[in]     input            int8 [length].
+ * @param[in]     input_zero_point Zero point of input in [-128, 127].
+ * @param[in,out] sum              int8 [length]; must not overlap input.
+ * @param[in]     length           Elements, >= 1.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG or LOWBIT_ERR_RANGE.
+ */
+lowbit_status_t lowbit_time_sum_s8(const int8_t* input, int32_t input_zero_point, int8_t* sum,
+                                   size_t length);
+
+/**
+ * @brief Leaky ReLU in one int8 grid (same scale and zero point in and out):
+ *        y = x if x >= zero_point, else zero_point + round_half_away((x - zero_point) *
+ *        slope_q15 / 2^15).
+ * @param[in]  input      int8 [length].
+ * @param[in]  zero_point Zero point of input and output in [-128, 127].
+ * @param[in]  slope_q15  Negative slope * 2^15 in [0, 32767] (0.1 -> 3277).
+ * @param[out] output     int8 [length]; may be input itself.
+ * @param[in]  length     Elements, >= 1.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG or LOWBIT_ERR_RANGE.
+ */
+lowbit_status_t lowbit_leaky_relu_s8(const int8_t* input, int32_t zero_point, int32_t slope_q15,
+                                     int8_t* output, size_t length);
 
 #ifdef __cplusplus
 }

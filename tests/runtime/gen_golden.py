@@ -715,6 +715,316 @@ def gen_add(em, rng):
     em.raw("};")
 
 
+# ----------------------------------------------------------------------------------------------
+# Decoder and spiking operators (the integer spiking spec of issue 15, docs/runtime.md)
+# ----------------------------------------------------------------------------------------------
+
+
+def conv_transpose2d(x, cfg, zp_in, w_rows, bias, rq):
+    """Gather form of the spec: output (o, y, x) sums the taps whose input position
+    ((y + pad_top - ky) / stride_h, (x + pad_left - kx) / stride_w) is whole and inside."""
+    cin, h, w = cfg["cin"], cfg["h"], cfg["w"]
+    kh, kw = cfg["k"]
+    sh, sw = cfg["stride"]
+    pt, pl = cfg["pad"]
+    oh, ow = cfg["out"]
+    out = []
+    for o in range(cfg["cout"]):
+        plane = []
+        for y in range(oh):
+            line = []
+            for xx in range(ow):
+                acc = bias[o] if bias is not None else 0
+                for i in range(cin):
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            ny, nx = y + pt - ky, xx + pl - kx
+                            if ny % sh or nx % sw:
+                                continue
+                            iy, ix = ny // sh, nx // sw
+                            if 0 <= iy < h and 0 <= ix < w:
+                                acc += (x[i][iy][ix] - zp_in) * w_rows[o][(i * kh + ky) * kw + kx]
+                m, s = rq["ms"][o]
+                line.append(requantize(saturate_i32(acc), m, s, rq["zp"], rq["min"], rq["max"]))
+            plane.append(line)
+        out.append(plane)
+    return out
+
+
+CONVT_CONFIGS = [
+    # cin, h, w, cout, (kh, kw), (sh, sw), (pad_top, pad_left), (out_h, out_w); torch's full size
+    # is (in - 1) * stride - 2 * pad + kernel.
+    (1, 1, 1, 1, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (3, 3, 4, 5, (3, 3), (2, 2), (1, 1), (5, 7)),  # full
+    (2, 3, 2, 3, (3, 3), (3, 3), (0, 0), (9, 6)),  # stride 3, full
+    (2, 3, 2, 3, (3, 3), (3, 3), (0, 0), (7, 4)),  # stride 3, cropped
+    (5, 2, 3, 1, (4, 4), (2, 2), (1, 1), (3, 5)),  # full 4 x 6, cropped
+    (2, 2, 2, 2, (3, 3), (2, 2), (1, 1), (4, 4)),  # output_padding 1 (full 3 x 3)
+    (3, 3, 3, 2, (2, 2), (3, 3), (0, 0), (8, 8)),  # kernel < stride: rows with no tap
+    (2, 4, 1, 3, (2, 1), (2, 1), (0, 0), (8, 1)),
+    (1, 3, 3, 2, (5, 3), (3, 2), (2, 1), (6, 5)),  # full 7 x 5, cropped
+    (17, 2, 2, 3, (3, 3), (2, 2), (1, 1), (3, 3)),
+    (3, 2, 9, 2, (2, 3), (1, 3), (1, 2), (2, 24)),  # stride 1 rows, long columns
+]
+
+
+def gen_conv_transpose(em, rng):
+    rows_out = []
+    k = 0
+    cases = []
+    for fname, fenum, bits, enc in FORMATS:
+        for ci_, cfg_t in enumerate(CONVT_CONFIGS):
+            cases.append((fname, fenum, bits, enc, ci_, cfg_t, None))
+    # Saturation: a bias at the int32 edge with the largest products, both signs.
+    for fname, fenum, bits, enc in [FORMATS[0], FORMATS[3]]:
+        cases.append((fname, fenum, bits, enc, 0, CONVT_CONFIGS[1], INT32_MAX))
+        cases.append((fname, fenum, bits, enc, 1, CONVT_CONFIGS[1], INT32_MIN))
+    for fname, fenum, bits, enc, ci_, cfg_t, edge in cases:
+        cin, h, w, cout, ks, st, pad, osz = cfg_t
+        cfg = {"cin": cin, "h": h, "w": w, "cout": cout, "k": ks, "stride": st, "pad": pad,
+               "out": osz}
+        per_channel = (ci_ + k) % 2 == 0
+        act = ACTS[(ci_ + 2 * k) % 3]
+        row_len = cin * ks[0] * ks[1]
+        if edge is None:
+            zp_in = rng.randint(-128, 127)
+            x = [[[rng.randint(-128, 127) for _ in range(w)] for _ in range(h)] for _ in range(cin)]
+            wts = [random_codes(rng, bits, enc, row_len) for _ in range(cout)]
+            bias = None if ci_ == 4 else [rng.randint(-2000, 2000) for _ in range(cout)]
+            raw = conv_transpose2d(x, cfg, zp_in, wts, bias, {"ms": [(2**30, 1)] * cout, "zp": 0,
+                                                             "min": INT32_MIN, "max": INT32_MAX})
+            rq = make_requant(rng, cout, per_channel, flat(raw), act)
+        else:
+            sign = 1 if edge > 0 else -1
+            zp_in = -128 if sign > 0 else 127
+            x = [[[127 if sign > 0 else -128] * w for _ in range(h)] for _ in range(cin)]
+            top = codes_of(bits, enc)[-1]
+            wts = [[top] * row_len, [-top] * row_len] + [
+                random_codes(rng, bits, enc, row_len) for _ in range(cout - 2)]
+            bias = [edge - sign * 5000] * cout
+            rq = {"ms": [(Q31_MAX, -20)] * cout, "zp": 0, "min": -128, "max": 127,
+                  "per_channel": False}
+            act = "LOWBIT_ACT_NONE"
+        out = conv_transpose2d(x, cfg, zp_in, wts, bias, rq)
+        packed = pack(wts, bits, enc)
+        p = f"g_convt_{k}"
+        xin = em.array("int8_t", p + "_input", flat(x))
+        wt = em.array("uint8_t", p + "_weights", list(packed))
+        b = em.array("int32_t", p + "_bias", bias) if bias is not None else "NULL"
+        rqi = requant_init(em, p, rq)
+        ex = em.array("int8_t", p + "_expected", flat(out))
+        params = (f"{{{cin}, {h}, {w}, {cout}, {osz[0]}, {osz[1]}, {ks[0]}, {ks[1]}, {st[0]}, "
+                  f"{st[1]}, {pad[0]}, {pad[1]}, {zp_in}, {fenum}, {rqi}}}")
+        name = (f"{fname} c{cin}x{h}x{w}->{cout}x{osz[0]}x{osz[1]} k{ks[0]}x{ks[1]} "
+                f"s{st[0]}x{st[1]} p{pad[0]}{pad[1]} "
+                f"{'per-channel' if rq['per_channel'] else 'per-layer'} {act}"
+                + ("" if edge is None else " saturating bias"))
+        scratch = 4 * osz[0] * osz[1] + SCRATCH_SLACK
+        rows_out.append(f'    {{"{name}", {params}, {xin}, {wt}, {len(packed)}, {b}, {ex}, '
+                        f"{cout * osz[0] * osz[1]}, {scratch}}},")
+        k += 1
+    em.raw("static const golden_convt_case_t g_convt_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+RESETS = ["LOWBIT_LIF_RESET_SUBTRACT", "LOWBIT_LIF_RESET_ZERO", "LOWBIT_LIF_RESET_NONE"]
+
+
+def lif_leak(u, leak_shift, beta_q15):
+    """beta = 1 - 2^-k: U - floor(U / 2^k); else floor((U * beta_q15 + 2^14) / 2^15)."""
+    if leak_shift > 0:
+        return u - math.floor(Fraction(u, 2**leak_shift))
+    return math.floor(Fraction(u * beta_q15 + 16384, 32768))
+
+
+def lif_run(cfg, currents, membrane, pending):
+    """Steps the spec's LIF over currents[t][i]; returns spikes, membranes and pending resets
+    after every step (the state lists are updated in place)."""
+    bits = cfg["bits"]
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def sat(v):
+        return min(max(v, lo), hi)
+
+    plane, zp, reset, delay = cfg["plane"], cfg["zp"], cfg["reset"], cfg["delay"]
+    spikes_t, mem_t, pend_t = [], [], []
+    for step in currents:
+        spikes = []
+        for i, q in enumerate(step):
+            c = i // plane
+            e = 0 if len(cfg["thr"]) == 1 else c
+            thr = cfg["thr"][e]
+            beta = cfg["beta"][e] if cfg["leak_shift"] == 0 else None
+            cur = q - zp
+            u = membrane[i]
+            leaked = lif_leak(u, cfg["leak_shift"], beta)
+            if delay:
+                r = pending[i]
+                if reset == 0:
+                    u = sat(leaked + cur - (thr if r else 0))
+                elif reset == 1:
+                    u = sat((0 if r else leaked) + cur)
+                else:
+                    u = sat(leaked + cur)
+                s = 1 if u > thr else 0
+                pending[i] = s
+            else:
+                u = sat(leaked + cur)
+                s = 1 if u > thr else 0
+                if s and reset == 0:
+                    u = u - thr
+                elif s and reset == 1:
+                    u = 0
+            membrane[i] = u
+            spikes.append(s)
+        spikes_t.append(spikes)
+        mem_t.append(list(membrane))
+        pend_t.append(list(pending))
+    return spikes_t, mem_t, pend_t
+
+
+def gen_lif(em, rng):
+    shapes = [(3, 7), (5, 1), (1, 1), (2, 7), (1, 7), (4, 3)]
+    cases = []
+    k = 0
+    for bits in (16, 32):
+        for reset in range(3):
+            for delay in (1, 0):
+                for leak_kind in ("shift", "beta"):
+                    channels, plane = shapes[k % len(shapes)]
+                    per_channel = k % 2 == 1
+                    count = channels if per_channel else 1
+                    cases.append({
+                        "name": f"{RESETS[reset][17:].lower()} delay {delay} {leak_kind} leak "
+                                f"int{bits} c{channels}x{plane} "
+                                f"{'per-channel' if per_channel else 'per-layer'}",
+                        "channels": channels, "plane": plane, "bits": bits, "reset": reset,
+                        "delay": delay, "zp": rng.randint(-30, 30),
+                        "leak_shift": rng.randint(1, 15) if leak_kind == "shift" else 0,
+                        "beta": [rng.randint(0, 32768) for _ in range(count)],
+                        "thr": [rng.randint(1, 300) for _ in range(count)],
+                        "steps": 7, "init": None, "currents": None})
+                    k += 1
+    # Edges: leak shifts 1 and 15, betas 0 and 2^15, threshold 1.
+    cases.append({"name": "leak shift 1, threshold 1, int16", "channels": 2, "plane": 3,
+                  "bits": 16, "reset": 0, "delay": 1, "zp": 0, "leak_shift": 1, "beta": [0],
+                  "thr": [1], "steps": 6, "init": None, "currents": None})
+    cases.append({"name": "leak shift 15 per channel, int32", "channels": 3, "plane": 1,
+                  "bits": 32, "reset": 1, "delay": 0, "zp": -3, "leak_shift": 15, "beta": [0],
+                  "thr": [5, 50, 500], "steps": 6, "init": None, "currents": None})
+    cases.append({"name": "beta 0 and 2^15 per channel, int16", "channels": 2, "plane": 7,
+                  "bits": 16, "reset": 0, "delay": 0, "zp": 4, "leak_shift": 0,
+                  "beta": [0, 32768], "thr": [100, 100], "steps": 6, "init": None,
+                  "currents": None})
+    # Saturation of the int16 membrane from zero: 255 (then -255) per step, no reset, no leak.
+    for sign, name in ((1, "up"), (-1, "down")):
+        steps = 135
+        cases.append({"name": f"int16 saturates {name}, reset none", "channels": 1, "plane": 1,
+                      "bits": 16, "reset": 2, "delay": 1, "zp": -128 if sign > 0 else 127,
+                      "leak_shift": 0, "beta": [32768], "thr": [100], "steps": steps,
+                      "init": None,
+                      "currents": [[127 if sign > 0 else -128] for _ in range(steps)]})
+    # Saturation from a stored state (the state is caller memory): membranes at the type's edges,
+    # pending resets set, thresholds beyond the int16 range and up to INT32_MAX.
+    for bits in (16, 32):
+        lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        for reset in range(3):
+            for leak_shift, beta in ((0, 32768), (0, 32000), (3, 0)):
+                init_u = [hi, hi - 100, lo, lo + 100, 0, -1, 1, hi // 2, lo // 2]
+                init_r = [1, 0, 1, 1, 1, 0, 1, 1, 0]
+                thr = [40000 if bits == 16 else INT32_MAX, 30000 if bits == 16 else 2**30,
+                       7]
+                cases.append({"name": f"int{bits} {RESETS[reset][17:].lower()} from edge state, "
+                              f"{'beta ' + str(beta) if leak_shift == 0 else 'shift 3'}",
+                              "channels": 3, "plane": 3, "bits": bits, "reset": reset,
+                              "delay": 1 if leak_shift != 3 else 0, "zp": 0,
+                              "leak_shift": leak_shift, "beta": [beta] * 3, "thr": thr,
+                              "steps": 3, "init": (init_u, init_r),
+                              "currents": [[127, 127, -128, -128, 5, -5, 127, 127, -128],
+                                           [127, -128, -128, 127, 0, 0, 127, -128, -128],
+                                           [-128, 127, 127, -128, 9, -9, 0, 127, 127]]})
+    rows_out = []
+    for k, cs in enumerate(cases):
+        n = cs["channels"] * cs["plane"]
+        if cs["currents"] is None:
+            # Mostly positive currents so that neurons fire, with negative ones to drive
+            # membranes below zero (the floor of negative values).
+            cs["currents"] = [[rng.choice([rng.randint(-128, 127), rng.randint(0, 127),
+                                           rng.randint(40, 127)]) for _ in range(n)]
+                              for _ in range(cs["steps"])]
+        if cs["init"] is None:
+            membrane, pending = [0] * n, [0] * n
+        else:
+            membrane, pending = list(cs["init"][0]), list(cs["init"][1])
+        p = f"g_lif_{k}"
+        init_m = em.array("int32_t", p + "_init_membrane", membrane) if cs["init"] else "NULL"
+        init_r = (em.array("uint8_t", p + "_init_pending", pending)
+                  if cs["init"] and cs["delay"] else "NULL")
+        spikes, mems, pends = lif_run(cs, cs["currents"], membrane, pending)
+        cur = em.array("int8_t", p + "_currents", flat(cs["currents"]))
+        thr = em.array("int32_t", p + "_threshold", cs["thr"])
+        beta = em.array("int32_t", p + "_beta", cs["beta"]) if cs["leak_shift"] == 0 else "NULL"
+        sp = em.array("int8_t", p + "_spikes", flat(spikes))
+        mm = em.array("int32_t", p + "_membrane", flat(mems))
+        pr = em.array("uint8_t", p + "_pending", flat(pends)) if cs["delay"] else "NULL"
+        state = n * cs["bits"] // 8 + (n if cs["delay"] else 0)
+        params = (f"{{{cs['channels']}, {cs['plane']}, {cs['zp']}, {thr}, {beta}, "
+                  f"{len(cs['thr'])}, {cs['leak_shift']}, {RESETS[cs['reset']]}, {cs['delay']}, "
+                  f"{cs['bits']}}}")
+        rows_out.append(f'    {{"{cs["name"]}", {params}, {cs["steps"]}, {n}, {init_m}, {init_r}, '
+                        f"{cur}, {sp}, {mm}, {pr}, {state}}},")
+    em.raw("static const golden_lif_case_t g_lif_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def gen_time_sum(em, rng):
+    cases = [("one element", 1, 0, 3, [[5], [-7], [127]]),
+             ("seven, saturating up", 7, -128, 4, None),
+             ("seven, saturating down", 7, 127, 4, None),
+             ("thirty-three, zero point 9", 33, 9, 6, None),
+             ("spikes 0/1 over eight steps", 17, 0, 8, "spikes")]
+    rows_out = []
+    for k, (name, n, zp, steps, values) in enumerate(cases):
+        if values is None:
+            values = [[rng.randint(-128, 127) for _ in range(n)] for _ in range(steps)]
+        elif values == "spikes":
+            values = [[rng.randint(0, 1) for _ in range(n)] for _ in range(steps)]
+        total = [0] * n
+        sums = []
+        for step in values:
+            total = [min(max(s + q - zp, -128), 127) for s, q in zip(total, step)]
+            sums.append(list(total))
+        xin = em.array("int8_t", f"g_time_sum_{k}_inputs", flat(values))
+        ex = em.array("int8_t", f"g_time_sum_{k}_sums", flat(sums))
+        rows_out.append(f'    {{"{name}", {zp}, {steps}, {n}, {xin}, {ex}}},')
+    em.raw("static const golden_time_sum_case_t g_time_sum_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
+def gen_leaky_relu(em, rng):
+    every = list(range(-128, 128))
+    cases = [("slope 0.1 zp 0 every code", 0, 3277, every),
+             ("slope 0.1 zp -128 every code", -128, 3277, every),
+             ("slope 0.5 zp 17 ties", 17, 16384, every),
+             ("slope 0.01 zp 127 every code", 127, 328, every),
+             ("slope 0 zp -5", -5, 0, [rng.randint(-128, 127) for _ in range(15)]),
+             ("slope max zp 3", 3, 32767, [rng.randint(-128, 127) for _ in range(7)]),
+             ("slope 0.3 zp -60", -60, 9830, [rng.randint(-128, 127) for _ in range(1)])]
+    rows_out = []
+    for k, (name, zp, slope, values) in enumerate(cases):
+        expected = [v if v >= zp else zp + round_half_away(Fraction((v - zp) * slope, 32768))
+                    for v in values]
+        xin = em.array("int8_t", f"g_leaky_relu_{k}_input", values)
+        ex = em.array("int8_t", f"g_leaky_relu_{k}_expected", expected)
+        rows_out.append(f'    {{"{name}", {zp}, {slope}, {xin}, {ex}, {len(values)}}},')
+    em.raw("static const golden_leaky_relu_case_t g_leaky_relu_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     args = sys.argv[1:]
@@ -744,6 +1054,13 @@ def main():
     gen_argmax(em, rng)
     gen_conv_pool(em, rng)
     gen_add(em, rng)
+    # The spiking-flow operators draw from their own generator, so adding them left every
+    # earlier vector as it was.
+    rng_snn = random.Random(20261206)
+    gen_conv_transpose(em, rng_snn)
+    gen_lif(em, rng_snn)
+    gen_time_sum(em, rng_snn)
+    gen_leaky_relu(em, rng_snn)
     em.raw("")
     em.raw("#endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */")
     text = "\n".join(em.lines) + "\n"

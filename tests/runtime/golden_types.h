@@ -120,4 +120,52 @@ typedef struct {
   size_t expected;      /**< Expected index. */
 } golden_argmax_case_t;
 
+/** One transposed conv2d call. */
+typedef struct {
+  const char* name;                        /**< Case description. */
+  lowbit_conv_transpose2d_params_t params; /**< Parameters. */
+  const int8_t* input;                     /**< Input CHW. */
+  const uint8_t* weights;                  /**< Packed weights. */
+  size_t weights_size;                     /**< Bytes in weights. */
+  const int32_t* bias;                     /**< Bias or NULL. */
+  const int8_t* expected;                  /**< Expected output CHW. */
+  size_t output_size;                      /**< Elements in expected. */
+  size_t scratch_size;                     /**< Expected scratch bytes. */
+} golden_convt_case_t;
+
+/** A LIF layer run over several time steps, its state carried from step to step. */
+typedef struct {
+  const char* name;                /**< Case description. */
+  lowbit_lif_params_t params;      /**< Layer parameters. */
+  size_t steps;                    /**< Time steps. */
+  size_t length;                   /**< Neurons: channels * plane. */
+  const int32_t* initial_membrane; /**< Stored state before step 0, or NULL for reset_state. */
+  const uint8_t* initial_pending;  /**< Stored pending resets before step 0, or NULL. */
+  const int8_t* currents;          /**< Input codes [steps][length]. */
+  const int8_t* spikes;            /**< Expected spikes [steps][length]. */
+  const int32_t* membrane;         /**< Expected membranes after each step [steps][length]. */
+  const uint8_t* pending;          /**< Expected pending resets [steps][length], or NULL. */
+  size_t state_bytes;              /**< Expected lowbit_lif_state_bytes(). */
+} golden_lif_case_t;
+
+/** Time sums over several steps from a zeroed sum. */
+typedef struct {
+  const char* name;         /**< Case description. */
+  int32_t input_zero_point; /**< Input zero point. */
+  size_t steps;             /**< Time steps. */
+  size_t length;            /**< Elements. */
+  const int8_t* inputs;     /**< Inputs [steps][length]. */
+  const int8_t* sums;       /**< Expected sums after each step [steps][length]. */
+} golden_time_sum_case_t;
+
+/** One leaky ReLU call. */
+typedef struct {
+  const char* name;       /**< Case description. */
+  int32_t zero_point;     /**< Zero point in and out. */
+  int32_t slope_q15;      /**< Negative slope in Q15. */
+  const int8_t* input;    /**< Input. */
+  const int8_t* expected; /**< Expected output. */
+  size_t length;          /**< Elements. */
+} golden_leaky_relu_case_t;
+
 #endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_TYPES_H_ */

@@ -543,6 +543,301 @@ static void test_argument_errors(void) {
                LOWBIT_OK);
 }
 
+static void test_conv_transpose2d(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_convt_cases); ++k) {
+    const golden_convt_case_t* c = &g_convt_cases[k];
+    const size_t scratch = lowbit_conv_transpose2d_scratch_size(&c->params);
+    int bad = 0;
+    if (scratch != c->scratch_size) {
+      bad += report("conv_transpose2d_scratch_size", k, c->name, 0, (long)c->scratch_size,
+                    (long)scratch);
+    }
+    guard_output();
+    bad += expect_status(
+        "conv_transpose2d", k, c->name, LOWBIT_OK,
+        lowbit_conv_transpose2d_s8(&c->params, c->input, c->weights, c->weights_size, c->bias,
+                                   g_out, g_scratch + k % 16, c->scratch_size));
+    bad += compare_s8("conv_transpose2d", k, c->name, c->expected, g_out, c->output_size);
+    record(bad);
+  }
+}
+
+/* The membrane of neuron i as int32, whichever its type. */
+static long membrane_at(const lowbit_lif_params_t* p, const void* membrane, size_t i) {
+  return p->membrane_bits == 16 ? (long)((const int16_t*)membrane)[i]
+                                : (long)((const int32_t*)membrane)[i];
+}
+
+/* One LIF case: reset_state (or a stored state), then every step in turn on the same state,
+ * checking spikes, membranes and pending resets after each step. */
+static void test_lif(void) {
+  static int32_t membrane[BUFFER_LEN / 4];
+  static uint8_t pending[BUFFER_LEN];
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_lif_cases); ++k) {
+    const golden_lif_case_t* c = &g_lif_cases[k];
+    const size_t n = c->length;
+    const size_t state = lowbit_lif_state_bytes(&c->params);
+    uint8_t* const r = c->params.reset_delay != 0 ? pending : NULL;
+    size_t t;
+    size_t i;
+    int bad = 0;
+    if (state != c->state_bytes) {
+      bad += report("lif_state_bytes", k, c->name, 0, (long)c->state_bytes, (long)state);
+    }
+    memset(membrane, 0x77, sizeof(membrane));
+    memset(pending, 0x77, sizeof(pending));
+    bad += expect_status("lif_reset_state", k, c->name, LOWBIT_OK,
+                         lowbit_lif_reset_state(&c->params, membrane, r));
+    for (i = 0; i < n; ++i) {
+      if (membrane_at(&c->params, membrane, i) != 0) {
+        bad += report("lif_reset_state", k, c->name, i, 0, membrane_at(&c->params, membrane, i));
+      }
+      if (r != NULL && r[i] != 0) bad += report("lif_reset_state", k, c->name, n + i, 0, r[i]);
+    }
+    if (c->initial_membrane != NULL) {
+      for (i = 0; i < n; ++i) {
+        if (c->params.membrane_bits == 16) {
+          ((int16_t*)membrane)[i] = (int16_t)c->initial_membrane[i];
+        } else {
+          membrane[i] = c->initial_membrane[i];
+        }
+        if (r != NULL) r[i] = c->initial_pending[i];
+      }
+    }
+    for (t = 0; t < c->steps && bad == 0; ++t) {
+      guard_output();
+      bad += expect_status("lif_step", k, c->name, LOWBIT_OK,
+                           lowbit_lif_step_s8(&c->params, c->currents + t * n, membrane, r, g_out));
+      bad += compare_s8("lif_step spikes", k, c->name, c->spikes + t * n, g_out, n);
+      for (i = 0; i < n; ++i) {
+        const long got = membrane_at(&c->params, membrane, i);
+        if (got != c->membrane[t * n + i]) {
+          bad += report("lif_step membrane", k, c->name, t * n + i, c->membrane[t * n + i], got);
+        }
+        if (r != NULL && r[i] != c->pending[t * n + i]) {
+          bad += report("lif_step pending", k, c->name, t * n + i, c->pending[t * n + i], r[i]);
+        }
+      }
+    }
+    record(bad);
+  }
+}
+
+/* Spikes may overwrite the current itself. */
+static void test_lif_in_place(void) {
+  static int16_t membrane[64];
+  const golden_lif_case_t* c = &g_lif_cases[0];
+  const size_t n = c->length;
+  size_t t;
+  int bad = expect_status("lif_reset_state", 0, "in place", LOWBIT_OK,
+                          lowbit_lif_reset_state(&c->params, membrane, (uint8_t*)g_packed));
+  for (t = 0; t < c->steps && bad == 0; ++t) {
+    guard_output();
+    memcpy(g_out, c->currents + t * n, n);
+    bad += expect_status("lif_step", 0, "in place", LOWBIT_OK,
+                         lowbit_lif_step_s8(&c->params, g_out, membrane, g_packed, g_out));
+    bad += compare_s8("lif_step", 0, "in place", c->spikes + t * n, g_out, n);
+  }
+  record(bad);
+}
+
+static void test_time_sum(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_time_sum_cases); ++k) {
+    const golden_time_sum_case_t* c = &g_time_sum_cases[k];
+    size_t t;
+    int bad = 0;
+    guard_output();
+    memset(g_out, 0, c->length);
+    for (t = 0; t < c->steps && bad == 0; ++t) {
+      bad += expect_status(
+          "time_sum", k, c->name, LOWBIT_OK,
+          lowbit_time_sum_s8(c->inputs + t * c->length, c->input_zero_point, g_out, c->length));
+      bad += compare_s8("time_sum", k, c->name, c->sums + t * c->length, g_out, c->length);
+    }
+    record(bad);
+  }
+}
+
+static void test_leaky_relu(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_leaky_relu_cases); ++k) {
+    const golden_leaky_relu_case_t* c = &g_leaky_relu_cases[k];
+    int bad = 0;
+    guard_output();
+    bad += expect_status(
+        "leaky_relu", k, c->name, LOWBIT_OK,
+        lowbit_leaky_relu_s8(c->input, c->zero_point, c->slope_q15, g_out, c->length));
+    bad += compare_s8("leaky_relu", k, c->name, c->expected, g_out, c->length);
+    /* In place: the output overwrites its input. */
+    guard_output();
+    memcpy(g_out, c->input, c->length);
+    bad +=
+        expect_status("leaky_relu", k, c->name, LOWBIT_OK,
+                      lowbit_leaky_relu_s8(g_out, c->zero_point, c->slope_q15, g_out, c->length));
+    bad += compare_s8("leaky_relu in place", k, c->name, c->expected, g_out, c->length);
+    record(bad);
+  }
+}
+
+/* Argument checks of the spiking-flow operators; a failing call writes nothing. */
+static void test_spiking_argument_errors(void) {
+  static const int8_t x[4] = {1, 2, 3, 4};
+  static const int32_t thr_bad[2] = {5, 0};
+  static const int32_t beta_bad[1] = {32769};
+  static int32_t membrane[8];
+  static uint8_t pending[8];
+  const golden_convt_case_t* ct = &g_convt_cases[1];
+  const golden_lif_case_t* lif = &g_lif_cases[0];
+  lowbit_conv_transpose2d_params_t tp;
+  lowbit_lif_params_t lp;
+  int8_t sum[4] = {0, 0, 0, 0};
+  guard_output();
+
+  /* Transposed conv. */
+  expect_error("convt NULL params", LOWBIT_ERR_ARG,
+               lowbit_conv_transpose2d_s8(NULL, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, ct->scratch_size));
+  expect_error("convt NULL input", LOWBIT_ERR_ARG,
+               lowbit_conv_transpose2d_s8(&ct->params, NULL, ct->weights, ct->weights_size,
+                                          ct->bias, g_out, g_scratch, ct->scratch_size));
+  expect_error("convt NULL scratch", LOWBIT_ERR_ARG,
+               lowbit_conv_transpose2d_s8(&ct->params, ct->input, ct->weights, ct->weights_size,
+                                          ct->bias, g_out, NULL, ct->scratch_size));
+  expect_error("convt small scratch", LOWBIT_ERR_BUFFER,
+               lowbit_conv_transpose2d_s8(&ct->params, ct->input, ct->weights, ct->weights_size,
+                                          ct->bias, g_out, g_scratch, ct->scratch_size - 1));
+  expect_error("convt wrong weights size", LOWBIT_ERR_BUFFER,
+               lowbit_conv_transpose2d_s8(&ct->params, ct->input, ct->weights, ct->weights_size - 1,
+                                          ct->bias, g_out, g_scratch, ct->scratch_size));
+  tp = ct->params;
+  tp.stride_w = 0;
+  expect_error("convt zero stride", LOWBIT_ERR_ARG,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, BUFFER_LEN));
+  expect_error("convt scratch size of invalid params",
+               lowbit_conv_transpose2d_scratch_size(&tp) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG,
+               LOWBIT_OK);
+  tp = ct->params;
+  tp.out_height = 0;
+  expect_error("convt zero out_height", LOWBIT_ERR_ARG,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, BUFFER_LEN));
+  tp = ct->params;
+  tp.weight_format = LOWBIT_FORMAT_COUNT;
+  expect_error("convt bad format", LOWBIT_ERR_FORMAT,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, ct->scratch_size));
+  tp = ct->params;
+  tp.input_zero_point = -129;
+  expect_error("convt input zero point", LOWBIT_ERR_RANGE,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, ct->scratch_size));
+  tp = ct->params;
+  tp.requant.act_min = 1;
+  tp.requant.act_max = 0;
+  expect_error("convt empty clamp", LOWBIT_ERR_RANGE,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, ct->scratch_size));
+  tp = ct->params;
+  tp.in_channels = 65794; /* 65794 taps of 1x1: sums could leave int32 */
+  tp.kernel_h = 1;
+  tp.kernel_w = 1;
+  expect_error("convt more than 65793 taps", LOWBIT_ERR_RANGE,
+               lowbit_conv_transpose2d_s8(&tp, ct->input, ct->weights, ct->weights_size, ct->bias,
+                                          g_out, g_scratch, BUFFER_LEN));
+
+  /* LIF. */
+  lp = lif->params;
+  expect_error("lif NULL params", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(NULL, x, membrane, pending, g_out));
+  expect_error("lif NULL current", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, NULL, membrane, pending, g_out));
+  expect_error("lif NULL membrane", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, NULL, pending, g_out));
+  expect_error("lif NULL pending with reset delay", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, membrane, NULL, g_out));
+  expect_error("lif reset_state NULL pending with reset delay", LOWBIT_ERR_ARG,
+               lowbit_lif_reset_state(&lp, membrane, NULL));
+  lp.channels = 2;
+  lp.plane = 2;
+  lp.channels = 0;
+  expect_error("lif zero channels", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  expect_error("lif state bytes of invalid params",
+               lowbit_lif_state_bytes(&lp) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  lp.channels = 2;
+  lp.plane = 0;
+  expect_error("lif zero plane", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp.plane = 2;
+  lp.param_count = 3;
+  expect_error("lif param_count neither 1 nor channels", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp.param_count = 2;
+  lp.threshold = thr_bad;
+  expect_error("lif threshold 0", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp = lif->params;
+  lp.membrane_bits = 8;
+  expect_error("lif membrane_bits 8", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  expect_error("lif reset_state membrane_bits 8", LOWBIT_ERR_RANGE,
+               lowbit_lif_reset_state(&lp, membrane, pending));
+  lp = lif->params;
+  lp.leak_shift = 16;
+  expect_error("lif leak_shift 16", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp.leak_shift = -1;
+  expect_error("lif leak_shift -1", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp.leak_shift = 0;
+  lp.beta_q15 = NULL;
+  expect_error("lif NULL beta with leak_shift 0", LOWBIT_ERR_ARG,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp.beta_q15 = beta_bad;
+  expect_error("lif beta above 2^15", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp = lif->params;
+  lp.reset = LOWBIT_LIF_RESET_COUNT;
+  expect_error("lif unknown reset", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp = lif->params;
+  lp.reset_delay = 2;
+  expect_error("lif reset_delay 2", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp = lif->params;
+  lp.input_zero_point = 128;
+  expect_error("lif zero point 128", LOWBIT_ERR_RANGE,
+               lowbit_lif_step_s8(&lp, x, membrane, pending, g_out));
+  lp = lif->params;
+  lp.reset_delay = 0;
+  lp.channels = 1;
+  lp.plane = 4;
+  expect_error("lif NULL pending without delay is fine", LOWBIT_OK,
+               lowbit_lif_reset_state(&lp, membrane, NULL));
+  expect_error("lif state bytes without delay",
+               lowbit_lif_state_bytes(&lp) == 8 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+
+  /* Time sum and leaky ReLU. */
+  expect_error("time_sum zero length", LOWBIT_ERR_ARG, lowbit_time_sum_s8(x, 0, sum, 0));
+  expect_error("time_sum NULL sum", LOWBIT_ERR_ARG, lowbit_time_sum_s8(x, 0, NULL, 4));
+  expect_error("time_sum zero point", LOWBIT_ERR_RANGE, lowbit_time_sum_s8(x, 128, sum, 4));
+  expect_error("time_sum untouched on error", sum[0] == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  expect_error("leaky_relu zero length", LOWBIT_ERR_ARG,
+               lowbit_leaky_relu_s8(x, 0, 3277, g_out, 0));
+  expect_error("leaky_relu NULL input", LOWBIT_ERR_ARG,
+               lowbit_leaky_relu_s8(NULL, 0, 3277, g_out, 4));
+  expect_error("leaky_relu slope 2^15", LOWBIT_ERR_RANGE,
+               lowbit_leaky_relu_s8(x, 0, 32768, g_out, 4));
+  expect_error("leaky_relu negative slope", LOWBIT_ERR_RANGE,
+               lowbit_leaky_relu_s8(x, 0, -1, g_out, 4));
+  expect_error("leaky_relu zero point", LOWBIT_ERR_RANGE,
+               lowbit_leaky_relu_s8(x, -129, 3277, g_out, 4));
+}
+
 int main(void) {
   test_requantize();
   test_activation_range();
@@ -556,7 +851,13 @@ int main(void) {
   test_add();
   test_add_in_place();
   test_argmax();
+  test_conv_transpose2d();
+  test_lif();
+  test_lif_in_place();
+  test_time_sum();
+  test_leaky_relu();
   test_argument_errors();
+  test_spiking_argument_errors();
   printf("%u passed, %u failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }
