@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lowbit/nn/integer_lif.h"
 #include "lowbit/quant/ste.h"
 #include "lowbit/util/shape_text.h"
 
@@ -57,6 +58,16 @@ void LeakyImpl::reset() {
           "state_quant_upper_limit must be > 0 (the highest membrane level must exceed the "
           "threshold, or the neuron never fires), got " +
               number(o.state_quant_upper_limit()));
+  require(o.leak_shift() >= 0 && o.leak_shift() <= 15,
+          "leak_shift must be 0 (beta as given) to 15, got " + std::to_string(o.leak_shift()));
+  require(!(o.leak_shift() > 0 && o.learn_beta()),
+          "leak_shift fixes beta = 1 - 2^-leak_shift, so learn_beta must be false");
+  require(o.membrane_bits() == 16 || o.membrane_bits() == 32,
+          "membrane_bits must be 16 or 32, got " + std::to_string(o.membrane_bits()));
+  require(!(o.integer_state() && o.state_quant_bits() > 0),
+          "integer_state holds the membrane on the integer grid of its input currents; it cannot "
+          "be combined with state_quant_bits (got " +
+              std::to_string(o.state_quant_bits()) + ")");
   const auto& names = reset_mechanism_names();
   bool known = false;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -70,7 +81,9 @@ void LeakyImpl::reset() {
 
   std::vector<int64_t> shape;
   if (o.channels() > 0) shape.push_back(o.channels());
-  const torch::Tensor b = torch::full(shape, o.beta());
+  // 1 - 2^-k is exact in float32 for k <= 15, so the integer LIF's shift and beta agree.
+  const double beta_value = o.leak_shift() > 0 ? 1.0 - std::ldexp(1.0, -o.leak_shift()) : o.beta();
+  const torch::Tensor b = torch::full(shape, beta_value);
   const torch::Tensor t = torch::full(shape, o.threshold());
   // Fixed values are buffers, as in snnTorch, so checkpoints hold them either way.
   beta = o.learn_beta() ? register_parameter("beta", b) : register_buffer("beta", b);
@@ -87,7 +100,9 @@ void LeakyImpl::pretty_print(std::ostream& stream) const {
          << ", reset_delay=" << options.reset_delay() << ", reset_detach=" << options.reset_detach()
          << ", learn_beta=" << options.learn_beta()
          << ", learn_threshold=" << options.learn_threshold() << ", channels=" << options.channels()
-         << ", state_quant_bits=" << options.state_quant_bits() << ")";
+         << ", state_quant_bits=" << options.state_quant_bits()
+         << ", integer_state=" << options.integer_state() << ", leak_shift=" << options.leak_shift()
+         << ", membrane_bits=" << options.membrane_bits() << ")";
 }
 
 void LeakyImpl::check_input(const torch::Tensor& x, int64_t channel_dim, const char* what) const {
@@ -115,6 +130,8 @@ torch::Tensor LeakyImpl::along_channels(const torch::Tensor& t, int64_t dim) con
 void LeakyImpl::reset_state() {
   membrane_ = torch::Tensor();
   pending_reset_ = torch::Tensor();
+  membrane_int_ = torch::Tensor();
+  pending_reset_int_ = torch::Tensor();
 }
 
 torch::Tensor LeakyImpl::step(const torch::Tensor& x) {
@@ -124,6 +141,8 @@ torch::Tensor LeakyImpl::step(const torch::Tensor& x) {
                                 " differs from the state's " + util::shape_text(membrane_.sizes()) +
                                 "; call reset_state() between samples");
   }
+  require(!membrane_int_.defined(),
+          "step: the state comes from step_integer; call reset_state() before float steps");
   if (!membrane_.defined()) {
     membrane_ = torch::zeros_like(x);
     pending_reset_ = torch::zeros_like(x);
@@ -160,6 +179,81 @@ torch::Tensor LeakyImpl::step(const torch::Tensor& x) {
   }
   membrane_ = u;
   return s;
+}
+
+torch::Tensor LeakyImpl::step_integer(const torch::Tensor& x, const torch::Tensor& codes,
+                                      double current_step) {
+  check_input(x, 1, "step_integer");
+  require(options.integer_state(), "step_integer needs the option integer_state");
+  require(codes.defined() && !codes.is_floating_point() && !codes.is_complex() &&
+              codes.sizes() == x.sizes(),
+          "step_integer: the codes must be an integer tensor of the currents' shape " +
+              util::shape_text(x.sizes()));
+  if (membrane_.defined()) {
+    require(membrane_int_.defined(),
+            "step_integer: the state comes from a float step(); call reset_state() first");
+    require(membrane_.sizes() == x.sizes(),
+            "step_integer: input " + util::shape_text(x.sizes()) + " differs from the state's " +
+                util::shape_text(membrane_.sizes()) + "; call reset_state() between samples");
+  } else {
+    membrane_ = torch::zeros_like(x);
+    pending_reset_ = torch::zeros_like(x);
+    membrane_int_ = torch::zeros(x.sizes(), x.options().dtype(torch::kInt64));
+    pending_reset_int_ = torch::zeros_like(membrane_int_);
+  }
+  // The integer LIF decides every value; the float LIF only routes the gradient.
+  const IntegerLifStep next =
+      integer_lif_step(codes.to(torch::kInt64), membrane_int_, pending_reset_int_,
+                       integer_lif_constants(*this, current_step));
+  const torch::Tensor spikes_int = next.spikes.to(x.scalar_type());
+  const torch::Tensor membrane_value =
+      (next.membrane.to(torch::kFloat64) * current_step).to(x.scalar_type());
+
+  const int64_t dim = x.dim();
+  const torch::Tensor b = along_channels(effective_beta(), dim);
+  const torch::Tensor thr = along_channels(threshold, dim);
+  const Surrogate& grad = options.spike_grad();
+  torch::Tensor u;
+  torch::Tensor s;
+  if (options.reset_delay()) {
+    switch (mechanism_) {
+      case ResetMechanism::kSubtract:
+        u = b * membrane_ + x - pending_reset_ * thr;
+        break;
+      case ResetMechanism::kZero:
+        u = b * ((1.0 - pending_reset_) * membrane_) + x;
+        break;
+      case ResetMechanism::kNone:
+        u = b * membrane_ + x;
+        break;
+    }
+    s = quant::straight_through(spike(u - thr, grad), spikes_int);
+    pending_reset_ = options.reset_detach() ? s.detach() : s;
+  } else {
+    u = b * membrane_ + x;
+    s = quant::straight_through(spike(u - thr, grad), spikes_int);
+    const torch::Tensor r = options.reset_detach() ? s.detach() : s;
+    if (mechanism_ == ResetMechanism::kSubtract) u = u - r * thr;
+    if (mechanism_ == ResetMechanism::kZero) u = (1.0 - r) * u;
+  }
+  membrane_ = quant::straight_through(u, membrane_value);
+  membrane_int_ = next.membrane;
+  pending_reset_int_ = next.pending_reset;
+  return s;
+}
+
+LeakyTrace LeakyImpl::run_integer(const torch::Tensor& x, const torch::Tensor& codes,
+                                  double current_step) {
+  check_input(x, 2, "run_integer");
+  require(codes.defined() && codes.sizes() == x.sizes(),
+          "run_integer: the codes must have the currents' shape " + util::shape_text(x.sizes()));
+  reset_state();
+  std::vector<torch::Tensor> spikes, membrane;
+  for (int64_t t = 0; t < x.size(0); ++t) {
+    spikes.push_back(step_integer(x[t], codes[t], current_step));
+    membrane.push_back(membrane_);
+  }
+  return {torch::stack(spikes), torch::stack(membrane)};
 }
 
 torch::Tensor LeakyImpl::forward_sequence(const torch::Tensor& x) {

@@ -56,6 +56,15 @@ struct LeakyOptions {
   /// The highest membrane level is threshold * (1 + upper_limit) (snnTorch default 0.2); > 0, as
   /// a membrane capped at the threshold never fires.
   TORCH_ARG(double, state_quant_upper_limit) = 0.2;
+  /// True: when a step is given its currents as integer codes (step_integer, run_integer), the
+  /// membrane is held as the integer runtime holds it (integer_lif.h) and the spikes are the
+  /// integer ones; gradients flow as in the float LIF. Excludes state_quant_bits.
+  TORCH_ARG(bool, integer_state) = false;
+  /// 0: beta as given; k in 1..15: beta = 1 - 2^-k exactly (overriding `beta`), which the integer
+  /// LIF computes as a shift. Excludes learn_beta.
+  TORCH_ARG(int, leak_shift) = 0;
+  /// Bits of the integer membrane, 16 or 32 (saturating).
+  TORCH_ARG(int, membrane_bits) = 16;
 };
 
 /// The spikes and membrane potentials of a whole sequence.
@@ -71,7 +80,8 @@ struct LeakyTrace {
 ///                                           none: beta U[t-1] + X[t]),
 ///   S[t] = H(U[t] - thr),  R[t+1] = S[t]   (detached when reset_detach),
 /// with U[-1] = 0 and R[0] = 0; H(0) = 0. The membrane is quantized after each update when
-/// state_quant_bits > 0. Parameters or buffers `beta` and `threshold` ({} or {channels}).
+/// state_quant_bits > 0. Parameters or buffers `beta` and `threshold` ({} or {channels}). With
+/// integer_state, step_integer() runs the integer LIF of integer_lif.h on the currents' codes.
 class LeakyImpl : public torch::nn::Cloneable<LeakyImpl> {
  public:
   /// Neurons from options; invalid options are std::invalid_argument naming the option.
@@ -108,6 +118,22 @@ class LeakyImpl : public torch::nn::Cloneable<LeakyImpl> {
   /// Changes the membrane quantizer's bits (0 turns it off); keeps the state.
   void set_state_quant_bits(int bits);
 
+  /// Integer mode (integer_state): one step for currents `x` [B, ...] (float, with gradient)
+  /// whose values are `current_step` * `codes` (`codes` integral, the zero point subtracted).
+  /// The membrane follows the integer LIF exactly; membrane() is current_step * U_int with the
+  /// float LIF's gradient (straight-through), the spikes are the integer spikes with the float
+  /// LIF's surrogate gradient. Without integer_state, or after a float step() without
+  /// reset_state(), std::invalid_argument.
+  torch::Tensor step_integer(const torch::Tensor& x, const torch::Tensor& codes,
+                             double current_step);
+  /// Integer mode over a sequence: spikes and membrane of currents `x` [T, B, ...] with their
+  /// `codes` on one grid step, from rest.
+  LeakyTrace run_integer(const torch::Tensor& x, const torch::Tensor& codes, double current_step);
+  /// The integer membrane U_int (int64) after the last step_integer (undefined otherwise).
+  const torch::Tensor& integer_membrane() const { return membrane_int_; }
+
+  /// The reset mechanism the options name.
+  ResetMechanism mechanism() const { return mechanism_; }
   /// beta as used: clamped to [0, 1].
   torch::Tensor effective_beta() const { return beta.clamp(0.0, 1.0); }
 
@@ -126,6 +152,9 @@ class LeakyImpl : public torch::nn::Cloneable<LeakyImpl> {
   ResetMechanism mechanism_ = ResetMechanism::kSubtract;
   torch::Tensor membrane_;
   torch::Tensor pending_reset_;
+  // The integer state of integer mode (int64): membrane U_int and pending reset R.
+  torch::Tensor membrane_int_;
+  torch::Tensor pending_reset_int_;
 };
 
 /// Holder of LeakyImpl (the module form layers are used in).

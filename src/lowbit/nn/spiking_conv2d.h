@@ -37,6 +37,11 @@ struct SpikingConv2dOptions {
 /// call. Submodules `conv` (QConv2d), `norm` (FoldableBatchNorm, when batch_norm) and `lif`
 /// (Leaky), registered in that order, so batch-norm folding finds `norm` right after `conv` and
 /// quantizer overrides address `<block>.conv`.
+///
+/// Integer mode (lif.integer_state with an output quantizer on `conv` whose integer form has one
+/// scale): the neurons run step_integer on the output quantizer's codes, so spikes and membrane
+/// are exactly the integer runtime's; a batch norm must then be folded. Without an output
+/// quantizer (a float stage) the float LIF runs.
 class SpikingConv2dImpl : public torch::nn::Cloneable<SpikingConv2dImpl> {
  public:
   /// A block with default options.
@@ -51,6 +56,10 @@ class SpikingConv2dImpl : public torch::nn::Cloneable<SpikingConv2dImpl> {
   void pretty_print(std::ostream& stream) const override;
   /// Spikes [T, B, out, H', W'] for inputs [T, B, in, H, W].
   torch::Tensor forward(const torch::Tensor& x);
+  /// Spikes and membrane [T, B, out, H', W'] as forward computes them (integer mode or float).
+  LeakyTrace run(const torch::Tensor& x);
+  /// Whether forward runs the integer LIF: lif.integer_state and an output quantizer on `conv`.
+  bool integer_mode() const;
   /// The neurons' input currents norm(conv(x_t)) [T, B, out, H', W'].
   torch::Tensor currents(const torch::Tensor& x);
 
@@ -62,6 +71,17 @@ class SpikingConv2dImpl : public torch::nn::Cloneable<SpikingConv2dImpl> {
   FoldableBatchNorm norm{nullptr};
   /// The neurons.
   Leaky lif{nullptr};
+
+ private:
+  // The currents [T, B, out, H', W'] fake-quantized (with gradient), their codes minus the zero
+  // point (int64) and the grid step, from the output quantizer's integer form.
+  struct IntegerCurrents {
+    torch::Tensor values;
+    torch::Tensor codes;
+    double step = 0.0;
+  };
+  IntegerCurrents integer_currents(const torch::Tensor& x);
+  void check_input(const torch::Tensor& x) const;
 };
 
 /// Holder of SpikingConv2dImpl (the module form layers are used in).
