@@ -66,7 +66,8 @@ for spec in "rv32ec|riscv64-unknown-elf-gcc -march=rv32ec -mabi=ilp32e|start_ris
   rest=${rest#*|}
   start=${rest%%|*}
   emulator=${rest#*|}
-  if ! command -v "${compiler%% *}" >/dev/null 2>&1 || ! command -v "${emulator%% *}" >/dev/null 2>&1; then
+  if ! command -v "${compiler%% *}" >/dev/null 2>&1 ||
+    ! command -v "${emulator%% *}" >/dev/null 2>&1; then
     echo "$target: skipped (${compiler%% *} or ${emulator%% *} not installed)"
     continue
   fi
