@@ -124,6 +124,19 @@ torch::nn::AnyModule build_snn_flow(const lowbit::config::ConfigNode& node, int6
   lif.learn_beta(node.get<bool>("learn_beta", false));
   lif.learn_threshold(node.get<bool>("learn_threshold", false));
   lif.channels(node.get<bool>("per_channel", false) ? 1 : 0);
+  lif.integer_state(node.get<bool>("integer_state", false));
+  lif.leak_shift(node.get_in_range<int>("leak_shift", 0, 0, 15));
+  if (lif.leak_shift() > 0 && lif.learn_beta()) {
+    node.fail("leak_shift", "expected 0 with learn_beta: true (leak_shift fixes beta = 1 - 2^-k)");
+  }
+  if (lif.leak_shift() > 0 && node.has("beta")) {
+    node.fail("leak_shift", "expected no beta beside it (leak_shift sets beta = 1 - 2^-k)");
+  }
+  const int membrane_bits = node.get<int>("membrane_bits", 16);
+  if (membrane_bits != 16 && membrane_bits != 32) {
+    node.fail("membrane_bits", "expected 16 or 32, got " + std::to_string(membrane_bits));
+  }
+  lif.membrane_bits(membrane_bits);
   options.lif(lif);
   node.done();
   return torch::nn::AnyModule(SnnFlow(options));

@@ -116,7 +116,10 @@ nlohmann::json leaky_json(const std::string& name, const nn::LeakyImpl& leaky) {
                           {"threshold", tensor_json(leaky.threshold)},
                           {"beta", tensor_json(leaky.effective_beta())},
                           {"reset_mechanism", o.reset_mechanism()},
-                          {"state_quant_bits", o.state_quant_bits()}};
+                          {"state_quant_bits", o.state_quant_bits()},
+                          {"integer_state", o.integer_state()},
+                          {"leak_shift", o.leak_shift()},
+                          {"membrane_bits", o.membrane_bits()}};
   if (o.state_quant_bits() > 0) {
     entry["state_quant_lower_limit"] = o.state_quant_lower_limit();
     entry["state_quant_upper_limit"] = o.state_quant_upper_limit();
