@@ -176,6 +176,9 @@ TEST(IntegerLif, OptionsAreValidated) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("membrane_bits"), std::string::npos) << e.what();
   }
+  Leaky integer(LeakyOptions(0.9).integer_state(true));
+  EXPECT_THROW(integer->set_state_quant_bits(8), std::invalid_argument);
+  integer->set_state_quant_bits(0);
   Leaky plain(LeakyOptions(0.9));
   EXPECT_THROW(plain->step_integer(torch::zeros({1, 1}), torch::zeros({1, 1}, torch::kInt64), 0.1),
                std::invalid_argument);

@@ -310,6 +310,10 @@ torch::Tensor LeakyImpl::quantize_state(const torch::Tensor& u) const {
 void LeakyImpl::set_state_quant_bits(int bits) {
   require(bits >= 0 && bits <= 16,
           "state_quant_bits must be 0 (off) to 16, got " + std::to_string(bits));
+  require(!(options.integer_state() && bits > 0),
+          "integer_state holds the membrane on the integer grid of its input currents; it cannot "
+          "be combined with state_quant_bits (got " +
+              std::to_string(bits) + ")");
   options.state_quant_bits(bits);
 }
 
