@@ -41,6 +41,7 @@ TEST_P(ExportMatchesReference, ZeroMismatches) {
                           : kind == "wide_mlp"   ? &testing::random_wide_mlp
                           : kind == "two_branch" ? &testing::random_two_branch
                           : kind == "residual"   ? &testing::random_residual
+                          : kind == "spiking"    ? &testing::random_spiking
                                                  : &testing::random_cnn;
   const IntegerModel model = make(format, 1234 + static_cast<uint32_t>(format));
   const std::string tag = kind + "_" + format_name(format);
@@ -74,7 +75,7 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, ExportMatchesReference,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn", "residual"),
+                                                              "cnn", "residual", "spiking"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 

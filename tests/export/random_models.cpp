@@ -306,7 +306,95 @@ Layer add_layer(const IntegerModel& model, const std::string& name, int a, int b
                zp};
 }
 
+// A transposed convolution of `in` (kernel, stride, pad) cropped to out_h x out_w.
+Layer conv_transpose_layer(const IntegerModel& model, const std::string& name, int producer,
+                           const Shape& in, int64_t out, int64_t kernel, int64_t stride,
+                           int64_t pad, int64_t out_h, int64_t out_w, WeightFormat format,
+                           std::mt19937& rng) {
+  ConvTranspose2d up;
+  up.in_channels = in.channels;
+  up.in_height = in.height;
+  up.in_width = in.width;
+  up.out_channels = out;
+  up.kernel_h = up.kernel_w = kernel;
+  up.stride_h = up.stride_w = stride;
+  up.pad_top = up.pad_left = pad;
+  up.out_height = out_h;
+  up.out_width = out_w;
+  up.format = format;
+  up.weights = random_codes(format, out * up.row_length(), rng);
+  const double input_scale = input_scale_of(model, producer);
+  // Each output sees about a stride^2-th of the kernel taps.
+  const LayerScales s = pick_scales(input_scale, up.row_length() / (stride * stride), up.weights,
+                                    out, true, Activation::kNone, rng);
+  up.bias = random_bias(out, 40, rng);
+  up.weight_scales = s.weight_scales;
+  up.requant = build_requant(name, input_scale, s.weight_scales, s.output_scale,
+                             s.output_zero_point, Activation::kNone, out, up.bias);
+  return Layer{name, {producer}, up, s.output_scale, s.output_zero_point};
+}
+
+// LIF neurons on the current of `producer` (channels x plane); spikes have scale 1, zero point 0.
+Layer lif_layer(const std::string& name, int producer, int64_t channels, int64_t plane,
+                bool per_channel, int leak_shift, int membrane_bits, LifReset reset,
+                bool reset_delay, std::mt19937& rng) {
+  Lif lif;
+  lif.channels = channels;
+  lif.plane = plane;
+  for (int64_t c = 0; c < (per_channel ? channels : 1); ++c) {
+    lif.threshold.push_back(uniform_int(rng, 20, 120));
+    if (leak_shift == 0) lif.beta_q15.push_back(uniform_int(rng, 20000, 32768));
+  }
+  lif.leak_shift = leak_shift;
+  lif.membrane_bits = membrane_bits;
+  lif.reset = reset;
+  lif.reset_delay = reset_delay;
+  return Layer{name, {producer}, lif, 1.0, 0};
+}
+
+// The sum over the model's time steps of `producer` (zero point 0): a rate, scale / T.
+Layer time_sum_layer(const IntegerModel& model, const std::string& name, int producer) {
+  return Layer{name,
+               {producer},
+               TimeSum{},
+               input_scale_of(model, producer) / static_cast<double>(model.time_steps),
+               0};
+}
+
 }  // namespace
+
+IntegerModel random_spiking(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "spiking";
+  model.input_shape = {2, 9, 11};
+  model.input_scale = 0.05;
+  model.input_zero_point = 3;
+  model.time_steps = 4;
+  auto& l = model.layers;
+  // Per time step: two strided spiking blocks and a spiking residual block.
+  l.push_back(conv_layer(model, "enc1", kModelInput, model.input_shape, 6, 3, 2, format,
+                         Activation::kNone, rng));  // 0: 6x5x6 current
+  l.push_back(lif_layer("enc1.lif", 0, 6, 30, true, 3, 16, LifReset::kSubtract, true, rng));
+  l.push_back(time_sum_layer(model, "enc1.rate", 1));  // 2: counts 0..4
+  l.push_back(conv_layer(model, "enc2", 1, {6, 5, 6}, 8, 3, 2, format, Activation::kNone, rng));
+  l.push_back(lif_layer("enc2.lif", 3, 8, 9, false, 0, 32, LifReset::kZero, false, rng));
+  l.push_back(conv_layer(model, "res", 4, {8, 3, 3}, 8, 3, 1, format, Activation::kNone, rng));
+  l.push_back(lif_layer("res.lif", 5, 8, 9, true, 0, 16, LifReset::kNone, true, rng));
+  l.push_back(Layer{"res.add", {4, 6}, build_add("res.add", 1, 1, 1, 0, Activation::kNone), 1, 0});
+  l.push_back(time_sum_layer(model, "bottleneck.rate", 7));  // 8: counts 0..8
+  // Once per sequence: upsample, crop, leaky ReLU, concat the skip, upsample, head.
+  l.push_back(conv_transpose_layer(model, "dec2", 8, {8, 3, 3}, 5, 4, 2, 1, 5, 6, format, rng));
+  l.push_back(same_quantization(model, "dec2.act", 9, LeakyRelu{3277}));  // 10: 5x5x6
+  const double cat_scale = std::max(input_scale_of(model, 10), input_scale_of(model, 2));
+  Concat cat;
+  cat.inputs = {build_concat_input("cat", input_scale_of(model, 10), cat_scale),
+                build_concat_input("cat", input_scale_of(model, 2), cat_scale)};
+  l.push_back(Layer{"cat", {10, 2}, cat, cat_scale, 0});  // 11: 11x5x6
+  l.push_back(conv_transpose_layer(model, "dec1", 11, {11, 5, 6}, 4, 3, 3, 0, 9, 11, format, rng));
+  l.push_back(conv_layer(model, "head", 12, {4, 9, 11}, 2, 3, 1, format, Activation::kNone, rng));
+  return model;
+}
 
 IntegerModel random_residual(WeightFormat format, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -32,6 +32,12 @@ IntegerModel random_cnn(WeightFormat format, uint32_t seed);
 /// global average pool 4x5 -> FC 5: two residual adds with different input scales.
 IntegerModel random_residual(WeightFormat format, uint32_t seed);
 
+/// A sequence model of 4 time steps on 2x9x11 frames: per step, spiking conv blocks (LIF with
+/// shift and Q15 leaks, 16- and 32-bit membranes, every reset, with and without delay), an exact
+/// spike add and two time sums; once per sequence, a cropped transposed conv, a leaky ReLU, a
+/// concat with a rate, a stride-3 transposed conv cropped to 9x11 and a 2-channel conv head.
+IntegerModel random_spiking(WeightFormat format, uint32_t seed);
+
 /// The demo's shape (configs/fmnist_mcu_4bit.yaml): 256 -> 64 relu -> 64 relu -> 64 relu -> 10,
 /// per-layer scales, the input at zero point -20.
 IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed);

@@ -115,6 +115,10 @@ WeightInfo weight_info(const exporter::Op& op) {
     info.parameters = static_cast<int64_t>(conv->weights.size() + conv->bias.size());
     info.bits = std::to_string(exporter::format_bits(conv->format));
     codes = &conv->weights;
+  } else if (const auto* up = std::get_if<exporter::ConvTranspose2d>(&op)) {
+    info.parameters = static_cast<int64_t>(up->weights.size() + up->bias.size());
+    info.bits = std::to_string(exporter::format_bits(up->format));
+    codes = &up->weights;
   }
   if (codes != nullptr) info.entropy = train::format_number(code_entropy(*codes), 3);
   return info;

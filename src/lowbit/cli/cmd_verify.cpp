@@ -20,6 +20,7 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
+#include "lowbit/data/event_repr.h"
 #include "lowbit/export/c/c_build.h"
 #include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/export_folder.h"
@@ -28,6 +29,7 @@
 #include "lowbit/export/onnx/onnx_lowering.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/train/report/evaluation.h"
+#include "lowbit/train/report/flow_metrics.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {
@@ -114,6 +116,21 @@ void print_agreement_and_accuracy(TrainedStage& trained, const EvaluationSet& e,
       parts.push_back(trained.model.forward(e.set->inputs.slice(0, start, start + 1000)));
     }
     torch_out = torch::cat(parts, 0);
+  }
+  if (train::is_flow_loss(loss.type)) {
+    // Flow has no classes: the exported model's AEE beside the fake-quantized model's, over the
+    // pixels with events and valid ground truth, and how far the two flows are apart.
+    const torch::Tensor mask = data::event_pixel_mask(e.set->inputs);
+    const torch::Tensor flow = real.reshape(torch_out.sizes());
+    const train::FlowMetrics exported = train::compute_flow_metrics(flow, e.set->targets, mask);
+    const train::FlowMetrics fake = train::compute_flow_metrics(torch_out, e.set->targets, mask);
+    const train::FlowMetrics zero =
+        train::compute_flow_metrics(torch::zeros_like(torch_out), e.set->targets, mask);
+    const double apart = (flow - torch_out).pow(2).sum(1).sqrt().mean().item<double>();
+    std::cout << "  " << what << " model AEE: " << exported.aee << " px (fake-quantized model "
+              << fake.aee << " px, zero flow " << zero.aee << " px, over " << exported.pixels
+              << " pixels); mean |" << what << " - fake-quantized| " << apart << " px\n";
+    return;
   }
   const int64_t agree =
       predicted_classes(real, loss).eq(predicted_classes(torch_out, loss)).sum().item<int64_t>();

@@ -20,15 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-exporter::Shape sample_shape(const data::Dataset& dataset) {
-  const auto sizes = dataset.inputs.sizes();
-  if (sizes.size() == 2) return {sizes[1], 1, 1};
-  if (sizes.size() == 3) return {1, sizes[1], sizes[2]};
-  if (sizes.size() == 4) return {sizes[1], sizes[2], sizes[3]};
-  throw std::runtime_error("data '" + dataset.name + "': expected inputs [N, F], [N, H, W] or " +
-                           "[N, C, H, W] for export");
-}
-
 // The integer model's input scale comes from the first layer's input quantizer; without one the
 // conversion cannot say how raw inputs become int8, so say which config line fixes it.
 void check_first_layer_input(torch::nn::Module& model, const std::string& stage) {
@@ -100,8 +91,8 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
   }
 
   t.data = data != nullptr ? *data : train::load_data(*t.config.data, t.config.seed);
-  // Event inputs [N, T, 2, H, W] have no export shape; convert_trained_stage says so.
-  if (t.data.train.inputs.dim() <= 4) t.input_shape = sample_shape(t.data.train);
+  t.input_shape =
+      exporter::sample_shape_of(t.data.train.inputs.sizes(), "data '" + t.data.train.name + "'");
   t.model = train::restore_stage_model(
       *t.config.model, train::input_features(t.data.train), train::model_outputs(t.data.train),
       train::stage_quantizers(stage_config), checkpoint, t.checkpoint, t.config.seed);
@@ -110,7 +101,6 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
 
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {
   check_first_layer_input(*trained.model.ptr(), trained.stage);
-  trained.input_shape = sample_shape(trained.data.train);
   return exporter::lower_model(*trained.model.ptr(), trained.input_shape, name);
 }
 

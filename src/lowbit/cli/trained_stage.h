@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lowbit/export/integer_model.h"
+#include "lowbit/export/lowering/lower_model.h"
 #include "lowbit/export/target.h"
 #include "lowbit/train/run_config.h"
 #include "lowbit/train/trainer.h"
@@ -16,15 +17,16 @@ namespace lowbit::cli {
 
 /// A stage's trained model, the config it came from and the run's data.
 struct TrainedStage {
-  std::string run_dir;          ///< The run directory.
-  std::string stage;            ///< The stage name.
-  std::string checkpoint;       ///< The checkpoint the weights came from.
-  std::string config_text;      ///< The run's config.yaml text.
-  std::string config_hash;      ///< config_hash(config_text).
-  train::RunConfig config;      ///< The parsed run config.
-  train::StageData data;        ///< The run's data, split as in training.
-  torch::nn::AnyModule model;   ///< The model with the stage's quantizers and best weights.
-  exporter::Shape input_shape;  ///< One sample's CHW shape ({features, 1, 1} for vectors).
+  std::string run_dir;         ///< The run directory.
+  std::string stage;           ///< The stage name.
+  std::string checkpoint;      ///< The checkpoint the weights came from.
+  std::string config_text;     ///< The run's config.yaml text.
+  std::string config_hash;     ///< config_hash(config_text).
+  train::RunConfig config;     ///< The parsed run config.
+  train::StageData data;       ///< The run's data, split as in training.
+  torch::nn::AnyModule model;  ///< The model with the stage's quantizers and best weights.
+  /// One sample's CHW shape ({features, 1, 1} for vectors), or frame and time steps.
+  exporter::SampleShape input_shape;
 };
 
 /// A stable hash of config text: FNV-1a 64 as 16 hex digits.

@@ -225,7 +225,175 @@ Shape output_shape(const LayerInputs& c, const Add& add) {
   return in[0];
 }
 
+Shape output_shape(const LayerInputs& c, const ConvTranspose2d& up) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  for (auto [what, value] : {std::pair<const char*, int64_t>{"in_channels", up.in_channels},
+                             {"in_height", up.in_height},
+                             {"in_width", up.in_width},
+                             {"out_channels", up.out_channels},
+                             {"out_height", up.out_height},
+                             {"out_width", up.out_width},
+                             {"kernel_h", up.kernel_h},
+                             {"kernel_w", up.kernel_w},
+                             {"stride_h", up.stride_h},
+                             {"stride_w", up.stride_w}}) {
+    check_positive(name, what, value);
+  }
+  if (up.pad_top < 0 || up.pad_left < 0) fail(name, "padding must be >= 0");
+  if (up.out_height > up.full_height() || up.out_width > up.full_width()) {
+    fail(name, "output " + std::to_string(up.out_height) + "x" + std::to_string(up.out_width) +
+                   " is larger than the full transposed output " +
+                   std::to_string(up.full_height()) + "x" + std::to_string(up.full_width()));
+  }
+  // Each output sums at most in_channels * kernel_h * kernel_w taps, as a convolution row.
+  if (up.row_length() > 65793) {
+    fail(name, "in_channels * kernel_h * kernel_w = " + std::to_string(up.row_length()) +
+                   " exceeds the runtime's limit of 65793 taps per output");
+  }
+  const Shape expected{up.in_channels, up.in_height, up.in_width};
+  if (in[0] != expected) shape_mismatch(model, layer, producer, in[0], shape_text(expected));
+  check_weights(name, up.format, up.weights, up.out_channels, up.row_length());
+  check_bias_and_requant(name, up.bias, up.requant, up.out_channels);
+  return {up.out_channels, up.out_height, up.out_width};
+}
+
+Shape output_shape(const LayerInputs& c, const LeakyRelu& leaky) {
+  if (leaky.slope_q15 < 0 || leaky.slope_q15 > 32767) {
+    fail(c.layer.name, "slope_q15 " + std::to_string(leaky.slope_q15) + " is outside [0, 32767]");
+  }
+  return c.in[0];
+}
+
+// Per-layer (1) or per-channel (channels) parameters, each in [low, high].
+void check_lif_values(const std::string& layer, const char* what, const std::vector<int32_t>& v,
+                      int64_t channels, int64_t low, int64_t high) {
+  if (v.size() != 1 && static_cast<int64_t>(v.size()) != channels) {
+    fail(layer, "expected 1 or " + std::to_string(channels) + " " + what + " values, got " +
+                    std::to_string(v.size()));
+  }
+  for (int32_t value : v) {
+    if (value < low || value > high) {
+      fail(layer, std::string(what) + " " + std::to_string(value) + " is outside [" +
+                      std::to_string(low) + ", " + std::to_string(high) + "]");
+    }
+  }
+}
+
+Shape output_shape(const LayerInputs& c, const Lif& lif) {
+  const std::string& name = c.layer.name;
+  const auto& [model, layer, in, producer] = c;
+  check_positive(name, "channels", lif.channels);
+  check_positive(name, "plane", lif.plane);
+  if (in[0].size() != lif.channels * lif.plane) {
+    shape_mismatch(
+        model, layer, producer, in[0],
+        std::to_string(lif.channels) + " channels of " + std::to_string(lif.plane) + " elements");
+  }
+  if (lif.membrane_bits != 16 && lif.membrane_bits != 32) {
+    fail(name, "membrane_bits must be 16 or 32, got " + std::to_string(lif.membrane_bits));
+  }
+  const int64_t membrane_max = lif.membrane_bits == 16 ? 32767 : 2147483647;
+  check_lif_values(name, "threshold", lif.threshold, lif.channels, 1, membrane_max);
+  if (lif.leak_shift < 0 || lif.leak_shift > 15) {
+    fail(name, "leak_shift " + std::to_string(lif.leak_shift) + " is outside [0, 15]");
+  }
+  if (lif.leak_shift == 0) check_lif_values(name, "beta_q15", lif.beta_q15, lif.channels, 0, 32768);
+  if (layer.output_scale != 1 || layer.output_zero_point != 0) {
+    fail(name, "spikes have scale 1 and zero point 0");
+  }
+  return in[0];
+}
+
+Shape output_shape(const LayerInputs& c, const TimeSum&) {
+  const std::string& name = c.layer.name;
+  if (c.model.time_steps < 1) fail(name, "time_sum needs a sequence model (time_steps > 0)");
+  const double expected =
+      input_scale_of(c.model, c.producer) / static_cast<double>(c.model.time_steps);
+  if (c.layer.output_zero_point != 0 ||
+      std::abs(c.layer.output_scale - expected) > 1e-12 * expected) {
+    fail(name, "a time sum has zero point 0 and scale input_scale / time_steps = " +
+                   std::to_string(expected));
+  }
+  return c.in[0];
+}
+
+// The rules of a sequence model (see IntegerModel): stateful ops only in per-step layers, time
+// sums the only way from per-step layers to the rest, per-step layers first.
+void check_sequence(const IntegerModel& model) {
+  const std::vector<bool> per_step = per_step_layers(model);
+  bool after_seen = false;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const Layer& layer = model.layers[i];
+    const bool stateful =
+        std::holds_alternative<Lif>(layer.op) || std::holds_alternative<TimeSum>(layer.op);
+    if (stateful && model.time_steps == 0) {
+      fail(layer.name,
+           std::string(op_table_name(layer.op)) + " needs a sequence model (time_steps > 0)");
+    }
+    if (model.time_steps == 0) continue;
+    if (stateful && !per_step[i]) {
+      fail(layer.name, std::string(op_table_name(layer.op)) +
+                           " must run per time step (read the model input through per-step "
+                           "layers)");
+    }
+    for (int producer : layer.inputs) {
+      const bool reads_sum =
+          producer != kModelInput && std::holds_alternative<TimeSum>(model.layers[producer].op);
+      if (reads_sum && per_step[i]) {
+        fail(layer.name, "a per-step layer reads the time sum '" + model.layers[producer].name +
+                             "', which is complete only after the last step");
+      }
+    }
+    if (!per_step[i]) after_seen = true;
+    if (per_step[i] && after_seen) {
+      fail(layer.name, "a per-step layer comes after a layer that runs once per sequence");
+    }
+  }
+  if (model.time_steps > 0 && per_step.back()) {
+    fail(model.layers.back().name,
+         "the last layer of a sequence model must run after the sequence (read a time sum)");
+  }
+}
+
 }  // namespace
+
+const char* lif_reset_name(LifReset reset) {
+  switch (reset) {
+    case LifReset::kSubtract:
+      return "subtract";
+    case LifReset::kZero:
+      return "zero";
+    case LifReset::kNone:
+      return "none";
+  }
+  throw std::invalid_argument("unknown LIF reset value " + std::to_string(static_cast<int>(reset)));
+}
+
+std::vector<bool> per_step_layers(const IntegerModel& model) {
+  std::vector<bool> per_step(model.layers.size(), false);
+  if (model.time_steps == 0) return per_step;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    for (int producer : model.layers[i].inputs) {
+      if (producer == kModelInput) {
+        per_step[i] = true;
+      } else if (producer >= 0 && static_cast<size_t>(producer) < i && per_step[producer] &&
+                 !std::holds_alternative<TimeSum>(model.layers[producer].op)) {
+        per_step[i] = true;
+      }
+    }
+  }
+  return per_step;
+}
+
+int64_t sample_input_size(const IntegerModel& model) {
+  return model.input_shape.size() * (model.time_steps > 0 ? model.time_steps : 1);
+}
+
+int64_t lif_state_bytes(const Lif& lif) {
+  const int64_t neurons = lif.channels * lif.plane;
+  return neurons * (lif.membrane_bits / 8) + (lif.reset_delay ? neurons : 0);
+}
 
 const char* op_table_name(const Op& op) {
   return std::visit(OpVisitor{
@@ -236,6 +404,10 @@ const char* op_table_name(const Op& op) {
                         [](const Slice&) { return "slice"; },
                         [](const Concat&) { return "concat"; },
                         [](const Add&) { return "add"; },
+                        [](const ConvTranspose2d&) { return "conv_transpose2d"; },
+                        [](const LeakyRelu&) { return "leaky_relu"; },
+                        [](const Lif&) { return "lif"; },
+                        [](const TimeSum&) { return "time_sum"; },
                     },
                     op);
 }
@@ -290,6 +462,9 @@ std::vector<Shape> validate(const IntegerModel& model) {
     throw std::invalid_argument("integer model '" + model.name + "': input scale must be > 0");
   }
   check_zero_point("input", "input zero point", model.input_zero_point);
+  if (model.time_steps < 0) {
+    throw std::invalid_argument("integer model '" + model.name + "': time_steps must be >= 0");
+  }
   if (model.layers.empty()) {
     throw std::invalid_argument("integer model '" + model.name + "' has no layers");
   }
@@ -318,18 +493,19 @@ std::vector<Shape> validate(const IntegerModel& model) {
     }
     const int producer = layer.inputs[0];
     // Operators that do not rescale must keep the producer's quantization.
-    const bool same_quantization = std::holds_alternative<Pool>(layer.op) ||
-                                   std::holds_alternative<Flatten>(layer.op) ||
-                                   std::holds_alternative<Slice>(layer.op);
+    const bool same_quantization =
+        std::holds_alternative<Pool>(layer.op) || std::holds_alternative<Flatten>(layer.op) ||
+        std::holds_alternative<Slice>(layer.op) || std::holds_alternative<LeakyRelu>(layer.op);
     if (same_quantization && (layer.output_zero_point != input_zero_point_of(model, producer) ||
                               layer.output_scale != input_scale_of(model, producer))) {
-      fail(name, "pool, flatten and slice must keep the scale and zero point of " +
+      fail(name, "pool, flatten, slice and leaky_relu must keep the scale and zero point of " +
                      producer_name(model, producer));
     }
     const LayerInputs inputs{model, layer, in, producer};
     shapes.push_back(
         std::visit([&](const auto& op) { return output_shape(inputs, op); }, layer.op));
   }
+  check_sequence(model);
   const Op& last = model.layers.back().op;
   if (std::holds_alternative<Flatten>(last) || std::holds_alternative<Slice>(last)) {
     fail(model.layers.back().name,

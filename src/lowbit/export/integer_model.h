@@ -147,8 +147,74 @@ struct Add {
   Activation activation = Activation::kNone;  ///< The activation the clamp implements (record).
 };
 
+/// Transposed 2-D convolution (groups 1), CHW, batch 1, cropped to the first out_height rows and
+/// out_width columns of the full output ((in - 1) * stride - 2 * pad + kernel):
+/// out[o][y][x] = requant(bias[o] + sum over i, ky, kx with y + pad_top - ky = iy * stride_h and
+/// x + pad_left - kx = ix * stride_w inside the input of (in[i][iy][ix] - zp) * w[o][i][ky][kx]).
+struct ConvTranspose2d {
+  int64_t in_channels = 0;                    ///< Input channels.
+  int64_t in_height = 0;                      ///< Input rows.
+  int64_t in_width = 0;                       ///< Input columns.
+  int64_t out_channels = 0;                   ///< Output channels.
+  int64_t out_height = 0;                     ///< Output rows (the crop).
+  int64_t out_width = 0;                      ///< Output columns (the crop).
+  int64_t kernel_h = 1;                       ///< Kernel rows.
+  int64_t kernel_w = 1;                       ///< Kernel columns.
+  int64_t stride_h = 1;                       ///< Vertical stride.
+  int64_t stride_w = 1;                       ///< Horizontal stride.
+  int64_t pad_top = 0;                        ///< Rows cut from the top of the full output.
+  int64_t pad_left = 0;                       ///< Columns cut from the left of the full output.
+  WeightFormat format = WeightFormat::kInt8;  ///< Storage format of the weights.
+  /// Codes [out_channels][in_channels][kernel_h][kernel_w] (LibTorch stores [in][out][kh][kw]).
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias;                  ///< int32 [out_channels] (may be empty).
+  Requant requant;                            ///< Per-layer or per-channel requantization.
+  Activation activation = Activation::kNone;  ///< The activation the clamp implements (record).
+  std::vector<double> weight_scales;          ///< Real weight scale(s), for model.json only.
+
+  /// Weights per output channel: in_channels * kernel_h * kernel_w.
+  int64_t row_length() const { return in_channels * kernel_h * kernel_w; }
+  /// Full (uncropped) output rows: (in_height - 1) * stride_h - 2 * pad_top + kernel_h.
+  int64_t full_height() const { return (in_height - 1) * stride_h - 2 * pad_top + kernel_h; }
+  /// Full (uncropped) output columns.
+  int64_t full_width() const { return (in_width - 1) * stride_w - 2 * pad_left + kernel_w; }
+};
+
+/// Leaky ReLU on int8 codes, same scale and zero point in and out: x if x >= zp, else
+/// zp + round_half_away((x - zp) * slope_q15 / 2^15).
+struct LeakyRelu {
+  int32_t slope_q15 = 3277;  ///< Negative slope in Q15, in [0, 32767] (0.1 is 3277).
+};
+
+/// How a LIF neuron's membrane is reset after a spike; values equal lowbit_lif_reset_t.
+enum class LifReset { kSubtract = 0, kZero = 1, kNone = 2 };
+
+/// Leaky integrate-and-fire neurons, one per element of its input (the current, int8 codes of
+/// its grid): membrane U (int16 or int32) and a pending reset carried from step to step in the
+/// model's state; spikes {0, 1} out (scale 1, zero point 0). The arithmetic of one step is in
+/// docs/runtime.md ("Spiking operators"); per layer or per channel threshold and leak.
+struct Lif {
+  int64_t channels = 0;            ///< C.
+  int64_t plane = 0;               ///< H * W elements per channel.
+  std::vector<int32_t> threshold;  ///< 1 or C thresholds >= 1 in units of the current's step.
+  /// 1 or C leaks in Q15 ([0, 32768]), U <- round_half_up(U * beta_q15 / 2^15); unused (may be
+  /// empty) when leak_shift > 0.
+  std::vector<int32_t> beta_q15;
+  int leak_shift = 0;                    ///< k in 1..15: U <- U - floor(U / 2^k); 0: beta_q15.
+  int membrane_bits = 16;                ///< 16 or 32: the membrane's type; updates saturate.
+  LifReset reset = LifReset::kSubtract;  ///< Reset after a spike.
+  bool reset_delay = true;  ///< The reset lands at the next step (snnTorch) or the same one.
+};
+
+/// The sum over the time steps of a sequence of its input's codes minus their zero point,
+/// saturated to int8 and kept in the model's state (zeroed by reset_state): the spike count
+/// that, with output_scale = input_scale / time_steps, is the rate a decoder reads once the
+/// sequence is over.
+struct TimeSum {};
+
 /// One operation of the integer model.
-using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat, Add>;
+using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat, Add, ConvTranspose2d,
+                        LeakyRelu, Lif, TimeSum>;
 
 /// A visitor made of one lambda per op type, for std::visit over an Op: a pass written with it
 /// does not compile until it handles every op type, so a new op cannot be skipped silently.
@@ -173,9 +239,16 @@ struct Layer {
 };
 
 /// A whole integer model: the output is the last layer's output.
+///
+/// A sequence model (time_steps > 0) reads time_steps frames of input_shape per sample. Its
+/// per-step layers (those that read the model input without a TimeSum in between) run once per
+/// frame and may hold state (Lif, TimeSum); the others run once after the last frame and read
+/// per-step layers only through a TimeSum. Layers are stored in execution order: every per-step
+/// layer before every after-sequence layer.
 struct IntegerModel {
-  std::string name;   ///< Model name (recorded in generated files).
-  Shape input_shape;  ///< CHW shape of one sample.
+  std::string name;        ///< Model name (recorded in generated files).
+  Shape input_shape;       ///< CHW shape of one sample (of one frame in a sequence model).
+  int64_t time_steps = 0;  ///< 0: one input per sample; T >= 1: T frames per sample.
   /// Input quantization: a raw float x becomes q = clamp(round(x / input_scale) + zp, -128, 127)
   /// (round half away from zero), see quantize_input().
   double input_scale = 1;
@@ -194,9 +267,23 @@ double dequantize_output(int8_t q, double scale, int32_t zero_point);
 /// sizes and ranges, zero points. Throws std::invalid_argument naming the offending layer(s).
 std::vector<Shape> validate(const IntegerModel& model);
 
-/// The short name tables show for an op: "dense", "conv2d", "pool", "flatten", "slice", "concat"
-/// or "add".
+/// The short name tables show for an op: "dense", "conv2d", "pool", "flatten", "slice", "concat",
+/// "add", "conv_transpose2d", "leaky_relu", "lif" or "time_sum".
 const char* op_table_name(const Op& op);
+
+/// Stable lower-case name of a LIF reset ("subtract", "zero", "none").
+const char* lif_reset_name(LifReset reset);
+
+/// For each layer, whether it runs once per time step (see IntegerModel); all false when
+/// time_steps is 0. Needs a model whose producers come before their consumers.
+std::vector<bool> per_step_layers(const IntegerModel& model);
+
+/// int8 elements of one whole sample's input: input_shape.size(), times time_steps if > 0.
+int64_t sample_input_size(const IntegerModel& model);
+
+/// Bytes of state one LIF layer keeps between steps: its membranes (2 or 4 bytes each) and, with
+/// reset_delay, one pending-reset byte per neuron.
+int64_t lif_state_bytes(const Lif& lif);
 
 /// Zero point of a producer (the model input's for kModelInput, else the layer's output zero
 /// point); every operator's input_zero_point comes from here.

@@ -100,6 +100,27 @@ int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
           [](const Slice&) { return int64_t{0}; },
           [](const Concat&) { return int64_t{0}; },
           [](const Add&) { return int64_t{0}; },
+          [](const ConvTranspose2d& up) {
+            lowbit_conv_transpose2d_params_t params{};
+            params.in_channels = static_cast<size_t>(up.in_channels);
+            params.in_height = static_cast<size_t>(up.in_height);
+            params.in_width = static_cast<size_t>(up.in_width);
+            params.out_channels = static_cast<size_t>(up.out_channels);
+            params.out_height = static_cast<size_t>(up.out_height);
+            params.out_width = static_cast<size_t>(up.out_width);
+            params.kernel_h = static_cast<size_t>(up.kernel_h);
+            params.kernel_w = static_cast<size_t>(up.kernel_w);
+            params.stride_h = static_cast<size_t>(up.stride_h);
+            params.stride_w = static_cast<size_t>(up.stride_w);
+            params.pad_top = static_cast<size_t>(up.pad_top);
+            params.pad_left = static_cast<size_t>(up.pad_left);
+            params.weight_format = runtime_format(up.format);
+            return static_cast<int64_t>(lowbit_conv_transpose2d_scratch_size(&params));
+          },
+          // Element-wise spiking and activation steps work in place on their buffers.
+          [](const LeakyRelu&) { return int64_t{0}; },
+          [](const Lif&) { return int64_t{0}; },
+          [](const TimeSum&) { return int64_t{0}; },
       },
       op);
 }
@@ -170,6 +191,10 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
     }
     if (i == count - 1) {
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kModelOutput, 0};
+      continue;
+    }
+    if (std::holds_alternative<TimeSum>(layer.op)) {
+      plan.outputs[static_cast<size_t>(i)] = {BufferKind::kState, 0};
       continue;
     }
     live.erase(

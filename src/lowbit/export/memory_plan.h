@@ -11,9 +11,10 @@ namespace lowbit::exporter {
 
 /// Which buffer a layer output is in.
 enum class BufferKind {
-  kModelInput,  ///< The caller's input (slices and flattens of the input are views of it).
-  kArena,       ///< The activation arena at the start of scratch.
-  kModelOutput  ///< The caller's output (the last layer writes there directly).
+  kModelInput,   ///< The caller's input (slices and flattens of the input are views of it).
+  kArena,        ///< The activation arena at the start of scratch.
+  kModelOutput,  ///< The caller's output (the last layer writes there directly).
+  kState         ///< A sequence model's state (a time sum accumulates there across steps).
 };
 
 /// Location of one layer's output: a buffer and a byte offset into it.
@@ -26,7 +27,8 @@ struct BufferView {
 /// at the lowest offset that overlaps no buffer still to be read (the layer's own inputs are
 /// still live, so outputs never overlap inputs); flatten and slice are views, no memory, and so
 /// is a conv2d fused with its max pool (its inputs stay live until the pool is written). For a
-/// plain chain this is the ping-pong of consecutive buffers.
+/// plain chain this is the ping-pong of consecutive buffers. A time sum's output is its own state
+/// (kState), not arena memory.
 struct MemoryPlan {
   std::vector<BufferView> outputs;  ///< One per layer.
   /// One per layer: fuses_with_next(), decided once for the planner, codegen and cost.

@@ -18,7 +18,12 @@ enum class NodeKind {
   kSlice,   ///< the features [offset, offset + length) of its input, flattened
   kConcat,  ///< its inputs concatenated along channels (features for vectors)
   kAdd,     ///< the element-wise sum of its two inputs, then `module` (a QActivation: its
-            ///< function is merged as a clamp, its output quantizer fixes the sum's grid)
+            ///< function is merged as a clamp, its output quantizer fixes the sum's grid); with no
+            ///< module, an exact sum of two inputs on one grid with zero point 0 (spike counts)
+  kTimeMean,   ///< the mean over the time steps of its input (spike rates of a spiking layer)
+  kCrop,       ///< its first input cropped to the height and width of its second (the first
+               ///< rows and columns; decoders crop an upsampled map to its skip's size)
+  kLeakyRelu,  ///< leaky ReLU of its input with negative slope `slope`
 };
 
 /// The name that stands for the model input in GraphNode::inputs.
@@ -32,6 +37,7 @@ struct GraphNode {
   std::vector<std::string> inputs;            ///< Producers by name; empty: the node before.
   int64_t offset = 0;                         ///< kSlice: first feature.
   int64_t length = 0;                         ///< kSlice: feature count.
+  double slope = 0;                           ///< kLeakyRelu: the negative slope.
   bool host = false;  ///< Left to the host after the integer model (a final sigmoid on the logit).
 };
 

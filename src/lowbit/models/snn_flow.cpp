@@ -8,9 +8,11 @@
 namespace lowbit::models {
 namespace {
 
-// Leaky ReLU with FlowNet's slope, between the decoder's layers.
+// FlowNet's negative slope of the leaky ReLU between the decoder's layers.
+constexpr double kDecoderSlope = 0.1;
+
 torch::Tensor decoder_activation(const torch::Tensor& x) {
-  return torch::leaky_relu(x, 0.1);
+  return torch::leaky_relu(x, kDecoderSlope);
 }
 
 }  // namespace
@@ -61,6 +63,67 @@ void SnnFlowImpl::reset() {
   up("dec2", 4 * c, c);
   up("dec1", 2 * c, c);
   flow_ = register_module("flow", nn::QConv2d(nn::QConv2dOptions(c, 2, 3).padding(1)));
+}
+
+ModelGraph SnnFlowImpl::graph() {
+  ModelGraph nodes;
+  const auto module_node = [&](const std::string& name, std::shared_ptr<torch::nn::Module> module,
+                               const std::string& input) {
+    GraphNode node;
+    node.name = name;
+    node.module = std::move(module);
+    if (!input.empty()) node.inputs = {input};
+    nodes.push_back(std::move(node));
+  };
+  const auto spiking_block = [&](const std::string& name, nn::SpikingConv2d& block,
+                                 const std::string& input) {
+    module_node(name + ".conv", block->conv.ptr(), input);
+    if (block->norm) module_node(name + ".norm", block->norm.ptr(), "");
+    module_node(name + ".lif", block->lif.ptr(), "");
+    return name + ".lif";
+  };
+  const auto kind_node = [&](const std::string& name, NodeKind kind,
+                             std::vector<std::string> inputs) {
+    GraphNode node;
+    node.name = name;
+    node.kind = kind;
+    node.inputs = std::move(inputs);
+    nodes.push_back(std::move(node));
+    return name;
+  };
+  // Encoder, per time step; the decoder reads the rates of enc1..enc3.
+  std::string x = kGraphInput;
+  std::vector<std::string> rates;
+  for (size_t i = 0; i < encoder_.size(); ++i) {
+    const std::string name = "enc" + std::to_string(i + 1);
+    x = spiking_block(name, encoder_[i], x);
+    if (i < 3) rates.push_back(kind_node(name + ".rate", NodeKind::kTimeMean, {x}));
+  }
+  for (size_t i = 0; i < residual_.size(); ++i) {
+    const std::string name = "res" + std::to_string(i + 1);
+    const std::string a = spiking_block(name + "a", residual_[i].first, x);
+    const std::string b = spiking_block(name + "b", residual_[i].second, a);
+    x = kind_node(name + ".add", NodeKind::kAdd, {x, b});
+  }
+  std::string y = kind_node("bottleneck.rate", NodeKind::kTimeMean, {x});
+  // Decoder, once per sequence: upsample, crop to the skip's size, leaky ReLU, concat the skip.
+  const std::string skips[] = {rates[2], rates[1], rates[0], kGraphInput};
+  const char* names[] = {"dec4", "dec3", "dec2", "dec1"};
+  for (size_t i = 0; i < decoder_.size(); ++i) {
+    const std::string name = names[i];
+    if (i > 0) y = kind_node(name + ".cat", NodeKind::kConcat, {y, skips[i - 1]});
+    module_node(name, decoder_[i].ptr(), y);
+    kind_node(name + ".crop", NodeKind::kCrop, {name, skips[i]});
+    GraphNode act;
+    act.name = name + ".act";
+    act.kind = NodeKind::kLeakyRelu;
+    act.slope = kDecoderSlope;
+    act.inputs = {name + ".crop"};
+    nodes.push_back(std::move(act));
+    y = name + ".act";
+  }
+  module_node("flow", flow_.ptr(), y);
+  return nodes;
 }
 
 torch::Tensor SnnFlowImpl::forward(const torch::Tensor& events) {

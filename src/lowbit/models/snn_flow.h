@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lowbit/models/graph.h"
 #include "lowbit/nn/leaky.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qconv_transpose2d.h"
@@ -44,7 +45,10 @@ struct SnnFlowOptions {
 ///                dec1 [dec2, enc1] 2C -> C, each cropped to its skip's size (H x W for dec1)
 ///   flow         QConv2d 3x3, C -> 2, no activation (non-spiking head)
 /// Any H, W >= 1 work (strided sizes round up; the decoder crops to each skip's size).
-class SnnFlowImpl : public torch::nn::Cloneable<SnnFlowImpl> {
+///
+/// Its graph (for export) runs the encoder and the residual blocks per time step, each spiking
+/// block as conv -> norm -> lif, the rates as means over time, then the decoder once per sequence.
+class SnnFlowImpl : public torch::nn::Cloneable<SnnFlowImpl>, public GraphModel {
  public:
   /// A model from options; base_channels < 1 or residual_blocks < 0 is std::invalid_argument.
   explicit SnnFlowImpl(const SnnFlowOptions& options = {});
@@ -54,6 +58,8 @@ class SnnFlowImpl : public torch::nn::Cloneable<SnnFlowImpl> {
   /// Flow [B, 2, H, W] for events [B, T, 2, H, W]; another shape, or T other than a non-zero
   /// time_steps, is std::invalid_argument naming the shape.
   torch::Tensor forward(const torch::Tensor& events);
+  /// The nodes in execution order: per-step encoder, residual adds and rates, then the decoder.
+  ModelGraph graph() override;
 
   /// The options the model was built with.
   SnnFlowOptions options;

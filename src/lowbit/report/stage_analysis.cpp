@@ -64,15 +64,6 @@ void add_grid(LayerWeightData& d, const torch::Tensor& weight, quant::QuantizerI
   d.entropy = entropy;
 }
 
-exporter::Shape sample_shape(const data::Dataset& dataset) {
-  const auto sizes = dataset.inputs.sizes();
-  if (sizes.size() == 2) return {sizes[1], 1, 1};
-  if (sizes.size() == 3) return {1, sizes[1], sizes[2]};
-  if (sizes.size() == 4) return {sizes[1], sizes[2], sizes[3]};
-  throw std::runtime_error("data '" + dataset.name + "': inputs of rank " +
-                           std::to_string(sizes.size()) + " have no integer model shape");
-}
-
 }  // namespace
 
 std::vector<LayerWeightData> layer_weight_data(torch::nn::Module& model) {
@@ -169,8 +160,10 @@ StageAnalysis analyse_stage(const std::string& run_dir, const train::RunConfig& 
   a.no_cost = export_error;
   if (a.no_cost.empty()) {
     try {
-      const exporter::IntegerModel integer =
-          exporter::lower_model(*model.ptr(), sample_shape(data.train), "model");
+      const exporter::IntegerModel integer = exporter::lower_model(
+          *model.ptr(),
+          exporter::sample_shape_of(data.train.inputs.sizes(), "data '" + data.train.name + "'"),
+          "model");
       a.cost = exporter::model_cost(integer);
       for (const exporter::Layer& layer : integer.layers)
         a.cost_ops.push_back(exporter::op_table_name(layer.op));

@@ -67,7 +67,8 @@ std::string provenance_comment(const IntegerModel& model, const CodegenOptions& 
   return out.str();
 }
 
-std::string buffer_expr(const BufferView& view) {
+// The C expression of layer `index`'s output buffer.
+std::string buffer_expr(const BufferView& view, size_t index) {
   switch (view.kind) {
     case BufferKind::kModelInput:
       return "input + " + std::to_string(view.offset);
@@ -75,8 +76,41 @@ std::string buffer_expr(const BufferView& view) {
       return "arena + " + std::to_string(view.offset);
     case BufferKind::kModelOutput:
       return "output";
+    case BufferKind::kState:
+      return "state->l" + std::to_string(index) + "_sum";
   }
   return "";
+}
+
+// The C expression of what `producer` outputs (the model input or a layer's buffer).
+std::string producer_expr(const MemoryPlan& plan, int producer) {
+  return producer == kModelInput ? std::string("input + 0")
+                                 : buffer_expr(plan.outputs[static_cast<size_t>(producer)],
+                                               static_cast<size_t>(producer));
+}
+
+// The members of a sequence model's state struct, widest first so that no padding falls
+// between them (model_cost's state_struct_bytes assumes this order).
+std::string state_members(const IntegerModel& model, const std::vector<Shape>& shapes) {
+  std::ostringstream wide, narrow, bytes;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const std::string l = "l" + std::to_string(i);
+    const std::string name = c_comment_safe(model.layers[i].name);
+    if (const auto* lif = std::get_if<Lif>(&model.layers[i].op)) {
+      const int64_t n = lif->channels * lif->plane;
+      (lif->membrane_bits == 32 ? wide : narrow)
+          << "  int" << lif->membrane_bits << "_t " << l << "_membrane[" << n
+          << "]; /**< Membranes of '" << name << "'. */\n";
+      if (lif->reset_delay) {
+        bytes << "  uint8_t " << l << "_reset[" << n << "]; /**< Pending resets of '" << name
+              << "'. */\n";
+      }
+    } else if (std::holds_alternative<TimeSum>(model.layers[i].op)) {
+      bytes << "  int8_t " << l << "_sum[" << shapes[i].size() << "]; /**< Spike counts of '"
+            << name << "'. */\n";
+    }
+  }
+  return wide.str() + narrow.str() + bytes.str();
 }
 
 std::string requant_init(const std::string& symbol, const Requant& r, int32_t zero_point) {
@@ -111,6 +145,10 @@ const char* op_name(const Op& op) {
                         [](const Slice&) { return "slice"; },
                         [](const Concat&) { return "concat"; },
                         [](const Add&) { return "add"; },
+                        [](const ConvTranspose2d&) { return "conv_transpose2d"; },
+                        [](const LeakyRelu&) { return "leaky_relu"; },
+                        [](const Lif&) { return "lif"; },
+                        [](const TimeSum&) { return "time_sum"; },
                     },
                     op);
 }
@@ -120,15 +158,21 @@ const char* op_name(const Op& op) {
 std::string generate_header(const IntegerModel& model, const CodegenOptions& options) {
   check_prefix(options.prefix);
   const ModelCost cost = model_cost(model, target_named(options.target));
+  const std::vector<Shape> shapes = validate(model);
   const std::string p = options.prefix;
   const std::string P = upper(p);
   const Layer& last = model.layers.back();
+  const bool sequence = model.time_steps > 0;
+  const std::string input_text = sequence ? std::to_string(model.time_steps) + " frames of int8 " +
+                                                shape_text(model.input_shape) +
+                                                " (time step major, each CHW)"
+                                          : "int8 " + shape_text(model.input_shape) + " (CHW)";
   std::ostringstream out;
   out << provenance_comment(model, options, "Interface") << "#ifndef " << P << "_MODEL_H_\n#define "
       << P << "_MODEL_H_\n\n"
       << "#include <stdint.h>\n\n#include \"lowbit_runtime.h\"\n\n"
-      << "/* Input: int8 " << shape_text(model.input_shape) << " (CHW), scale "
-      << real_text(model.input_scale) << ", zero point " << model.input_zero_point << ".\n"
+      << "/* Input: " << input_text << ", scale " << real_text(model.input_scale) << ", zero point "
+      << model.input_zero_point << ".\n"
       << " * A raw value x becomes q = clamp(round(x / " << real_text(model.input_scale) << ") + "
       << model.input_zero_point << ", -128, 127),\n"
       << " * rounding halves away from zero. */\n"
@@ -136,7 +180,7 @@ std::string generate_header(const IntegerModel& model, const CodegenOptions& opt
       << "#define " << P << "_INPUT_SIZE " << cost.input_bytes << "\n"
       << "/** Zero point of the int8 input. */\n"
       << "#define " << P << "_INPUT_ZERO_POINT (" << model.input_zero_point << ")\n\n"
-      << "/* Output: int8 " << shape_text(validate(model).back())
+      << "/* Output: int8 " << shape_text(shapes.back())
       << ", real value = " << real_text(last.output_scale) << " * (q - " << last.output_zero_point
       << "). */\n"
       << "/** int8 elements of one output sample. */\n"
@@ -144,21 +188,60 @@ std::string generate_header(const IntegerModel& model, const CodegenOptions& opt
       << "/** Zero point of the int8 output. */\n"
       << "#define " << P << "_OUTPUT_ZERO_POINT (" << last.output_zero_point << ")\n"
       << "/** Bytes of the scratch buffer " << p << "_predict needs (activations "
-      << cost.arena_bytes << " + operator scratch " << cost.kernel_scratch_bytes << "). */\n"
+      << cost.arena_bytes << " + operator scratch " << cost.kernel_scratch_bytes
+      << (sequence ? " + state " + std::to_string(cost.state_struct_bytes) + " + 3 to align it"
+                   : std::string())
+      << "). */\n"
       << "#define " << P << "_SCRATCH_SIZE " << cost.scratch_bytes << "\n"
       << "/** Bytes of constant data (packed weights, biases, multipliers, shifts). */\n"
       << "#define " << P << "_FLASH_SIZE " << cost.flash_bytes << "\n"
       << "/** Multiply-accumulates per sample. */\n"
-      << "#define " << P << "_MACS " << cost.macs << "\n\n"
-      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-      << "/**\n * @brief Runs the model on one sample.\n"
+      << "#define " << P << "_MACS " << cost.macs << "\n\n";
+  if (sequence) {
+    out << "/* A sequence model: the layers up to the spike counts run once per time step\n"
+        << " * (" << p << "_step), the rest once per sequence (" << p << "_finish). */\n"
+        << "/** Time steps of one sample; the counts are rates over this many steps. */\n"
+        << "#define " << P << "_TIME_STEPS " << model.time_steps << "\n"
+        << "/** int8 elements of one time step's frame. */\n"
+        << "#define " << P << "_FRAME_SIZE " << model.input_shape.size() << "\n"
+        << "/** Bytes of the scratch buffer " << p << "_step and " << p << "_finish need. */\n"
+        << "#define " << P << "_STEP_SCRATCH_SIZE " << cost.step_scratch_bytes << "\n"
+        << "/** Multiply-accumulates of one time step. */\n"
+        << "#define " << P << "_MACS_PER_STEP " << cost.macs_per_step << "\n\n"
+        << "/** What the model keeps between time steps (" << cost.state_struct_bytes
+        << " bytes): LIF membranes and pending resets, spike counts. Caller-owned. */\n"
+        << "typedef struct {\n"
+        << state_members(model, shapes) << "} " << p << "_state_t;\n\n";
+  }
+  out << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+      << "/**\n * @brief Runs the model on one sample"
+      << (sequence ? " (all its time steps, from rest)" : "") << ".\n"
       << " * @param[in]  input   " << P << "_INPUT_SIZE int8 values.\n"
       << " * @param[out] output  " << P << "_OUTPUT_SIZE int8 values.\n"
       << " * @param[out] scratch " << P << "_SCRATCH_SIZE bytes of caller-owned memory.\n"
       << " * @return LOWBIT_OK, or the first runtime error (LOWBIT_ERR_ARG for NULL pointers).\n"
       << " */\nlowbit_status_t " << p
-      << "_predict(const int8_t* input, int8_t* output, void* scratch);\n\n"
-      << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << P << "_MODEL_H_ */\n";
+      << "_predict(const int8_t* input, int8_t* output, void* scratch);\n\n";
+  if (sequence) {
+    out << "/** @brief Clears the state: the next step starts a new sequence from rest. */\n"
+        << "void " << p << "_reset_state(" << p << "_state_t* state);\n\n"
+        << "/**\n * @brief Runs the per-step layers on one time step's frame (streaming input).\n"
+        << " * @param[in]     input   " << P << "_FRAME_SIZE int8 values.\n"
+        << " * @param[in,out] state   The state " << p << "_reset_state cleared.\n"
+        << " * @param[out]    scratch " << P << "_STEP_SCRATCH_SIZE bytes.\n"
+        << " * @return LOWBIT_OK or the first runtime error.\n */\n"
+        << "lowbit_status_t " << p << "_step(const int8_t* input, " << p
+        << "_state_t* state, void* scratch);\n\n"
+        << "/**\n * @brief Runs the layers after the sequence on the spike counts so far (call it\n"
+        << " * after " << P << "_TIME_STEPS steps: the counts are read as rates over that many).\n"
+        << " * @param[in]  state   The state after the steps.\n"
+        << " * @param[out] output  " << P << "_OUTPUT_SIZE int8 values.\n"
+        << " * @param[out] scratch " << P << "_STEP_SCRATCH_SIZE bytes.\n"
+        << " * @return LOWBIT_OK or the first runtime error.\n */\n"
+        << "lowbit_status_t " << p << "_finish(const " << p
+        << "_state_t* state, int8_t* output, void* scratch);\n\n";
+  }
+  out << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << P << "_MODEL_H_ */\n";
   return out.str();
 }
 
@@ -169,7 +252,11 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
   const MemoryPlan plan = plan_memory(model, shapes, target);
   const std::string& p = options.prefix;
   std::ostringstream data;
-  std::ostringstream body;
+  // A sequence model's per-step layers go to <prefix>_step, the others to <prefix>_finish (or,
+  // for a plain model, all to <prefix>_predict).
+  const std::vector<bool> per_step = per_step_layers(model);
+  std::ostringstream step_body;
+  std::ostringstream once_body;
   // The MCU layers first: their shared descriptor type depends on all of them.
   std::vector<McuFcLayer> mcu_layers;
   std::vector<size_t> mcu_index(model.layers.size(), SIZE_MAX);
@@ -181,11 +268,9 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Layer& layer = model.layers[i];
     const std::string symbol = p + "_l" + std::to_string(i);
-    const std::string input_expr =
-        layer.inputs[0] == kModelInput
-            ? std::string("input + 0")
-            : buffer_expr(plan.outputs[static_cast<size_t>(layer.inputs[0])]);
-    const std::string out = buffer_expr(plan.outputs[i]);
+    std::ostringstream& body = per_step[i] ? step_body : once_body;
+    const std::string input_expr = producer_expr(plan, layer.inputs[0]);
+    const std::string out = buffer_expr(plan.outputs[i], i);
     const int32_t in_zp = input_zero_point_of(model, layer.inputs[0]);
     body << "  /* Layer " << i << " '" << c_comment_safe(layer.name) << "': " << op_name(layer.op)
          << ", output " << shape_text(shapes[i]) << ". */\n";
@@ -237,8 +322,8 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
                 body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p
                      << "_l" << i + 1 << "_params, " << input_expr << ", " << symbol
                      << "_weights, sizeof(" << symbol << "_weights), " << bias << ", "
-                     << buffer_expr(plan.outputs[i + 1]) << ", arena + " << plan.arena_bytes << ", "
-                     << plan.kernel_scratch_bytes << ");\n";
+                     << buffer_expr(plan.outputs[i + 1], i + 1) << ", arena + " << plan.arena_bytes
+                     << ", " << plan.kernel_scratch_bytes << ");\n";
               } else {
                 body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr
                      << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), " << bias
@@ -267,10 +352,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
                    << "] = {\n";
               for (size_t k = 0; k < layer.inputs.size(); ++k) {
                 const int producer = layer.inputs[k];
-                const std::string source =
-                    producer == kModelInput
-                        ? std::string("input + 0")
-                        : buffer_expr(plan.outputs[static_cast<size_t>(producer)]);
+                const std::string source = producer_expr(plan, producer);
                 const int64_t length = producer == kModelInput
                                            ? model.input_shape.size()
                                            : shapes[static_cast<size_t>(producer)].size();
@@ -286,10 +368,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
             },
             [&](const Add& add) {
               const int producer_b = layer.inputs[1];
-              const std::string input_b =
-                  producer_b == kModelInput
-                      ? std::string("input + 0")
-                      : buffer_expr(plan.outputs[static_cast<size_t>(producer_b)]);
+              const std::string input_b = producer_expr(plan, producer_b);
               data << "static const lowbit_add_params_t " << symbol << "_params = {" << in_zp
                    << ", " << input_zero_point_of(model, producer_b) << ", " << add.multiplier_a
                    << ", " << add.multiplier_b << ", " << add.shift << ", "
@@ -307,6 +386,54 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
               body << "  /* A view of its input: no code. */\n\n";
               return false;
             },
+            [&](const ConvTranspose2d& up) {
+              data << "/* Layer " << i << " '" << c_comment_safe(layer.name)
+                   << "': transposed conv " << up.kernel_h << "x" << up.kernel_w << " stride "
+                   << up.stride_h << "x" << up.stride_w << ", " << up.in_channels << " -> "
+                   << up.out_channels << " channels, " << format_name(up.format) << ". */\n"
+                   << layer_data(symbol, layer.name, up.format, up.weights, up.out_channels,
+                                 up.row_length(), up.bias, up.requant);
+              data << "static const lowbit_conv_transpose2d_params_t " << symbol << "_params = {"
+                   << up.in_channels << ", " << up.in_height << ", " << up.in_width << ", "
+                   << up.out_channels << ", " << up.out_height << ", " << up.out_width << ", "
+                   << up.kernel_h << ", " << up.kernel_w << ", " << up.stride_h << ", "
+                   << up.stride_w << ", " << up.pad_top << ", " << up.pad_left << ", " << in_zp
+                   << ", " << format_enum(up.format) << ", "
+                   << requant_init(symbol, up.requant, layer.output_zero_point) << "};\n\n";
+              body << "  status = lowbit_conv_transpose2d_s8(&" << symbol << "_params, "
+                   << input_expr << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
+                   << (up.bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
+                   << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes
+                   << ");\n";
+              return true;
+            },
+            [&](const LeakyRelu& leaky) {
+              body << "  status = lowbit_leaky_relu_s8(" << input_expr << ", " << in_zp << ", "
+                   << leaky.slope_q15 << ", " << out << ", " << shapes[i].size() << ");\n";
+              return true;
+            },
+            [&](const Lif& lif) {
+              data << c_array("int32_t", symbol + "_threshold", lif.threshold, false);
+              if (lif.leak_shift == 0) {
+                data << c_array("int32_t", symbol + "_beta_q15", lif.beta_q15, false);
+              }
+              data << "static const lowbit_lif_params_t " << symbol << "_params = {" << lif.channels
+                   << ", " << lif.plane << ", " << in_zp << ", " << symbol << "_threshold, "
+                   << (lif.leak_shift == 0 ? symbol + "_beta_q15" : std::string("NULL")) << ", "
+                   << lif.threshold.size() << ", " << lif.leak_shift << ", LOWBIT_LIF_RESET_"
+                   << upper(lif_reset_name(lif.reset)) << ", " << (lif.reset_delay ? 1 : 0) << ", "
+                   << lif.membrane_bits << "};\n\n";
+              const std::string l = "state->l" + std::to_string(i);
+              body << "  status = lowbit_lif_step_s8(&" << symbol << "_params, " << input_expr
+                   << ", " << l << "_membrane, " << (lif.reset_delay ? l + "_reset" : "NULL")
+                   << ", " << out << ");\n";
+              return true;
+            },
+            [&](const TimeSum&) {
+              body << "  status = lowbit_time_sum_s8(" << input_expr << ", " << in_zp << ", " << out
+                   << ", " << shapes[i].size() << ");\n";
+              return true;
+            },
         },
         layer.op);
     if (!emits_call) continue;
@@ -321,13 +448,48 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
                 "#else\n#define LOWBIT_MCU_ALIGN4\n#endif\n"
               : "")
       << "\n"
-      << (mcu_layers.empty() ? std::string() : mcu_fc_runner(mcu_layers)) << data.str()
+      << (mcu_layers.empty() ? std::string() : mcu_fc_runner(mcu_layers)) << data.str();
+  const std::string prologue =
+      "  int8_t* const arena = (int8_t*)scratch;\n  lowbit_status_t status;\n";
+  const std::string unused =
+      "  (void)arena;\n  (void)status; /* unused when every layer runs on MCU kernels */\n\n";
+  if (model.time_steps == 0) {
+    out << "lowbit_status_t " << p
+        << "_predict(const int8_t* input, int8_t* output, void* scratch) {\n"
+        << prologue
+        << "  if (input == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;\n"
+        << unused << once_body.str() << "  return LOWBIT_OK;\n}\n";
+    return out.str();
+  }
+  out << "void " << p << "_reset_state(" << p << "_state_t* state) {\n"
+      << "  unsigned char* bytes = (unsigned char*)state;\n  size_t i;\n"
+      << "  if (state == NULL) return;\n"
+      << "  for (i = 0; i < sizeof(*state); ++i) bytes[i] = 0;\n}\n\n"
+      << "lowbit_status_t " << p << "_step(const int8_t* input, " << p
+      << "_state_t* state, void* scratch) {\n"
+      << prologue
+      << "  if (input == NULL || state == NULL || scratch == NULL) return LOWBIT_ERR_ARG;\n"
+      << unused << step_body.str() << "  return LOWBIT_OK;\n}\n\n"
+      << "lowbit_status_t " << p << "_finish(const " << p
+      << "_state_t* state, int8_t* output, void* scratch) {\n"
+      << prologue
+      << "  if (state == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;\n"
+      << unused << once_body.str() << "  return LOWBIT_OK;\n}\n\n"
       << "lowbit_status_t " << p
       << "_predict(const int8_t* input, int8_t* output, void* scratch) {\n"
-      << "  int8_t* const arena = (int8_t*)scratch;\n  lowbit_status_t status;\n"
+      << "  /* The state sits at the first 4-byte aligned address of scratch, the step scratch\n"
+      << "   * after it. */\n"
+      << "  unsigned char* const base = (unsigned char*)scratch;\n"
+      << "  " << p << "_state_t* state;\n  lowbit_status_t status;\n  int t;\n"
       << "  if (input == NULL || output == NULL || scratch == NULL) return LOWBIT_ERR_ARG;\n"
-      << "  (void)arena;\n  (void)status; /* unused when every layer runs on MCU kernels */\n\n"
-      << body.str() << "  return LOWBIT_OK;\n}\n";
+      << "  state = (" << p << "_state_t*)(void*)(base + ((4u - (unsigned)((size_t)base & 3u)) & "
+      << "3u));\n"
+      << "  " << p << "_reset_state(state);\n"
+      << "  for (t = 0; t < " << model.time_steps << "; ++t) {\n"
+      << "    status = " << p << "_step(input + (size_t)t * " << model.input_shape.size()
+      << ", state, state + 1);\n"
+      << "    if (status != LOWBIT_OK) return status;\n  }\n"
+      << "  return " << p << "_finish(state, output, state + 1);\n}\n";
   return out.str();
 }
 
@@ -363,9 +525,12 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
     j["flash_bytes"] = lc.flash_bytes();
     j["macs"] = lc.macs;
     j["output_bytes"] = lc.output_bytes;
+    j["state_bytes"] = lc.state_bytes;
+    if (model.time_steps > 0) j["per_step"] = lc.per_step;
     const BufferView& view = plan.outputs[i];
     j["buffer"] = {{"kind", view.kind == BufferKind::kArena        ? "arena"
                             : view.kind == BufferKind::kModelInput ? "input"
+                            : view.kind == BufferKind::kState      ? "state"
                                                                    : "output"},
                    {"offset", view.offset}};
     const auto add_weights = [&](WeightFormat format, const std::vector<int32_t>& bias,
@@ -425,6 +590,23 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
               j["clamp"] = {add.act_min, add.act_max};
               j["activation"] = activation_name(add.activation);
             },
+            [&](const ConvTranspose2d& up) {
+              j["input_shape"] = shape_json({up.in_channels, up.in_height, up.in_width});
+              j["kernel"] = {up.kernel_h, up.kernel_w};
+              j["stride"] = {up.stride_h, up.stride_w};
+              j["padding"] = {up.pad_top, up.pad_left};
+              add_weights(up.format, up.bias, up.requant, up.activation, up.weight_scales);
+            },
+            [&](const LeakyRelu& leaky) { j["slope_q15"] = leaky.slope_q15; },
+            [&](const Lif& lif) {
+              j["threshold"] = lif.threshold;
+              if (lif.leak_shift == 0) j["beta_q15"] = lif.beta_q15;
+              j["leak_shift"] = lif.leak_shift;
+              j["membrane_bits"] = lif.membrane_bits;
+              j["reset"] = lif_reset_name(lif.reset);
+              j["reset_delay"] = lif.reset_delay;
+            },
+            [&](const TimeSum&) { j["time_steps"] = model.time_steps; },
         },
         layer.op);
     layers.push_back(j);
@@ -455,7 +637,10 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
         {"scratch_bytes", cost.scratch_bytes},
         {"input_bytes", cost.input_bytes},
         {"output_bytes", cost.output_bytes},
-        {"macs", cost.macs}}},
+        {"macs", cost.macs},
+        {"state_bytes", cost.state_struct_bytes},
+        {"macs_per_step", cost.macs_per_step}}},
+      {"time_steps", model.time_steps},
       {"layers", layers}};
 }
 

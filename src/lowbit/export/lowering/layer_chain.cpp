@@ -13,8 +13,18 @@
 #include "lowbit/export/lowering/integer_form_weights.h"
 #include "lowbit/export/lowering/requantization.h"
 #include "lowbit/nn/foldable_batch_norm.h"
+#include "lowbit/nn/integer_lif.h"
 
 namespace lowbit::exporter::lowering {
+
+namespace {
+
+// The ops whose weights, bias and requantization the chain fills in.
+template <class T>
+constexpr bool kHasWeights = std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d> ||
+                             std::is_same_v<T, ConvTranspose2d>;
+
+}  // namespace
 
 // Where the next layer reads from.
 void LayerChain::set_cursor(int producer, const Grid& grid, const Shape& shape) {
@@ -49,7 +59,11 @@ void LayerChain::add(const std::string& name, torch::nn::Module& module) {
   }
   if (auto* linear = dynamic_cast<nn::QLinearImpl*>(&module)) return add_linear(name, *linear);
   if (auto* conv = dynamic_cast<nn::QConv2dImpl*>(&module)) return add_conv(name, *conv);
+  if (auto* up = dynamic_cast<nn::QConvTranspose2dImpl*>(&module)) {
+    return add_conv_transpose(name, *up);
+  }
   require_settled(name);
+  if (auto* lif = dynamic_cast<nn::LeakyImpl*>(&module)) return add_lif(name, *lif);
   if (dynamic_cast<torch::nn::FlattenImpl*>(&module)) {
     push(name, Flatten{}, Shape{shape_.size(), 1, 1});
     return;
@@ -83,8 +97,9 @@ void LayerChain::add(const std::string& name, torch::nn::Module& module) {
                     pool->options.ceil_mode());
   }
   fail(name, "unsupported module " + module.name() +
-                 " (the lowering takes QLinear, QConv2d, QActivation, BatchNorm, Dropout, "
-                 "Flatten, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1) and Sequential)");
+                 " (the lowering takes QLinear, QConv2d, QConvTranspose2d, QActivation, "
+                 "BatchNorm, Dropout, Flatten, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Leaky "
+                 "and Sequential)");
 }
 
 // Emits the pending layer with its own output quantizer or fails when it has none.
@@ -194,7 +209,7 @@ void LayerChain::start_pending(const std::string& name, Op op, const quant::Quan
   std::visit(
       [&](auto& o) {
         using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d>) {
+        if constexpr (kHasWeights<T>) {
           o.format = w.format;
           o.weights = std::move(w.codes);
           o.weight_scales = w.scales;
@@ -250,6 +265,107 @@ void LayerChain::add_conv(const std::string& name, nn::QConv2dImpl& conv) {
                 conv.output_quant());
 }
 
+void LayerChain::add_conv_transpose(const std::string& name, nn::QConvTranspose2dImpl& up) {
+  finish(" (before '" + name + "')");
+  take_input_quant(name, up.input_quant());
+  const auto& o = up.options;
+  if ((*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) fail(name, "dilation is not supported");
+  if (o.groups() != 1) fail(name, "a grouped transposed convolution is not supported");
+  if ((*o.output_padding())[0] != 0 || (*o.output_padding())[1] != 0) {
+    fail(name, "output_padding is not supported (crop the output instead)");
+  }
+  if (shape_.channels != o.in_channels()) {
+    fail(name,
+         "expects " + std::to_string(o.in_channels()) + " channels, gets " + shape_text(shape_));
+  }
+  ConvTranspose2d c;
+  c.in_channels = o.in_channels();
+  c.in_height = shape_.height;
+  c.in_width = shape_.width;
+  c.out_channels = o.out_channels();
+  c.kernel_h = (*o.kernel_size())[0];
+  c.kernel_w = (*o.kernel_size())[1];
+  c.stride_h = (*o.stride())[0];
+  c.stride_w = (*o.stride())[1];
+  c.pad_top = (*o.padding())[0];
+  c.pad_left = (*o.padding())[1];
+  c.out_height = c.full_height();
+  c.out_width = c.full_width();
+  if (c.out_height < 1 || c.out_width < 1) fail(name, "the padding leaves no output");
+  const Shape out_shape{c.out_channels, c.out_height, c.out_width};
+  start_pending(name, c, up.weight_quant(), up.weight,
+                o.bias() ? up.quantized_bias() : torch::Tensor(), c.out_channels, out_shape,
+                up.output_quant());
+}
+
+void LayerChain::crop(const std::string& name, int64_t height, int64_t width) {
+  auto* up = pending_ ? std::get_if<ConvTranspose2d>(&pending_->layer.op) : nullptr;
+  if (up == nullptr) fail(name, "a crop must directly follow a QConvTranspose2d");
+  if (height < 1 || width < 1 || height > up->out_height || width > up->out_width) {
+    fail(name, "cannot crop " + shape_text(pending_->out_shape) + " to " + std::to_string(height) +
+                   "x" + std::to_string(width));
+  }
+  up->out_height = height;
+  up->out_width = width;
+  pending_->out_shape = {up->out_channels, height, width};
+}
+
+void LayerChain::add_lif(const std::string& name, const nn::LeakyImpl& lif) {
+  // The current's grid step is the membrane's unit; spikes have scale 1 and zero point 0.
+  const nn::IntegerLifConstants k = nn::integer_lif_constants(lif, grid_.scale);
+  Lif op;
+  op.channels = shape_.channels;
+  op.plane = shape_.height * shape_.width;
+  op.threshold = k.threshold;
+  op.beta_q15 = k.beta_q15;
+  op.leak_shift = k.leak_shift;
+  op.membrane_bits = k.membrane_bits;
+  op.reset_delay = k.reset_delay;
+  switch (k.reset) {
+    case nn::ResetMechanism::kSubtract:
+      op.reset = LifReset::kSubtract;
+      break;
+    case nn::ResetMechanism::kZero:
+      op.reset = LifReset::kZero;
+      break;
+    case nn::ResetMechanism::kNone:
+      op.reset = LifReset::kNone;
+      break;
+  }
+  if (op.threshold.size() > 1 && static_cast<int64_t>(op.threshold.size()) != op.channels) {
+    fail(name, "has " + std::to_string(op.threshold.size()) + " per-channel thresholds for " +
+                   std::to_string(op.channels) + " channels");
+  }
+  grid_ = Grid{1.0, 0, 0, 1};
+  push(name, op, shape_);
+}
+
+void LayerChain::add_leaky_relu(const std::string& name, double slope) {
+  require_settled(name);
+  if (!(slope >= 0 && slope < 1)) fail(name, "leaky ReLU slope must be in [0, 1)");
+  LeakyRelu op;
+  op.slope_q15 = static_cast<int32_t>(std::lround(slope * 32768.0));
+  push(name, op, shape_);
+}
+
+void LayerChain::add_time_mean(const std::string& name, int64_t time_steps) {
+  require_settled(name);
+  if (time_steps < 1) fail(name, "a mean over time needs a sequence input [N, T, C, H, W]");
+  if (grid_.zero_point != 0) {
+    fail(name, "a mean over time needs an input grid with zero point 0 (spikes or spike sums)");
+  }
+  const int64_t low = static_cast<int64_t>(grid_.q_min) * time_steps;
+  const int64_t high = static_cast<int64_t>(grid_.q_max) * time_steps;
+  if (low < -128 || high > 127) {
+    fail(name, "the sum of " + std::to_string(time_steps) + " steps of codes in [" +
+                   std::to_string(grid_.q_min) + ", " + std::to_string(grid_.q_max) +
+                   "] does not fit int8");
+  }
+  grid_ = Grid{grid_.scale / static_cast<double>(time_steps), 0, static_cast<int32_t>(low),
+               static_cast<int32_t>(high)};
+  push(name, TimeSum{}, shape_);
+}
+
 void LayerChain::add_pool(const std::string& name, bool average, torch::ExpandingArray<2> kernel,
                           torch::ExpandingArray<2> stride, torch::ExpandingArray<2> padding,
                           torch::ExpandingArray<2> dilation, bool ceil_mode) {
@@ -293,7 +409,7 @@ void LayerChain::fold_batch_norm(const std::string& name, const torch::Tensor& w
       auto& codes = std::visit(
           [](auto& o) -> std::vector<int8_t>& {
             using T = std::decay_t<decltype(o)>;
-            if constexpr (std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d>) {
+            if constexpr (kHasWeights<T>) {
               return o.weights;
             } else {
               throw std::logic_error("batch norm after a layer without weights");
@@ -303,7 +419,7 @@ void LayerChain::fold_batch_norm(const std::string& name, const torch::Tensor& w
       const WeightFormat format = std::visit(
           [](auto& o) {
             using T = std::decay_t<decltype(o)>;
-            if constexpr (std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d>) {
+            if constexpr (kHasWeights<T>) {
               return o.format;
             } else {
               return WeightFormat::kInt8;
@@ -350,7 +466,7 @@ void LayerChain::settle(Activation activation, const Grid& out, const std::strin
   std::visit(
       [&](auto& o) {
         using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d>) {
+        if constexpr (kHasWeights<T>) {
           o.bias = bias;
           o.requant = requant;
           o.activation = activation;

@@ -12,7 +12,9 @@
 
 #include "lowbit/export/integer_model.h"
 #include "lowbit/export/lowering/activation_grid.h"
+#include "lowbit/nn/leaky.h"
 #include "lowbit/nn/qconv2d.h"
+#include "lowbit/nn/qconv_transpose2d.h"
 #include "lowbit/nn/qlinear.h"
 
 namespace lowbit::exporter::lowering {
@@ -45,7 +47,16 @@ class LayerChain {
   bool pending() const { return pending_.has_value(); }
   /// Appends a layer that reads `producer` and makes it the cursor.
   void push_layer(Layer layer, const Grid& grid, const Shape& shape);
+  /// Lowers one module (a layer, batch norm, activation, pool, LIF neurons, ...) at the cursor.
   void add(const std::string& name, torch::nn::Module& module);
+  /// Crops the pending transposed convolution's output to its first `height` rows and `width`
+  /// columns (its output quantizer is element-wise, so cropping before it changes nothing).
+  void crop(const std::string& name, int64_t height, int64_t width);
+  /// Appends a leaky ReLU of the (settled) cursor with negative slope `slope`.
+  void add_leaky_relu(const std::string& name, double slope);
+  /// Appends the time sum of the (settled) cursor: the mean over `time_steps` steps as a count
+  /// with scale / time_steps.
+  void add_time_mean(const std::string& name, int64_t time_steps);
   /// Emits the pending layer with its own output quantizer or fails when it has none.
   void finish(const std::string& what_follows);
 
@@ -62,6 +73,8 @@ class LayerChain {
                      const Shape& out_shape, const quant::Quantizer& output_quant);
   void add_linear(const std::string& name, nn::QLinearImpl& linear);
   void add_conv(const std::string& name, nn::QConv2dImpl& conv);
+  void add_conv_transpose(const std::string& name, nn::QConvTranspose2dImpl& up);
+  void add_lif(const std::string& name, const nn::LeakyImpl& lif);
   void add_pool(const std::string& name, bool average, torch::ExpandingArray<2> kernel,
                 torch::ExpandingArray<2> stride, torch::ExpandingArray<2> padding,
                 torch::ExpandingArray<2> dilation, bool ceil_mode);

@@ -1,6 +1,7 @@
 #include "lowbit/export/lowering/lower_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -30,8 +31,8 @@ struct Cursor {
 // node may read any earlier one (branches, concats), not only the node before it.
 class GraphLowering {
  public:
-  GraphLowering(IntegerModel& result, const Shape& input_shape)
-      : result_(result), converter_(result) {
+  GraphLowering(IntegerModel& result, const Shape& input_shape, int64_t time_steps)
+      : result_(result), converter_(result), time_steps_(time_steps) {
     converter_.set_input_shape(input_shape);
     input_shape_ = input_shape;
   }
@@ -60,7 +61,22 @@ class GraphLowering {
         add_concat(node, inputs);
         break;
       case models::NodeKind::kAdd:
-        add_residual(node, inputs);
+        if (node.module) {
+          add_residual(node, inputs);
+        } else {
+          add_exact_sum(node, inputs);
+        }
+        break;
+      case models::NodeKind::kTimeMean:
+        move_to_input_of(node, inputs);
+        converter_.add_time_mean(node.name, time_steps_);
+        break;
+      case models::NodeKind::kCrop:
+        add_crop(node, inputs);
+        break;
+      case models::NodeKind::kLeakyRelu:
+        move_to_input_of(node, inputs);
+        converter_.add_leaky_relu(node.name, node.slope);
         break;
     }
     previous_ = node.name;
@@ -111,6 +127,64 @@ class GraphLowering {
     return grid;
   }
 
+  // A one-input node: the cursor moves to its input (settling the node before when it branches).
+  void move_to_input_of(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 1) fail(node.name, "takes exactly one input");
+    if (inputs[0] == previous_) return;
+    settle_previous(node.name);
+    move_to(cursor_of(inputs[0], node.name));
+  }
+
+  // Crops the node before (a transposed convolution still waiting for its output quantizer) to
+  // the height and width of the second input.
+  void add_crop(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 2 || inputs[0] != previous_) {
+      fail(node.name, "a crop reads the node before it and the node whose size it takes");
+    }
+    const Shape size = inputs[1] == models::kGraphInput
+                           ? input_shape_
+                           : cursor_of_settled(inputs[1], node.name).shape;
+    converter_.crop(node.name, size.height, size.width);
+  }
+
+  // The output of an already settled node (or the input), without settling the node before.
+  Cursor cursor_of_settled(const std::string& name, const std::string& reader) const {
+    const auto found = settled_.find(name);
+    if (found == settled_.end()) {
+      fail(reader, "reads '" + name + "', which is not an earlier node with a quantized output");
+    }
+    return found->second;
+  }
+
+  // The exact sum of two inputs on one grid with zero point 0 (spike counts): no rescale.
+  void add_exact_sum(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    if (inputs.size() != 2) fail(node.name, "an add takes exactly two inputs");
+    const Cursor a = cursor_of(inputs[0], node.name);
+    const Cursor b = cursor_of(inputs[1], node.name);
+    if (a.shape != b.shape) {
+      fail(node.name, "adds '" + inputs[0] + "' (" + shape_text(a.shape) + ") and '" + inputs[1] +
+                          "' (" + shape_text(b.shape) + "), which differ in shape");
+    }
+    if (a.grid.scale != b.grid.scale || a.grid.zero_point != 0 || b.grid.zero_point != 0) {
+      fail(node.name,
+           "an add without an activation needs two inputs on one grid with zero point 0 "
+           "(give it a QActivation with an output quantizer otherwise)");
+    }
+    const int32_t low = a.grid.q_min + b.grid.q_min;
+    const int32_t high = a.grid.q_max + b.grid.q_max;
+    if (low < -128 || high > 127) {
+      fail(node.name, "the exact sum of codes in [" + std::to_string(low) + ", " +
+                          std::to_string(high) + "] does not fit int8");
+    }
+    Layer layer;
+    layer.name = node.name;
+    layer.inputs = {a.producer, b.producer};
+    layer.op = build_add(node.name, a.grid.scale, b.grid.scale, a.grid.scale, 0, Activation::kNone);
+    layer.output_scale = a.grid.scale;
+    layer.output_zero_point = 0;
+    converter_.push_layer(std::move(layer), Grid{a.grid.scale, 0, low, high}, a.shape);
+  }
+
   void add_slice(const models::GraphNode& node, const std::vector<std::string>& inputs) {
     if (inputs.size() != 1) fail(node.name, "a slice takes exactly one input");
     const Cursor in = cursor_of(inputs[0], node.name);
@@ -127,10 +201,23 @@ class GraphLowering {
     if (inputs.size() < 2) fail(node.name, "a concat takes at least two inputs");
     std::vector<Cursor> in;
     for (const std::string& name : inputs) in.push_back(cursor_of(name, node.name));
-    // The concat takes the coarsest of the input grids, so that no input can overflow it.
+    // The concat takes the finest input grid that holds every input's range, else the coarsest
+    // one, so that no input overflows it and as little precision as possible is lost (spike
+    // rates k / T beside a decoder's outputs keep the decoder's step).
     Grid coarse = in[0].grid;
     for (const Cursor& c : in) {
       if (c.grid.scale > coarse.scale) coarse = c.grid;
+    }
+    for (const Cursor& candidate : in) {
+      if (candidate.grid.scale >= coarse.scale) continue;
+      const bool holds = std::all_of(in.begin(), in.end(), [&](const Cursor& c) {
+        const double low = (c.grid.q_min - c.grid.zero_point) * c.grid.scale;
+        const double high = (c.grid.q_max - c.grid.zero_point) * c.grid.scale;
+        const double step = candidate.grid.scale;
+        const int32_t zp = candidate.grid.zero_point;
+        return std::round(low / step) + zp >= -128 && std::round(high / step) + zp <= 127;
+      });
+      if (holds) coarse = candidate.grid;
     }
     coarse.q_min = -128;
     coarse.q_max = 127;
@@ -188,6 +275,7 @@ class GraphLowering {
 
   IntegerModel& result_;
   LayerChain converter_;
+  int64_t time_steps_ = 0;
   Shape input_shape_;
   std::string previous_ = models::kGraphInput;
   std::map<std::string, Cursor> settled_;
@@ -195,14 +283,32 @@ class GraphLowering {
 
 }  // namespace
 
-IntegerModel lower_model(torch::nn::Module& model, const Shape& input_shape,
+SampleShape sample_shape_of(c10::IntArrayRef sizes, const std::string& what) {
+  switch (sizes.size()) {
+    case 2:
+      return {Shape{sizes[1], 1, 1}};
+    case 3:
+      return {Shape{1, sizes[1], sizes[2]}};
+    case 4:
+      return {Shape{sizes[1], sizes[2], sizes[3]}};
+    case 5:
+      return {Shape{sizes[2], sizes[3], sizes[4]}, sizes[1]};
+    default:
+      throw std::invalid_argument(what + ": expected inputs [N, F], [N, H, W], [N, C, H, W] or " +
+                                  "sequences [N, T, C, H, W] for export, got rank " +
+                                  std::to_string(sizes.size()));
+  }
+}
+
+IntegerModel lower_model(torch::nn::Module& model, const SampleShape& input,
                          const std::string& name) {
   model.eval();
   const models::ModelGraph graph = models::model_graph(model);
   IntegerModel result;
   result.name = name;
-  result.input_shape = input_shape;
-  GraphLowering lowering(result, input_shape);
+  result.input_shape = input.frame;
+  result.time_steps = input.time_steps;
+  GraphLowering lowering(result, input.frame, input.time_steps);
   for (size_t i = 0; i < graph.size(); ++i) lowering.add(graph[i], i + 1 == graph.size());
   lowering.finish();
   if (result.layers.empty()) {

@@ -24,7 +24,11 @@ int32_t value_floor(const IntegerModel& model, int producer) {
     if (const auto* conv = std::get_if<Conv2d>(&layer.op)) return conv->requant.act_min;
     if (std::holds_alternative<Concat>(layer.op)) return -128;
     if (const auto* add = std::get_if<Add>(&layer.op)) return add->act_min;
-    // Pools, flatten and slice keep their input's values (max and average stay within them).
+    if (const auto* up = std::get_if<ConvTranspose2d>(&layer.op)) return up->requant.act_min;
+    if (std::holds_alternative<Lif>(layer.op)) return 0;  // spikes are 0 or 1
+    if (std::holds_alternative<TimeSum>(layer.op)) return -128;
+    // Pools, flatten, slice and leaky ReLU keep their input's values (max, average and a
+    // negative slope below 1 stay within them).
     producer = layer.inputs[0];
   }
   return -128;

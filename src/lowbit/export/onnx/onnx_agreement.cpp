@@ -54,6 +54,13 @@ void nudge_requant(IntegerModel& model, int direction) {
                    nudge(add.multiplier_a);
                    nudge(add.multiplier_b);
                  },
+                 [&](ConvTranspose2d& up) {
+                   for (int32_t& m : up.requant.multiplier) nudge(m);
+                 },
+                 // No requantization: the ONNX backends refuse these ops before this point.
+                 [](LeakyRelu&) {},
+                 [](Lif&) {},
+                 [](TimeSum&) {},
              },
              model.layers.back().op);
 }

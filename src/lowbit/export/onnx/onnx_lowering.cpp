@@ -37,11 +37,15 @@ std::vector<double> pick_scales(const IntegerModel& model, const Layer& layer,
 
 // QDQ and QONNX compute an Add in float and round half to even; the integer add rounds its exact
 // int64 sum half away from zero, so the two are not bit-exact and the ONNX backends refuse it.
-void onnx_refuse_add(const Layer& layer) {
-  throw std::invalid_argument("onnx: layer '" + layer.name +
-                              "': the residual add is not supported by the ONNX backends (a float "
-                              "Add between DequantizeLinear/QuantizeLinear is not bit-exact with "
-                              "the integer add); export it with --format c");
+void onnx_refuse(const Layer& layer) {
+  const std::string why =
+      std::holds_alternative<Add>(layer.op)
+          ? "the residual add is not supported by the ONNX backends (a float Add between "
+            "DequantizeLinear/QuantizeLinear is not bit-exact with the integer add)"
+          : std::string("the ") + op_table_name(layer.op) +
+                " op (decoders and spiking sequence models) is not written by the ONNX backends";
+  throw std::invalid_argument("onnx: layer '" + layer.name + "': " + why +
+                              "; export it with --format c");
 }
 
 std::vector<double> onnx_weight_scales(const IntegerModel& model, int layer_index) {
@@ -74,7 +78,11 @@ bool onnx_layer_computes(const Layer& layer) {
                         [](const Flatten&) { return false; },
                         [](const Slice&) { return false; },
                         [](const Concat&) { return true; },
-                        [&](const Add&) -> bool { onnx_refuse_add(layer); },
+                        [&](const Add&) -> bool { onnx_refuse(layer); },
+                        [&](const ConvTranspose2d&) -> bool { onnx_refuse(layer); },
+                        [&](const LeakyRelu&) -> bool { onnx_refuse(layer); },
+                        [&](const Lif&) -> bool { onnx_refuse(layer); },
+                        [&](const TimeSum&) -> bool { onnx_refuse(layer); },
                     },
                     layer.op);
 }
@@ -105,7 +113,11 @@ OnnxRanks onnx_ranks(const IntegerModel& model) {
                                       }
                                       return 4;
                                     },
-                                    [&](const Add&) -> int { onnx_refuse_add(layer); },
+                                    [&](const Add&) -> int { onnx_refuse(layer); },
+                                    [&](const ConvTranspose2d&) -> int { onnx_refuse(layer); },
+                                    [&](const LeakyRelu&) -> int { onnx_refuse(layer); },
+                                    [&](const Lif&) -> int { onnx_refuse(layer); },
+                                    [&](const TimeSum&) -> int { onnx_refuse(layer); },
                                 },
                                 layer.op);
     ranks.layers.push_back(rank);

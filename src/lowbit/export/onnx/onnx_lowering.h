@@ -25,9 +25,10 @@ struct OnnxRanks {
   std::vector<int> layers;  ///< Rank of each layer's output.
 };
 
-/// Throws the ONNX backends' std::invalid_argument for a residual add, naming the layer (a float
-/// Add between DequantizeLinear and QuantizeLinear is not bit-exact with the integer add).
-[[noreturn]] void onnx_refuse_add(const Layer& layer);
+/// Throws the ONNX backends' std::invalid_argument for an op they do not write, naming the layer
+/// and why: the residual add (a float Add between DequantizeLinear and QuantizeLinear is not
+/// bit-exact with the integer add), and the decoder and spiking ops of sequence models.
+[[noreturn]] void onnx_refuse(const Layer& layer);
 
 /// The ranks of a validated model.
 OnnxRanks onnx_ranks(const IntegerModel& model);

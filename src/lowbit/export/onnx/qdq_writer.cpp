@@ -334,7 +334,11 @@ class QdqWriter {
               g_.add_node("Concat", layer.name, parts, {joined}, {attr_int("axis", 1)});
               quantize(joined, out, layer.name + "_quantize");
             },
-            [&](const Add&) { onnx_refuse_add(layer); },
+            [&](const Add&) { onnx_refuse(layer); },
+            [&](const ConvTranspose2d&) { onnx_refuse(layer); },
+            [&](const LeakyRelu&) { onnx_refuse(layer); },
+            [&](const Lif&) { onnx_refuse(layer); },
+            [&](const TimeSum&) { onnx_refuse(layer); },
         },
         layer.op);
     return out;
