@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "export/random_models.h"
+#include "lowbit/export/activity.h"
 #include "lowbit/export/c/codegen.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/export/reference_executor.h"
@@ -137,6 +138,25 @@ TEST(ReferenceSequence, RunsPerStepLayersOnEveryFrameThenTheRestOnce) {
   std::vector<int8_t> twice = input;
   twice.insert(twice.end(), input.begin(), input.end());
   EXPECT_EQ(reference.run_batch(twice, 2), (std::vector<int8_t>{5, 5}));
+}
+
+TEST(SequenceActivity, CountsSpikeRatesAndMacsWithNonZeroInputs) {
+  const IntegerModel model = tiny_sequence(4);
+  // Two samples: the one above (1 + 2 spikes in 8 neuron-steps) and a silent one (input 0, no
+  // current, no spike, no synaptic operation).
+  std::vector<int8_t> inputs = {8, 11, 8, 11, 8, 11, 8, 11};
+  inputs.resize(16, 0);
+  const SequenceActivity activity = measure_activity(model, inputs, 2);
+  ASSERT_EQ(activity.spike_rates.size(), 1u);
+  EXPECT_EQ(activity.spike_rates[0].layer, "lif");
+  EXPECT_DOUBLE_EQ(activity.spike_rates[0].rate, 3.0 / 16.0);
+  // The 1x1 conv does 2 MACs per step; the first sample's inputs are all non-zero, the second's
+  // all zero.
+  EXPECT_EQ(activity.macs_per_step, 2);
+  EXPECT_DOUBLE_EQ(activity.synaptic_ops_per_step, 1.0);
+  EXPECT_THROW(measure_activity(model, inputs, 3), std::invalid_argument);
+  IntegerModel plain = testing::random_cnn(WeightFormat::kInt8, 1);
+  EXPECT_THROW(measure_activity(plain, std::vector<int8_t>(297), 1), std::invalid_argument);
 }
 
 TEST(SequenceValidation, RejectsStateOutsideASequenceAndLayersOutOfOrder) {

@@ -136,6 +136,12 @@ void print_totals(const exporter::ExportSizes& cost, int64_t parameters) {
             << " bytes (arena " << cost.arena_bytes << ", operator " << cost.kernel_scratch_bytes
             << "), input " << cost.input_bytes << " bytes, output " << cost.output_bytes
             << " bytes, " << cost.macs << " MACs per inference\n";
+  if (cost.time_steps > 0) {
+    std::cout << "sequence: " << cost.time_steps << " time steps of " << cost.macs_per_step
+              << " MACs each; state " << cost.state_bytes
+              << " bytes (LIF membranes, pending resets and spike counts, kept between steps and "
+                 "part of the scratch RAM)\n";
+  }
   if (parameters < 0) return;
   const int64_t fp32_bytes = 4 * parameters;
   std::cout << "FP32 weights: " << fp32_bytes << " bytes; flash is "
@@ -154,6 +160,9 @@ exporter::ExportSizes sizes_of(const exporter::IntegerModel& model,
                             cost.input_bytes,
                             cost.output_bytes,
                             cost.macs,
+                            cost.time_steps,
+                            cost.state_struct_bytes,
+                            cost.macs_per_step,
                             {}};
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const exporter::LayerCost& c = cost.layers[i];

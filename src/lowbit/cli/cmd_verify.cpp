@@ -21,6 +21,7 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
 #include "lowbit/data/event_repr.h"
+#include "lowbit/export/activity.h"
 #include "lowbit/export/c/c_build.h"
 #include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/export_folder.h"
@@ -146,6 +147,18 @@ void print_agreement_and_accuracy(TrainedStage& trained, const EvaluationSet& e,
   }
 }
 
+/// A sequence model's work per time step and its layers' spike rates on the evaluation set.
+void print_activity(const exporter::SequenceActivity& a) {
+  std::cout << "  per time step: " << a.macs_per_step << " MACs, "
+            << static_cast<int64_t>(a.synaptic_ops_per_step + 0.5)
+            << " synaptic operations (MACs whose input is not zero, "
+            << 100.0 * a.synaptic_ops_per_step /
+                   static_cast<double>(std::max<int64_t>(1, a.macs_per_step))
+            << "%)\n  spike rates:";
+  for (const exporter::SpikeRate& r : a.spike_rates) std::cout << " " << r.layer << " " << r.rate;
+  std::cout << "\n";
+}
+
 /// The dequantized outputs [samples, size] of int8 output codes.
 torch::Tensor dequantized(const std::vector<int8_t>& codes, int64_t samples, int64_t size,
                           const exporter::Layer& last) {
@@ -210,6 +223,7 @@ void run_c_verify(const VerifyOptions& o, const exporter::ExportInfo& info) {
             << report.values << " values\n";
   print_agreement_and_accuracy(
       trained, e, dequantized(c_out, samples, reference.output_size(), model.layers.back()), "C");
+  if (model.time_steps > 0) print_activity(exporter::measure_activity(model, inputs, samples));
   if (!report.ok()) {
     throw std::runtime_error("verify: the C model differs from the reference: " +
                              report.describe().substr(0, 2000));

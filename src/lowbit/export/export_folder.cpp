@@ -181,6 +181,14 @@ ExportSizes parse_sizes(const nlohmann::json& json, const std::string& path) {
   out.input_bytes = count_at(sizes, "input_bytes", "sizes.", path);
   out.output_bytes = count_at(sizes, "output_bytes", "sizes.", path);
   out.macs = count_at(sizes, "macs", "sizes.", path);
+  // Sequence models record their time steps and state; exports before them have neither.
+  if (json.contains("time_steps")) out.time_steps = count_at(json, "time_steps", "", path);
+  if (sizes.contains("state_bytes")) {
+    out.state_bytes = count_at(sizes, "state_bytes", "sizes.", path);
+  }
+  if (sizes.contains("macs_per_step")) {
+    out.macs_per_step = count_at(sizes, "macs_per_step", "sizes.", path);
+  }
   const auto layers = json.find("layers");
   if (layers == json.end() || !layers->is_array()) {
     throw util::FileError("'" + path + "': expected an array at 'layers'");

@@ -66,13 +66,16 @@ struct ExportLayerSize {
 
 /// The whole model's sizes as a C export's model.json records them ("sizes").
 struct ExportSizes {
-  int64_t flash_bytes = 0;              ///< Weights, biases, requantization constants.
-  int64_t arena_bytes = 0;              ///< Activation arena.
-  int64_t kernel_scratch_bytes = 0;     ///< Operator work memory.
-  int64_t scratch_bytes = 0;            ///< Arena plus operator work memory.
-  int64_t input_bytes = 0;              ///< One input sample.
-  int64_t output_bytes = 0;             ///< One output.
-  int64_t macs = 0;                     ///< Multiply-accumulates per inference.
+  int64_t flash_bytes = 0;           ///< Weights, biases, requantization constants.
+  int64_t arena_bytes = 0;           ///< Activation arena.
+  int64_t kernel_scratch_bytes = 0;  ///< Operator work memory.
+  int64_t scratch_bytes = 0;         ///< Arena plus operator work memory.
+  int64_t input_bytes = 0;           ///< One input sample.
+  int64_t output_bytes = 0;          ///< One output.
+  int64_t macs = 0;                  ///< Multiply-accumulates per inference.
+  int64_t time_steps = 0;     ///< Time steps of a sequence model (0: not one, or not recorded).
+  int64_t state_bytes = 0;    ///< A sequence model's state between steps (in scratch_bytes).
+  int64_t macs_per_step = 0;  ///< A sequence model's multiply-accumulates per time step.
   std::vector<ExportLayerSize> layers;  ///< Per layer, in order.
 };
 

@@ -288,7 +288,8 @@ void ReferenceExecutor::run_layer(size_t i, const Values& frame, std::vector<Val
       layer.op);
 }
 
-std::vector<int8_t> ReferenceExecutor::run(const std::vector<int8_t>& input) const {
+std::vector<int8_t> ReferenceExecutor::run(const std::vector<int8_t>& input,
+                                           const Observer& observer) const {
   if (static_cast<int64_t>(input.size()) != input_size()) {
     throw std::invalid_argument("reference executor: expected " + std::to_string(input_size()) +
                                 " input values, got " + std::to_string(input.size()));
@@ -303,19 +304,25 @@ std::vector<int8_t> ReferenceExecutor::run(const std::vector<int8_t>& input) con
     state.membranes[i].assign(static_cast<size_t>(shapes_[i].size()), 0);
     state.resets[i].assign(static_cast<size_t>(shapes_[i].size()), 0);
   }
+  const auto run_one = [&](size_t i, const Values& frame) {
+    run_layer(i, frame, outputs, state);
+    if (observer) observer(static_cast<int>(i), outputs[i]);
+  };
   if (model_.time_steps == 0) {
-    for (size_t i = 0; i < count; ++i) run_layer(i, input, outputs, state);
+    if (observer) observer(kModelInput, input);
+    for (size_t i = 0; i < count; ++i) run_one(i, input);
     return outputs.back();
   }
   const int64_t frame_size = model_.input_shape.size();
   for (int64_t t = 0; t < model_.time_steps; ++t) {
     const Values frame(input.begin() + t * frame_size, input.begin() + (t + 1) * frame_size);
+    if (observer) observer(kModelInput, frame);
     for (size_t i = 0; i < count; ++i) {
-      if (per_step_[i]) run_layer(i, frame, outputs, state);
+      if (per_step_[i]) run_one(i, frame);
     }
   }
   for (size_t i = 0; i < count; ++i) {
-    if (!per_step_[i]) run_layer(i, {}, outputs, state);
+    if (!per_step_[i]) run_one(i, {});
   }
   return outputs.back();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "lowbit/export/integer_model.h"
@@ -40,8 +41,13 @@ class ReferenceExecutor {
   /// int8 elements of one output sample.
   int64_t output_size() const { return shapes_.back().size(); }
 
+  /// Sees every value a run computes: (kModelInput, frame) for each input frame, then (layer
+  /// index, output) for each layer each time it runs (per-step layers once per time step).
+  using Observer = std::function<void(int layer, const std::vector<int8_t>& values)>;
+
   /// Runs one sample; throws std::invalid_argument if input has not input_size() elements.
-  std::vector<int8_t> run(const std::vector<int8_t>& input) const;
+  std::vector<int8_t> run(const std::vector<int8_t>& input,
+                          const Observer& observer = nullptr) const;
 
   /// Runs `samples` samples stored back to back; returns their outputs back to back.
   std::vector<int8_t> run_batch(const std::vector<int8_t>& inputs, int64_t samples) const;
