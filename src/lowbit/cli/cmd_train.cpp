@@ -53,7 +53,7 @@ train::StageCost stage_cost(const std::string& run_dir, const std::string& stage
                             const train::StageData& data) {
   TrainedStage trained = load_trained_stage(run_dir, stage, &data);
   const exporter::ModelCost cost = exporter::model_cost(convert_trained_stage(trained));
-  return train::StageCost{cost.flash_bytes, cost.macs};
+  return train::StageCost{cost.flash_bytes, cost.macs, cost.scratch_bytes, cost.macs_per_step};
 }
 
 // `--nproc N`: N workers of this same command line (without --nproc); exits with the code of

@@ -64,6 +64,8 @@ std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
       size.flash = std::to_string(costs[i]->flash_bytes);
       size.flash_form = "int";
       size.macs = std::to_string(costs[i]->macs);
+      size.ram = std::to_string(costs[i]->ram_bytes);
+      if (costs[i]->macs_per_step > 0) size.macs_per_step = std::to_string(costs[i]->macs_per_step);
     } else {
       size.flash = std::to_string(4 * results[i].parameters);
       size.flash_form = "fp32";
@@ -83,22 +85,28 @@ ResultsTable results_table(const std::vector<StageResult>& results,
     any_flow = any_flow || !std::isnan(r.test.aee);
     all_flow = all_flow && !std::isnan(r.test.aee);
   }
+  // Sequence models (spiking) also show their work per time step.
+  bool any_sequence = false;
+  for (const StageSize& size : sizes) any_sequence = any_sequence || size.macs_per_step != "-";
   std::vector<std::string> headers = {"stage",       "bits",       "parameters", "weight bytes",
-                                      "flash bytes", "flash form", "MACs"};
+                                      "flash bytes", "flash form", "RAM bytes",  "MACs"};
+  if (any_sequence) headers.push_back("MACs / step");
   if (!all_flow) headers.insert(headers.end(), {"accuracy", "auc"});
   if (any_flow) headers.insert(headers.end(), {"AEE", "outliers"});
   headers.insert(headers.end(), {"epochs", "time (s)", "status"});
   ResultsTable table(headers);
   for (size_t i = 0; i < results.size(); ++i) {
     const StageResult& r = results[i];
-    const StageSize size = i < sizes.size() ? sizes[i] : StageSize{"-", "-", "-"};
+    const StageSize size = i < sizes.size() ? sizes[i] : StageSize{"-", "-"};
     std::vector<std::string> row = {r.stage,
                                     r.bits,
                                     std::to_string(r.parameters),
                                     std::to_string(r.weight_bytes),
                                     size.flash,
                                     size.flash_form,
+                                    size.ram,
                                     size.macs};
+    if (any_sequence) row.push_back(size.macs_per_step);
     if (!all_flow) row.insert(row.end(), {cell(r.test.accuracy, 4), cell(r.test.auc, 4)});
     if (any_flow) row.insert(row.end(), {cell(r.test.aee, 4), cell(r.test.outliers, 4)});
     row.insert(row.end(), {std::to_string(r.epochs_run), format_number(r.seconds, 3),
@@ -336,8 +344,12 @@ nlohmann::json stages_json(const RunSummary& summary, const std::vector<StageSiz
     // Sizes depend on the export code, not on training, so they are not kept in result.json.
     entry["flash_bytes"] = std::stoll(sizes[i].flash);
     entry["flash_form"] = sizes[i].flash_form;
-    entry["macs"] =
-        sizes[i].macs == "-" ? nlohmann::json(nullptr) : nlohmann::json(std::stoll(sizes[i].macs));
+    const auto count = [](const std::string& cell) {
+      return cell == "-" ? nlohmann::json(nullptr) : nlohmann::json(std::stoll(cell));
+    };
+    entry["macs"] = count(sizes[i].macs);
+    entry["ram_bytes"] = count(sizes[i].ram);
+    if (sizes[i].macs_per_step != "-") entry["macs_per_step"] = count(sizes[i].macs_per_step);
     for (const auto& [name, why] : summary.not_exported) {
       if (name == summary.results[i].stage) entry["export_error"] = why;
     }

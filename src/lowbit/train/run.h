@@ -23,6 +23,9 @@ namespace lowbit::train {
 struct StageCost {
   int64_t flash_bytes = 0;  ///< Packed weights, biases and requantization constants.
   int64_t macs = 0;         ///< Multiply-accumulates per inference.
+  /// Scratch RAM of one inference: activations, operator scratch and a sequence model's state.
+  int64_t ram_bytes = 0;
+  int64_t macs_per_step = 0;  ///< A sequence model's multiply-accumulates per time step (else 0).
 };
 
 /// Costs a trained stage of the run in `run_dir` (its best.pt) with the run's `data`. Throws
@@ -61,9 +64,11 @@ struct RunSummary {
 /// else FP32 bytes of its parameters (4 each) and the MACs of any stage of the run that has an
 /// integer model (all stages share the architecture), "-" when none has.
 struct StageSize {
-  std::string flash;       ///< Flash bytes.
-  std::string flash_form;  ///< "int" (integer model) or "fp32" (4 bytes per parameter).
-  std::string macs = "-";  ///< Multiply-accumulates per inference.
+  std::string flash;                ///< Flash bytes.
+  std::string flash_form;           ///< "int" (integer model) or "fp32" (4 bytes per parameter).
+  std::string macs = "-";           ///< Multiply-accumulates per inference.
+  std::string ram = "-";            ///< Scratch RAM bytes of the integer model (state included).
+  std::string macs_per_step = "-";  ///< A sequence model's MACs per time step.
 };
 
 /// The size cells of `results` (in order) from `costs` (one per result, nullopt for no integer
