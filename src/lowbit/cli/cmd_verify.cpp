@@ -151,10 +151,11 @@ void print_agreement_and_accuracy(TrainedStage& trained, const EvaluationSet& e,
 void print_activity(const exporter::SequenceActivity& a) {
   std::cout << "  per time step: " << a.macs_per_step << " MACs, "
             << static_cast<int64_t>(a.synaptic_ops_per_step + 0.5)
-            << " synaptic operations (MACs whose input is not zero, "
+            << " synaptic operations (the MACs of conv and dense layers whose input is not at "
+               "its zero point, "
             << 100.0 * a.synaptic_ops_per_step /
-                   static_cast<double>(std::max<int64_t>(1, a.macs_per_step))
-            << "%)\n  spike rates:";
+                   static_cast<double>(std::max<int64_t>(1, a.weighted_macs_per_step))
+            << "% of their " << a.weighted_macs_per_step << ")\n  spike rates:";
   for (const exporter::SpikeRate& r : a.spike_rates) std::cout << " " << r.layer << " " << r.rate;
   std::cout << "\n";
 }

@@ -51,6 +51,7 @@ SequenceActivity measure_activity(const IntegerModel& model, const std::vector<i
                           std::holds_alternative<FullyConnected>(layer.op);
     if (!per_step[i] || !weighted) continue;
     const double share = nonzero[static_cast<size_t>(layer.inputs[0] + 1)] / steps;
+    activity.weighted_macs_per_step += cost.layers[i].macs;
     activity.synaptic_ops_per_step += static_cast<double>(cost.layers[i].macs) * share;
   }
   return activity;

@@ -22,8 +22,12 @@ struct SequenceActivity {
   std::vector<SpikeRate> spike_rates;  ///< One per LIF layer, in model order.
   /// Dense multiply-accumulates of the per-step layers in one time step (ModelCost's).
   int64_t macs_per_step = 0;
+  /// The part of macs_per_step in layers with weights (conv, dense): what synaptic operations
+  /// are a share of.
+  int64_t weighted_macs_per_step = 0;
   /// Per time step, the sum over per-step layers with weights of their MACs times the share of
-  /// their input values that are not zero (input minus zero point), averaged over the samples.
+  /// their input codes that are not at the input's zero point (a spike, an event), averaged over
+  /// the samples.
   double synaptic_ops_per_step = 0;
 };
 

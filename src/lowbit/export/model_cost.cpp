@@ -84,11 +84,13 @@ ModelCost model_cost(const IntegerModel& model, const Target& target) {
                                   up.in_height) *
                   transposed_taps(up.out_width, up.kernel_w, up.stride_w, up.pad_left, up.in_width);
             },
-            [&](const LeakyRelu&) { lc.requant_bytes = 4; },
-            // Thresholds and leaks are int32 constants; the state is RAM.
+            // The slope is a literal in the call.
+            [&](const LeakyRelu&) {},
+            // Thresholds and Q15 leaks are int32 constants (a shift leak stores none); the state
+            // is RAM.
             [&](const Lif& lif) {
-              lc.requant_bytes =
-                  4 * static_cast<int64_t>(lif.threshold.size() + lif.beta_q15.size());
+              const size_t leaks = lif.leak_shift == 0 ? lif.beta_q15.size() : 0;
+              lc.requant_bytes = 4 * static_cast<int64_t>(lif.threshold.size() + leaks);
               lc.state_bytes = lif_state_bytes(lif);
               widest_state = std::max<int64_t>(widest_state, lif.membrane_bits / 8);
             },

@@ -342,9 +342,12 @@ void LayerChain::add_lif(const std::string& name, const nn::LeakyImpl& lif) {
 
 void LayerChain::add_leaky_relu(const std::string& name, double slope) {
   require_settled(name);
-  if (!(slope >= 0 && slope < 1)) fail(name, "leaky ReLU slope must be in [0, 1)");
+  const long slope_q15 = std::lround(slope * 32768.0);
+  if (!(slope >= 0) || slope_q15 > 32767) {
+    fail(name, "leaky ReLU slope " + std::to_string(slope) + " is outside [0, 32767 / 32768]");
+  }
   LeakyRelu op;
-  op.slope_q15 = static_cast<int32_t>(std::lround(slope * 32768.0));
+  op.slope_q15 = static_cast<int32_t>(slope_q15);
   push(name, op, shape_);
 }
 
@@ -457,6 +460,9 @@ void LayerChain::settle(Activation activation, const Grid& out, const std::strin
       uniform ? std::vector<double>{p.weight_scales.front()} : p.weight_scales;
   Requant requant = build_requant(p.layer.name, in_scale, scales, out.scale, out.zero_point,
                                   activation, p.out_channels, bias);
+  // A layer without a bias (bias: false, nothing folded into it) stores none: an all-zero int32
+  // array would cost 4 bytes per output for nothing (the kernels take NULL).
+  if (std::all_of(bias.begin(), bias.end(), [](int32_t b) { return b == 0; })) bias.clear();
   // The quantizer's own grid may be narrower than int8 (e.g. 4-bit activations).
   requant.act_min = std::max(requant.act_min, out.q_min);
   requant.act_max = std::min(requant.act_max, out.q_max);
