@@ -99,6 +99,15 @@ TEST_F(SnnExport, ExportsAStreamingSequenceModelThatVerifiesExactly) {
                                                         "each; state [0-9]+ bytes")))
         << size->out;
   }
+  EXPECT_TRUE(std::regex_search(size_run.out,
+                                std::regex("synaptic operations per time step: [0-9]+ of [0-9]+ "
+                                           "conv and dense MACs .*on the first 4 evaluation")))
+      << size_run.out;
+  // The results table has the sequence columns, and RAM for every stage that exports.
+  const std::string results = util::read_file(run + "/results.md");
+  for (const char* column : {"RAM bytes", "MACs / step", "synaptic ops / step"}) {
+    EXPECT_NE(results.find(column), std::string::npos) << column << "\n" << results;
+  }
 }
 
 TEST_F(SnnExport, OnnxAndAnUnquantizedInputAreRefusedNamingTheLayer) {

@@ -237,6 +237,13 @@ void run_size(const SizeOptions& o) {
             << target.name << "\n"
             << table.to_text();
   print_totals(sizes_of(model, cost), parameters);
+  if (model.time_steps > 0) {
+    const exporter::SequenceActivity a = sequence_activity(trained, model);
+    std::cout << "synaptic operations per time step: "
+              << static_cast<int64_t>(a.synaptic_ops_per_step + 0.5) << " of "
+              << a.weighted_macs_per_step << " conv and dense MACs (their inputs not at the zero "
+              << "point, on the first " << a.samples << " evaluation samples)\n";
+  }
   // The export was written from an earlier state of the run (retrained since, or edited).
   if (info && info->sizes && info->target == target.name && info->stage == trained.stage &&
       info->sizes->flash_bytes != cost.flash_bytes) {

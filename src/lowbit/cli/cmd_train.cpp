@@ -52,8 +52,13 @@ extern "C" void on_interrupt(int) {
 train::StageCost stage_cost(const std::string& run_dir, const std::string& stage,
                             const train::StageData& data) {
   TrainedStage trained = load_trained_stage(run_dir, stage, &data);
-  const exporter::ModelCost cost = exporter::model_cost(convert_trained_stage(trained));
-  return train::StageCost{cost.flash_bytes, cost.macs, cost.scratch_bytes, cost.macs_per_step};
+  const exporter::IntegerModel model = convert_trained_stage(trained);
+  const exporter::ModelCost cost = exporter::model_cost(model);
+  train::StageCost sizes{cost.flash_bytes, cost.macs, cost.scratch_bytes, cost.macs_per_step};
+  if (model.time_steps > 0) {
+    sizes.synaptic_ops_per_step = sequence_activity(trained, model).synaptic_ops_per_step;
+  }
+  return sizes;
 }
 
 // `--nproc N`: N workers of this same command line (without --nproc); exits with the code of

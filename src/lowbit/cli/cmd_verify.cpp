@@ -95,12 +95,7 @@ EvaluationSet evaluation_set(const TrainedStage& trained, const exporter::Intege
   e.is_test = trained.data.test.size() > 0;
   e.set = e.is_test ? &trained.data.test : &trained.data.val;
   e.samples = e.set->size();
-  const torch::Tensor flat = e.set->inputs.reshape({e.samples, -1}).to(torch::kDouble).contiguous();
-  const double* x = flat.data_ptr<double>();
-  e.inputs.resize(static_cast<size_t>(flat.numel()));
-  for (size_t i = 0; i < e.inputs.size(); ++i) {
-    e.inputs[i] = exporter::quantize_input(x[i], model.input_scale, model.input_zero_point);
-  }
+  e.inputs = quantized_inputs(*e.set, model, e.samples);
   return e;
 }
 

@@ -1,12 +1,12 @@
 #include "lowbit/cli/trained_stage.h"
 
-#include "lowbit/export/lowering/requant_precision.h"
-
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
+#include "lowbit/cli/stage_list.h"
 #include "lowbit/export/lowering/lower_model.h"
 #include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/nn/quantized_layer.h"
@@ -97,6 +97,26 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
       *t.config.model, train::input_features(t.data.train), train::model_outputs(t.data.train),
       train::stage_quantizers(stage_config), checkpoint, t.checkpoint, t.config.seed);
   return t;
+}
+
+std::vector<int8_t> quantized_inputs(const data::Dataset& set, const exporter::IntegerModel& model,
+                                     int64_t samples) {
+  const int64_t n = std::min(samples, set.size());
+  const torch::Tensor flat =
+      set.inputs.slice(0, 0, n).reshape({n, -1}).to(torch::kDouble).contiguous();
+  const double* x = flat.data_ptr<double>();
+  std::vector<int8_t> codes(static_cast<size_t>(flat.numel()));
+  for (size_t i = 0; i < codes.size(); ++i) {
+    codes[i] = exporter::quantize_input(x[i], model.input_scale, model.input_zero_point);
+  }
+  return codes;
+}
+
+exporter::SequenceActivity sequence_activity(const TrainedStage& trained,
+                                             const exporter::IntegerModel& model, int64_t samples) {
+  const data::Dataset& set = evaluation_set(trained.data);
+  const int64_t n = std::min(samples, set.size());
+  return exporter::measure_activity(model, quantized_inputs(set, model, n), n);
 }
 
 exporter::IntegerModel convert_trained_stage(TrainedStage& trained, const std::string& name) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "lowbit/export/activity.h"
 #include "lowbit/export/integer_model.h"
 #include "lowbit/export/lowering/lower_model.h"
 #include "lowbit/export/target.h"
@@ -29,6 +30,11 @@ struct TrainedStage {
   exporter::SampleShape input_shape;
 };
 
+/// The first `samples` samples of `set` (all when it has fewer) as the int8 codes `model` reads:
+/// each value quantized with the model's input scale and zero point, samples back to back.
+std::vector<int8_t> quantized_inputs(const data::Dataset& set, const exporter::IntegerModel& model,
+                                     int64_t samples);
+
 /// A stable hash of config text: FNV-1a 64 as 16 hex digits.
 std::string config_hash(const std::string& text);
 
@@ -39,6 +45,16 @@ std::string config_hash(const std::string& text);
 /// `data`, when given, is the run's data already loaded (else it is loaded from the config).
 TrainedStage load_trained_stage(const std::string& path, const std::string& stage,
                                 const train::StageData* data = nullptr);
+
+/// How many evaluation samples sequence_activity() measures by default: enough for rates and
+/// synaptic operations to settle to about a percent, few enough for the results table.
+inline constexpr int64_t kActivitySamples = 64;
+
+/// The activity (spike rates, synaptic operations per step) of sequence model `model` of the
+/// stage on the first `samples` samples of its evaluation split (test, else validation).
+exporter::SequenceActivity sequence_activity(const TrainedStage& trained,
+                                             const exporter::IntegerModel& model,
+                                             int64_t samples = kActivitySamples);
 
 /// Converts the stage's model to an IntegerModel named `name`. A model whose first layer is a
 /// QLinear/QConv2d without an input quantizer is an error naming the layer and the config fix.

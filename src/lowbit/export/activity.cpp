@@ -42,6 +42,7 @@ SequenceActivity measure_activity(const IntegerModel& model, const std::vector<i
   }
   const double steps = static_cast<double>(samples * model.time_steps);
   SequenceActivity activity;
+  activity.samples = samples;
   activity.macs_per_step = cost.macs_per_step;
   for (size_t i = 0; i < count; ++i) {
     const Layer& layer = model.layers[i];

@@ -19,6 +19,7 @@ struct SpikeRate {
 
 /// Activity of a sequence model over a batch of samples.
 struct SequenceActivity {
+  int64_t samples = 0;                 ///< Samples measured.
   std::vector<SpikeRate> spike_rates;  ///< One per LIF layer, in model order.
   /// Dense multiply-accumulates of the per-step layers in one time step (ModelCost's).
   int64_t macs_per_step = 0;

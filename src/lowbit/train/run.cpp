@@ -66,6 +66,9 @@ std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
       size.macs = std::to_string(costs[i]->macs);
       size.ram = std::to_string(costs[i]->ram_bytes);
       if (costs[i]->macs_per_step > 0) size.macs_per_step = std::to_string(costs[i]->macs_per_step);
+      if (costs[i]->synaptic_ops_per_step >= 0) {
+        size.synaptic_ops = std::to_string(std::llround(costs[i]->synaptic_ops_per_step));
+      }
     } else {
       size.flash = std::to_string(4 * results[i].parameters);
       size.flash_form = "fp32";
@@ -90,7 +93,7 @@ ResultsTable results_table(const std::vector<StageResult>& results,
   for (const StageSize& size : sizes) any_sequence = any_sequence || size.macs_per_step != "-";
   std::vector<std::string> headers = {"stage",       "bits",       "parameters", "weight bytes",
                                       "flash bytes", "flash form", "RAM bytes",  "MACs"};
-  if (any_sequence) headers.push_back("MACs / step");
+  if (any_sequence) headers.insert(headers.end(), {"MACs / step", "synaptic ops / step"});
   if (!all_flow) headers.insert(headers.end(), {"accuracy", "auc"});
   if (any_flow) headers.insert(headers.end(), {"AEE", "outliers"});
   headers.insert(headers.end(), {"epochs", "time (s)", "status"});
@@ -106,7 +109,7 @@ ResultsTable results_table(const std::vector<StageResult>& results,
                                     size.flash_form,
                                     size.ram,
                                     size.macs};
-    if (any_sequence) row.push_back(size.macs_per_step);
+    if (any_sequence) row.insert(row.end(), {size.macs_per_step, size.synaptic_ops});
     if (!all_flow) row.insert(row.end(), {cell(r.test.accuracy, 4), cell(r.test.auc, 4)});
     if (any_flow) row.insert(row.end(), {cell(r.test.aee, 4), cell(r.test.outliers, 4)});
     row.insert(row.end(), {std::to_string(r.epochs_run), format_number(r.seconds, 3),
@@ -350,6 +353,9 @@ nlohmann::json stages_json(const RunSummary& summary, const std::vector<StageSiz
     entry["macs"] = count(sizes[i].macs);
     entry["ram_bytes"] = count(sizes[i].ram);
     if (sizes[i].macs_per_step != "-") entry["macs_per_step"] = count(sizes[i].macs_per_step);
+    if (sizes[i].synaptic_ops != "-") {
+      entry["synaptic_ops_per_step"] = count(sizes[i].synaptic_ops);
+    }
     for (const auto& [name, why] : summary.not_exported) {
       if (name == summary.results[i].stage) entry["export_error"] = why;
     }

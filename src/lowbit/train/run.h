@@ -26,6 +26,8 @@ struct StageCost {
   /// Scratch RAM of one inference: activations, operator scratch and a sequence model's state.
   int64_t ram_bytes = 0;
   int64_t macs_per_step = 0;  ///< A sequence model's multiply-accumulates per time step (else 0).
+  /// A sequence model's synaptic operations per time step on evaluation samples (else < 0).
+  double synaptic_ops_per_step = -1;
 };
 
 /// Costs a trained stage of the run in `run_dir` (its best.pt) with the run's `data`. Throws
@@ -69,6 +71,7 @@ struct StageSize {
   std::string macs = "-";           ///< Multiply-accumulates per inference.
   std::string ram = "-";            ///< Scratch RAM bytes of the integer model (state included).
   std::string macs_per_step = "-";  ///< A sequence model's MACs per time step.
+  std::string synaptic_ops = "-";   ///< A sequence model's synaptic operations per time step.
 };
 
 /// The size cells of `results` (in order) from `costs` (one per result, nullopt for no integer

@@ -58,7 +58,8 @@ void ResultsTable::add_row(std::vector<std::string> cells) {
 bool ResultsTable::numeric_column(size_t column) const {
   bool any = false;
   for (const auto& row : rows_) {
-    if (row[column].empty()) continue;
+    // Empty cells and the "-" of a missing value do not make a column of numbers text.
+    if (row[column].empty() || row[column] == "-") continue;
     if (!is_number(row[column])) return false;
     any = true;
   }
