@@ -52,8 +52,8 @@ for cc in gcc clang; do
   done
 done
 # The same golden test on the MCU instruction sets, freestanding under qemu-user (no C library:
-# freestanding/ gives the printf, memset, memcpy and strcmp it uses; tests/mcu the start-up code
-# and the write system call): RV32EC and RV32IC (no multiplier: 32-bit and 64-bit products go
+# freestanding/ gives the printf and strcmp it uses; tests/mcu the start-up code, the write system
+# call, memset and memcpy): RV32EC and RV32IC (no multiplier: 32-bit and 64-bit products go
 # through libgcc), RV32IMC, Cortex-M0 and Cortex-M4, at -Os and -O2.
 for spec in "rv32ec|riscv64-unknown-elf-gcc -march=rv32ec -mabi=ilp32e|start_riscv.S|qemu-riscv32" \
   "rv32ic|riscv64-unknown-elf-gcc -march=rv32ic -mabi=ilp32|start_riscv.S|qemu-riscv32" \
@@ -77,7 +77,8 @@ for spec in "rv32ec|riscv64-unknown-elf-gcc -march=rv32ec -mabi=ilp32e|start_ris
     if ! $compiler $flags $opt -ffreestanding -nostdlib -nostartfiles -Wl,--no-warn-rwx-segments \
       -I"$root/tests/runtime/freestanding" -I"$root/runtime/include" -I"$root/tests/runtime" \
       "$root"/runtime/src/*.c "$root/tests/runtime/runtime_test.c" \
-      "$root/tests/runtime/freestanding/freestanding_libc.c" "$root/tests/mcu/$start" -lgcc \
+      "$root/tests/runtime/freestanding/freestanding_libc.c" "$root/tests/mcu/freestanding.c" \
+      "$root/tests/mcu/$start" -lgcc \
       -o "$work/test_$tag"; then
       echo "$tag: FAILED to build"
       status=1

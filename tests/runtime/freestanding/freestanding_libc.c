@@ -1,5 +1,6 @@
 /* Just enough C library for runtime_test.c on MCU targets under qemu-user: the start-up files of
- * tests/mcu give _start (which calls main and exits with its value) and lowbit_test_write. */
+ * tests/mcu give _start (which calls main and exits with its value) and lowbit_test_write, and
+ * tests/mcu/freestanding.c memset and memcpy. */
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -8,19 +9,6 @@
 
 /* Writes n bytes to standard output (tests/mcu/start_*.S). */
 int lowbit_test_write(const char* text, int n);
-
-void* memset(void* d, int c, size_t n) {
-  volatile unsigned char* p = (unsigned char*)d;
-  while (n--) *p++ = (unsigned char)c;
-  return d;
-}
-
-void* memcpy(void* d, const void* s, size_t n) {
-  volatile unsigned char* p = (unsigned char*)d;
-  const unsigned char* q = (const unsigned char*)s;
-  while (n--) *p++ = *q++;
-  return d;
-}
 
 int strcmp(const char* a, const char* b) {
   while (*a != 0 && *a == *b) {

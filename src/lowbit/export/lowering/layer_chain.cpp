@@ -238,15 +238,19 @@ void LayerChain::add_linear(const std::string& name, nn::QLinearImpl& linear) {
                 Shape{out, 1, 1}, linear.output_quant());
 }
 
-void LayerChain::add_conv(const std::string& name, nn::QConv2dImpl& conv) {
+void LayerChain::start_convolution(const std::string& name, const quant::Quantizer& input_quant,
+                                   torch::ExpandingArray<2> dilation, int64_t in_channels) {
   finish(" (before '" + name + "')");
-  take_input_quant(name, conv.input_quant());
-  const auto& o = conv.options;
-  if ((*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) fail(name, "dilation is not supported");
-  if (shape_.channels != o.in_channels()) {
-    fail(name,
-         "expects " + std::to_string(o.in_channels()) + " channels, gets " + shape_text(shape_));
+  take_input_quant(name, input_quant);
+  if ((*dilation)[0] != 1 || (*dilation)[1] != 1) fail(name, "dilation is not supported");
+  if (shape_.channels != in_channels) {
+    fail(name, "expects " + std::to_string(in_channels) + " channels, gets " + shape_text(shape_));
   }
+}
+
+void LayerChain::add_conv(const std::string& name, nn::QConv2dImpl& conv) {
+  const auto& o = conv.options;
+  start_convolution(name, conv.input_quant(), o.dilation(), o.in_channels());
   Conv2d c;
   c.in_channels = o.in_channels();
   c.in_height = shape_.height;
@@ -266,17 +270,11 @@ void LayerChain::add_conv(const std::string& name, nn::QConv2dImpl& conv) {
 }
 
 void LayerChain::add_conv_transpose(const std::string& name, nn::QConvTranspose2dImpl& up) {
-  finish(" (before '" + name + "')");
-  take_input_quant(name, up.input_quant());
   const auto& o = up.options;
-  if ((*o.dilation())[0] != 1 || (*o.dilation())[1] != 1) fail(name, "dilation is not supported");
+  start_convolution(name, up.input_quant(), o.dilation(), o.in_channels());
   if (o.groups() != 1) fail(name, "a grouped transposed convolution is not supported");
   if ((*o.output_padding())[0] != 0 || (*o.output_padding())[1] != 0) {
     fail(name, "output_padding is not supported (crop the output instead)");
-  }
-  if (shape_.channels != o.in_channels()) {
-    fail(name,
-         "expects " + std::to_string(o.in_channels()) + " channels, gets " + shape_text(shape_));
   }
   ConvTranspose2d c;
   c.in_channels = o.in_channels();

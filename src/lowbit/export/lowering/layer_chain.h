@@ -72,6 +72,10 @@ class LayerChain {
                      const torch::Tensor& weight, const torch::Tensor& bias, int64_t out,
                      const Shape& out_shape, const quant::Quantizer& output_quant);
   void add_linear(const std::string& name, nn::QLinearImpl& linear);
+  /// Settles the layer before, takes the input quantizer and checks what both convolutions need
+  /// of their input (no dilation, the channel count).
+  void start_convolution(const std::string& name, const quant::Quantizer& input_quant,
+                         torch::ExpandingArray<2> dilation, int64_t in_channels);
   void add_conv(const std::string& name, nn::QConv2dImpl& conv);
   void add_conv_transpose(const std::string& name, nn::QConvTranspose2dImpl& up);
   void add_lif(const std::string& name, const nn::LeakyImpl& lif);

@@ -107,11 +107,7 @@ class GraphLowering {
       }
       return {kModelInput, input_grid(), input_shape_};
     }
-    const auto found = settled_.find(name);
-    if (found == settled_.end()) {
-      fail(reader, "reads '" + name + "', which is not an earlier node with a quantized output");
-    }
-    return found->second;
+    return cursor_of_settled(name, reader);
   }
 
   void settle_previous(const std::string& reader) {
