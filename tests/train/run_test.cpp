@@ -182,6 +182,51 @@ TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {
   }
 }
 
+// A checkpoint file of another run teaches a student of another shape: the teacher is built from
+// its own run's config.yaml (as a CNN teaches an MLP); a file outside a run folder is read with the
+// student's model section, which does not fit here.
+TEST_F(RunTest, DistillationFromAnotherRunsModel) {
+  run({});  // teacher: mlp [8], RUN = out
+  const std::string teacher = path("out/fp/best.pt");
+  std::ofstream cfg(path("student.yaml"));
+  cfg << "seed: 3\noutput: " << path("student")
+      << "\ndata: {source: csv, train: " << path("blobs.csv") << R"(, label_column: label}
+model: {type: mlp, widths: [3]}
+stages:
+  - name: s
+    epochs: 2
+    batch_size: 32
+    optimizer: {type: adam, lr: 0.02}
+    methods: {distill: {teacher: ")"
+      << teacher << R"(", alpha: 0.5, temperature: 2}}
+)";
+  cfg.close();
+  log_.str("");
+  RunOptions options;
+  options.log = &log_;
+  const RunSummary summary = run_training(load_run_config(path("student.yaml")), options);
+  ASSERT_EQ(summary.results.size(), 1u);
+  EXPECT_NE(log_.str().find("distillation teacher model: the model section of " +
+                            path("out/config.yaml")),
+            std::string::npos)
+      << log_.str();
+  EXPECT_GT(summary.results[0].test.accuracy, 0.7);
+
+  std::filesystem::create_directories(path("loose"));
+  std::filesystem::copy_file(teacher, path("loose/teacher.pt"));
+  std::string text = util::read_file(path("student.yaml"));
+  text.replace(text.find(teacher), teacher.size(), path("loose/teacher.pt"));
+  util::write_text_atomically(path("student2.yaml"), text);
+  try {
+    run_training(load_run_config(path("student2.yaml")), options);
+    FAIL() << "a teacher of another shape outside a run folder was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("loose/teacher.pt: the saved model state does not fit"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(StageSizes, IntegerStagesShowTheirCostOthersFp32BytesAndTheRunsMacs) {
   StageResult fp;
   fp.stage = "fp";

@@ -126,8 +126,25 @@ std::string size_table_title(int64_t parameters) {
   return "model size by bit width (" + std::to_string(parameters) + " parameters):\n";
 }
 
+// The `model:` section a teacher checkpoint file was trained with: its run's config.yaml (the
+// checkpoint is RUN/STAGE/best.pt or last.pt), so a teacher may be another model than the student
+// (a CNN teaching an MLP); the student's own section when the file is not in a run folder.
+config::ConfigNode teacher_model(const RunConfig& config, const std::string& path,
+                                 std::ostream& log) {
+  const fs::path run_config = fs::path(path).parent_path().parent_path() / "config.yaml";
+  if (!fs::is_regular_file(run_config)) return *config.model;
+  const RunConfig teacher_run = load_run_config(run_config.string());
+  if (!teacher_run.model) {
+    throw CheckpointError("the distillation teacher's run config '" + run_config.string() +
+                          "' has no model section");
+  }
+  log << "distillation teacher model: the model section of " << run_config.string() << "\n";
+  return *teacher_run.model;
+}
+
 // The teacher of `methods.distill`: an earlier stage's best.pt restored with that stage's
-// quantizers, or a checkpoint file restored with the quantizers its saved stage section names.
+// quantizers, or a checkpoint file (of any model: teacher_model) restored with the quantizers its
+// saved stage section names.
 torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& distill,
                                   int64_t in_features, int64_t outputs, std::ostream& log) {
   std::string path = distill.teacher;
@@ -142,8 +159,10 @@ torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& 
   const StageQuantizers quantizers = distill.teacher_stage
                                          ? stage_quantizers(config.stage(distill.teacher))
                                          : saved_stage_quantizers(checkpoint, path);
-  torch::nn::AnyModule teacher = restore_stage_model(*config.model, in_features, outputs,
-                                                     quantizers, checkpoint, path, config.seed);
+  const config::ConfigNode model =
+      distill.teacher_stage ? *config.model : teacher_model(config, path, log);
+  torch::nn::AnyModule teacher =
+      restore_stage_model(model, in_features, outputs, quantizers, checkpoint, path, config.seed);
   log << "distillation teacher: " << path << "\n";
   return teacher;
 }
