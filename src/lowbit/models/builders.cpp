@@ -7,6 +7,7 @@
 #include "lowbit/models/resnet.h"
 #include "lowbit/models/smartpix_model2.h"
 #include "lowbit/models/snn_flow.h"
+#include "lowbit/nn/initializers.h"
 #include "lowbit/nn/surrogate.h"
 
 namespace lowbit::models {
@@ -54,6 +55,20 @@ torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& nod
   options.merged_width2(positive(node, "merged_width2", options.merged_width2()));
   options.merged_width3(positive(node, "merged_width3", options.merged_width3()));
   options.dropout(node.get_in_range<double>("dropout", options.dropout(), 0.0, 0.95));
+  options.dropout_first_only(node.get<bool>("dropout_first_only", false));
+  options.kernel_initializer(node.get<std::string>("kernel_initializer", "torch_default"));
+  options.bias_initializer(node.get<std::string>("bias_initializer", "torch_default"));
+  try {
+    nn::check_kernel_initializer(options.kernel_initializer());
+  } catch (const std::exception& e) {
+    node.fail("kernel_initializer", e.what());
+  }
+  try {
+    nn::check_bias_initializer(options.bias_initializer());
+  } catch (const std::exception& e) {
+    node.fail("bias_initializer", e.what());
+  }
+  options.fit_kernel_to_grid(node.get<bool>("fit_kernel_to_grid", false));
   node.done();
   return torch::nn::AnyModule(SmartpixModel2(options));
 }

@@ -11,7 +11,10 @@ namespace {
 nn::QLinearOptions dense(int64_t in, int64_t out, const SmartpixModel2Options& options) {
   return nn::QLinearOptions(in, out)
       .weight_quant(options.weight_quant())
-      .bias_quant(options.bias_quant());
+      .bias_quant(options.bias_quant())
+      .kernel_initializer(options.kernel_initializer())
+      .bias_initializer(options.bias_initializer())
+      .fit_kernel_to_grid(options.fit_kernel_to_grid());
 }
 
 }  // namespace
@@ -43,12 +46,13 @@ void SmartpixModel2Impl::reset() {
       register_module("merged_dense2", nn::QLinear(dense(o.merged_width1(), o.merged_width2(), o)));
   merged_act2 = register_module(
       "merged_act2", nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
-  merged_drop2 = register_module("merged_drop2", torch::nn::Dropout(o.dropout()));
+  const double later_dropout = o.dropout_first_only() ? 0.0 : o.dropout();
+  merged_drop2 = register_module("merged_drop2", torch::nn::Dropout(later_dropout));
   merged_dense3 =
       register_module("merged_dense3", nn::QLinear(dense(o.merged_width2(), o.merged_width3(), o)));
   merged_act3 = register_module(
       "merged_act3", nn::QActivation(nn::QActivationOptions("relu").output_quant(act_q)));
-  merged_drop3 = register_module("merged_drop3", torch::nn::Dropout(o.dropout()));
+  merged_drop3 = register_module("merged_drop3", torch::nn::Dropout(later_dropout));
   output = register_module("output", nn::QLinear(dense(o.merged_width3(), 1, o)));
   output_activation = register_module(
       "output_activation",

@@ -38,6 +38,17 @@ struct SmartpixModel2Options {
   TORCH_ARG(std::string, activation_quant) = "";
   /// SPEC of the output quantizer of output_activation (the sigmoid).
   TORCH_ARG(std::string, output_quant) = "";
+  /// Kernel initialiser of every dense layer (nn/initializers.h); Keras Dense: glorot_uniform,
+  /// QKeras QDense: he_normal.
+  TORCH_ARG(std::string, kernel_initializer) = "torch_default";
+  /// Bias initialiser of every dense layer; Keras and QKeras: zeros.
+  TORCH_ARG(std::string, bias_initializer) = "torch_default";
+  /// QKeras QDense's QInitializer: redraw each kernel to fit its weight grid when the stage's
+  /// quantizer is set (nn::fit_kernel_to_grid); matters for stages trained from scratch.
+  TORCH_ARG(bool, fit_kernel_to_grid) = false;
+  /// Dropout after merged_act1 only (the QKeras Model2 of the smart-pixel repository) instead of
+  /// after each merged activation.
+  TORCH_ARG(bool, dropout_first_only) = false;
 };
 
 /// Model2 of seeds 000/001: input {N, 36} (smartpix.h layout) split into branch 1 (columns 0-21:

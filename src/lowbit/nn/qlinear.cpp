@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "lowbit/nn/initializers.h"
 #include "lowbit/nn/quant_slot.h"
 
 namespace lowbit::nn {
@@ -37,12 +38,9 @@ void QLinearImpl::reset() {
 }
 
 void QLinearImpl::reset_parameters() {
-  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
-  if (bias.defined()) {
-    const auto fans = torch::nn::init::_calculate_fan_in_and_fan_out(weight);
-    const double bound = 1.0 / std::sqrt(static_cast<double>(std::get<0>(fans)));
-    torch::nn::init::uniform_(bias, -bound, bound);
-  }
+  init_kernel(weight, options.kernel_initializer());
+  if (bias.defined()) init_bias(bias, weight, options.bias_initializer());
+  kernel_fitted_ = false;
 }
 
 void QLinearImpl::pretty_print(std::ostream& stream) const {
@@ -72,6 +70,10 @@ std::vector<SlotRole> QLinearImpl::slot_roles() const {
 
 void QLinearImpl::record_spec(QuantSlot slot, const std::string& spec) {
   record_four_slot_spec(options, slot, spec);
+  if (slot == QuantSlot::kWeights && options.fit_kernel_to_grid() && !kernel_fitted_ &&
+      weight_quant()) {
+    kernel_fitted_ = fit_kernel_to_grid(weight, options.kernel_initializer(), *weight_quant());
+  }
 }
 
 }  // namespace lowbit::nn

@@ -33,6 +33,13 @@ struct QLinearOptions {
   TORCH_ARG(std::string, input_quant) = "";
   /// SPEC of the output quantizer (role activation).
   TORCH_ARG(std::string, output_quant) = "";
+  /// Kernel initialiser by name (nn/initializers.h); torch_default is torch::nn::Linear's.
+  TORCH_ARG(std::string, kernel_initializer) = "torch_default";
+  /// Bias initialiser by name: torch_default (torch::nn::Linear's) or zeros (Keras's).
+  TORCH_ARG(std::string, bias_initializer) = "torch_default";
+  /// Redraw the kernel with QKeras's QInitializer (nn::fit_kernel_to_grid) when the first weight
+  /// quantizer is set, as QDense does; a later warm start or checkpoint load overwrites it.
+  TORCH_ARG(bool, fit_kernel_to_grid) = false;
 };
 
 /// y = output_q(linear(input_q(x), weight_q(weight), bias_q(bias))). Parameters `weight`
@@ -49,7 +56,8 @@ class QLinearImpl : public torch::nn::Cloneable<QLinearImpl>, public QuantizedLa
 
   /// (Re)creates parameters and quantizers from the options.
   void reset() override;
-  /// Initialises weight and bias as torch::nn::Linear does.
+  /// Initialises weight and bias with the options' initialisers (by default as
+  /// torch::nn::Linear does).
   void reset_parameters();
   /// Prints the layer and its quantizer SPECs.
   void pretty_print(std::ostream& stream) const override;
@@ -78,6 +86,10 @@ class QLinearImpl : public torch::nn::Cloneable<QLinearImpl>, public QuantizedLa
 
  protected:
   void record_spec(QuantSlot slot, const std::string& spec) override;
+
+ private:
+  // Set once fit_kernel_to_grid has redrawn the kernel, so later quantizer switches keep it.
+  bool kernel_fitted_ = false;
 };
 
 /// Holder of QLinearImpl (the module form layers are used in).
