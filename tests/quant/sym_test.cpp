@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "grid_test_util.h"
+#include "lowbit/quant/octav.h"
 #include "lowbit/quant/registry.h"
 
 namespace lowbit::quant {
@@ -123,6 +124,36 @@ TEST(SymQuantizer, BadQuantscaleNamesTheKey) {
     } catch (const SpecError& e) {
       EXPECT_NE(std::string(e.what()).find("quantscale"), std::string::npos) << e.what();
     }
+  }
+}
+
+// clip=octav: the clipping scalar is OCTAV's level of |w| (BitNetMCU's 'octav' option), which
+// spans 2^(b-1) steps of the grid, per tensor or per channel; the spec round-trips.
+TEST(SymQuantizer, OctavClipLevelSetsTheStep) {
+  torch::manual_seed(3);
+  const torch::Tensor w = torch::randn({6, 40}) * 0.05;
+  for (const bool per_channel : {false, true}) {
+    const std::string text =
+        std::string("sym:bits=4,clip=octav,per_channel=") + (per_channel ? "1" : "0");
+    const Quantizer q = make_quantizer(std::string_view(text));
+    EXPECT_EQ(make_quantizer(q->spec().str())->spec(), q->spec()) << text;
+    const IntegerForm form = q->integer_form(w);
+    const torch::Tensor rows = per_channel ? w.abs() : w.abs().reshape({1, -1});
+    // IntegerForm's scale is half a step: the level / 2^bits.
+    const torch::Tensor expected = octav_clip(rows, 4).to(torch::kFloat32) / 16.0f;
+    EXPECT_TRUE(torch::allclose(form.scale.reshape({-1}).to(torch::kFloat32),
+                                expected.reshape({-1}), 1e-6, 0))
+        << text;
+    // A Gaussian's OCTAV level at 4 bits clips far below its max and above its mean.
+    const double level = expected.max().item<double>() * 16.0;
+    EXPECT_LT(level, w.abs().max().item<double>());
+    EXPECT_GT(level, w.abs().mean().item<double>());
+  }
+  try {
+    make_quantizer(std::string_view("sym:clip=max"));
+    ADD_FAILURE() << "clip=max accepted";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("clip"), std::string::npos) << e.what();
   }
 }
 

@@ -53,14 +53,17 @@ void add_grid_types(std::vector<QuantizerType>& types) {
        "half-integer grid without zero, +-0.5 .. +-(2^(b-1)-0.5) steps (BitNetMCU 2bitsym/4bitsym)",
        {{"bits", "2", "bits per weight, 1..16 (codes are the odd integers up to 2^bits - 1)"},
         {"quantscale", "0.25", "clip level = mean|w| / quantscale maps to 2^(bits-1) steps"},
+        {"clip", "mean", "clip level: mean (mean|w| / quantscale) or octav (OCTAV's MSE optimum)"},
         per_channel_param(),
         ste_param(SteMode::kClip)},
        {Role::kWeight},
        [](const QuantSpec& s, Role) -> Quantizer {
          return std::make_shared<SymQuantizerImpl>(
              s.get_int_in("bits", 2, SymQuantizerImpl::kMinBits, SymQuantizerImpl::kMaxBits),
-             s.get_double("quantscale", 0.25), per_channel_of(s),
-             parse_ste_mode(s, SteMode::kClip));
+             s.get_double("quantscale", 0.25), per_channel_of(s), parse_ste_mode(s, SteMode::kClip),
+             s.get_choice("clip", "mean", {"mean", "octav"}) == "octav"
+                 ? SymQuantizerImpl::Clip::kOctav
+                 : SymQuantizerImpl::Clip::kMean);
        }});
   types.push_back({"nf4",
                    "QLoRA NormalFloat-4 codebook (bitsandbytes values) with an absmax scale",

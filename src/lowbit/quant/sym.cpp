@@ -1,12 +1,15 @@
 #include "lowbit/quant/sym.h"
 
+#include "lowbit/quant/octav.h"
+
 #include <cmath>
 #include <string>
 
 namespace lowbit::quant {
 
-SymQuantizerImpl::SymQuantizerImpl(int bits, double quantscale, bool per_channel, SteMode ste)
-    : GridQuantizerImpl(per_channel, ste), bits_(0), quantscale_(quantscale) {
+SymQuantizerImpl::SymQuantizerImpl(int bits, double quantscale, bool per_channel, SteMode ste,
+                                   Clip clip)
+    : GridQuantizerImpl(per_channel, ste), bits_(0), quantscale_(quantscale), clip_(clip) {
   if (!(quantscale > 0)) {
     throw SpecError("quantizer 'sym': parameter 'quantscale' must be > 0, got " +
                     std::to_string(quantscale));
@@ -27,16 +30,23 @@ QuantSpec SymQuantizerImpl::spec() const {
   QuantSpec s("sym");
   s.set("bits", std::to_string(bits_));
   s.set("quantscale", format_real(quantscale_));
+  if (clip_ == Clip::kOctav) s.set("clip", "octav");
   add_common_params(s);
   return s;
 }
 
 torch::Tensor SymQuantizerImpl::compute_stat(const torch::Tensor& x) const {
-  return absmean_stat(x, per_channel());
+  if (clip_ == Clip::kMean) return absmean_stat(x, per_channel());
+  // The clip level itself, per row (channel) or for the whole tensor.
+  const torch::Tensor a = x.detach().to(torch::kFloat32).abs();
+  const torch::Tensor rows = per_channel() ? a.reshape({a.size(0), -1}) : a.reshape({1, -1});
+  const torch::Tensor level = octav_clip(rows, bits_).to(torch::kFloat32).clamp_min(kScaleStatEps);
+  return per_channel() ? level : level.reshape({});
 }
 
 torch::Tensor SymQuantizerImpl::scale_from_stat(const torch::Tensor& stat) const {
-  // Half the step: step = mean|w| / (2^(b-1) * quantscale).
+  // Half the step: the clip level s spans 2^(b-1) steps, s = mean|w| / quantscale or OCTAV's.
+  if (clip_ == Clip::kOctav) return stat / static_cast<float>(std::ldexp(1.0, bits_));
   return stat / static_cast<float>(std::ldexp(quantscale_, bits_));
 }
 

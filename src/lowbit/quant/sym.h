@@ -14,10 +14,17 @@ namespace lowbit::quant {
 /// (quantscale 0.25 gives 2/mean|w| for 4bitsym, BitNetMCU's original factor; its very first
 /// 2bitsym used 1/mean|w|, which is quantscale 0.5.) Here the step is 1 / scale and the codes
 /// are the odd integers 2u in [-(2^b - 1), 2^b - 1] with IntegerForm scale step / 2.
+/// With clip kOctav the clipping scalar s is instead OCTAV's MSE-optimal level of |w| for a b-bit
+/// grid (octav_clip; BitNetMCU's 'octav' update_clipping_scalar), quantscale unused.
 class SymQuantizerImpl : public GridQuantizerImpl {
  public:
-  /// A b-bit half-integer grid with the given quantscale (mean|w| / quantscale = clip level).
-  SymQuantizerImpl(int bits, double quantscale, bool per_channel, SteMode ste);
+  /// How the clipping scalar s is found.
+  enum class Clip { kMean, kOctav };
+
+  /// A b-bit half-integer grid with the given quantscale (mean|w| / quantscale = clip level), or
+  /// OCTAV's clip level.
+  SymQuantizerImpl(int bits, double quantscale, bool per_channel, SteMode ste,
+                   Clip clip = Clip::kMean);
 
   /// Bits per code.
   int bits() const override { return bits_; }
@@ -27,6 +34,8 @@ class SymQuantizerImpl : public GridQuantizerImpl {
   QuantSpec spec() const override;
   /// The quantscale factor.
   double quantscale() const { return quantscale_; }
+  /// How the clip level is found.
+  Clip clip() const { return clip_; }
 
   /// Narrowest width.
   static constexpr int kMinBits = 1;
@@ -43,6 +52,7 @@ class SymQuantizerImpl : public GridQuantizerImpl {
  private:
   int bits_;
   double quantscale_;
+  Clip clip_;
 };
 
 }  // namespace lowbit::quant
