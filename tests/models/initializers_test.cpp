@@ -125,6 +125,14 @@ TEST(Initializers, FitToGridPutsWeightsOnTheTwoBitLevels) {
   EXPECT_TRUE(torch::equal(fitted, layer->weight));
 }
 
+TEST(Initializers, FitScalesLibTorchsInitialisationToo) {
+  torch::manual_seed(9);
+  QLinear layer(QLinearOptions(kIn, kOut).fit_kernel_to_grid(true));
+  layer->set_weight_quant("uniform:bits=2,integer=0");
+  EXPECT_LE(max_abs(layer->weight), 1.0);
+  EXPECT_GT((layer->quantized_weight() != 0).to(torch::kFloat).mean().item<double>(), 0.3);
+}
+
 TEST(Initializers, FitLeavesKernelsThatAlreadyReachTheGrid) {
   // At 8 bits the step 2^-8 is below he_normal's deviation: QKeras only clips to [-1, 1].
   torch::manual_seed(7);

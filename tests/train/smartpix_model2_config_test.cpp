@@ -29,13 +29,18 @@ int spec_bits(const std::string& spec, quant::Role role) {
 const std::vector<std::string> kNames = {"fp", "w8i0", "w6i0", "w4i0", "w3i0", "w2i0"};
 const std::vector<int> kBits = {0, 8, 6, 4, 3, 2};
 
-// The model section both configs share: QKeras QDense's initialisation and one dropout.
-void expect_qkeras_model(const RunConfig& run) {
+// Both configs fit the kernels of stages trained from scratch to their weight grid; the QKeras
+// recipe also initialises as QDense (he_normal, zero biases) with Model2's one dropout, the other
+// keeps LibTorch's initialisation and three dropouts, so its FP and warm-started stages are as
+// before.
+void expect_model(const RunConfig& run, bool qkeras) {
   EXPECT_EQ(run.model->get<std::string>("type", ""), "smartpix_model2");
-  EXPECT_EQ(run.model->get<std::string>("kernel_initializer", ""), "he_normal");
-  EXPECT_EQ(run.model->get<std::string>("bias_initializer", ""), "zeros");
+  EXPECT_EQ(run.model->get<std::string>("kernel_initializer", "torch_default"),
+            qkeras ? "he_normal" : "torch_default");
+  EXPECT_EQ(run.model->get<std::string>("bias_initializer", "torch_default"),
+            qkeras ? "zeros" : "torch_default");
   EXPECT_TRUE(run.model->get<bool>("fit_kernel_to_grid", false));
-  EXPECT_TRUE(run.model->get<bool>("dropout_first_only", false));
+  EXPECT_EQ(run.model->get<bool>("dropout_first_only", false), qkeras);
   torch::nn::AnyModule model =
       models::build_model(*run.model, models::SmartpixModel2Impl::kInputFeatures, 1);
   EXPECT_NE(model.ptr()->as<models::SmartpixModel2Impl>(), nullptr);
@@ -43,7 +48,7 @@ void expect_qkeras_model(const RunConfig& run) {
 
 TEST(SmartpixModel2Config, WarmStartsTo4BitsAndTrains3And2BitsFromScratch) {
   const RunConfig run = load_run_config(source_path("configs/smartpix_model2.yaml"));
-  expect_qkeras_model(run);
+  expect_model(run, /*qkeras=*/false);
   ASSERT_EQ(run.stages.size(), kNames.size());
   for (size_t i = 0; i < kNames.size(); ++i) {
     const StageConfig& s = run.stages[i];
@@ -62,7 +67,7 @@ TEST(SmartpixModel2Config, WarmStartsTo4BitsAndTrains3And2BitsFromScratch) {
 
 TEST(SmartpixModel2Config, QKerasRecipeTrainsEveryWidthFromScratchWith8BitActivations) {
   const RunConfig run = load_run_config(source_path("configs/smartpix_model2_qkeras.yaml"));
-  expect_qkeras_model(run);
+  expect_model(run, /*qkeras=*/true);
   ASSERT_EQ(run.stages.size(), kNames.size());
   for (size_t i = 0; i < kNames.size(); ++i) {
     const StageConfig& s = run.stages[i];

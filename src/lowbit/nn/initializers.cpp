@@ -25,7 +25,10 @@ struct VarianceScaling {
 
 bool variance_scaling(const std::string& name, VarianceScaling& out) {
   using M = VarianceScaling::Mode;
-  if (name == "glorot_uniform")
+  // kaiming_uniform(a = sqrt 5): gain^2 = 2 / (1 + 5), bound sqrt(3 / 3 / fan_in).
+  if (name == "torch_default")
+    out = {1.0 / 3.0, M::kFanIn, false};
+  else if (name == "glorot_uniform")
     out = {1.0, M::kFanAvg, false};
   else if (name == "glorot_normal")
     out = {1.0, M::kFanAvg, true};
@@ -90,7 +93,7 @@ void check_bias_initializer(const std::string& name) {
 void init_kernel(torch::Tensor& weight, const std::string& name, double variance_scale) {
   check_kernel_initializer(name);
   torch::NoGradGuard no_grad;
-  if (name == "torch_default") {
+  if (name == "torch_default" && variance_scale == 1.0) {
     torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
     return;
   }

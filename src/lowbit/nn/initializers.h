@@ -23,8 +23,8 @@ void check_kernel_initializer(const std::string& name);
 void check_bias_initializer(const std::string& name);
 
 /// Fills `weight` {out, in, ...} in place (fan_in = in * receptive field, fan_out = out *
-/// receptive field) with the named initialiser; `variance_scale` multiplies the variance of the
-/// Keras VarianceScaling family (1: as Keras; ignored by torch_default). Uses torch's RNG.
+/// receptive field) with the named initialiser; `variance_scale` multiplies its variance (1: as
+/// Keras or LibTorch; torch_default is VarianceScaling(1/3, fan_in, uniform)). Uses torch's RNG.
 void init_kernel(torch::Tensor& weight, const std::string& name, double variance_scale = 1.0);
 /// Fills `bias` in place with the named initialiser; `weight` gives torch_default's fan_in.
 void init_bias(torch::Tensor& bias, const torch::Tensor& weight, const std::string& name);
@@ -35,8 +35,8 @@ void init_bias(torch::Tensor& bias, const torch::Tensor& weight, const std::stri
 /// variance by max(1, s), s = sum(q^2) / sum(q x) on the quantized draw q (max / rms(x) when q is
 /// all zero), and draw again; finally clip to [-max, max]. Without it a 2-bit grid {-1, -0.5, 0,
 /// 0.5} rounds every weight of a 64-input layer to zero and no gradient flows. Only for fixed
-/// grids (quantizer.scale_is_static()) and VarianceScaling names; otherwise it does nothing and
-/// returns false.
+/// grids (quantizer.scale_is_static()); otherwise it does nothing and returns false. QKeras knows
+/// Keras's names only; torch_default is fitted as the VarianceScaling it is (lowbit's extension).
 bool fit_kernel_to_grid(torch::Tensor& weight, const std::string& name,
                         quant::QuantizerImpl& quantizer);
 
