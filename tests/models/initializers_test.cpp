@@ -171,6 +171,35 @@ TEST(Initializers, SmartpixModel2Keys) {
   }
 }
 
+// The mlp takes the same keys: Keras's glorot_uniform kernels and zero biases on every layer.
+TEST(Initializers, MlpKeys) {
+  torch::manual_seed(9);
+  const config::ConfigNode node = config::ConfigNode::parse(
+      "{type: mlp, widths: [16], kernel_initializer: glorot_uniform, bias_initializer: zeros}",
+      "model.yaml");
+  auto model = models::build_model(node, 40, 3);
+  int layers = 0;
+  for (const auto& item : model.ptr()->named_modules()) {
+    const auto* linear = item.value()->as<QLinearImpl>();
+    if (linear == nullptr) continue;
+    ++layers;
+    const double fan_in = static_cast<double>(linear->weight.size(1));
+    const double fan_out = static_cast<double>(linear->weight.size(0));
+    EXPECT_EQ(max_abs(linear->bias), 0.0) << item.key();
+    EXPECT_LE(max_abs(linear->weight), std::sqrt(6.0 / (fan_in + fan_out))) << item.key();
+    // Above LibTorch's bound 1/sqrt(fan_in): the initialiser took effect.
+    EXPECT_GT(max_abs(linear->weight), 1.0 / std::sqrt(fan_in)) << item.key();
+  }
+  EXPECT_EQ(layers, 2);
+  try {
+    models::build_model(config::ConfigNode::parse("{type: mlp, kernel_initializer: nope}", "m"), 4,
+                        2);
+    FAIL() << "kernel_initializer: nope accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel_initializer"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Initializers, SmartpixDropoutFirstOnly) {
   auto model = smartpix("{type: smartpix_model2, dropout_first_only: true}");
   const auto* m = model.ptr()->as<models::SmartpixModel2Impl>();

@@ -41,6 +41,14 @@ torch::nn::AnyModule build_resnet(const lowbit::config::ConfigNode& node, int64_
 
 }  // namespace
 
+InitializerKeys read_initializer_keys(const lowbit::config::ConfigNode& node) {
+  InitializerKeys keys;
+  keys.kernel = node.choice("kernel_initializer", keys.kernel, nn::kernel_initializer_names());
+  keys.bias = node.choice("bias_initializer", keys.bias, nn::bias_initializer_names());
+  keys.fit_kernel_to_grid = node.get<bool>("fit_kernel_to_grid", false);
+  return keys;
+}
+
 torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& node,
                                            int64_t in_features, int64_t num_outputs) {
   if (in_features != SmartpixModel2Impl::kInputFeatures || num_outputs != 1) {
@@ -56,19 +64,10 @@ torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& nod
   options.merged_width3(positive(node, "merged_width3", options.merged_width3()));
   options.dropout(node.get_in_range<double>("dropout", options.dropout(), 0.0, 0.95));
   options.dropout_first_only(node.get<bool>("dropout_first_only", false));
-  options.kernel_initializer(node.get<std::string>("kernel_initializer", "torch_default"));
-  options.bias_initializer(node.get<std::string>("bias_initializer", "torch_default"));
-  try {
-    nn::check_kernel_initializer(options.kernel_initializer());
-  } catch (const std::exception& e) {
-    node.fail("kernel_initializer", e.what());
-  }
-  try {
-    nn::check_bias_initializer(options.bias_initializer());
-  } catch (const std::exception& e) {
-    node.fail("bias_initializer", e.what());
-  }
-  options.fit_kernel_to_grid(node.get<bool>("fit_kernel_to_grid", false));
+  const InitializerKeys init = read_initializer_keys(node);
+  options.kernel_initializer(init.kernel);
+  options.bias_initializer(init.bias);
+  options.fit_kernel_to_grid(init.fit_kernel_to_grid);
   node.done();
   return torch::nn::AnyModule(SmartpixModel2(options));
 }

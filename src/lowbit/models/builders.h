@@ -5,10 +5,22 @@
 #include <torch/nn/modules/container/any.h>
 
 #include <cstdint>
+#include <string>
 
 #include "lowbit/config/config_reader.h"
 
 namespace lowbit::models {
+
+/// How a model's QLinear layers are initialised (nn/initializers.h), as its config names it.
+struct InitializerKeys {
+  std::string kernel = "torch_default";  ///< `kernel_initializer`.
+  std::string bias = "torch_default";    ///< `bias_initializer`.
+  bool fit_kernel_to_grid = false;       ///< `fit_kernel_to_grid` (QKeras's QInitializer).
+};
+
+/// Reads `kernel_initializer`, `bias_initializer` and `fit_kernel_to_grid` of a `model:` section;
+/// an unknown name is a ConfigError naming the key and listing the names.
+InitializerKeys read_initializer_keys(const lowbit::config::ConfigNode& node);
 
 /// smartpix_model2 (seeds 000/001): needs 36 input features and one (binary) output.
 torch::nn::AnyModule build_smartpix_model2(const lowbit::config::ConfigNode& node,

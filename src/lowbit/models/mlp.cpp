@@ -4,12 +4,26 @@
 
 #include <stdexcept>
 
+#include "lowbit/models/builders.h"
 #include "lowbit/nn/foldable_batch_norm.h"
 #include "lowbit/nn/qactivation.h"
 #include "lowbit/nn/qlinear.h"
 #include "lowbit/nn/rms_norm.h"
 
 namespace lowbit::models {
+
+namespace {
+
+// One QLinear of the MLP, with the model's bias and initialisers.
+nn::QLinearOptions linear_options(const MlpOptions& options, int64_t in, int64_t out) {
+  return nn::QLinearOptions(in, out)
+      .bias(options.bias)
+      .kernel_initializer(options.kernel_initializer)
+      .bias_initializer(options.bias_initializer)
+      .fit_kernel_to_grid(options.fit_kernel_to_grid);
+}
+
+}  // namespace
 
 MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
   int64_t in = options.in_features;
@@ -18,7 +32,7 @@ MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
     if (width < 1) throw std::invalid_argument("mlp: layer widths must be >= 1");
     const std::string k = std::to_string(index++);
     layers_.emplace_back(
-        register_module("fc" + k, nn::QLinear(nn::QLinearOptions(in, width).bias(options.bias))));
+        register_module("fc" + k, nn::QLinear(linear_options(options, in, width))));
     if (options.norm == "batch") {
       layers_.emplace_back(register_module("norm" + k, nn::FoldableBatchNorm(width)));
     } else if (options.norm == "layer") {
@@ -34,9 +48,8 @@ MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
         register_module("act" + k, nn::QActivation(nn::QActivationOptions(options.activation))));
     in = width;
   }
-  layers_.emplace_back(
-      register_module("fc" + std::to_string(index),
-                      nn::QLinear(nn::QLinearOptions(in, options.num_outputs).bias(options.bias))));
+  layers_.emplace_back(register_module(
+      "fc" + std::to_string(index), nn::QLinear(linear_options(options, in, options.num_outputs))));
   if (options.output_activation != "none") {
     layers_.emplace_back(register_module(
         "act_out", nn::QActivation(nn::QActivationOptions(options.output_activation))));
@@ -62,6 +75,10 @@ torch::nn::AnyModule build_mlp(const lowbit::config::ConfigNode& node, int64_t i
   options.norm = node.choice("norm", "none", {"none", "batch", "layer", "rms"});
   options.output_activation = node.choice("output_activation", "none", nn::activation_functions());
   options.bias = node.get<bool>("bias", true);
+  const InitializerKeys init = read_initializer_keys(node);
+  options.kernel_initializer = init.kernel;
+  options.bias_initializer = init.bias;
+  options.fit_kernel_to_grid = init.fit_kernel_to_grid;
   node.done();
   return torch::nn::AnyModule(Mlp(options));
 }

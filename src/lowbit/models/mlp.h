@@ -24,6 +24,9 @@ struct MlpOptions {
   std::string norm = "none";        ///< none, batch, layer or rms, after each hidden QLinear.
   std::string output_activation = "none";  ///< Activation after the last layer (e.g. sigmoid).
   bool bias = true;                        ///< Whether the QLinear layers learn biases.
+  std::string kernel_initializer = "torch_default";  ///< Kernel initialiser (nn/initializers.h).
+  std::string bias_initializer = "torch_default";    ///< Bias initialiser.
+  bool fit_kernel_to_grid = false;  ///< QKeras's QInitializer: fit kernels to the weight grid.
 };
 
 /// The network: flatten, then [fcK, normK, actK] for each hidden width, then fcN (and act_out).
