@@ -152,8 +152,9 @@ class GraphLowering {
     return found->second;
   }
 
-  // The exact sum of two inputs on one grid with zero point 0 (spike counts): no rescale.
-  void add_exact_sum(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+  // The two settled inputs of an add, of one shape.
+  std::pair<Cursor, Cursor> addends(const models::GraphNode& node,
+                                    const std::vector<std::string>& inputs) {
     if (inputs.size() != 2) fail(node.name, "an add takes exactly two inputs");
     const Cursor a = cursor_of(inputs[0], node.name);
     const Cursor b = cursor_of(inputs[1], node.name);
@@ -161,6 +162,12 @@ class GraphLowering {
       fail(node.name, "adds '" + inputs[0] + "' (" + shape_text(a.shape) + ") and '" + inputs[1] +
                           "' (" + shape_text(b.shape) + "), which differ in shape");
     }
+    return {a, b};
+  }
+
+  // The exact sum of two inputs on one grid with zero point 0 (spike counts): no rescale.
+  void add_exact_sum(const models::GraphNode& node, const std::vector<std::string>& inputs) {
+    const auto [a, b] = addends(node, inputs);
     if (a.grid.scale != b.grid.scale || a.grid.zero_point != 0 || b.grid.zero_point != 0) {
       fail(node.name,
            "an add without an activation needs two inputs on one grid with zero point 0 "
@@ -235,13 +242,7 @@ class GraphLowering {
   // The sum of two settled nodes, requantized once into the grid of the node's activation, whose
   // function (relu) becomes the clamp.
   void add_residual(const models::GraphNode& node, const std::vector<std::string>& inputs) {
-    if (inputs.size() != 2) fail(node.name, "an add takes exactly two inputs");
-    const Cursor a = cursor_of(inputs[0], node.name);
-    const Cursor b = cursor_of(inputs[1], node.name);
-    if (a.shape != b.shape) {
-      fail(node.name, "adds '" + inputs[0] + "' (" + shape_text(a.shape) + ") and '" + inputs[1] +
-                          "' (" + shape_text(b.shape) + "), which differ in shape");
-    }
+    const auto [a, b] = addends(node, inputs);
     auto* act = dynamic_cast<nn::QActivationImpl*>(node.module.get());
     if (act == nullptr) {
       fail(node.name, "an add node needs a QActivation after the sum (its module)");
