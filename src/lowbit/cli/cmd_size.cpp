@@ -106,19 +106,12 @@ struct WeightInfo {
 
 WeightInfo weight_info(const exporter::Op& op) {
   WeightInfo info;
+  const std::optional<exporter::WeightsView> weights = exporter::op_weights(op);
   const std::vector<int8_t>* codes = nullptr;
-  if (const auto* fc = std::get_if<exporter::FullyConnected>(&op)) {
-    info.parameters = static_cast<int64_t>(fc->weights.size() + fc->bias.size());
-    info.bits = std::to_string(exporter::format_bits(fc->format));
-    codes = &fc->weights;
-  } else if (const auto* conv = std::get_if<exporter::Conv2d>(&op)) {
-    info.parameters = static_cast<int64_t>(conv->weights.size() + conv->bias.size());
-    info.bits = std::to_string(exporter::format_bits(conv->format));
-    codes = &conv->weights;
-  } else if (const auto* up = std::get_if<exporter::ConvTranspose2d>(&op)) {
-    info.parameters = static_cast<int64_t>(up->weights.size() + up->bias.size());
-    info.bits = std::to_string(exporter::format_bits(up->format));
-    codes = &up->weights;
+  if (weights) {
+    info.parameters = static_cast<int64_t>(weights->codes->size() + weights->bias->size());
+    info.bits = std::to_string(exporter::format_bits(weights->format));
+    codes = weights->codes;
   }
   if (codes != nullptr) info.entropy = train::format_number(code_entropy(*codes), 3);
   return info;

@@ -48,8 +48,7 @@ SequenceActivity measure_activity(const IntegerModel& model, const std::vector<i
     const Layer& layer = model.layers[i];
     if (std::holds_alternative<Lif>(layer.op))
       activity.spike_rates.push_back({layer.name, ones[i] / steps});
-    const bool weighted = std::holds_alternative<Conv2d>(layer.op) ||
-                          std::holds_alternative<FullyConnected>(layer.op);
+    const bool weighted = op_weights(layer.op).has_value();
     if (!per_step[i] || !weighted) continue;
     const double share = nonzero[static_cast<size_t>(layer.inputs[0] + 1)] / steps;
     activity.weighted_macs_per_step += cost.layers[i].macs;

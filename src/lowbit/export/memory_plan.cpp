@@ -5,58 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "lowbit_runtime.h"
-
 namespace lowbit::exporter {
-
-namespace {
-
-bool is_view(const Op& op) {
-  return std::holds_alternative<Flatten>(op) || std::holds_alternative<Slice>(op);
-}
-
-lowbit_format_t runtime_format(WeightFormat format) {
-  return static_cast<lowbit_format_t>(static_cast<int>(format));
-}
-
-// The runtime's view of a conv2d (requantization left empty: scratch does not depend on it).
-lowbit_conv2d_params_t runtime_params(const Conv2d& conv) {
-  lowbit_conv2d_params_t p{};
-  p.in_channels = static_cast<size_t>(conv.in_channels);
-  p.in_height = static_cast<size_t>(conv.in_height);
-  p.in_width = static_cast<size_t>(conv.in_width);
-  p.out_channels = static_cast<size_t>(conv.out_channels);
-  p.kernel_h = static_cast<size_t>(conv.kernel_h);
-  p.kernel_w = static_cast<size_t>(conv.kernel_w);
-  p.stride_h = static_cast<size_t>(conv.stride_h);
-  p.stride_w = static_cast<size_t>(conv.stride_w);
-  p.pad_top = static_cast<size_t>(conv.pad_top);
-  p.pad_bottom = static_cast<size_t>(conv.pad_bottom);
-  p.pad_left = static_cast<size_t>(conv.pad_left);
-  p.pad_right = static_cast<size_t>(conv.pad_right);
-  p.groups = static_cast<size_t>(conv.groups);
-  p.weight_format = runtime_format(conv.format);
-  return p;
-}
-
-// The runtime's view of a pool.
-lowbit_pool_params_t runtime_params(const Pool& pool) {
-  lowbit_pool_params_t p{};
-  p.channels = static_cast<size_t>(pool.channels);
-  p.in_height = static_cast<size_t>(pool.in_height);
-  p.in_width = static_cast<size_t>(pool.in_width);
-  p.kernel_h = static_cast<size_t>(pool.kernel_h);
-  p.kernel_w = static_cast<size_t>(pool.kernel_w);
-  p.stride_h = static_cast<size_t>(pool.stride_h);
-  p.stride_w = static_cast<size_t>(pool.stride_w);
-  p.pad_top = static_cast<size_t>(pool.pad_top);
-  p.pad_bottom = static_cast<size_t>(pool.pad_bottom);
-  p.pad_left = static_cast<size_t>(pool.pad_left);
-  p.pad_right = static_cast<size_t>(pool.pad_right);
-  return p;
-}
-
-}  // namespace
 
 bool fuses_with_next(const IntegerModel& model, size_t index) {
   if (index + 1 >= model.layers.size()) return false;
@@ -76,53 +25,9 @@ bool fuses_with_next(const IntegerModel& model, size_t index) {
 }
 
 int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
-  return std::visit(
-      OpVisitor{
-          [](const FullyConnected& fc) {
-            lowbit_fc_params_t params{};
-            params.batch = 1;
-            params.in_features = static_cast<size_t>(fc.in_features);
-            params.out_features = static_cast<size_t>(fc.out_features);
-            params.weight_format = runtime_format(fc.format);
-            return static_cast<int64_t>(lowbit_fc_scratch_size(&params));
-          },
-          [&](const Conv2d& conv) {
-            const lowbit_conv2d_params_t params = runtime_params(conv);
-            if (fused_pool == nullptr) {
-              return static_cast<int64_t>(lowbit_conv2d_scratch_size(&params));
-            }
-            const lowbit_pool_params_t pool = runtime_params(*fused_pool);
-            return static_cast<int64_t>(lowbit_conv2d_max_pool_scratch_size(&params, &pool));
-          },
-          // The pools, views, concat and add need no scratch of their own.
-          [](const Pool&) { return int64_t{0}; },
-          [](const Flatten&) { return int64_t{0}; },
-          [](const Slice&) { return int64_t{0}; },
-          [](const Concat&) { return int64_t{0}; },
-          [](const Add&) { return int64_t{0}; },
-          [](const ConvTranspose2d& up) {
-            lowbit_conv_transpose2d_params_t params{};
-            params.in_channels = static_cast<size_t>(up.in_channels);
-            params.in_height = static_cast<size_t>(up.in_height);
-            params.in_width = static_cast<size_t>(up.in_width);
-            params.out_channels = static_cast<size_t>(up.out_channels);
-            params.out_height = static_cast<size_t>(up.out_height);
-            params.out_width = static_cast<size_t>(up.out_width);
-            params.kernel_h = static_cast<size_t>(up.kernel_h);
-            params.kernel_w = static_cast<size_t>(up.kernel_w);
-            params.stride_h = static_cast<size_t>(up.stride_h);
-            params.stride_w = static_cast<size_t>(up.stride_w);
-            params.pad_top = static_cast<size_t>(up.pad_top);
-            params.pad_left = static_cast<size_t>(up.pad_left);
-            params.weight_format = runtime_format(up.format);
-            return static_cast<int64_t>(lowbit_conv_transpose2d_scratch_size(&params));
-          },
-          // Element-wise spiking and activation steps work in place on their buffers.
-          [](const LeakyRelu&) { return int64_t{0}; },
-          [](const Lif&) { return int64_t{0}; },
-          [](const TimeSum&) { return int64_t{0}; },
-      },
-      op);
+  return visit_op(op, [&](auto traits, const auto& o) {
+    return decltype(traits)::scratch_bytes(o, fused_pool);
+  });
 }
 
 int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Target& target) {
@@ -149,7 +54,7 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
     const Layer& layer = model.layers[static_cast<size_t>(i)];
     last_use[static_cast<size_t>(i)] = i;
     root[static_cast<size_t>(i)] =
-        is_view(layer.op)
+        op_is_view(layer.op)
             ? (layer.inputs[0] == kModelInput ? kModelInput
                                               : root[static_cast<size_t>(layer.inputs[0])])
             : i;
@@ -181,7 +86,7 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kArena, -1};
       continue;
     }
-    if (is_view(layer.op)) {
+    if (op_is_view(layer.op)) {
       const int producer = layer.inputs[0];
       BufferView view = producer == kModelInput ? BufferView{BufferKind::kModelInput, 0}
                                                 : plan.outputs[static_cast<size_t>(producer)];
@@ -193,7 +98,9 @@ MemoryPlan plan_memory(const IntegerModel& model, const std::vector<Shape>& shap
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kModelOutput, 0};
       continue;
     }
-    if (std::holds_alternative<TimeSum>(layer.op)) {
+    // The op that closes a sequence (a time sum) accumulates in the state, across steps.
+    if (visit_op(layer.op,
+                 [](auto traits, const auto&) { return decltype(traits)::kEndsSequence; })) {
       plan.outputs[static_cast<size_t>(i)] = {BufferKind::kState, 0};
       continue;
     }

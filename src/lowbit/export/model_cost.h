@@ -22,6 +22,8 @@ struct LayerCost {
   int64_t output_bytes = 0;  ///< int8 output elements (0 for flatten/slice views).
   /// Bytes kept between time steps (LIF membranes and pending resets, time sums); 0 otherwise.
   int64_t state_bytes = 0;
+  /// Alignment of the widest state member (LIF membranes: 2 or 4 bytes); 1 without state.
+  int64_t state_alignment = 1;
   bool per_step = false;  ///< Runs once per time step (a sequence model's per-step layer).
 
   /// Constant data of the layer: weights + biases + requantization parameters.

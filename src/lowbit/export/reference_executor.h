@@ -1,5 +1,7 @@
 // The C++ reference executor of an IntegerModel: the integer arithmetic of docs/runtime.md,
 // written independently of the C runtime, so the generated C can be checked against it exactly.
+// Each op's arithmetic is its OpTraits::run (export/ops/); this class runs the graph and the
+// time steps of a sequence model.
 #pragma once
 
 #include <cstdint>
@@ -9,24 +11,6 @@
 #include "lowbit/export/integer_model.h"
 
 namespace lowbit::exporter {
-
-/// Requantizes an accumulator: clamp(round_half_away(acc * multiplier / 2^(31 - shift)) + zp,
-/// act_min, act_max), exact in 64 bits.
-int8_t reference_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point,
-                            int32_t act_min, int32_t act_max);
-
-/// One element of an Add: clamp(round_half_away((a * multiplier_a + b * multiplier_b) *
-/// 2^(shift - 31)) + zero_point, act_min, act_max) for zero-point-free inputs a and b, exact.
-int8_t reference_add(int32_t a, int32_t b, const Add& add, int32_t zero_point);
-
-/// One LIF step of one neuron (docs/runtime.md, "Spiking operators"): updates the membrane and
-/// the pending reset from the current (the input code minus its zero point) with the layer's
-/// constants for the neuron's channel; returns the spike (0 or 1).
-int8_t reference_lif_step(int32_t current, const Lif& lif, int64_t channel, int64_t& membrane,
-                          uint8_t& pending_reset);
-
-/// Leaky ReLU of one int8 code with zero point `zero_point` (see LeakyRelu).
-int8_t reference_leaky_relu(int8_t x, int32_t zero_point, int32_t slope_q15);
 
 /// Runs a validated model on a whole batch of samples. A sequence model runs each sample from
 /// rest: its state is cleared, the per-step layers run on each of its time_steps frames, then the

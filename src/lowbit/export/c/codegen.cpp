@@ -8,11 +8,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lowbit/export/c/c_text.h"
 #include "lowbit/export/export_folder.h"
-#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/memory_plan.h"
-#include "lowbit/export/packing.h"
+#include "lowbit/export/ops/op_support.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::exporter {
@@ -21,37 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string upper(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
-}
+using c_text::buffer_expr;
+using c_text::upper;
 
 std::string real_text(double value) {
   char buffer[40];
   std::snprintf(buffer, sizeof(buffer), "%.9g", value);
   return buffer;
-}
-
-template <typename T>
-std::string c_array(const char* type, const std::string& name, const std::vector<T>& values,
-                    bool hex) {
-  std::ostringstream out;
-  out << "static const " << type << " " << name << "[" << values.size() << "] = {";
-  for (size_t i = 0; i < values.size(); ++i) {
-    out << (i % 16 == 0 ? "\n    " : " ");
-    if (hex) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "0x%02X", static_cast<unsigned>(values[i]));
-      out << buffer;
-    } else if (static_cast<int64_t>(values[i]) == INT32_MIN) {
-      out << "INT32_MIN";  // -2147483648 is not an int literal in C
-    } else {
-      out << static_cast<int64_t>(values[i]);
-    }
-    out << (i + 1 < values.size() ? "," : "");
-  }
-  out << "\n};\n";
-  return out.str();
 }
 
 std::string provenance_comment(const IntegerModel& model, const CodegenOptions& options,
@@ -67,90 +43,18 @@ std::string provenance_comment(const IntegerModel& model, const CodegenOptions& 
   return out.str();
 }
 
-// The C expression of layer `index`'s output buffer.
-std::string buffer_expr(const BufferView& view, size_t index) {
-  switch (view.kind) {
-    case BufferKind::kModelInput:
-      return "input + " + std::to_string(view.offset);
-    case BufferKind::kArena:
-      return "arena + " + std::to_string(view.offset);
-    case BufferKind::kModelOutput:
-      return "output";
-    case BufferKind::kState:
-      return "state->l" + std::to_string(index) + "_sum";
-  }
-  return "";
-}
-
-// The C expression of what `producer` outputs (the model input or a layer's buffer).
-std::string producer_expr(const MemoryPlan& plan, int producer) {
-  return producer == kModelInput ? std::string("input + 0")
-                                 : buffer_expr(plan.outputs[static_cast<size_t>(producer)],
-                                               static_cast<size_t>(producer));
-}
-
-// The members of a sequence model's state struct, widest first so that no padding falls
-// between them (model_cost's state_struct_bytes assumes this order).
+// The members of a sequence model's state struct: each stateful op's, widest first so that no
+// padding falls between them (model_cost's state_struct_bytes assumes this order).
 std::string state_members(const IntegerModel& model, const std::vector<Shape>& shapes) {
   std::ostringstream wide, narrow, bytes;
   for (size_t i = 0; i < model.layers.size(); ++i) {
-    const std::string l = "l" + std::to_string(i);
-    const std::string name = c_comment_safe(model.layers[i].name);
-    if (const auto* lif = std::get_if<Lif>(&model.layers[i].op)) {
-      const int64_t n = lif->channels * lif->plane;
-      (lif->membrane_bits == 32 ? wide : narrow)
-          << "  int" << lif->membrane_bits << "_t " << l << "_membrane[" << n
-          << "]; /**< Membranes of '" << name << "'. */\n";
-      if (lif->reset_delay) {
-        bytes << "  uint8_t " << l << "_reset[" << n << "]; /**< Pending resets of '" << name
-              << "'. */\n";
-      }
-    } else if (std::holds_alternative<TimeSum>(model.layers[i].op)) {
-      bytes << "  int8_t " << l << "_sum[" << shapes[i].size() << "]; /**< Spike counts of '"
-            << name << "'. */\n";
-    }
+    const CStateContext context{model, i, shapes, wide, narrow, bytes};
+    visit_op(model.layers[i].op, [&](auto traits, const auto& op) {
+      using Traits = decltype(traits);
+      if constexpr (Traits::kStateful) Traits::c_state_members(context, op);
+    });
   }
   return wide.str() + narrow.str() + bytes.str();
-}
-
-std::string requant_init(const std::string& symbol, const Requant& r, int32_t zero_point) {
-  std::ostringstream out;
-  out << "{" << symbol << "_multiplier, " << symbol << "_shift, " << r.multiplier.size() << ", "
-      << zero_point << ", " << r.act_min << ", " << r.act_max << "}";
-  return out.str();
-}
-
-std::string format_enum(WeightFormat format) {
-  return "LOWBIT_FORMAT_" + upper(format_name(format));
-}
-
-std::string layer_data(const std::string& symbol, const std::string& name, WeightFormat format,
-                       const std::vector<int8_t>& weights, int64_t rows, int64_t row_length,
-                       const std::vector<int32_t>& bias, const Requant& requant) {
-  std::string out;
-  out += c_array("uint8_t", symbol + "_weights",
-                 pack_weights(format, weights, rows, row_length, name), true);
-  if (!bias.empty()) out += c_array("int32_t", symbol + "_bias", bias, false);
-  out += c_array("int32_t", symbol + "_multiplier", requant.multiplier, false);
-  out += c_array("int32_t", symbol + "_shift", requant.shift, false);
-  return out;
-}
-
-const char* op_name(const Op& op) {
-  return std::visit(OpVisitor{
-                        [](const FullyConnected&) { return "fully_connected"; },
-                        [](const Conv2d&) { return "conv2d"; },
-                        [](const Pool& pool) { return pool.average ? "avg_pool" : "max_pool"; },
-                        [](const Flatten&) { return "flatten"; },
-                        [](const Slice&) { return "slice"; },
-                        [](const Concat&) { return "concat"; },
-                        [](const Add&) { return "add"; },
-                        [](const ConvTranspose2d&) { return "conv_transpose2d"; },
-                        [](const LeakyRelu&) { return "leaky_relu"; },
-                        [](const Lif&) { return "lif"; },
-                        [](const TimeSum&) { return "time_sum"; },
-                    },
-                    op);
 }
 
 }  // namespace
@@ -269,173 +173,17 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
     const Layer& layer = model.layers[i];
     const std::string symbol = p + "_l" + std::to_string(i);
     std::ostringstream& body = per_step[i] ? step_body : once_body;
-    const std::string input_expr = producer_expr(plan, layer.inputs[0]);
+    const std::string input_expr = c_text::producer_expr(plan, layer.inputs[0]);
     const std::string out = buffer_expr(plan.outputs[i], i);
     const int32_t in_zp = input_zero_point_of(model, layer.inputs[0]);
-    body << "  /* Layer " << i << " '" << c_comment_safe(layer.name) << "': " << op_name(layer.op)
+    body << "  /* Layer " << i << " '" << c_comment_safe(layer.name) << "': " << op_c_name(layer.op)
          << ", output " << shape_text(shapes[i]) << ". */\n";
-    // Each op type emits its data and call (true) or is a view with no code (false); std::visit
-    // makes every op type handled here.
-    const bool emits_call = std::visit(
-        OpVisitor{
-            [&](const FullyConnected& fc) {
-              data << "/* Layer " << i << " '" << c_comment_safe(layer.name)
-                   << "': " << fc.in_features << " -> " << fc.out_features << ", "
-                   << format_name(fc.format) << ". */\n";
-              if (mcu_index[i] != SIZE_MAX) {
-                data << mcu_fc_data(mcu_layers, mcu_index[i], symbol) << "\n";
-                body << "  lowbit_mcu_fc_run(&" << symbol << "_layer, " << input_expr << ", " << out
-                     << ", arena + " << plan.arena_bytes << ");\n\n";
-                return false;
-              }
-              data << layer_data(symbol, layer.name, fc.format, fc.weights, fc.out_features,
-                                 fc.in_features, fc.bias, fc.requant);
-              data << "static const lowbit_fc_params_t " << symbol << "_params = {1, "
-                   << fc.in_features << ", " << fc.out_features << ", " << in_zp << ", "
-                   << format_enum(fc.format) << ", "
-                   << requant_init(symbol, fc.requant, layer.output_zero_point) << "};\n\n";
-              body << "  status = lowbit_fully_connected_s8(&" << symbol << "_params, "
-                   << input_expr << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
-                   << (fc.bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
-                   << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes
-                   << ");\n";
-              return true;
-            },
-            [&](const Conv2d& conv) {
-              data << "/* Layer " << i << " '" << c_comment_safe(layer.name) << "': conv "
-                   << conv.kernel_h << "x" << conv.kernel_w << ", " << conv.in_channels << " -> "
-                   << conv.out_channels << " channels, groups " << conv.groups << ", "
-                   << format_name(conv.format) << ". */\n"
-                   << layer_data(symbol, layer.name, conv.format, conv.weights, conv.out_channels,
-                                 conv.row_length(), conv.bias, conv.requant);
-              data << "static const lowbit_conv2d_params_t " << symbol << "_params = {"
-                   << conv.in_channels << ", " << conv.in_height << ", " << conv.in_width << ", "
-                   << conv.out_channels << ", " << conv.kernel_h << ", " << conv.kernel_w << ", "
-                   << conv.stride_h << ", " << conv.stride_w << ", " << conv.pad_top << ", "
-                   << conv.pad_bottom << ", " << conv.pad_left << ", " << conv.pad_right << ", "
-                   << conv.groups << ", " << in_zp << ", " << format_enum(conv.format) << ", "
-                   << requant_init(symbol, conv.requant, layer.output_zero_point) << "};\n\n";
-              const std::string bias = conv.bias.empty() ? std::string("NULL") : symbol + "_bias";
-              if (plan.fused_with_next[i]) {
-                // The max pool after it is computed here (its params are emitted with its own
-                // layer).
-                body << "  status = lowbit_conv2d_max_pool_s8(&" << symbol << "_params, &" << p
-                     << "_l" << i + 1 << "_params, " << input_expr << ", " << symbol
-                     << "_weights, sizeof(" << symbol << "_weights), " << bias << ", "
-                     << buffer_expr(plan.outputs[i + 1], i + 1) << ", arena + " << plan.arena_bytes
-                     << ", " << plan.kernel_scratch_bytes << ");\n";
-              } else {
-                body << "  status = lowbit_conv2d_s8(&" << symbol << "_params, " << input_expr
-                     << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), " << bias
-                     << ", " << out << ", arena + " << plan.arena_bytes << ", "
-                     << plan.kernel_scratch_bytes << ");\n";
-              }
-              return true;
-            },
-            [&](const Pool& pool) {
-              data << "static const lowbit_pool_params_t " << symbol << "_params = {"
-                   << pool.channels << ", " << pool.in_height << ", " << pool.in_width << ", "
-                   << pool.kernel_h << ", " << pool.kernel_w << ", " << pool.stride_h << ", "
-                   << pool.stride_w << ", " << pool.pad_top << ", " << pool.pad_bottom << ", "
-                   << pool.pad_left << ", " << pool.pad_right << "};\n\n";
-              if (i > 0 && plan.fused_with_next[i - 1]) {
-                body << "  /* Computed by layer " << i - 1
-                     << "'s lowbit_conv2d_max_pool_s8. */\n\n";
-                return false;
-              }
-              body << "  status = " << (pool.average ? "lowbit_avg_pool_s8" : "lowbit_max_pool_s8")
-                   << "(&" << symbol << "_params, " << input_expr << ", " << out << ");\n";
-              return true;
-            },
-            [&](const Concat& cat) {
-              body << "  {\n    const lowbit_concat_input_t parts[" << layer.inputs.size()
-                   << "] = {\n";
-              for (size_t k = 0; k < layer.inputs.size(); ++k) {
-                const int producer = layer.inputs[k];
-                const std::string source = producer_expr(plan, producer);
-                const int64_t length = producer == kModelInput
-                                           ? model.input_shape.size()
-                                           : shapes[static_cast<size_t>(producer)].size();
-                body << "        {" << source << ", " << length << ", "
-                     << input_zero_point_of(model, producer) << ", " << cat.inputs[k].multiplier
-                     << ", " << cat.inputs[k].shift << "}"
-                     << (k + 1 < layer.inputs.size() ? "," : "") << "\n";
-              }
-              body << "    };\n    status = lowbit_concat_s8(parts, " << layer.inputs.size() << ", "
-                   << layer.output_zero_point << ", " << out << ", " << shapes[i].size()
-                   << ");\n  }\n";
-              return true;
-            },
-            [&](const Add& add) {
-              const int producer_b = layer.inputs[1];
-              const std::string input_b = producer_expr(plan, producer_b);
-              data << "static const lowbit_add_params_t " << symbol << "_params = {" << in_zp
-                   << ", " << input_zero_point_of(model, producer_b) << ", " << add.multiplier_a
-                   << ", " << add.multiplier_b << ", " << add.shift << ", "
-                   << layer.output_zero_point << ", " << add.act_min << ", " << add.act_max
-                   << "};\n\n";
-              body << "  status = lowbit_add_s8(&" << symbol << "_params, " << input_expr << ", "
-                   << input_b << ", " << out << ", " << shapes[i].size() << ");\n";
-              return true;
-            },
-            [&](const Flatten&) {
-              body << "  /* A view of its input: no code. */\n\n";
-              return false;
-            },
-            [&](const Slice&) {
-              body << "  /* A view of its input: no code. */\n\n";
-              return false;
-            },
-            [&](const ConvTranspose2d& up) {
-              data << "/* Layer " << i << " '" << c_comment_safe(layer.name)
-                   << "': transposed conv " << up.kernel_h << "x" << up.kernel_w << " stride "
-                   << up.stride_h << "x" << up.stride_w << ", " << up.in_channels << " -> "
-                   << up.out_channels << " channels, " << format_name(up.format) << ". */\n"
-                   << layer_data(symbol, layer.name, up.format, up.weights, up.out_channels,
-                                 up.row_length(), up.bias, up.requant);
-              data << "static const lowbit_conv_transpose2d_params_t " << symbol << "_params = {"
-                   << up.in_channels << ", " << up.in_height << ", " << up.in_width << ", "
-                   << up.out_channels << ", " << up.out_height << ", " << up.out_width << ", "
-                   << up.kernel_h << ", " << up.kernel_w << ", " << up.stride_h << ", "
-                   << up.stride_w << ", " << up.pad_top << ", " << up.pad_left << ", " << in_zp
-                   << ", " << format_enum(up.format) << ", "
-                   << requant_init(symbol, up.requant, layer.output_zero_point) << "};\n\n";
-              body << "  status = lowbit_conv_transpose2d_s8(&" << symbol << "_params, "
-                   << input_expr << ", " << symbol << "_weights, sizeof(" << symbol << "_weights), "
-                   << (up.bias.empty() ? std::string("NULL") : symbol + "_bias") << ", " << out
-                   << ", arena + " << plan.arena_bytes << ", " << plan.kernel_scratch_bytes
-                   << ");\n";
-              return true;
-            },
-            [&](const LeakyRelu& leaky) {
-              body << "  status = lowbit_leaky_relu_s8(" << input_expr << ", " << in_zp << ", "
-                   << leaky.slope_q15 << ", " << out << ", " << shapes[i].size() << ");\n";
-              return true;
-            },
-            [&](const Lif& lif) {
-              data << c_array("int32_t", symbol + "_threshold", lif.threshold, false);
-              if (lif.leak_shift == 0) {
-                data << c_array("int32_t", symbol + "_beta_q15", lif.beta_q15, false);
-              }
-              data << "static const lowbit_lif_params_t " << symbol << "_params = {" << lif.channels
-                   << ", " << lif.plane << ", " << in_zp << ", " << symbol << "_threshold, "
-                   << (lif.leak_shift == 0 ? symbol + "_beta_q15" : std::string("NULL")) << ", "
-                   << lif.threshold.size() << ", " << lif.leak_shift << ", LOWBIT_LIF_RESET_"
-                   << upper(lif_reset_name(lif.reset)) << ", " << (lif.reset_delay ? 1 : 0) << ", "
-                   << lif.membrane_bits << "};\n\n";
-              const std::string l = "state->l" + std::to_string(i);
-              body << "  status = lowbit_lif_step_s8(&" << symbol << "_params, " << input_expr
-                   << ", " << l << "_membrane, " << (lif.reset_delay ? l + "_reset" : "NULL")
-                   << ", " << out << ");\n";
-              return true;
-            },
-            [&](const TimeSum&) {
-              body << "  status = lowbit_time_sum_s8(" << input_expr << ", " << in_zp << ", " << out
-                   << ", " << shapes[i].size() << ");\n";
-              return true;
-            },
-        },
-        layer.op);
+    // Each op emits its data and call (true) or is a view or fused call with no status (false).
+    const CEmitContext context{model, i,     shapes,     plan,         p,    symbol, input_expr,
+                               out,   in_zp, mcu_layers, mcu_index[i], data, body};
+    const bool emits_call = visit_op(layer.op, [&](auto traits, const auto& op) {
+      return decltype(traits)::emit_c(context, op);
+    });
     if (!emits_call) continue;
     body << "  if (status != LOWBIT_OK) return status;\n\n";
   }
@@ -500,9 +248,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
   const ModelCost cost = model_cost(model, target);
   const MemoryPlan plan = plan_memory(model, shapes, target);
   using nlohmann::json;
-  const auto shape_json = [](const Shape& s) {
-    return json::array({s.channels, s.height, s.width});
-  };
+  const auto shape_json = [](const Shape& s) { return ops::shape_json(s); };
   json layers = json::array();
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Layer& layer = model.layers[i];
@@ -510,7 +256,7 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
     json j;
     j["index"] = i;
     j["name"] = layer.name;
-    j["op"] = op_name(layer.op);
+    j["op"] = op_c_name(layer.op);
     j["inputs"] = layer.inputs;
     j["output_shape"] = shape_json(shapes[i]);
     j["output_scale"] = layer.output_scale;
@@ -533,82 +279,9 @@ nlohmann::json model_json(const IntegerModel& model, const CodegenOptions& optio
                             : view.kind == BufferKind::kState      ? "state"
                                                                    : "output"},
                    {"offset", view.offset}};
-    const auto add_weights = [&](WeightFormat format, const std::vector<int32_t>& bias,
-                                 const Requant& requant, Activation activation,
-                                 const std::vector<double>& weight_scales) {
-      j["format"] = format_name(format);
-      j["bits"] = format_bits(format);
-      j["weight_scales"] = weight_scales;
-      j["bias"] = bias;
-      j["multiplier"] = requant.multiplier;
-      j["shift"] = requant.shift;
-      j["per_channel"] = requant.multiplier.size() > 1;
-      j["activation"] = activation_name(activation);
-      j["act_min"] = requant.act_min;
-      j["act_max"] = requant.act_max;
-    };
-    std::visit(
-        OpVisitor{
-            [&](const FullyConnected& fc) {
-              j["in_features"] = fc.in_features;
-              j["out_features"] = fc.out_features;
-              add_weights(fc.format, fc.bias, fc.requant, fc.activation, fc.weight_scales);
-              const bool mcu = target.family == KernelFamily::kMcu && mcu_fc_supported(model, i);
-              j["kernel"] = mcu ? "mcu_column" : "runtime";
-              if (mcu) j["skip"] = value_floor(model, layer.inputs[0]);
-            },
-            [&](const Conv2d& conv) {
-              j["input_shape"] = shape_json({conv.in_channels, conv.in_height, conv.in_width});
-              j["kernel"] = {conv.kernel_h, conv.kernel_w};
-              j["stride"] = {conv.stride_h, conv.stride_w};
-              j["padding"] = {conv.pad_top, conv.pad_bottom, conv.pad_left, conv.pad_right};
-              j["groups"] = conv.groups;
-              add_weights(conv.format, conv.bias, conv.requant, conv.activation,
-                          conv.weight_scales);
-            },
-            [&](const Pool& pool) {
-              j["input_shape"] = shape_json({pool.channels, pool.in_height, pool.in_width});
-              j["kernel"] = {pool.kernel_h, pool.kernel_w};
-              j["stride"] = {pool.stride_h, pool.stride_w};
-              j["padding"] = {pool.pad_top, pool.pad_bottom, pool.pad_left, pool.pad_right};
-            },
-            [&](const Flatten&) {},
-            [&](const Slice& slice) {
-              j["offset"] = slice.offset;
-              j["length"] = slice.length;
-            },
-            [&](const Concat& cat) {
-              json parts = json::array();
-              for (const ConcatInput& part : cat.inputs) {
-                parts.push_back({{"multiplier", part.multiplier}, {"shift", part.shift}});
-              }
-              j["rescale"] = parts;
-            },
-            [&](const Add& add) {
-              j["rescale"] = {{{"multiplier", add.multiplier_a}, {"shift", add.shift}},
-                              {{"multiplier", add.multiplier_b}, {"shift", add.shift}}};
-              j["clamp"] = {add.act_min, add.act_max};
-              j["activation"] = activation_name(add.activation);
-            },
-            [&](const ConvTranspose2d& up) {
-              j["input_shape"] = shape_json({up.in_channels, up.in_height, up.in_width});
-              j["kernel"] = {up.kernel_h, up.kernel_w};
-              j["stride"] = {up.stride_h, up.stride_w};
-              j["padding"] = {up.pad_top, up.pad_left};
-              add_weights(up.format, up.bias, up.requant, up.activation, up.weight_scales);
-            },
-            [&](const LeakyRelu& leaky) { j["slope_q15"] = leaky.slope_q15; },
-            [&](const Lif& lif) {
-              j["threshold"] = lif.threshold;
-              if (lif.leak_shift == 0) j["beta_q15"] = lif.beta_q15;
-              j["leak_shift"] = lif.leak_shift;
-              j["membrane_bits"] = lif.membrane_bits;
-              j["reset"] = lif_reset_name(lif.reset);
-              j["reset_delay"] = lif.reset_delay;
-            },
-            [&](const TimeSum&) { j["time_steps"] = model.time_steps; },
-        },
-        layer.op);
+    const JsonContext context{model, i, target};
+    visit_op(layer.op,
+             [&](auto traits, const auto& op) { decltype(traits)::describe(context, op, j); });
     layers.push_back(j);
   }
   const Layer& last = model.layers.back();

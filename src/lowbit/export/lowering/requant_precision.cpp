@@ -17,23 +17,6 @@ int64_t bound_for(const std::vector<int64_t>& bounds, size_t count, size_t c) {
 
 }  // namespace
 
-int32_t value_floor(const IntegerModel& model, int producer) {
-  while (producer != kModelInput) {
-    const Layer& layer = model.layers[static_cast<size_t>(producer)];
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) return fc->requant.act_min;
-    if (const auto* conv = std::get_if<Conv2d>(&layer.op)) return conv->requant.act_min;
-    if (std::holds_alternative<Concat>(layer.op)) return -128;
-    if (const auto* add = std::get_if<Add>(&layer.op)) return add->act_min;
-    if (const auto* up = std::get_if<ConvTranspose2d>(&layer.op)) return up->requant.act_min;
-    if (std::holds_alternative<Lif>(layer.op)) return 0;  // spikes are 0 or 1
-    if (std::holds_alternative<TimeSum>(layer.op)) return -128;
-    // Pools, flatten, slice and leaky ReLU keep their input's values (max, average and a
-    // negative slope below 1 stay within them).
-    producer = layer.inputs[0];
-  }
-  return -128;
-}
-
 std::vector<int64_t> accumulator_bounds(const IntegerModel& model, size_t index) {
   const Layer& layer = model.layers[index];
   const auto& fc = std::get<FullyConnected>(layer.op);

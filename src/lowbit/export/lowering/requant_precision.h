@@ -10,11 +10,6 @@
 
 namespace lowbit::exporter {
 
-/// The smallest int8 value the output of `producer` (a layer index or kModelInput) can hold: the
-/// clamp minimum of a fully connected or conv2d layer, followed through pools and views; -128 for
-/// the model input and concatenations. MCU kernels skip inputs at this value.
-int32_t value_floor(const IntegerModel& model, int producer);
-
 /// For each output of fully connected layer `index`: a bound of |bias + sum_i (x_i - zp) w_i|
 /// over all inputs x in [value_floor, 127] (exact in int64).
 std::vector<int64_t> accumulator_bounds(const IntegerModel& model, size_t index);

@@ -37,32 +37,11 @@ void nudge_requant(IntegerModel& model, int direction) {
     multiplier =
         static_cast<int32_t>(std::clamp<int64_t>(moved, 1, std::numeric_limits<int32_t>::max()));
   };
-  std::visit(OpVisitor{
-                 [&](FullyConnected& fc) {
-                   for (int32_t& m : fc.requant.multiplier) nudge(m);
-                 },
-                 [&](Conv2d& conv) {
-                   for (int32_t& m : conv.requant.multiplier) nudge(m);
-                 },
-                 [](Pool&) {},
-                 [](Flatten&) {},
-                 [](Slice&) {},
-                 [&](Concat& cat) {
-                   for (ConcatInput& input : cat.inputs) nudge(input.multiplier);
-                 },
-                 [&](Add& add) {
-                   nudge(add.multiplier_a);
-                   nudge(add.multiplier_b);
-                 },
-                 [&](ConvTranspose2d& up) {
-                   for (int32_t& m : up.requant.multiplier) nudge(m);
-                 },
-                 // No requantization: the ONNX backends refuse these ops before this point.
-                 [](LeakyRelu&) {},
-                 [](Lif&) {},
-                 [](TimeSum&) {},
-             },
-             model.layers.back().op);
+  std::visit(
+      [&](auto& op) {
+        for (int32_t* m : OpTraits<std::decay_t<decltype(op)>>::multipliers(op)) nudge(*m);
+      },
+      model.layers.back().op);
 }
 
 // Whether each output of an average pool is an exact .5 of the mean of its window's codes.

@@ -35,15 +35,14 @@ std::vector<double> pick_scales(const IntegerModel& model, const Layer& layer,
 
 }  // namespace
 
-// QDQ and QONNX compute an Add in float and round half to even; the integer add rounds its exact
-// int64 sum half away from zero, so the two are not bit-exact and the ONNX backends refuse it.
 void onnx_refuse(const Layer& layer) {
+  const char* reason =
+      visit_op(layer.op, [](auto traits, const auto&) { return decltype(traits)::onnx_refusal(); });
   const std::string why =
-      std::holds_alternative<Add>(layer.op)
-          ? "the residual add is not supported by the ONNX backends (a float Add between "
-            "DequantizeLinear/QuantizeLinear is not bit-exact with the integer add)"
-          : std::string("the ") + op_table_name(layer.op) +
-                " op (decoders and spiking sequence models) is not written by the ONNX backends";
+      reason != nullptr ? std::string(reason)
+                        : std::string("the ") + op_table_name(layer.op) +
+                              " op (decoders and spiking sequence models) is not written by the "
+                              "ONNX backends";
   throw std::invalid_argument("onnx: layer '" + layer.name + "': " + why +
                               "; export it with --format c");
 }
@@ -71,20 +70,10 @@ std::vector<int64_t> onnx_dims(const Shape& shape, int rank) {
 }
 
 bool onnx_layer_computes(const Layer& layer) {
-  return std::visit(OpVisitor{
-                        [](const FullyConnected&) { return true; },
-                        [](const Conv2d&) { return true; },
-                        [](const Pool&) { return true; },
-                        [](const Flatten&) { return false; },
-                        [](const Slice&) { return false; },
-                        [](const Concat&) { return true; },
-                        [&](const Add&) -> bool { onnx_refuse(layer); },
-                        [&](const ConvTranspose2d&) -> bool { onnx_refuse(layer); },
-                        [&](const LeakyRelu&) -> bool { onnx_refuse(layer); },
-                        [&](const Lif&) -> bool { onnx_refuse(layer); },
-                        [&](const TimeSum&) -> bool { onnx_refuse(layer); },
-                    },
-                    layer.op);
+  return visit_op(layer.op, [&](auto traits, const auto&) {
+    if (!decltype(traits)::kOnnx) onnx_refuse(layer);
+    return !decltype(traits)::kView;
+  });
 }
 
 OnnxRanks onnx_ranks(const IntegerModel& model) {
@@ -113,11 +102,7 @@ OnnxRanks onnx_ranks(const IntegerModel& model) {
                                       }
                                       return 4;
                                     },
-                                    [&](const Add&) -> int { onnx_refuse(layer); },
-                                    [&](const ConvTranspose2d&) -> int { onnx_refuse(layer); },
-                                    [&](const LeakyRelu&) -> int { onnx_refuse(layer); },
-                                    [&](const Lif&) -> int { onnx_refuse(layer); },
-                                    [&](const TimeSum&) -> int { onnx_refuse(layer); },
+                                    [&](const auto& op) -> int { onnx_unwritten(layer, op); },
                                 },
                                 layer.op);
     ranks.layers.push_back(rank);

@@ -25,10 +25,19 @@ struct OnnxRanks {
   std::vector<int> layers;  ///< Rank of each layer's output.
 };
 
-/// Throws the ONNX backends' std::invalid_argument for an op they do not write, naming the layer
-/// and why: the residual add (a float Add between DequantizeLinear and QuantizeLinear is not
-/// bit-exact with the integer add), and the decoder and spiking ops of sequence models.
+/// Throws the ONNX backends' std::invalid_argument for an op they do not write (OpTraits::kOnnx
+/// false), naming the layer and why (OpTraits::onnx_refusal, or: decoders and spiking sequence
+/// models are exported as C).
 [[noreturn]] void onnx_refuse(const Layer& layer);
+
+/// The handler of an ONNX writer's std::visit for every op it does not write: refuses the layer.
+/// An op that declares kOnnx but has no handler of its own in a writer does not compile.
+template <class T>
+[[noreturn]] void onnx_unwritten(const Layer& layer, const T&) {
+  static_assert(!OpTraits<T>::kOnnx,
+                "an op the ONNX backends write (OpTraits::kOnnx) needs a handler in each writer");
+  onnx_refuse(layer);
+}
 
 /// The ranks of a validated model.
 OnnxRanks onnx_ranks(const IntegerModel& model);

@@ -334,11 +334,7 @@ class QdqWriter {
               g_.add_node("Concat", layer.name, parts, {joined}, {attr_int("axis", 1)});
               quantize(joined, out, layer.name + "_quantize");
             },
-            [&](const Add&) { onnx_refuse(layer); },
-            [&](const ConvTranspose2d&) { onnx_refuse(layer); },
-            [&](const LeakyRelu&) { onnx_refuse(layer); },
-            [&](const Lif&) { onnx_refuse(layer); },
-            [&](const TimeSum&) { onnx_refuse(layer); },
+            [&](const auto& op) { onnx_unwritten(layer, op); },
         },
         layer.op);
     return out;

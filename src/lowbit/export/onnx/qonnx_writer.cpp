@@ -351,11 +351,7 @@ class QonnxWriter {
               out.quant = qonnx_activation_quant(layer.output_zero_point, -128, 127);
               quant(joined, out, layer.name + "_quant");
             },
-            [&](const Add&) { onnx_refuse(layer); },
-            [&](const ConvTranspose2d&) { onnx_refuse(layer); },
-            [&](const LeakyRelu&) { onnx_refuse(layer); },
-            [&](const Lif&) { onnx_refuse(layer); },
-            [&](const TimeSum&) { onnx_refuse(layer); },
+            [&](const auto& op) { onnx_unwritten(layer, op); },
         },
         layer.op);
     return out;
