@@ -293,6 +293,50 @@ lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, cons
                                           const int32_t* bias, int8_t* output, void* scratch,
                                           size_t scratch_size);
 
+/** Fully connected layer with a per-sample power-of-two output scale (BitNetMCU's ReLUNorm). */
+typedef struct {
+  size_t in_features;            /**< Inputs, >= 1. */
+  size_t out_features;           /**< Outputs, >= 1 (= weight rows). */
+  int32_t input_zero_point;      /**< Input zero point in [-128, 127]. */
+  lowbit_format_t weight_format; /**< Format of the packed [out_features][in_features] weights. */
+  int32_t code_max;              /**< Largest output code, 1..127 (127 for 8-bit codes). */
+  int32_t relu;                  /**< 1: outputs 0..code_max; 0: -code_max..code_max. */
+} lowbit_fc_dynshift_params_t;
+
+/**
+ * @brief Scratch bytes of ::lowbit_fc_dynshift_s8: the int32 sums, 4 * out_features, plus
+ *        LOWBIT_SCRATCH_SLACK.
+ * @param[in] params Layer parameters.
+ * @return The size in bytes, or 0 if params is NULL or invalid.
+ */
+size_t lowbit_fc_dynshift_scratch_size(const lowbit_fc_dynshift_params_t* params);
+
+/**
+ * @brief Fully connected layer normalised per sample by a shift: with
+ *        acc[o] = sat32(bias[o] + sum_i (in[i] - zp) w[o][i]) and m the largest acc (relu) or
+ *        |acc| (signed), shift = the smallest integer s with m < (code_max + 1) * 2^s (0 when
+ *        m is 0; negative, a left shift, when m is small), and
+ *        output[o] = clamp(floor((acc[o] + 2^s / 2) / 2^s), relu ? 0 : -code_max, code_max)
+ *        (acc[o] * 2^-s for s <= 0). The largest output of a sample with m > 0 is thus in
+ *        [(code_max + 1) / 2, code_max]; the output's real scale is 2^shift times the
+ *        accumulator's: the sample's own. This is the dynshift quantizer's rule.
+ * @param[in]  params       Layer parameters; must not be NULL.
+ * @param[in]  input        int8 [in_features].
+ * @param[in]  weights      Packed [out_features][in_features] (see ::lowbit_pack_weights).
+ * @param[in]  weights_size Must equal lowbit_packed_size(format, out_features, in_features).
+ * @param[in]  bias         int32 [out_features], or NULL for no bias.
+ * @param[out] output       int8 [out_features]; must not overlap input or scratch.
+ * @param[out] shift_out    Receives the shift (-31..31), or NULL.
+ * @param[out] scratch      At least lowbit_fc_dynshift_scratch_size() bytes, any alignment.
+ * @param[in]  scratch_size Size of scratch in bytes.
+ * @return LOWBIT_OK, LOWBIT_ERR_ARG, LOWBIT_ERR_FORMAT, LOWBIT_ERR_RANGE (zero point, code_max,
+ *         relu) or LOWBIT_ERR_BUFFER (weights_size, scratch).
+ */
+lowbit_status_t lowbit_fc_dynshift_s8(const lowbit_fc_dynshift_params_t* params,
+                                      const int8_t* input, const uint8_t* weights,
+                                      size_t weights_size, const int32_t* bias, int8_t* output,
+                                      int8_t* shift_out, void* scratch, size_t scratch_size);
+
 /** 2-D convolution parameters (CHW, batch 1, grouped; groups == in_channels is depthwise). */
 typedef struct {
   size_t in_channels;            /**< Input channels, >= 1, divisible by groups. */

@@ -5,6 +5,7 @@
 // folded into the requantization at export at 2 and 8 bits.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -106,6 +107,45 @@ TEST_P(EndToEnd, TrainExportBuildRunHasZeroMismatches) {
   if (model == "cnn_mcu" && (bits == 1 || bits == 4)) {
     EXPECT_NE(t.out.find("folded 2 batch norm(s)"), std::string::npos) << t.out;
   }
+}
+
+// BitNetMCU's recipe: a bias-free MLP normalised per sample by dynshift (hidden layers and
+// logits) exports as lowbit_fc_dynshift_s8 calls without requantization constants.
+TEST_F(EndToEnd, DynshiftMlpTrainsExportsAndVerifies) {
+  const std::string run = *dir_ / "mlp_dynshift";
+  util::write_text_atomically(
+      run + ".yaml",
+      "output: " + run + "\ndata: {source: csv, train: " + dir_->path() +
+          "/plane.csv, label_column: label}\n"
+          "model: {type: mlp, widths: [7, 3], bias: false}\n"
+          "stages:\n  - name: q\n    epochs: 2\n    batch_size: 16\n"
+          "    optimizer: {type: adam, lr: 0.01}\n    quantization:\n"
+          "      weights: \"sym:bits=4\"\n      activations: \"dynshift\"\n      layers:\n"
+          "        - {match: fc1, inputs: \"uniform:bits=8\"}\n"
+          "        - {match: fc3, outputs: \"dynshift:signed=1\"}\n");
+  const auto t = run_lowbit("train '" + run + ".yaml'");
+  ASSERT_EQ(t.code, 0) << t.err << t.out;
+  const auto e = run_lowbit("export '" + run + "' --stage q --out '" + run + "_export'");
+  ASSERT_EQ(e.code, 0) << e.err << e.out;
+  const std::string c = util::read_file(run + "_export/model.c");
+  EXPECT_EQ(c.find("lowbit_fully_connected_s8"), std::string::npos) << c;
+  size_t calls = 0;
+  for (size_t at = c.find("lowbit_fc_dynshift_s8("); at != std::string::npos;
+       at = c.find("lowbit_fc_dynshift_s8(", at + 1)) {
+    ++calls;
+  }
+  EXPECT_EQ(calls, 3u) << c;
+  const std::string json = util::read_file(run + "_export/model.json");
+  EXPECT_NE(json.find("\"fc_dynshift\""), std::string::npos) << json;
+  const auto v = run_lowbit("verify '" + run + "_export' --run '" + run + "'");
+  ASSERT_EQ(v.code, 0) << v.err << v.out;
+  EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of "), std::string::npos) << v.out;
+  // ONNX has no per-sample shift: refused naming the layer, nothing written.
+  const auto o = run_lowbit("export '" + run + "' --stage q --format qdq --out '" + run + "_onnx'");
+  EXPECT_NE(o.code, 0) << o.out;
+  EXPECT_NE(o.err.find("fc1"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("dynshift"), std::string::npos) << o.err;
+  EXPECT_FALSE(std::filesystem::exists(run + "_onnx"));
 }
 
 INSTANTIATE_TEST_SUITE_P(ModelsAndWidths, EndToEnd,

@@ -1025,6 +1025,74 @@ def gen_leaky_relu(em, rng):
     em.raw("};")
 
 
+def fc_dynshift(x, zp_in, w_rows, bias, code_max, relu):
+    """BitNetMCU's ReLUNorm as the dynshift quantizer defines it: the sums; the smallest integer
+    shift s with max < (code_max + 1) * 2^s (0 for max 0; negative, a left shift, for small
+    sums); round half up (floor of (acc + half) / 2^s) or acc * 2^-s; clamp. Returns
+    (outputs, shift)."""
+    accs = [saturate_i32((bias[o] if bias is not None else 0) +
+                         sum((xi - zp_in) * wi for xi, wi in zip(x, w)))
+            for o, w in enumerate(w_rows)]
+    largest = max(max(accs), 0) if relu else max(abs(a) for a in accs)
+    shift = 0
+    if largest > 0:
+        # Exact rationals: the defining inequality, not the C code's loops.
+        while Fraction(largest) >= (code_max + 1) * Fraction(2) ** shift:
+            shift += 1
+        while Fraction(largest) < (code_max + 1) * Fraction(2) ** (shift - 1):
+            shift -= 1
+    low = 0 if relu else -code_max
+
+    def scaled(a):
+        return (a + ((1 << shift) >> 1)) // (1 << shift) if shift > 0 else a * (1 << -shift)
+    out = [min(max(scaled(a), low), code_max) for a in accs]
+    return out, shift
+
+
+def gen_fc_dynshift(em, rng):
+    cases = []
+    for fname, fenum, bits, enc in FORMATS:
+        for relu in (1, 0):
+            nin, nout = rng.randint(1, 70), rng.randint(1, 12)
+            zp = rng.randint(-128, 127)
+            cases.append((f"{fname} relu {relu}", fenum, bits, enc, nin, nout, zp, 127, relu,
+                          rng.random() < 0.5, "random"))
+    # Small sums (a left shift spreads them to the top half of the codes), ties to round up, a
+    # 2-bit code range and a layer whose sums are all negative (relu: all outputs 0, shift 0).
+    cases.append(("small sums left shift", "LOWBIT_FORMAT_BINARY", 1, "odd", 3, 4, 0, 127, 1,
+                  False, "small"))
+    cases.append(("small signed sums", "LOWBIT_FORMAT_INT4", 4, "twos", 5, 6, 0, 63, 0,
+                  False, "small"))
+    cases.append(("code_max 1 signed", "LOWBIT_FORMAT_INT4", 4, "twos", 9, 5, 3, 1, 0, True,
+                  "random"))
+    cases.append(("all negative relu", "LOWBIT_FORMAT_INT8", 8, "twos", 6, 3, -128, 127, 1,
+                  False, "negative"))
+    rows_out = []
+    for k, (name, fenum, bits, enc, nin, nout, zp, code_max, relu, with_bias, kind) in \
+            enumerate(cases):
+        w = [random_codes(rng, bits, enc, nin) for _ in range(nout)]
+        if kind == "small":
+            x = [1] * nin
+            w[0] = [1] * nin  # the largest sum is nin: a left shift by several bits
+        elif kind == "negative":
+            x = [127] * nin
+            w = [[-1 - (j % 100) for j in range(nin)] for _ in range(nout)]
+        else:
+            x = [rng.randint(-128, 127) for _ in range(nin)]
+        bias = [rng.randint(-40000, 40000) for _ in range(nout)] if with_bias else None
+        out, shift = fc_dynshift(x, zp, w, bias, code_max, relu)
+        xin = em.array("int8_t", f"g_fc_dynshift_{k}_input", x)
+        packed = pack(w, bits, enc)
+        wp = em.array("uint8_t", f"g_fc_dynshift_{k}_weights", list(packed))
+        bp = em.array("int32_t", f"g_fc_dynshift_{k}_bias", bias) if bias else "NULL"
+        ex = em.array("int8_t", f"g_fc_dynshift_{k}_expected", out)
+        rows_out.append(f'    {{"{name}", {{{nin}, {nout}, {zp}, {fenum}, {code_max}, {relu}}}, '
+                        f"{xin}, {wp}, {len(packed)}, {bp}, {ex}, {shift}}},")
+    em.raw("static const golden_fc_dynshift_case_t g_fc_dynshift_cases[] = {")
+    em.lines += rows_out
+    em.raw("};")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     args = sys.argv[1:]
@@ -1061,6 +1129,8 @@ def main():
     gen_lif(em, rng_snn)
     gen_time_sum(em, rng_snn)
     gen_leaky_relu(em, rng_snn)
+    # The dynamic-shift dense layer (issue 17) draws from a generator of its own as well.
+    gen_fc_dynshift(em, random.Random(20261207))
     em.raw("")
     em.raw("#endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */")
     text = "\n".join(em.lines) + "\n"

@@ -168,4 +168,16 @@ typedef struct {
   size_t length;          /**< Elements. */
 } golden_leaky_relu_case_t;
 
+/** One call of the dense layer with a per-sample shift. */
+typedef struct {
+  const char* name;                   /**< Case description. */
+  lowbit_fc_dynshift_params_t params; /**< Layer parameters. */
+  const int8_t* input;                /**< int8 [in_features]. */
+  const uint8_t* weights;             /**< Packed weights. */
+  size_t weights_size;                /**< Their bytes. */
+  const int32_t* bias;                /**< int32 [out_features] or NULL. */
+  const int8_t* expected;             /**< Expected output. */
+  int32_t shift;                      /**< Expected shift (negative: a left shift). */
+} golden_fc_dynshift_case_t;
+
 #endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_TYPES_H_ */

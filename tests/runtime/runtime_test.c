@@ -661,6 +661,28 @@ static void test_time_sum(void) {
   }
 }
 
+static void test_fc_dynshift(void) {
+  size_t k;
+  for (k = 0; k < ARRAY_LEN(g_fc_dynshift_cases); ++k) {
+    const golden_fc_dynshift_case_t* c = &g_fc_dynshift_cases[k];
+    const size_t scratch = lowbit_fc_dynshift_scratch_size(&c->params);
+    int8_t shift = -128;
+    int bad = 0;
+    guard_output();
+    if (scratch == 0 || scratch > BUFFER_LEN) bad += 1;
+    bad += expect_status("fc_dynshift", k, c->name, LOWBIT_OK,
+                         lowbit_fc_dynshift_s8(&c->params, c->input, c->weights, c->weights_size,
+                                               c->bias, g_out, &shift, g_scratch, scratch));
+    bad += compare_s8("fc_dynshift", k, c->name, c->expected, g_out, c->params.out_features);
+    if (shift != c->shift) {
+      printf("fc_dynshift case %u (%s): shift %d, expected %d\n", (unsigned)k, c->name, shift,
+             (int)c->shift);
+      ++bad;
+    }
+    record(bad);
+  }
+}
+
 static void test_leaky_relu(void) {
   size_t k;
   for (k = 0; k < ARRAY_LEN(g_leaky_relu_cases); ++k) {
@@ -821,7 +843,33 @@ static void test_spiking_argument_errors(void) {
   expect_error("lif state bytes without delay",
                lowbit_lif_state_bytes(&lp) == 8 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
 
-  /* Time sum and leaky ReLU. */
+  /* Dense layer with a per-sample shift. */
+  {
+    const lowbit_fc_dynshift_params_t good = {2, 2, 0, LOWBIT_FORMAT_INT8, 127, 1};
+    lowbit_fc_dynshift_params_t p = good;
+    const uint8_t w[4] = {1, 2, 3, 4};
+    int8_t y[2] = {0, 0};
+    expect_error("fc_dynshift NULL params", LOWBIT_ERR_ARG,
+                 lowbit_fc_dynshift_s8(NULL, x, w, 4, NULL, y, NULL, g_scratch, BUFFER_LEN));
+    expect_error("fc_dynshift weights size", LOWBIT_ERR_BUFFER,
+                 lowbit_fc_dynshift_s8(&p, x, w, 3, NULL, y, NULL, g_scratch, BUFFER_LEN));
+    /* Two int32 sums need 8 bytes at least. */
+    expect_error("fc_dynshift scratch", LOWBIT_ERR_BUFFER,
+                 lowbit_fc_dynshift_s8(&p, x, w, 4, NULL, y, NULL, g_scratch, 7));
+    p.code_max = 128;
+    expect_error("fc_dynshift code_max", LOWBIT_ERR_RANGE,
+                 lowbit_fc_dynshift_s8(&p, x, w, 4, NULL, y, NULL, g_scratch, BUFFER_LEN));
+    p = good;
+    p.relu = 2;
+    expect_error("fc_dynshift relu flag", LOWBIT_ERR_RANGE,
+                 lowbit_fc_dynshift_s8(&p, x, w, 4, NULL, y, NULL, g_scratch, BUFFER_LEN));
+    p = good;
+    p.weight_format = LOWBIT_FORMAT_COUNT;
+    expect_error("fc_dynshift format", LOWBIT_ERR_FORMAT,
+                 lowbit_fc_dynshift_s8(&p, x, w, 4, NULL, y, NULL, g_scratch, BUFFER_LEN));
+    expect_error("fc_dynshift scratch size of bad params",
+                 lowbit_fc_dynshift_scratch_size(&p) == 0 ? LOWBIT_OK : LOWBIT_ERR_ARG, LOWBIT_OK);
+  }
   expect_error("time_sum zero length", LOWBIT_ERR_ARG, lowbit_time_sum_s8(x, 0, sum, 0));
   expect_error("time_sum NULL sum", LOWBIT_ERR_ARG, lowbit_time_sum_s8(x, 0, NULL, 4));
   expect_error("time_sum zero point", LOWBIT_ERR_RANGE, lowbit_time_sum_s8(x, 128, sum, 4));
@@ -856,6 +904,7 @@ int main(void) {
   test_lif_in_place();
   test_time_sum();
   test_leaky_relu();
+  test_fc_dynshift();
   test_argument_errors();
   test_spiking_argument_errors();
   printf("%u passed, %u failed\n", g_passed, g_failed);

@@ -12,6 +12,7 @@
 #include "lowbit/export/ops/concat.h"
 #include "lowbit/export/ops/conv2d.h"
 #include "lowbit/export/ops/conv_transpose2d.h"
+#include "lowbit/export/ops/dynamic_shift_dense.h"
 #include "lowbit/export/ops/fully_connected.h"
 #include "lowbit/export/ops/leaky_relu.h"
 #include "lowbit/export/ops/lif.h"
@@ -25,7 +26,7 @@ namespace lowbit::exporter {
 
 /// One operation of the integer model: every op type of export/ops/.
 using Op = std::variant<FullyConnected, Conv2d, Pool, Flatten, Slice, Concat, Add, ConvTranspose2d,
-                        LeakyRelu, Lif, TimeSum>;
+                        LeakyRelu, Lif, TimeSum, DynamicShiftDense>;
 
 /// A visitor made of one lambda per op type, for std::visit over an Op: a pass written with it
 /// does not compile until it handles every op type, so a new op cannot be skipped silently.

@@ -11,6 +11,7 @@ const std::vector<QuantizerType>& quantizer_types() {
     add_uniform_types(all);
     add_grid_types(all);
     add_activation_types(all);
+    add_dynamic_shift_types(all);
     add_learned_types(all);
     add_self_compress_types(all);
     return all;

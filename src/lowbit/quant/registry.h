@@ -54,6 +54,9 @@ void add_activation_types(std::vector<QuantizerType>& types);
 /// Appends the fixed weight grids: binary, ternary, sym, nf4, fp, fp130 (grid_types.cpp).
 void add_grid_types(std::vector<QuantizerType>& types);
 
+/// Appends the `dynshift` per-sample power-of-two activation type (dynamic_shift.cpp).
+void add_dynamic_shift_types(std::vector<QuantizerType>& types);
+
 /// Appends the `selfcompress` learned-bit-depth type (self_compress.cpp).
 void add_self_compress_types(std::vector<QuantizerType>& types);
 

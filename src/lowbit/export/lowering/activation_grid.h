@@ -20,6 +20,9 @@ struct Grid {
   int32_t zero_point = 0;  ///< Code of real 0.
   int32_t q_min = -128;    ///< Smallest code of the grid.
   int32_t q_max = 127;     ///< Largest code of the grid.
+  /// The scale follows each sample (a dynshift output): `scale` is only the accumulator's unit,
+  /// so nothing that needs the real scale (a bias, a fixed requantization) can follow.
+  bool per_sample = false;
 };
 
 /// Reads the grid of an activation quantizer. Its scale must not depend on the data (a static,

@@ -105,6 +105,10 @@ void LayerChain::add(const std::string& name, torch::nn::Module& module) {
 // Emits the pending layer with its own output quantizer or fails when it has none.
 void LayerChain::finish(const std::string& what_follows) {
   if (!pending_) return;
+  if (pending_dynamic_quant_) {
+    settle_dynamic_shift(Activation::kNone, *pending_dynamic_quant_, pending_->layer.name);
+    return;
+  }
   if (pending_output_quant_) {
     settle(Activation::kNone, *pending_output_quant_, pending_->layer.name);
     return;
@@ -143,13 +147,17 @@ void LayerChain::push(const std::string& name, Op op, const Shape& out_shape) {
 void LayerChain::add_activation(const std::string& name, nn::QActivationImpl& act) {
   if (!act.output_quant() && act.options.function() == "none") return;
   if (pending_) {
-    if (pending_output_quant_) {
+    if (pending_output_quant_ || pending_dynamic_quant_) {
       fail(name, "follows '" + pending_->layer.name +
                      "', which has its own output quantizer; quantize once per layer");
     }
     if (!act.output_quant()) {
       fail(name, "activation has no output quantizer, so '" + pending_->layer.name +
                      "' has no output scale");
+    }
+    if (auto dynamic = std::dynamic_pointer_cast<quant::DynamicShiftImpl>(act.output_quant())) {
+      settle_dynamic_shift(activation_of(act, name), *dynamic, name);
+      return;
     }
     settle(activation_of(act, name), activation_grid(act.output_quant(), pending_->out_shape, name),
            name);
@@ -218,7 +226,8 @@ void LayerChain::start_pending(const std::string& name, Op op, const quant::Quan
       op);
   p.layer.op = std::move(op);
   pending_output_quant_.reset();
-  if (output_quant)
+  pending_dynamic_quant_ = std::dynamic_pointer_cast<quant::DynamicShiftImpl>(output_quant);
+  if (output_quant && !pending_dynamic_quant_)
     pending_output_quant_ = activation_grid(output_quant, out_shape, name + ".output_quant");
 }
 
@@ -309,6 +318,7 @@ void LayerChain::crop(const std::string& name, int64_t height, int64_t width) {
 }
 
 void LayerChain::add_lif(const std::string& name, const nn::LeakyImpl& lif) {
+  require_static_scale(name, "LIF neurons compare the membrane with a fixed threshold");
   // The current's grid step is the membrane's unit; spikes have scale 1 and zero point 0.
   const nn::IntegerLifConstants k = nn::integer_lif_constants(lif, grid_.scale);
   Lif op;
@@ -352,6 +362,7 @@ void LayerChain::add_leaky_relu(const std::string& name, double slope) {
 void LayerChain::add_time_mean(const std::string& name, int64_t time_steps) {
   require_settled(name);
   if (time_steps < 1) fail(name, "a mean over time needs a sequence input [N, T, C, H, W]");
+  require_static_scale(name, "a mean over time adds steps on one grid");
   if (grid_.zero_point != 0) {
     fail(name, "a mean over time needs an input grid with zero point 0 (spikes or spike sums)");
   }
@@ -390,7 +401,7 @@ void LayerChain::add_pool(const std::string& name, bool average, torch::Expandin
 void LayerChain::fold_batch_norm(const std::string& name, const torch::Tensor& weight,
                                  const torch::Tensor& bias, const torch::Tensor& mean,
                                  const torch::Tensor& var, double eps, bool affine) {
-  if (!pending_ || pending_output_quant_ || folded_) {
+  if (!pending_ || pending_output_quant_ || pending_dynamic_quant_ || folded_) {
     fail(name, "batch norm must directly follow a QLinear or QConv2d without output quantizer");
   }
   Pending& p = *pending_;
@@ -443,6 +454,10 @@ void LayerChain::fold_batch_norm(const std::string& name, const torch::Tensor& w
 
 // Emits the pending layer with its output grid and merged activation.
 void LayerChain::settle(Activation activation, const Grid& out, const std::string& quant_layer) {
+  require_static_scale(pending_->layer.name,
+                       "its output quantizer has a fixed scale, so its requantization needs one "
+                       "on the input too; quantize its output with dynshift as well (logits: "
+                       "dynshift:signed=1)");
   Pending p = std::move(*pending_);
   pending_.reset();
   pending_output_quant_.reset();
@@ -478,6 +493,81 @@ void LayerChain::settle(Activation activation, const Grid& out, const std::strin
       },
       p.layer.op);
   grid_ = out;
+  push(p.layer.name, std::move(p.layer.op), p.out_shape);
+}
+
+void LayerChain::require_static_scale(const std::string& name, const std::string& what) {
+  if (!grid_.per_sample) return;
+  const std::string producer =
+      producer_ == kModelInput ? "the model input" : "'" + model_.layers[producer_].name + "'";
+  fail(name,
+       "its input, the output of " + producer + ", has a per-sample scale (dynshift), but " + what);
+}
+
+// The dense layer and its dynshift output become one DynamicShiftDense: no requantization, the
+// output's scale found per sample at run time.
+void LayerChain::settle_dynamic_shift(Activation activation,
+                                      const quant::DynamicShiftImpl& quantizer,
+                                      const std::string& quant_layer) {
+  const std::string name = pending_->layer.name;
+  if (!std::holds_alternative<FullyConnected>(pending_->layer.op)) {
+    fail(quant_layer,
+         "a dynshift output quantizer is supported after a QLinear only, not after '" + name + "'");
+  }
+  if (quantizer.bits() > 8) {
+    fail(quant_layer, "dynshift with " + std::to_string(quantizer.bits()) +
+                          " bits does not fit int8; use bits <= 8");
+  }
+  // Unsigned codes clamp negatives to 0 already: a ReLU before them changes nothing.
+  const bool is_signed = quantizer.code_min() < 0;
+  if (activation != Activation::kNone && activation != Activation::kRelu) {
+    fail(quant_layer, std::string("activation '") + activation_name(activation) +
+                          "' before a dynshift quantizer has no integer form; use relu or none");
+  }
+  Pending p = std::move(*pending_);
+  pending_.reset();
+  pending_output_quant_.reset();
+  pending_dynamic_quant_.reset();
+  folded_ = false;
+  auto& dense = std::get<FullyConnected>(p.layer.op);
+  const bool has_bias =
+      std::any_of(p.bias_real.begin(), p.bias_real.end(), [](double b) { return b != 0; });
+  if (has_bias) {
+    require_static_scale(name,
+                         "it has a bias (or a folded batch norm), whose integer value needs the "
+                         "input's real scale; train it with model.bias: false");
+  }
+  const bool uniform = std::all_of(p.weight_scales.begin(), p.weight_scales.end(),
+                                   [&](double s) { return s == p.weight_scales.front(); });
+  if (!uniform) {
+    fail(name,
+         "has per-channel weight scales; before a dynshift output the shift is shared by "
+         "all outputs, so the weights need one scale (per_channel=0)");
+  }
+  DynamicShiftDense op;
+  op.in_features = dense.in_features;
+  op.out_features = dense.out_features;
+  op.format = dense.format;
+  op.weights = std::move(dense.weights);
+  op.weight_scales = dense.weight_scales;
+  op.code_max = static_cast<int32_t>(quantizer.code_max());
+  op.relu = !is_signed || activation == Activation::kRelu;
+  if (has_bias) {
+    op.bias.resize(static_cast<size_t>(p.out_channels));
+    for (int64_t c = 0; c < p.out_channels; ++c) {
+      op.bias[static_cast<size_t>(c)] =
+          quantize_bias(p.bias_real[c], grid_.scale, p.weight_scales[c]);
+    }
+  }
+  // The accumulator's unit stands for the scale; each sample's real one is 2^shift times it.
+  Grid out;
+  out.scale = grid_.scale * p.weight_scales.front();
+  out.zero_point = 0;
+  out.q_min = op.relu ? 0 : -op.code_max;
+  out.q_max = op.code_max;
+  out.per_sample = true;
+  grid_ = out;
+  p.layer.op = std::move(op);
   push(p.layer.name, std::move(p.layer.op), p.out_shape);
 }
 

@@ -6,6 +6,7 @@
 #include <torch/expanding_array.h>
 #include <torch/nn/module.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qconv_transpose2d.h"
 #include "lowbit/nn/qlinear.h"
+#include "lowbit/quant/dynamic_shift.h"
 
 namespace lowbit::exporter::lowering {
 
@@ -87,6 +89,11 @@ class LayerChain {
                        const torch::Tensor& var, double eps, bool affine);
   /// Emits the pending layer with its output grid and merged activation.
   void settle(Activation activation, const Grid& out, const std::string& quant_layer);
+  /// Emits the pending dense layer as a DynamicShiftDense: its output quantizer is `dynshift`.
+  void settle_dynamic_shift(Activation activation, const quant::DynamicShiftImpl& quantizer,
+                            const std::string& quant_layer);
+  /// Fails naming `name` when the cursor's scale is per sample: `what` needs a fixed one.
+  void require_static_scale(const std::string& name, const std::string& what);
   IntegerModel& model_;
   int producer_ = kModelInput;
   Grid grid_;
@@ -94,6 +101,8 @@ class LayerChain {
   bool has_input_ = false;
   std::optional<Pending> pending_;
   std::optional<Grid> pending_output_quant_;
+  /// The pending layer's own output quantizer when it is a dynshift.
+  std::shared_ptr<quant::DynamicShiftImpl> pending_dynamic_quant_;
   bool folded_ = false;
 };
 

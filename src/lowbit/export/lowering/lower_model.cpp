@@ -162,7 +162,20 @@ class GraphLowering {
       fail(node.name, "adds '" + inputs[0] + "' (" + shape_text(a.shape) + ") and '" + inputs[1] +
                           "' (" + shape_text(b.shape) + "), which differ in shape");
     }
+    require_static_scales(node, {a, b}, inputs);
     return {a, b};
+  }
+
+  // Inputs whose scale follows each sample (dynshift) cannot be added or joined on one grid.
+  static void require_static_scales(const models::GraphNode& node, const std::vector<Cursor>& in,
+                                    const std::vector<std::string>& names) {
+    for (size_t k = 0; k < in.size(); ++k) {
+      if (in[k].grid.per_sample) {
+        fail(node.name, "its input '" + names[k] +
+                            "' has a per-sample scale (dynshift); adds and concats need fixed "
+                            "scales");
+      }
+    }
   }
 
   // The exact sum of two inputs on one grid with zero point 0 (spike counts): no rescale.
@@ -204,6 +217,7 @@ class GraphLowering {
     if (inputs.size() < 2) fail(node.name, "a concat takes at least two inputs");
     std::vector<Cursor> in;
     for (const std::string& name : inputs) in.push_back(cursor_of(name, node.name));
+    require_static_scales(node, in, inputs);
     // The concat takes the finest input grid that holds every input's range, else the coarsest
     // one, so that no input overflows it and as little precision as possible is lost (spike
     // rates k / T beside a decoder's outputs keep the decoder's step).

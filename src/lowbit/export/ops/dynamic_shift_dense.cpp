@@ -1,0 +1,146 @@
+#include "lowbit/export/ops/dynamic_shift_dense.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "lowbit/export/c/c_text.h"
+#include "lowbit/export/export_folder.h"
+#include "lowbit/export/model_cost.h"
+#include "lowbit/export/ops/op_support.h"
+#include "lowbit/export/packing.h"
+#include "lowbit_runtime.h"
+
+namespace lowbit::exporter {
+
+using Traits = OpTraits<DynamicShiftDense>;
+
+std::vector<int8_t> reference_dynamic_shift(const std::vector<int64_t>& acc, int32_t code_max,
+                                            bool relu, int* shift) {
+  int64_t m = 0;
+  for (int64_t a : acc) m = std::max(m, relu || a >= 0 ? a : -a);
+  // The defining inequality m < (code_max + 1) * 2^s, solved upwards or downwards.
+  int s = 0;
+  if (m > 0) {
+    const int64_t top = int64_t{code_max} + 1;
+    while (m >= (top << s)) ++s;  // m < 2^31 stops it by s = 25
+    // A small m: while m < top * 2^(s-1), i.e. m * 2^(1-s) < top, a finer grid still holds it.
+    if (s == 0) {
+      while ((m << (1 - s)) < top) --s;
+    }
+  }
+  const int64_t low = relu ? 0 : -int64_t{code_max};
+  std::vector<int8_t> out(acc.size());
+  for (size_t o = 0; o < acc.size(); ++o) {
+    int64_t v = 0;
+    if (s > 0) {
+      // floor((a + 2^(s-1)) / 2^s): an arithmetic right shift is a floor.
+      v = (acc[o] + (int64_t{1} << (s - 1))) >> s;
+    } else {
+      v = acc[o] * (int64_t{1} << -s);
+    }
+    out[o] = static_cast<int8_t>(std::clamp<int64_t>(v, low, code_max));
+  }
+  if (shift != nullptr) *shift = s;
+  return out;
+}
+
+Shape Traits::output_shape(const ValidateContext& c, const DynamicShiftDense& fc) {
+  const std::string& name = c.layer.name;
+  ops::check_positive(name, "in_features", fc.in_features);
+  ops::check_positive(name, "out_features", fc.out_features);
+  if (c.in[0].size() != fc.in_features) {
+    ops::shape_mismatch(c.model, c.layer, c.producer, c.in[0],
+                        std::to_string(fc.in_features) + " features");
+  }
+  ops::check_weights(name, fc.format, fc.weights, fc.out_features, fc.in_features);
+  if (!fc.bias.empty() && static_cast<int64_t>(fc.bias.size()) != fc.out_features) {
+    ops::fail(name, "has " + std::to_string(fc.bias.size()) + " biases for " +
+                        std::to_string(fc.out_features) + " outputs");
+  }
+  if (fc.code_max < 1 || fc.code_max > 127) {
+    ops::fail(name, "code_max " + std::to_string(fc.code_max) + " is outside 1..127");
+  }
+  if (c.layer.output_zero_point != 0) {
+    ops::fail(name, "a dynamic-shift output has zero point 0, not " +
+                        std::to_string(c.layer.output_zero_point));
+  }
+  return {fc.out_features, 1, 1};
+}
+
+void Traits::run(const RunContext& c, const DynamicShiftDense& fc) {
+  const std::vector<int8_t>& x = c.x();
+  std::vector<int64_t> acc(static_cast<size_t>(fc.out_features));
+  for (int64_t o = 0; o < fc.out_features; ++o) {
+    int64_t sum = fc.bias.empty() ? 0 : fc.bias[static_cast<size_t>(o)];
+    const int8_t* w = fc.weights.data() + o * fc.in_features;
+    for (int64_t i = 0; i < fc.in_features; ++i) {
+      sum += static_cast<int64_t>(x[static_cast<size_t>(i)] - c.input_zp()) * w[i];
+    }
+    // The runtime saturates its int32 sums.
+    acc[static_cast<size_t>(o)] = std::clamp<int64_t>(sum, INT32_MIN, INT32_MAX);
+  }
+  c.out = reference_dynamic_shift(acc, fc.code_max, fc.relu, nullptr);
+}
+
+void Traits::cost(const CostContext&, const DynamicShiftDense& fc, LayerCost& cost) {
+  cost.macs = fc.in_features * fc.out_features;
+  ops::weighted_cost(cost, fc.format, fc.out_features, fc.in_features, fc.bias, Requant{});
+}
+
+namespace {
+
+lowbit_fc_dynshift_params_t runtime_params(const DynamicShiftDense& fc, int32_t input_zero_point) {
+  lowbit_fc_dynshift_params_t params{};
+  params.in_features = static_cast<size_t>(fc.in_features);
+  params.out_features = static_cast<size_t>(fc.out_features);
+  params.input_zero_point = input_zero_point;
+  params.weight_format = static_cast<lowbit_format_t>(static_cast<int>(fc.format));
+  params.code_max = fc.code_max;
+  params.relu = fc.relu ? 1 : 0;
+  return params;
+}
+
+}  // namespace
+
+int64_t Traits::runtime_scratch_bytes(const DynamicShiftDense& fc) {
+  const lowbit_fc_dynshift_params_t params = runtime_params(fc, 0);
+  return static_cast<int64_t>(lowbit_fc_dynshift_scratch_size(&params));
+}
+
+bool Traits::emit_c(const CEmitContext& c, const DynamicShiftDense& fc) {
+  const Layer& layer = c.model.layers[c.index];
+  const std::string& s = c.symbol;
+  c.data << "/* Layer " << c.index << " '" << c_comment_safe(layer.name) << "': " << fc.in_features
+         << " -> " << fc.out_features << ", " << format_name(fc.format)
+         << ", per-sample shift to codes " << (fc.relu ? 0 : -fc.code_max) << ".." << fc.code_max
+         << ". */\n";
+  c.data << c_text::c_array(
+      "uint8_t", s + "_weights",
+      pack_weights(fc.format, fc.weights, fc.out_features, fc.in_features, layer.name), true);
+  if (!fc.bias.empty()) c.data << c_text::c_array("int32_t", s + "_bias", fc.bias, false);
+  c.data << "static const lowbit_fc_dynshift_params_t " << s << "_params = {" << fc.in_features
+         << ", " << fc.out_features << ", " << c.input_zero_point << ", "
+         << c_text::format_enum(fc.format) << ", " << fc.code_max << ", " << (fc.relu ? 1 : 0)
+         << "};\n\n";
+  c.body << "  status = lowbit_fc_dynshift_s8(&" << s << "_params, " << c.input << ", " << s
+         << "_weights, sizeof(" << s << "_weights), " << c_text::bias_expr(s, fc.bias) << ", "
+         << c.output << ", NULL, arena + " << c.plan.arena_bytes << ", "
+         << c.plan.kernel_scratch_bytes << ");\n";
+  return true;
+}
+
+void Traits::describe(const JsonContext&, const DynamicShiftDense& fc, nlohmann::json& j) {
+  j["in_features"] = fc.in_features;
+  j["out_features"] = fc.out_features;
+  j["format"] = format_name(fc.format);
+  j["bits"] = format_bits(fc.format);
+  j["weight_scales"] = fc.weight_scales;
+  j["bias"] = fc.bias;
+  j["code_max"] = fc.code_max;
+  j["relu"] = fc.relu;
+  j["scale"] = "per_sample";  // the layer's output_scale is the accumulator's unit
+  j["kernel"] = "runtime";
+}
+
+}  // namespace lowbit::exporter
