@@ -118,6 +118,19 @@ void lowbit_mcu_requant_c16(const int32_t* sums, uint32_t n, const int16_t* c, i
                             uint32_t step_shift, const int32_t* m, const uint8_t* r,
                             uint32_t per_channel, int32_t zp, int32_t lo, int32_t hi, int8_t* y);
 
+/**
+ * The per-sample shift of a dynshift layer (BitNetMCU's ReLUNorm) over its sums, in 32 bits:
+ *     a_j = c_j + base_d + sums_j * 2^step_shift      (caller guarantees |a_j| < 2^31)
+ *     m   = max_j a_j (relu) or max_j |a_j|; s = the smallest integer with m < (code_max + 1) 2^s
+ *     y_j = clamp(floor((a_j + 2^(s-1)) / 2^s) (s > 0) or a_j * 2^-s, relu ? 0 : -code_max,
+ *                 code_max)
+ * sums is overwritten with a_j. c may be NULL (all constants 0).
+ * @param code_max  1..127
+ * @param relu      1: outputs 0..code_max; 0: -code_max..code_max
+ */
+void lowbit_mcu_dynshift(int32_t* sums, uint32_t n, const int32_t* c, int32_t base_d,
+                         uint32_t step_shift, int32_t code_max, uint32_t relu, int8_t* y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,9 +4,7 @@
  * the kernel of a call. */
 #include "fully_connected_internal.h"
 
-/* Bytes of lanes for a row of n inputs: 16 / bits = 2 * codes_per_byte lanes of
- * lowbit_fc_lane_stride int16 each (0 on overflow). */
-static size_t lowbit_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n) {
+size_t lowbit_internal_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n) {
   return lowbit_mul_size(
       lowbit_mul_size(lowbit_fc_lane_stride(n, traits->bits), 2u * traits->codes_per_byte),
       sizeof(int16_t));
@@ -18,7 +16,7 @@ size_t lowbit_fc_scratch_size(const lowbit_fc_params_t* params) {
   if (params == NULL || params->in_features == 0) return 0;
   traits = lowbit_format_traits(params->weight_format);
   if (traits == NULL) return 0;
-  bytes = lowbit_fc_lane_bytes(traits, params->in_features);
+  bytes = lowbit_internal_fc_lane_bytes(traits, params->in_features);
   if (bytes == 0 || bytes > SIZE_MAX - LOWBIT_SCRATCH_SLACK) return 0;
   return bytes + LOWBIT_SCRATCH_SLACK;
 }
@@ -107,6 +105,49 @@ LOWBIT_FORCE_INLINE void lowbit_fc_layer(const lowbit_fc_params_t* params, const
   }
 }
 
+/* The saturated sums of one sample, for one bit width (a constant after inlining). */
+LOWBIT_FORCE_INLINE void lowbit_fc_sums(const int8_t* x, size_t in_features, size_t out_features,
+                                        int32_t zero_point, lowbit_encoding_t encoding,
+                                        const uint8_t* weights, size_t row_bytes,
+                                        const int32_t* bias, int32_t* sums, int16_t* lanes,
+                                        uint32_t bits) {
+  const lowbit_fc_fields_t f = lowbit_fc_fields(bits, encoding);
+  const size_t stride = lowbit_fc_lane_stride(in_features, bits);
+  const uint8_t* const end = weights + row_bytes * out_features;
+  const int64_t x_sum = lowbit_fc_prepare(x, in_features, zero_point, bits, stride, 0, lanes);
+  size_t o;
+  for (o = 0; o < out_features; ++o) {
+    int64_t acc = bias != NULL ? (int64_t)bias[o] : 0;
+    acc += f.scale * lowbit_fc_row(weights + o * row_bytes, end, lanes, stride, bits, f.flip) -
+           f.offset * x_sum;
+    sums[o] = lowbit_saturate_i32(acc);
+  }
+}
+
+void lowbit_internal_fc_sums(const lowbit_format_traits_t* traits, const int8_t* x,
+                             size_t in_features, size_t out_features, int32_t zero_point,
+                             const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                             int32_t* sums, int16_t* lanes) {
+  switch (traits->bits) {
+    case 8:
+      lowbit_fc_sums(x, in_features, out_features, zero_point, traits->encoding, weights, row_bytes,
+                     bias, sums, lanes, 8);
+      break;
+    case 4:
+      lowbit_fc_sums(x, in_features, out_features, zero_point, traits->encoding, weights, row_bytes,
+                     bias, sums, lanes, 4);
+      break;
+    case 2:
+      lowbit_fc_sums(x, in_features, out_features, zero_point, traits->encoding, weights, row_bytes,
+                     bias, sums, lanes, 2);
+      break;
+    default:
+      lowbit_fc_sums(x, in_features, out_features, zero_point, traits->encoding, weights, row_bytes,
+                     bias, sums, lanes, 1);
+      break;
+  }
+}
+
 lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, const int8_t* input,
                                           const uint8_t* weights, size_t weights_size,
                                           const int32_t* bias, int8_t* output, void* scratch,
@@ -132,8 +173,8 @@ lowbit_status_t lowbit_fully_connected_s8(const lowbit_fc_params_t* params, cons
     return LOWBIT_ERR_BUFFER;
   }
   if (scratch_size < lowbit_fc_scratch_size(params)) return LOWBIT_ERR_BUFFER;
-  lanes = (int16_t*)lowbit_align_scratch(scratch, scratch_size,
-                                         lowbit_fc_lane_bytes(traits, params->in_features));
+  lanes = (int16_t*)lowbit_align_scratch(
+      scratch, scratch_size, lowbit_internal_fc_lane_bytes(traits, params->in_features));
   if (lanes == NULL) return LOWBIT_ERR_BUFFER;
   row_bytes = weights_size / params->out_features;
 #if LOWBIT_SSE2

@@ -99,6 +99,18 @@ static inline void lowbit_fc_tail_bytes(const uint8_t* p, size_t available, uint
   for (t = 0; t < size; ++t) tail[t] = t < available ? p[t] : 0;
 }
 
+/** Bytes of lanes for a row of n inputs at a format: 16 / bits = 2 * codes_per_byte lanes of
+ * lowbit_fc_lane_stride int16 each (0 on overflow). */
+size_t lowbit_internal_fc_lane_bytes(const lowbit_format_traits_t* traits, size_t n);
+
+/** The int32 sums bias[o] + sum_i (x_i - zero_point) w[o][i] of one sample (exact, saturated once)
+ * through the portable kernel: for the kernels that need the sums before they requantize (the
+ * per-sample shift). lanes: aligned scratch of lowbit_internal_fc_lane_bytes(). */
+void lowbit_internal_fc_sums(const lowbit_format_traits_t* traits, const int8_t* x,
+                             size_t in_features, size_t out_features, int32_t zero_point,
+                             const uint8_t* weights, size_t row_bytes, const int32_t* bias,
+                             int32_t* sums, int16_t* lanes);
+
 #if LOWBIT_SSE2
 /** A validated layer with in_features <= LOWBIT_FC_INT32_INPUTS, all samples, through the SSE2
  * kernel; lanes: the aligned scratch. */

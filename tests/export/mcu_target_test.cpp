@@ -47,6 +47,29 @@ IntegerModel po2_demo_mlp(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+// The demo shape with every layer a DynamicShiftDense (BitNetMCU's ReLUNorm network): hidden
+// layers relu 0..127, the logits signed, a bias on the first layer only (the others have none:
+// their input scale follows the sample), so that the first layer stores constants and the
+// others none.
+IntegerModel dynshift_demo_mlp(WeightFormat format, uint32_t seed) {
+  IntegerModel model = testing::trained_like_demo_mlp(format, seed);
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    Layer& layer = model.layers[i];
+    auto& fc = std::get<FullyConnected>(layer.op);
+    DynamicShiftDense op;
+    op.in_features = fc.in_features;
+    op.out_features = fc.out_features;
+    op.format = fc.format;
+    op.weights = fc.weights;
+    if (i == 0) op.bias = fc.bias;
+    op.code_max = i + 1 < model.layers.size() ? 127 : 63;
+    op.relu = i + 1 < model.layers.size();
+    layer.op = std::move(op);
+    layer.output_zero_point = 0;
+  }
+  return model;
+}
+
 ModelMaker maker(const std::string& kind) {
   return kind == "mlp"            ? &testing::random_mlp
          : kind == "wide_mlp"     ? &testing::random_wide_mlp
@@ -54,6 +77,7 @@ ModelMaker maker(const std::string& kind) {
          : kind == "demo"         ? &testing::random_demo_mlp
          : kind == "demo_trained" ? &testing::trained_like_demo_mlp
          : kind == "demo_po2"     ? &po2_demo_mlp
+         : kind == "dynshift"     ? &dynshift_demo_mlp
                                   : &testing::random_cnn;
 }
 
@@ -197,7 +221,7 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, McuExportOnHost,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn", "demo"),
+                                                              "cnn", "demo", "dynshift"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 
@@ -248,6 +272,14 @@ INSTANTIATE_TEST_SUITE_P(TrainedLike, McuExportOnTarget,
                                             ::testing::Values("demo_trained", "demo_po2"),
                                             ::testing::Values(WeightFormat::kSym4)),
                          target_param_name);
+// Dynshift layers on the column kernels at every field width, and the last layer's left shift
+// for small sums.
+INSTANTIATE_TEST_SUITE_P(
+    Dynshift, McuExportOnTarget,
+    ::testing::Combine(::testing::Values("rv32e", "cortex-m0"), ::testing::Values("dynshift"),
+                       ::testing::Values(WeightFormat::kBinary, WeightFormat::kSym2,
+                                         WeightFormat::kSym4, WeightFormat::kInt8)),
+    target_param_name);
 INSTANTIATE_TEST_SUITE_P(Cnn, McuExportOnTarget,
                          ::testing::Combine(::testing::Values("rv32e", "cortex-m0"),
                                             ::testing::Values("cnn", "two_branch"),
@@ -272,6 +304,29 @@ TEST(McuFlashBudget, DemoShapeOnRv32eFitsBitNetMcusFlash) {
   EXPECT_NE(
       util::read_file((dir / "export" / "model.c").string()).find("const int16_t net_l0_constants"),
       std::string::npos);
+  fs::remove_all(dir);
+}
+
+// On MCU targets every dynshift layer runs on the column kernels (lowbit_mcu_fc_sums_b<bits> and
+// lowbit_mcu_dynshift), not on the runtime's generic lowbit_fc_dynshift_s8; only the first
+// layer, whose bias and input zero point give constants, stores them.
+TEST(McuDynshift, LayersRunOnTheColumnKernels) {
+  const IntegerModel model = mcu_model("dynshift", WeightFormat::kSym4);
+  const fs::path dir = fresh_dir("dynshift_kernels");
+  export_for(model, dir / "export", "rv32e");
+  const std::string c = util::read_file((dir / "export" / "model.c").string());
+  const auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = c.find(what); at != std::string::npos; at = c.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("lowbit_mcu_dynshift(sums"), 4u);
+  EXPECT_EQ(count("lowbit_mcu_fc_sums_b4("), 4u);
+  EXPECT_EQ(count("lowbit_fc_dynshift_s8"), 0u);
+  EXPECT_EQ(count("_constants["), 1u);
+  EXPECT_NE(c.find("net_l0_constants"), std::string::npos);
+  const std::string json = util::read_file((dir / "export" / "model.json").string());
+  EXPECT_EQ(json.find("\"kernel\": \"runtime\""), std::string::npos) << json.substr(0, 2000);
   fs::remove_all(dir);
 }
 

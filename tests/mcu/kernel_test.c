@@ -2,7 +2,9 @@
  * lowbit_mcu_fc_sums_b1/b2/b4/b8 over random shapes (n_out not a multiple of the codes per byte,
  * aligned and unaligned weights, inputs at skip and at skip + 255, all-maximal fields, enough
  * nonzero inputs to pass every lane flush), and lowbit_mcu_requant / _c16 over edge and random
- * cases (ties, clamps, m == 1, per-channel, step 0 and 1, |a| * m up to 2^31 - 1).
+ * cases (ties, clamps, m == 1, per-channel, step 0 and 1, |a| * m up to 2^31 - 1), and
+ * lowbit_mcu_dynshift (tiny sums that shift left, sums up to 2^31 - 1, relu beside large
+ * negatives, ties, code_max 1..127, constants or none).
  *
  * Freestanding: no C library. The platform gives lowbit_test_write (host: host_io.c; qemu-user:
  * the start-up file), so the same file runs on the build machine and on every MCU target.
@@ -347,6 +349,97 @@ static void requant_case(uint32_t number, uint32_t n, int use_c16) {
   }
 }
 
+/* ---- per-sample shift ---- */
+
+/* The dynshift rule from its definition: s the smallest integer with m < (code_max + 1) * 2^s,
+ * codes floor((a + 2^(s-1)) / 2^s) or a * 2^-s, clamped. */
+static void reference_dynshift(const int64_t* a, uint32_t n, int32_t code_max, uint32_t relu,
+                               int8_t* y) {
+  int64_t m = 0, q;
+  int32_t s = -8;
+  uint32_t j;
+  for (j = 0; j < n; ++j) {
+    const int64_t v = relu ? a[j] : (a[j] < 0 ? -a[j] : a[j]);
+    if (v > m) m = v;
+  }
+  if (m == 0) {
+    s = 0;
+  } else {
+    /* m * 2^-s < code_max + 1, tried from s = -8 upwards (m >= 1 holds for s = -7 at most). */
+    while (s < 0 ? (m << -s) >= (int64_t)code_max + 1 : m >= ((int64_t)code_max + 1) << s) ++s;
+  }
+  for (j = 0; j < n; ++j) {
+    if (s > 0) {
+      const int64_t t = a[j] + ((int64_t)1 << (s - 1));
+      const int64_t d = (int64_t)1 << s;
+      q = t >= 0 ? t / d : -((-t + d - 1) / d);
+    } else {
+      q = a[j] * ((int64_t)1 << -s);
+    }
+    if (q > code_max) q = code_max;
+    if (q < (relu ? 0 : -code_max)) q = relu ? 0 : -code_max;
+    y[j] = (int8_t)q;
+  }
+}
+
+static int64_t dyn_a[MAX_OUT];
+
+static void dynshift_case(uint32_t number, uint32_t n) {
+  const uint32_t relu = below(2u);
+  const uint32_t step = below(2u);
+  const int32_t code_max = below(4u) == 0u ? 127 : 1 + (int32_t)below(127u);
+  const int use_c = (int)below(2u);
+  /* |a| <= limit < 2^31: tiny sums (left shifts), about 2^12, 2^24, or up to 2^31 - 1. */
+  const uint32_t scale = below(4u);
+  const int64_t limit = scale == 0u   ? 200
+                        : scale == 1u ? 4096
+                        : scale == 2u ? (int64_t)1 << 24
+                                      : 0x7FFFFFFF;
+  /* a = c + base_d + (t << step), t >= 0 as a kernel's sums are: |c|, |base_d| <= limit / 4,
+   * t << step <= limit / 2. */
+  const int32_t base_d = use_c ? -(int32_t)below((uint32_t)(limit / 4) + 1u) : 0;
+  const uint32_t t_max = (uint32_t)((limit / 2) >> step);
+  const int64_t c_max = limit / 4;
+  uint32_t j, bad = 0;
+  for (j = 0; j < n; ++j) {
+    const int64_t t = (int64_t)(rng() % (t_max + 1u));
+    int64_t c = use_c ? (int64_t)(rng() % (uint32_t)(2 * c_max + 1)) - c_max : 0;
+    if (use_c && relu && below(8u) == 0u) c = -c_max; /* far below the largest sum */
+    req_sums[j] = (int32_t)t;
+    req_c32[j] = (int32_t)c;
+    dyn_a[j] = c + base_d + (t << step);
+  }
+  reference_dynshift(dyn_a, n, code_max, relu, req_expected);
+  for (j = 0; j < MAX_OUT + GUARD; ++j) req_y[j] = 0x5A;
+  lowbit_mcu_dynshift(req_sums, n, use_c ? req_c32 : 0, base_d, step, code_max, relu, req_y);
+  for (j = 0; j < n + GUARD; ++j) {
+    const int want = j < n ? req_expected[j] : 0x5A;
+    if (req_y[j] != want && bad < 8u) {
+      put("MISMATCH dynshift case ");
+      put_int(number);
+      put(" index ");
+      put_int(j);
+      put(" (a ");
+      put_int(j < n ? dyn_a[j] : 0);
+      put(", code_max ");
+      put_int(code_max);
+      put(", relu ");
+      put_int(relu);
+      put("): expected ");
+      put_int(want);
+      put(", got ");
+      put_int(req_y[j]);
+      put("\n");
+      ++bad;
+    }
+  }
+  if (bad != 0u) {
+    ++failed;
+  } else {
+    ++passed;
+  }
+}
+
 int main(void) {
   uint32_t k;
   sums_kernel(lowbit_mcu_fc_sums_b1, 1u);
@@ -354,6 +447,7 @@ int main(void) {
   sums_kernel(lowbit_mcu_fc_sums_b4, 4u);
   sums_kernel(lowbit_mcu_fc_sums_b8, 8u);
   for (k = 0; k < 400u; ++k) requant_case(k, 1u + below(MAX_OUT), (int)(k & 1u));
+  for (k = 0; k < 400u; ++k) dynshift_case(k, 1u + below(MAX_OUT));
   put_int(passed);
   put(" passed, ");
   put_int(failed);

@@ -1067,6 +1067,10 @@ def gen_fc_dynshift(em, rng):
                   "random"))
     cases.append(("all negative relu", "LOWBIT_FORMAT_INT8", 8, "twos", 6, 3, -128, 127, 1,
                   False, "negative"))
+    # A small largest sum beside large negative ones: relu outputs 0 there, without overflow in
+    # the left shift.
+    cases.append(("small max large negatives relu", "LOWBIT_FORMAT_INT4", 4, "twos", 4, 5, 0,
+                  127, 1, True, "small_negatives"))
     rows_out = []
     for k, (name, fenum, bits, enc, nin, nout, zp, code_max, relu, with_bias, kind) in \
             enumerate(cases):
@@ -1080,6 +1084,10 @@ def gen_fc_dynshift(em, rng):
         else:
             x = [rng.randint(-128, 127) for _ in range(nin)]
         bias = [rng.randint(-40000, 40000) for _ in range(nout)] if with_bias else None
+        if kind == "small_negatives":
+            x = [1] * nin
+            w[0] = [1] * nin
+            bias = [0] + [-2**31 + 7 * o for o in range(1, nout)]
         out, shift = fc_dynshift(x, zp, w, bias, code_max, relu)
         xin = em.array("int8_t", f"g_fc_dynshift_{k}_input", x)
         packed = pack(w, bits, enc)

@@ -12766,6 +12766,18 @@ static const uint8_t g_fc_dynshift_15_weights[18] = {
 static const int8_t g_fc_dynshift_15_expected[3] = {
     0, 0, 0,
 };
+static const int8_t g_fc_dynshift_16_input[4] = {
+    1, 1, 1, 1,
+};
+static const uint8_t g_fc_dynshift_16_weights[10] = {
+    17, 17, 216, 119, 232, 118, 136, 120, 72, 120,
+};
+static const int32_t g_fc_dynshift_16_bias[5] = {
+    0, -2147483641, -2147483634, -2147483627, -2147483620,
+};
+static const int8_t g_fc_dynshift_16_expected[5] = {
+    64, 0, 0, 0, 0,
+};
 static const golden_fc_dynshift_case_t g_fc_dynshift_cases[] = {
     {"int8 relu 1", {20, 2, -54, LOWBIT_FORMAT_INT8, 127, 1}, g_fc_dynshift_0_input, g_fc_dynshift_0_weights, 40, g_fc_dynshift_0_bias, g_fc_dynshift_0_expected, 9},
     {"int8 relu 0", {43, 5, 25, LOWBIT_FORMAT_INT8, 127, 0}, g_fc_dynshift_1_input, g_fc_dynshift_1_weights, 215, g_fc_dynshift_1_bias, g_fc_dynshift_1_expected, 9},
@@ -12783,6 +12795,7 @@ static const golden_fc_dynshift_case_t g_fc_dynshift_cases[] = {
     {"small signed sums", {5, 6, 0, LOWBIT_FORMAT_INT4, 63, 0}, g_fc_dynshift_13_input, g_fc_dynshift_13_weights, 18, NULL, g_fc_dynshift_13_expected, -1},
     {"code_max 1 signed", {9, 5, 3, LOWBIT_FORMAT_INT4, 1, 0}, g_fc_dynshift_14_input, g_fc_dynshift_14_weights, 25, g_fc_dynshift_14_bias, g_fc_dynshift_14_expected, 15},
     {"all negative relu", {6, 3, -128, LOWBIT_FORMAT_INT8, 127, 1}, g_fc_dynshift_15_input, g_fc_dynshift_15_weights, 18, NULL, g_fc_dynshift_15_expected, 0},
+    {"small max large negatives relu", {4, 5, 0, LOWBIT_FORMAT_INT4, 127, 1}, g_fc_dynshift_16_input, g_fc_dynshift_16_weights, 10, g_fc_dynshift_16_bias, g_fc_dynshift_16_expected, -4},
 };
 
 #endif /* LOWBIT_TESTS_RUNTIME_GOLDEN_VECTORS_H_ */

@@ -33,47 +33,58 @@ int field_mask(int bits) {
 
 }  // namespace
 
+bool mcu_sums_fit_int32(WeightFormat format, int64_t in_features, int64_t constant_bound) {
+  const int bits = format_bits(format);
+  // Every term of acc_j = constant_j + base * D + 2^step * S_j, and each partial sum, in int32.
+  const int64_t sums = in_features * 255 * field_mask(bits) * (format_is_odd_grid(format) ? 2 : 1);
+  const int64_t base_d = in_features * 255 * std::llabs(format_code_min(format));
+  return sums + base_d + constant_bound < kLimit32;
+}
+
 bool mcu_fc_supported(const IntegerModel& model, size_t index) {
   const auto* fc = std::get_if<FullyConnected>(&model.layers[index].op);
   if (fc == nullptr || !requant_fits_32bit(model, index)) return false;
-  const int bits = format_bits(fc->format);
-  const int64_t n = fc->in_features;
-  // Every term of acc_j = constant_j + base * D + 2^step * S_j, and each partial sum, in int32.
-  const int64_t sums = n * 255 * field_mask(bits) * (format_is_odd_grid(fc->format) ? 2 : 1);
-  const int64_t base_d = n * 255 * std::llabs(format_code_min(fc->format));
   int64_t constant = 0;
   for (const int64_t b : accumulator_bounds(model, index)) constant = std::max(constant, b);
-  return sums + base_d + constant < kLimit32;
+  return mcu_sums_fit_int32(fc->format, fc->in_features, constant);
 }
 
-McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index) {
-  const Layer& layer = model.layers[index];
-  const auto& fc = std::get<FullyConnected>(layer.op);
+McuFullyConnected mcu_columns(WeightFormat format, const std::vector<int8_t>& weights,
+                              const std::vector<int32_t>& bias, int64_t in_features,
+                              int64_t out_features, int32_t skip, int64_t zero_point) {
   McuFullyConnected mcu;
-  mcu.skip = value_floor(model, layer.inputs[0]);
-  mcu.bits = format_bits(fc.format);
-  mcu.base = format_code_min(fc.format);
-  mcu.step_shift = format_is_odd_grid(fc.format) ? 1 : 0;
-  mcu.row_bytes = (fc.out_features * mcu.bits + 7) / 8;
-  mcu.columns.assign(static_cast<size_t>(fc.in_features * mcu.row_bytes), 0);
-  const int64_t zp = input_zero_point_of(model, layer.inputs[0]);
-  mcu.constants.resize(static_cast<size_t>(fc.out_features));
+  mcu.skip = skip;
+  mcu.bits = format_bits(format);
+  mcu.base = format_code_min(format);
+  mcu.step_shift = format_is_odd_grid(format) ? 1 : 0;
+  mcu.row_bytes = (out_features * mcu.bits + 7) / 8;
+  mcu.columns.assign(static_cast<size_t>(in_features * mcu.row_bytes), 0);
+  mcu.constants.resize(static_cast<size_t>(out_features));
   mcu.constants_fit_int16 = true;
-  for (int64_t o = 0; o < fc.out_features; ++o) {
+  for (int64_t o = 0; o < out_features; ++o) {
     int64_t weight_sum = 0;
-    for (int64_t i = 0; i < fc.in_features; ++i) {
-      const int code = fc.weights[static_cast<size_t>(o * fc.in_features + i)];
+    for (int64_t i = 0; i < in_features; ++i) {
+      const int code = weights[static_cast<size_t>(o * in_features + i)];
       weight_sum += code;
       const auto field = static_cast<unsigned>((code - mcu.base) >> mcu.step_shift);
       const int64_t bit = o * mcu.bits;
       mcu.columns[static_cast<size_t>(i * mcu.row_bytes + bit / 8)] |=
           static_cast<uint8_t>(field << (bit % 8));
     }
-    const int64_t bias = fc.bias.empty() ? 0 : fc.bias[static_cast<size_t>(o)];
-    const int64_t constant = bias + (mcu.skip - zp) * weight_sum;
+    const int64_t b = bias.empty() ? 0 : bias[static_cast<size_t>(o)];
+    const int64_t constant = b + (skip - zero_point) * weight_sum;
     mcu.constants[static_cast<size_t>(o)] = static_cast<int32_t>(constant);
     mcu.constants_fit_int16 = mcu.constants_fit_int16 && constant >= -32768 && constant <= 32767;
   }
+  return mcu;
+}
+
+McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index) {
+  const Layer& layer = model.layers[index];
+  const auto& fc = std::get<FullyConnected>(layer.op);
+  McuFullyConnected mcu =
+      mcu_columns(fc.format, fc.weights, fc.bias, fc.in_features, fc.out_features,
+                  value_floor(model, layer.inputs[0]), input_zero_point_of(model, layer.inputs[0]));
   for (size_t c = 0; c < fc.requant.multiplier.size(); ++c) {
     const ShortMultiplier s = short_multiplier(fc.requant.multiplier[c], fc.requant.shift[c]);
     mcu.m.push_back(s.m);
@@ -82,12 +93,12 @@ McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index) {
   return mcu;
 }
 
-int64_t mcu_fc_scratch_bytes(const FullyConnected& fc) {
-  const int bits = format_bits(fc.format);
+int64_t mcu_fc_scratch_bytes(WeightFormat format, int64_t out_features) {
+  const int bits = format_bits(format);
   // Sums rounded up to 8, the most codes a byte holds, as lowbit_mcu_fc_run places them.
-  const int64_t sums = (fc.out_features + 7) / 8 * 8;
-  const auto work = static_cast<int64_t>(LOWBIT_MCU_FC_WORK_WORDS(
-      static_cast<uint32_t>(fc.out_features), static_cast<uint32_t>(bits)));
+  const int64_t sums = (out_features + 7) / 8 * 8;
+  const auto work = static_cast<int64_t>(
+      LOWBIT_MCU_FC_WORK_WORDS(static_cast<uint32_t>(out_features), static_cast<uint32_t>(bits)));
   return 4 * (sums + work) + 3;
 }
 
@@ -205,19 +216,24 @@ std::string field_expr(const std::vector<Field>& fields, const std::string& name
 
 }  // namespace
 
+std::string mcu_column_array(const std::string& name, const std::vector<uint8_t>& columns) {
+  std::ostringstream out;
+  // Word-aligned rows let the kernels of cores with a multiplier read them a word at a time.
+  out << "static const uint8_t " << name << "[" << columns.size() << "] LOWBIT_MCU_ALIGN4 = {";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "0x%02X", columns[i]);
+    out << (i % 16 == 0 ? "\n    " : " ") << hex << (i + 1 < columns.size() ? "," : "");
+  }
+  out << "\n};\n";
+  return out.str();
+}
+
 std::string mcu_fc_data(const std::vector<McuFcLayer>& layers, size_t k,
                         const std::string& symbol) {
   const McuFullyConnected& mcu = layers[k].mcu;
   std::ostringstream out;
-  // Word-aligned rows let the kernels of cores with a multiplier read them a word at a time.
-  out << "static const uint8_t " << symbol << "_columns[" << mcu.columns.size()
-      << "] LOWBIT_MCU_ALIGN4 = {";
-  for (size_t i = 0; i < mcu.columns.size(); ++i) {
-    char hex[8];
-    std::snprintf(hex, sizeof(hex), "0x%02X", mcu.columns[i]);
-    out << (i % 16 == 0 ? "\n    " : " ") << hex << (i + 1 < mcu.columns.size() ? "," : "");
-  }
-  out << "\n};\n";
+  out << mcu_column_array(symbol + "_columns", mcu.columns);
   out << c_list(mcu.constants_fit_int16 ? "int16_t" : "int32_t", symbol + "_constants",
                 mcu.constants);
   // One multiplier per layer lives in the descriptor; per-channel ones need arrays.

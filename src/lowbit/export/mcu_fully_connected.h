@@ -28,6 +28,17 @@ struct McuFullyConnected {
   std::vector<uint8_t> r;            ///< Right shifts, same count as m, in [1, 31].
 };
 
+/// Whether the column sums of a dense layer with these weights and per-output constants of at
+/// most `constant_bound` in magnitude keep every term and partial sum of the accumulator exact
+/// in int32 (the kernels' precondition).
+bool mcu_sums_fit_int32(WeightFormat format, int64_t in_features, int64_t constant_bound);
+
+/// The column form of dense weights: fields input-major and the constants that fold `bias`, the
+/// input zero point and the skipped value `skip`; no requantization (m and r empty).
+McuFullyConnected mcu_columns(WeightFormat format, const std::vector<int8_t>& weights,
+                              const std::vector<int32_t>& bias, int64_t in_features,
+                              int64_t out_features, int32_t skip, int64_t zero_point);
+
 /// Whether layer `index` (a fully connected layer) runs on the MCU kernels: its sums stay exact
 /// in int32 and its requantization fits 32 bits (requant_fits_32bit). Other layers fall back to
 /// the runtime's lowbit_fully_connected_s8.
@@ -36,9 +47,9 @@ bool mcu_fc_supported(const IntegerModel& model, size_t index);
 /// The MCU form of fully connected layer `index` (mcu_fc_supported must hold).
 McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index);
 
-/// Scratch bytes the MCU kernels of a fully connected layer need: the int32 sums, the kernel's
-/// work words (runtime/mcu's LOWBIT_MCU_FC_WORK_WORDS) and 3 bytes to align them.
-int64_t mcu_fc_scratch_bytes(const FullyConnected& fc);
+/// Scratch bytes the MCU kernels of a dense layer need: the int32 sums, the kernel's work words
+/// (runtime/mcu's LOWBIT_MCU_FC_WORK_WORDS) and 3 bytes to align them.
+int64_t mcu_fc_scratch_bytes(WeightFormat format, int64_t out_features);
 
 /// Flash bytes of the MCU form: columns, constants (int16 or int32), multipliers and shifts.
 int64_t mcu_fc_flash_bytes(const McuFullyConnected& mcu);
@@ -60,6 +71,9 @@ McuFcLayer mcu_fc_layer(const IntegerModel& model, size_t index);
 /// holds only the fields that differ between these layers (the others are literals in the
 /// runner), and the runner calls only the kernels and requantization variants they use.
 std::string mcu_fc_runner(const std::vector<McuFcLayer>& layers);
+
+/// The C array `name` of weight columns, word-aligned (LOWBIT_MCU_ALIGN4).
+std::string mcu_column_array(const std::string& name, const std::vector<uint8_t>& columns);
 
 /// C data of layer `k` of `layers`: its arrays (`<symbol>_columns`, `_constants`, and `_m`, `_r`
 /// when multipliers are per channel) and its descriptor `<symbol>_layer`.

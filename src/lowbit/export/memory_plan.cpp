@@ -33,7 +33,12 @@ int64_t op_scratch_bytes(const Op& op, const Pool* fused_pool) {
 int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Target& target) {
   const Op& op = model.layers[index].op;
   if (target.family == KernelFamily::kMcu && mcu_fc_supported(model, index)) {
-    return mcu_fc_scratch_bytes(std::get<FullyConnected>(op));
+    const auto& fc = std::get<FullyConnected>(op);
+    return mcu_fc_scratch_bytes(fc.format, fc.out_features);
+  }
+  if (target.family == KernelFamily::kMcu && mcu_dynshift_supported(model, index)) {
+    const auto& fc = std::get<DynamicShiftDense>(op);
+    return mcu_fc_scratch_bytes(fc.format, fc.out_features);
   }
   const bool fused = fuses_with_next(model, index);
   return op_scratch_bytes(op, fused ? &std::get<Pool>(model.layers[index + 1].op) : nullptr);

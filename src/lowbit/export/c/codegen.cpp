@@ -180,7 +180,7 @@ std::string generate_source(const IntegerModel& model, const CodegenOptions& opt
          << ", output " << shape_text(shapes[i]) << ". */\n";
     // Each op emits its data and call (true) or is a view or fused call with no status (false).
     const CEmitContext context{model, i,     shapes,     plan,         p,    symbol, input_expr,
-                               out,   in_zp, mcu_layers, mcu_index[i], data, body};
+                               out,   in_zp, mcu_layers, mcu_index[i], data, body,   target};
     const bool emits_call = visit_op(layer.op, [&](auto traits, const auto& op) {
       return decltype(traits)::emit_c(context, op);
     });

@@ -6,9 +6,11 @@
 
 #include "lowbit/export/c/c_text.h"
 #include "lowbit/export/export_folder.h"
+#include "lowbit/export/mcu_fully_connected.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/export/ops/op_support.h"
 #include "lowbit/export/packing.h"
+#include "lowbit/export/target.h"
 #include "lowbit_runtime.h"
 
 namespace lowbit::exporter {
@@ -83,8 +85,46 @@ void Traits::run(const RunContext& c, const DynamicShiftDense& fc) {
   c.out = reference_dynamic_shift(acc, fc.code_max, fc.relu, nullptr);
 }
 
-void Traits::cost(const CostContext&, const DynamicShiftDense& fc, LayerCost& cost) {
+namespace {
+
+// The layer's column form on runtime/mcu (no requantization).
+McuFullyConnected mcu_form(const IntegerModel& model, size_t index) {
+  const Layer& layer = model.layers[index];
+  const auto& fc = std::get<DynamicShiftDense>(layer.op);
+  return mcu_columns(fc.format, fc.weights, fc.bias, fc.in_features, fc.out_features,
+                     value_floor(model, layer.inputs[0]),
+                     input_zero_point_of(model, layer.inputs[0]));
+}
+
+bool all_zero(const std::vector<int32_t>& values) {
+  return std::all_of(values.begin(), values.end(), [](int32_t v) { return v == 0; });
+}
+
+bool on_mcu_kernels(const Target& target, const IntegerModel& model, size_t index) {
+  return target.family == KernelFamily::kMcu && mcu_dynshift_supported(model, index);
+}
+
+}  // namespace
+
+bool mcu_dynshift_supported(const IntegerModel& model, size_t index) {
+  const auto* fc = std::get_if<DynamicShiftDense>(&model.layers[index].op);
+  if (fc == nullptr) return false;
+  int64_t constant = 0;
+  for (const int32_t c : mcu_form(model, index).constants) {
+    constant = std::max(constant, c < 0 ? -int64_t{c} : int64_t{c});
+  }
+  return mcu_sums_fit_int32(fc->format, fc->in_features, constant);
+}
+
+void Traits::cost(const CostContext& c, const DynamicShiftDense& fc, LayerCost& cost) {
   cost.macs = fc.in_features * fc.out_features;
+  if (on_mcu_kernels(c.target, c.model, c.index)) {
+    // Constants that are all 0 (no bias, input floor at its zero point) are not stored.
+    const McuFullyConnected mcu = mcu_form(c.model, c.index);
+    cost.weight_bytes = static_cast<int64_t>(mcu.columns.size());
+    cost.bias_bytes = all_zero(mcu.constants) ? 0 : 4 * static_cast<int64_t>(mcu.constants.size());
+    return;
+  }
   ops::weighted_cost(cost, fc.format, fc.out_features, fc.in_features, fc.bias, Requant{});
 }
 
@@ -108,6 +148,34 @@ int64_t Traits::runtime_scratch_bytes(const DynamicShiftDense& fc) {
   return static_cast<int64_t>(lowbit_fc_dynshift_scratch_size(&params));
 }
 
+namespace {
+
+// The layer on runtime/mcu's column kernels: the sums, then the shift, with no multiply by a
+// variable (base * D has a literal base).
+void emit_mcu(const CEmitContext& c, const DynamicShiftDense& fc) {
+  const McuFullyConnected mcu = mcu_form(c.model, c.index);
+  const std::string& s = c.symbol;
+  const bool constants = !all_zero(mcu.constants);
+  c.data << mcu_column_array(s + "_columns", mcu.columns);
+  if (constants) c.data << c_text::c_array("int32_t", s + "_constants", mcu.constants, false);
+  c.data << "\n";
+  c.body << "  {\n"
+         << "    int32_t* const sums =\n"
+         << "        (int32_t*)(((uintptr_t)(arena + " << c.plan.arena_bytes
+         << ") + 3u) & ~(uintptr_t)3u);\n"
+         << "    uint32_t* const work = (uint32_t*)(sums + " << (fc.out_features + 7) / 8 * 8
+         << ");\n"
+         << "    const int32_t base_d = (" << mcu.base << ") * lowbit_mcu_fc_sums_b" << mcu.bits
+         << "(" << c.input << ", " << fc.in_features << "u, " << mcu.skip << ", " << s
+         << "_columns, " << fc.out_features << "u, sums, work);\n"
+         << "    lowbit_mcu_dynshift(sums, " << fc.out_features << "u, "
+         << (constants ? s + "_constants" : std::string("NULL")) << ", base_d, " << mcu.step_shift
+         << "u, " << fc.code_max << ", " << (fc.relu ? 1 : 0) << "u, " << c.output << ");\n"
+         << "  }\n\n";
+}
+
+}  // namespace
+
 bool Traits::emit_c(const CEmitContext& c, const DynamicShiftDense& fc) {
   const Layer& layer = c.model.layers[c.index];
   const std::string& s = c.symbol;
@@ -115,6 +183,10 @@ bool Traits::emit_c(const CEmitContext& c, const DynamicShiftDense& fc) {
          << " -> " << fc.out_features << ", " << format_name(fc.format)
          << ", per-sample shift to codes " << (fc.relu ? 0 : -fc.code_max) << ".." << fc.code_max
          << ". */\n";
+  if (on_mcu_kernels(c.target, c.model, c.index)) {
+    emit_mcu(c, fc);
+    return false;
+  }
   c.data << c_text::c_array(
       "uint8_t", s + "_weights",
       pack_weights(fc.format, fc.weights, fc.out_features, fc.in_features, layer.name), true);
@@ -130,7 +202,7 @@ bool Traits::emit_c(const CEmitContext& c, const DynamicShiftDense& fc) {
   return true;
 }
 
-void Traits::describe(const JsonContext&, const DynamicShiftDense& fc, nlohmann::json& j) {
+void Traits::describe(const JsonContext& c, const DynamicShiftDense& fc, nlohmann::json& j) {
   j["in_features"] = fc.in_features;
   j["out_features"] = fc.out_features;
   j["format"] = format_name(fc.format);
@@ -140,7 +212,9 @@ void Traits::describe(const JsonContext&, const DynamicShiftDense& fc, nlohmann:
   j["code_max"] = fc.code_max;
   j["relu"] = fc.relu;
   j["scale"] = "per_sample";  // the layer's output_scale is the accumulator's unit
-  j["kernel"] = "runtime";
+  const bool mcu = on_mcu_kernels(c.target, c.model, c.index);
+  j["kernel"] = mcu ? "mcu_column" : "runtime";
+  if (mcu) j["skip"] = exporter::value_floor(c.model, c.model.layers[c.index].inputs[0]);
 }
 
 }  // namespace lowbit::exporter

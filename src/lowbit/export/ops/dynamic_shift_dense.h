@@ -27,6 +27,10 @@ struct DynamicShiftDense {
 std::vector<int8_t> reference_dynamic_shift(const std::vector<int64_t>& acc, int32_t code_max,
                                             bool relu, int* shift);
 
+/// Whether layer `index` (a DynamicShiftDense) runs on runtime/mcu's column kernels on MCU
+/// targets: its accumulators stay exact in int32. Others call lowbit_fc_dynshift_s8.
+bool mcu_dynshift_supported(const IntegerModel& model, size_t index);
+
 /// Everything the passes know of a dynamic-shift dense layer (see OpTraits).
 template <>
 struct OpTraits<DynamicShiftDense> : OpTraitsDefaults {
@@ -54,7 +58,8 @@ struct OpTraits<DynamicShiftDense> : OpTraitsDefaults {
   }
   /// The runtime's lowbit_fc_dynshift_scratch_size for the op.
   static int64_t runtime_scratch_bytes(const DynamicShiftDense& fc);
-  /// Weights, parameters and the lowbit_fc_dynshift_s8 call.
+  /// Weights, parameters and the lowbit_fc_dynshift_s8 call; on MCU targets the column form and
+  /// the lowbit_mcu_fc_sums_b<bits> and lowbit_mcu_dynshift calls.
   static bool emit_c(const CEmitContext& c, const DynamicShiftDense& fc);
   /// Features, weights, code range.
   static void describe(const JsonContext& c, const DynamicShiftDense& fc, nlohmann::json& j);

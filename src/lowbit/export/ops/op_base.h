@@ -121,6 +121,7 @@ struct CEmitContext {
   size_t mcu_index;          ///< See mcu_layers.
   std::ostringstream& data;  ///< Static const data of model.c.
   std::ostringstream& body;  ///< The statements of the function that runs the layer.
+  const Target& target;      ///< The target the code is for.
 };
 
 /// Where a stateful op declares its members of the generated <prefix>_state_t, widest first so
