@@ -9,7 +9,9 @@
 # (data+bss+stack high-water mark). Prints a Markdown table (docs/results.md, "MCU targets").
 # Runs are shared with bench/latency.sh (bench/results/latency/) and trained only when missing.
 # Peers (BitNetMCU, CMSIS-NN) are measured by bench/mcu/peers.sh from their own checkouts.
-# Usage: bash bench/mcu/run.sh [BUILD_DIR] [TARGET...]
+# The dynshift MLP (configs/fmnist_mcu_best_4bit.yaml, BitNetMCU's own network with a per-sample
+# shift) runs with them.
+# Usage: [MODELS="fmnist_mcu_best_4bit ..."] bash bench/mcu/run.sh [BUILD_DIR] [TARGET...]
 set -euo pipefail
 build=${1:-build/release}
 shift || true
@@ -19,12 +21,18 @@ out=bench/results/latency
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-# name config fp_stage quantized_stage
-models=(
+# name config fp_stage quantized_stage; MODELS="name ..." picks some (default all).
+all_models=(
   "fmnist_mcu_4bit configs/fmnist_mcu_4bit.yaml fp w4a8"
+  "fmnist_mcu_best_4bit configs/fmnist_mcu_best_4bit.yaml fp w4a8"
   "fmnist_cnn_mcu_bn configs/fmnist_cnn_mcu_bn.yaml fp w4a8"
   "smartpix_model2 configs/smartpix_model2.yaml fp w4i0"
 )
+models=()
+for entry in "${all_models[@]}"; do
+  if [ -z "${MODELS:-}" ] || [[ " $MODELS " == *" ${entry%% *} "* ]]; then models+=("$entry"); fi
+done
+[ ${#models[@]} -gt 0 ] || { echo "bench/mcu: MODELS='$MODELS' names none of ${all_models[*]%% *}" >&2; exit 2; }
 echo "| model | target | flash B | RAM B | instructions | mismatches | C accuracy |"
 echo "| ----- | ------ | ------: | ----: | -----------: | ---------: | ---------: |"
 for entry in "${models[@]}"; do

@@ -49,6 +49,15 @@ static uint32_t below(uint32_t n) {
   return rng() % n;
 }
 
+/* Counts a case as failed when it printed mismatches. */
+static void tally(uint32_t bad) {
+  if (bad != 0u) {
+    ++failed;
+  } else {
+    ++passed;
+  }
+}
+
 static void put(const char* text) {
   int n = 0;
   while (text[n] != 0) ++n;
@@ -190,11 +199,7 @@ static void sums_case(sums_fn fn, uint32_t bits, uint32_t number, uint32_t n_in,
       break;
     }
   }
-  if (bad != 0u) {
-    ++failed;
-  } else {
-    ++passed;
-  }
+  tally(bad);
 }
 
 static void sums_kernel(sums_fn fn, uint32_t bits) {
@@ -342,11 +347,7 @@ static void requant_case(uint32_t number, uint32_t n, int use_c16) {
       ++bad;
     }
   }
-  if (bad != 0u) {
-    ++failed;
-  } else {
-    ++passed;
-  }
+  tally(bad);
 }
 
 /* ---- per-sample shift ---- */
@@ -433,11 +434,7 @@ static void dynshift_case(uint32_t number, uint32_t n) {
       ++bad;
     }
   }
-  if (bad != 0u) {
-    ++failed;
-  } else {
-    ++passed;
-  }
+  tally(bad);
 }
 
 int main(void) {

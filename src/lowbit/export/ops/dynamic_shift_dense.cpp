@@ -49,13 +49,7 @@ std::vector<int8_t> reference_dynamic_shift(const std::vector<int64_t>& acc, int
 
 Shape Traits::output_shape(const ValidateContext& c, const DynamicShiftDense& fc) {
   const std::string& name = c.layer.name;
-  ops::check_positive(name, "in_features", fc.in_features);
-  ops::check_positive(name, "out_features", fc.out_features);
-  if (c.in[0].size() != fc.in_features) {
-    ops::shape_mismatch(c.model, c.layer, c.producer, c.in[0],
-                        std::to_string(fc.in_features) + " features");
-  }
-  ops::check_weights(name, fc.format, fc.weights, fc.out_features, fc.in_features);
+  ops::check_dense(c, fc.in_features, fc.out_features, fc.format, fc.weights);
   if (!fc.bias.empty() && static_cast<int64_t>(fc.bias.size()) != fc.out_features) {
     ops::fail(name, "has " + std::to_string(fc.bias.size()) + " biases for " +
                         std::to_string(fc.out_features) + " outputs");

@@ -14,13 +14,7 @@ using Traits = OpTraits<FullyConnected>;
 
 Shape Traits::output_shape(const ValidateContext& c, const FullyConnected& fc) {
   const std::string& name = c.layer.name;
-  ops::check_positive(name, "in_features", fc.in_features);
-  ops::check_positive(name, "out_features", fc.out_features);
-  if (c.in[0].size() != fc.in_features) {
-    ops::shape_mismatch(c.model, c.layer, c.producer, c.in[0],
-                        std::to_string(fc.in_features) + " features");
-  }
-  ops::check_weights(name, fc.format, fc.weights, fc.out_features, fc.in_features);
+  ops::check_dense(c, fc.in_features, fc.out_features, fc.format, fc.weights);
   ops::check_bias_and_requant(name, fc.bias, fc.requant, fc.out_features);
   return {fc.out_features, 1, 1};
 }

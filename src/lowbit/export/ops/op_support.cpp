@@ -45,6 +45,18 @@ void shape_mismatch(const IntegerModel& model, const Layer& layer, int producer,
                               ") and layer '" + layer.name + "' (expects " + expected + ")");
 }
 
+void check_dense(const ValidateContext& c, int64_t in_features, int64_t out_features,
+                 WeightFormat format, const std::vector<int8_t>& weights) {
+  const std::string& name = c.layer.name;
+  check_positive(name, "in_features", in_features);
+  check_positive(name, "out_features", out_features);
+  if (c.in[0].size() != in_features) {
+    shape_mismatch(c.model, c.layer, c.producer, c.in[0],
+                   std::to_string(in_features) + " features");
+  }
+  check_weights(name, format, weights, out_features, in_features);
+}
+
 void check_weights(const std::string& layer, WeightFormat format,
                    const std::vector<int8_t>& weights, int64_t rows, int64_t row_length) {
   if (static_cast<int>(format) < 0 || static_cast<int>(format) > 5) {

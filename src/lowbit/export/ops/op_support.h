@@ -30,6 +30,10 @@ std::string producer_name(const IntegerModel& model, int producer);
 void check_weights(const std::string& layer, WeightFormat format,
                    const std::vector<int8_t>& weights, int64_t rows, int64_t row_length);
 
+/// Checks a dense op's feature counts against its input and its weights (check_weights).
+void check_dense(const ValidateContext& c, int64_t in_features, int64_t out_features,
+                 WeightFormat format, const std::vector<int8_t>& weights);
+
 /// Checks bias count (none or `channels`) and the requantization's sizes and ranges.
 void check_bias_and_requant(const std::string& layer, const std::vector<int32_t>& bias,
                             const Requant& requant, int64_t channels);
