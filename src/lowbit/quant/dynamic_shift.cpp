@@ -129,8 +129,9 @@ void add_dynamic_shift_types(std::vector<QuantizerType>& types) {
   types.push_back(QuantizerType{
       "dynshift",
       "one power-of-two scale per sample from its max (BitNetMCU's ReLUNorm shift): the smallest "
-      "2^k with max < 2^(bits-1) * 2^k, codes round-half-up(x / 2^k); exports after a "
-      "bias-free QLinear as the runtime's lowbit_fc_dynshift_s8 (docs/export.md)",
+      "2^k with max < 2^(bits-1) * 2^k, codes round-half-up(x / 2^k); exports after a QLinear "
+      "(bias-free unless its input scale is fixed) with no requantization constants: "
+      "lowbit_fc_dynshift_s8, on MCU targets the column kernels (docs/export.md)",
       {{"bits", "8", "code width 2..16; codes up to 2^(bits-1)-1 (8: 0..127, BitNetMCU's)"},
        {"signed", "0",
         "1: codes -(2^(bits-1)-1)..2^(bits-1)-1 from max|x|; 0: codes 0.. from max x, negatives "
