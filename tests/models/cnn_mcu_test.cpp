@@ -34,6 +34,19 @@ TEST(CnnMcu, Size28AndWidths) {
   EXPECT_THROW(CnnMcu(CnnMcuOptions().image_size(3)), std::invalid_argument);
 }
 
+TEST(CnnMcu, FullConv2MixesChannelsAndSizesTheFc) {
+  torch::manual_seed(2);
+  CnnMcu model(CnnMcuOptions().channels(8).conv2_channels(24).hidden({28}).batch_norm(true));
+  EXPECT_EQ(model->forward(torch::randn({3, 1, 16, 16})).sizes(), torch::IntArrayRef({3, 10}));
+  auto conv2 = model->named_children()["conv2"]->as<nn::QConv2dImpl>();
+  ASSERT_NE(conv2, nullptr);
+  EXPECT_EQ(conv2->options.groups(), 1);
+  EXPECT_EQ(conv2->weight.sizes(), torch::IntArrayRef({24, 8, 3, 3}));
+  // conv1 8*9+8, bn1 2*8, conv2 24*8*9+24, bn2 2*24, fc1 24*4*4*28+28, fc 28*10+10.
+  EXPECT_EQ(parameter_count(*model), 80 + 16 + 1752 + 48 + 10780 + 290);
+  EXPECT_THROW(CnnMcu(CnnMcuOptions().conv2_channels(-1)), std::invalid_argument);
+}
+
 TEST(CnnMcu, LayerNamesInOrderAndDepthwise) {
   CnnMcu model(CnnMcuOptions().hidden({32, 16}));
   std::vector<std::string> names;

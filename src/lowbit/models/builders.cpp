@@ -85,6 +85,9 @@ torch::nn::AnyModule build_cnn_mcu(const lowbit::config::ConfigNode& node, int64
   options.image_size(side);
   options.classes(num_outputs);
   options.channels(positive(node, "channels", options.channels()));
+  if (node.has("conv2_channels")) {
+    options.conv2_channels(positive(node, "conv2_channels", options.channels()));
+  }
   options.hidden(node.get<std::vector<int64_t>>("hidden", options.hidden()));
   for (int64_t w : options.hidden()) {
     if (w < 1) node.fail("hidden", "expected widths >= 1");

@@ -29,9 +29,12 @@ CnnMcuImpl::CnnMcuImpl(const CnnMcuOptions& options_) : options(options_) {
 void CnnMcuImpl::reset() {
   const auto& o = options;
   const int64_t side = o.image_size() / kPoolDivisor;
-  if (side < 1 || o.channels() < 1 || o.classes() < 1) {
-    throw std::invalid_argument("cnn_mcu: image_size must be >= 4 and channels, classes >= 1");
+  if (side < 1 || o.channels() < 1 || o.classes() < 1 || o.conv2_channels() < 0) {
+    throw std::invalid_argument(
+        "cnn_mcu: image_size must be >= 4, channels and classes >= 1, conv2_channels >= 0");
   }
+  const bool depthwise = o.conv2_channels() == 0;
+  const int64_t conv2_out = depthwise ? o.channels() : o.conv2_channels();
   const std::string& act_q = o.activation_quant();
   auto conv = [&](int64_t in, int64_t out, int64_t groups) {
     return nn::QConv2d(nn::QConv2dOptions(in, out, 3)
@@ -52,12 +55,12 @@ void CnnMcuImpl::reset() {
   if (o.batch_norm()) add("bn1", nn::FoldableBatchNorm(o.channels()));
   add("act1", relu());
   add("pool1", pool());
-  add("conv2", conv(o.channels(), o.channels(), o.channels()));
-  if (o.batch_norm()) add("bn2", nn::FoldableBatchNorm(o.channels()));
+  add("conv2", conv(o.channels(), conv2_out, depthwise ? o.channels() : 1));
+  if (o.batch_norm()) add("bn2", nn::FoldableBatchNorm(conv2_out));
   add("act2", relu());
   add("pool2", pool());
   add("flatten", torch::nn::Flatten());
-  int64_t width = o.channels() * side * side;
+  int64_t width = conv2_out * side * side;
   for (size_t i = 0; i < o.hidden().size(); ++i) {
     const std::string n = std::to_string(i + 1);
     add("fc" + n, nn::QLinear(nn::QLinearOptions(width, o.hidden()[i])

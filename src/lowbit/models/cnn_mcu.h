@@ -17,8 +17,12 @@ namespace lowbit::models {
 struct CnnMcuOptions {
   /// Height and width of the single-channel input (16 for BitNetMCU, 28 for raw MNIST).
   TORCH_ARG(int64_t, image_size) = 16;
-  /// Channels of conv1 and of the depthwise convolution.
+  /// Channels of conv1 (and of conv2 when it is depthwise).
   TORCH_ARG(int64_t, channels) = 16;
+  /// Output channels of conv2: 0 keeps BitNetMCU's depthwise conv2 (channels -> channels, groups
+  /// channels); N > 0 makes conv2 a full 3x3 convolution channels -> N, which costs 9 * channels
+  /// weights per output channel but mixes channels before the FC.
+  TORCH_ARG(int64_t, conv2_channels) = 0;
   /// Widths of the hidden fully connected layers fc1, fc2, ...
   TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64};
   /// Number of classes (width of layer fc).
@@ -37,8 +41,9 @@ struct CnnMcuOptions {
 
 /// A chain (children in registration order, each applied to the previous one's output):
 /// input_act (none) -> conv1 1->C 3x3 pad 1, [bn1], act1 relu, pool1 max 2x2 -> conv2 depthwise C
-/// 3x3 pad 1 (groups C), [bn2], act2 relu, pool2 max 2x2 -> flatten -> fc1, fc_act1 relu, ... ->
-/// fc (classes logits, no activation). bn1 and bn2 exist with options.batch_norm().
+/// 3x3 pad 1 (groups C; or a full 3x3 C->conv2_channels), [bn2], act2 relu, pool2 max 2x2 ->
+/// flatten -> fc1, fc_act1 relu, ... -> fc (classes logits, no activation). bn1 and bn2 exist with
+/// options.batch_norm().
 class CnnMcuImpl : public torch::nn::Cloneable<CnnMcuImpl> {
  public:
   /// A model from options; throws std::invalid_argument for sizes that leave no pixel.
