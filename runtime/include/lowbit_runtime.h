@@ -304,8 +304,9 @@ typedef struct {
 } lowbit_fc_dynshift_params_t;
 
 /**
- * @brief Scratch bytes of ::lowbit_fc_dynshift_s8: the int32 sums, 4 * out_features, plus
- *        LOWBIT_SCRATCH_SLACK.
+ * @brief Scratch bytes of ::lowbit_fc_dynshift_s8: the int32 sums, 4 * out_features, then the
+ *        input lanes of the fully connected kernel (as ::lowbit_fc_scratch_size counts them),
+ *        plus LOWBIT_SCRATCH_SLACK.
  * @param[in] params Layer parameters.
  * @return The size in bytes, or 0 if params is NULL or invalid.
  */

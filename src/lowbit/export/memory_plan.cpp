@@ -36,7 +36,7 @@ int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Targe
     const auto& fc = std::get<FullyConnected>(op);
     return mcu_fc_scratch_bytes(fc.format, fc.out_features);
   }
-  if (target.family == KernelFamily::kMcu && mcu_dynshift_supported(model, index)) {
+  if (target.family == KernelFamily::kMcu && mcu_dynshift_form(model, index)) {
     const auto& fc = std::get<DynamicShiftDense>(op);
     return mcu_fc_scratch_bytes(fc.format, fc.out_features);
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "lowbit/export/c/c_text.h"
 #include "lowbit/export/export_folder.h"
@@ -65,58 +66,53 @@ Shape Traits::output_shape(const ValidateContext& c, const DynamicShiftDense& fc
 }
 
 void Traits::run(const RunContext& c, const DynamicShiftDense& fc) {
-  const std::vector<int8_t>& x = c.x();
   std::vector<int64_t> acc(static_cast<size_t>(fc.out_features));
   for (int64_t o = 0; o < fc.out_features; ++o) {
-    int64_t sum = fc.bias.empty() ? 0 : fc.bias[static_cast<size_t>(o)];
-    const int8_t* w = fc.weights.data() + o * fc.in_features;
-    for (int64_t i = 0; i < fc.in_features; ++i) {
-      sum += static_cast<int64_t>(x[static_cast<size_t>(i)] - c.input_zp()) * w[i];
-    }
     // The runtime saturates its int32 sums.
-    acc[static_cast<size_t>(o)] = std::clamp<int64_t>(sum, INT32_MIN, INT32_MAX);
+    acc[static_cast<size_t>(o)] = std::clamp<int64_t>(
+        ops::dense_sum(c, fc.weights, fc.bias, fc.in_features, o), INT32_MIN, INT32_MAX);
   }
   c.out = reference_dynamic_shift(acc, fc.code_max, fc.relu, nullptr);
 }
 
 namespace {
 
-// The layer's column form on runtime/mcu (no requantization).
-McuFullyConnected mcu_form(const IntegerModel& model, size_t index) {
-  const Layer& layer = model.layers[index];
-  const auto& fc = std::get<DynamicShiftDense>(layer.op);
-  return mcu_columns(fc.format, fc.weights, fc.bias, fc.in_features, fc.out_features,
-                     value_floor(model, layer.inputs[0]),
-                     input_zero_point_of(model, layer.inputs[0]));
-}
-
 bool all_zero(const std::vector<int32_t>& values) {
   return std::all_of(values.begin(), values.end(), [](int32_t v) { return v == 0; });
 }
 
-bool on_mcu_kernels(const Target& target, const IntegerModel& model, size_t index) {
-  return target.family == KernelFamily::kMcu && mcu_dynshift_supported(model, index);
+// The layer's MCU form on an MCU target where its sums stay exact in int32; otherwise none (the
+// layer calls lowbit_fc_dynshift_s8).
+std::optional<McuFullyConnected> mcu_on(const Target& target, const IntegerModel& model,
+                                        size_t index) {
+  if (target.family != KernelFamily::kMcu) return std::nullopt;
+  return mcu_dynshift_form(model, index);
 }
 
 }  // namespace
 
-bool mcu_dynshift_supported(const IntegerModel& model, size_t index) {
-  const auto* fc = std::get_if<DynamicShiftDense>(&model.layers[index].op);
-  if (fc == nullptr) return false;
+std::optional<McuFullyConnected> mcu_dynshift_form(const IntegerModel& model, size_t index) {
+  const Layer& layer = model.layers[index];
+  const auto* fc = std::get_if<DynamicShiftDense>(&layer.op);
+  if (fc == nullptr) return std::nullopt;
+  McuFullyConnected mcu =
+      mcu_columns(fc->format, fc->weights, fc->bias, fc->in_features, fc->out_features,
+                  value_floor(model, layer.inputs[0]), input_zero_point_of(model, layer.inputs[0]));
   int64_t constant = 0;
-  for (const int32_t c : mcu_form(model, index).constants) {
+  for (const int32_t c : mcu.constants) {
     constant = std::max(constant, c < 0 ? -int64_t{c} : int64_t{c});
   }
-  return mcu_sums_fit_int32(fc->format, fc->in_features, constant);
+  if (!mcu_sums_fit_int32(fc->format, fc->in_features, constant)) return std::nullopt;
+  return mcu;
 }
 
 void Traits::cost(const CostContext& c, const DynamicShiftDense& fc, LayerCost& cost) {
   cost.macs = fc.in_features * fc.out_features;
-  if (on_mcu_kernels(c.target, c.model, c.index)) {
+  if (const auto mcu = mcu_on(c.target, c.model, c.index)) {
     // Constants that are all 0 (no bias, input floor at its zero point) are not stored.
-    const McuFullyConnected mcu = mcu_form(c.model, c.index);
-    cost.weight_bytes = static_cast<int64_t>(mcu.columns.size());
-    cost.bias_bytes = all_zero(mcu.constants) ? 0 : 4 * static_cast<int64_t>(mcu.constants.size());
+    cost.weight_bytes = static_cast<int64_t>(mcu->columns.size());
+    cost.bias_bytes =
+        all_zero(mcu->constants) ? 0 : 4 * static_cast<int64_t>(mcu->constants.size());
     return;
   }
   ops::weighted_cost(cost, fc.format, fc.out_features, fc.in_features, fc.bias, Requant{});
@@ -146,8 +142,7 @@ namespace {
 
 // The layer on runtime/mcu's column kernels: the sums, then the shift, with no multiply by a
 // variable (base * D has a literal base).
-void emit_mcu(const CEmitContext& c, const DynamicShiftDense& fc) {
-  const McuFullyConnected mcu = mcu_form(c.model, c.index);
+void emit_mcu(const CEmitContext& c, const DynamicShiftDense& fc, const McuFullyConnected& mcu) {
   const std::string& s = c.symbol;
   const bool constants = !all_zero(mcu.constants);
   c.data << mcu_column_array(s + "_columns", mcu.columns);
@@ -177,8 +172,8 @@ bool Traits::emit_c(const CEmitContext& c, const DynamicShiftDense& fc) {
          << " -> " << fc.out_features << ", " << format_name(fc.format)
          << ", per-sample shift to codes " << (fc.relu ? 0 : -fc.code_max) << ".." << fc.code_max
          << ". */\n";
-  if (on_mcu_kernels(c.target, c.model, c.index)) {
-    emit_mcu(c, fc);
+  if (const auto mcu = mcu_on(c.target, c.model, c.index)) {
+    emit_mcu(c, fc, *mcu);
     return false;
   }
   c.data << c_text::c_array(
@@ -206,9 +201,9 @@ void Traits::describe(const JsonContext& c, const DynamicShiftDense& fc, nlohman
   j["code_max"] = fc.code_max;
   j["relu"] = fc.relu;
   j["scale"] = "per_sample";  // the layer's output_scale is the accumulator's unit
-  const bool mcu = on_mcu_kernels(c.target, c.model, c.index);
+  const auto mcu = mcu_on(c.target, c.model, c.index);
   j["kernel"] = mcu ? "mcu_column" : "runtime";
-  if (mcu) j["skip"] = exporter::value_floor(c.model, c.model.layers[c.index].inputs[0]);
+  if (mcu) j["skip"] = mcu->skip;
 }
 
 }  // namespace lowbit::exporter

@@ -1,9 +1,13 @@
 // The dense layer normalised per sample by a power-of-two shift (BitNetMCU's ReLUNorm).
 #pragma once
 
+#include <optional>
+
 #include "lowbit/export/ops/op_base.h"
 
 namespace lowbit::exporter {
+
+struct McuFullyConnected;
 
 /// Dense layer whose output scale follows each sample: acc[o] = bias[o] + sum_i (x[i] - input_zp)
 /// * w[o][i]; with m the largest acc (relu) or |acc|, shift = the smallest integer s with
@@ -27,9 +31,10 @@ struct DynamicShiftDense {
 std::vector<int8_t> reference_dynamic_shift(const std::vector<int64_t>& acc, int32_t code_max,
                                             bool relu, int* shift);
 
-/// Whether layer `index` (a DynamicShiftDense) runs on runtime/mcu's column kernels on MCU
-/// targets: its accumulators stay exact in int32. Others call lowbit_fc_dynshift_s8.
-bool mcu_dynshift_supported(const IntegerModel& model, size_t index);
+/// The column form of layer `index` when it is a DynamicShiftDense that runs on runtime/mcu's
+/// column kernels on MCU targets (its accumulators stay exact in int32); none otherwise (the
+/// layer then calls lowbit_fc_dynshift_s8).
+std::optional<McuFullyConnected> mcu_dynshift_form(const IntegerModel& model, size_t index);
 
 /// Everything the passes know of a dynamic-shift dense layer (see OpTraits).
 template <>

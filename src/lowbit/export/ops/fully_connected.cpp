@@ -20,16 +20,11 @@ Shape Traits::output_shape(const ValidateContext& c, const FullyConnected& fc) {
 }
 
 void Traits::run(const RunContext& c, const FullyConnected& fc) {
-  const std::vector<int8_t>& x = c.x();
   c.out.resize(static_cast<size_t>(fc.out_features));
   for (int64_t o = 0; o < fc.out_features; ++o) {
-    int64_t sum = fc.bias.empty() ? 0 : fc.bias[static_cast<size_t>(o)];
-    const int8_t* w = fc.weights.data() + o * fc.in_features;
-    for (int64_t i = 0; i < fc.in_features; ++i) {
-      sum += static_cast<int64_t>(x[static_cast<size_t>(i)] - c.input_zp()) * w[i];
-    }
     c.out[static_cast<size_t>(o)] =
-        ops::requantize_with(fc.requant, o, c.layer.output_zero_point, sum);
+        ops::requantize_with(fc.requant, o, c.layer.output_zero_point,
+                             ops::dense_sum(c, fc.weights, fc.bias, fc.in_features, o));
   }
 }
 

@@ -57,6 +57,17 @@ void check_dense(const ValidateContext& c, int64_t in_features, int64_t out_feat
   check_weights(name, format, weights, out_features, in_features);
 }
 
+int64_t dense_sum(const RunContext& c, const std::vector<int8_t>& weights,
+                  const std::vector<int32_t>& bias, int64_t in_features, int64_t o) {
+  const std::vector<int8_t>& x = c.x();
+  int64_t sum = bias.empty() ? 0 : bias[static_cast<size_t>(o)];
+  const int8_t* w = weights.data() + o * in_features;
+  for (int64_t i = 0; i < in_features; ++i) {
+    sum += static_cast<int64_t>(x[static_cast<size_t>(i)] - c.input_zp()) * w[i];
+  }
+  return sum;
+}
+
 void check_weights(const std::string& layer, WeightFormat format,
                    const std::vector<int8_t>& weights, int64_t rows, int64_t row_length) {
   if (static_cast<int>(format) < 0 || static_cast<int>(format) > 5) {

@@ -34,6 +34,10 @@ void check_weights(const std::string& layer, WeightFormat format,
 void check_dense(const ValidateContext& c, int64_t in_features, int64_t out_features,
                  WeightFormat format, const std::vector<int8_t>& weights);
 
+/// bias[o] + sum_i (x[i] - input_zp) * w[o][i] of a dense op on its first input, exact in int64.
+int64_t dense_sum(const RunContext& c, const std::vector<int8_t>& weights,
+                  const std::vector<int32_t>& bias, int64_t in_features, int64_t o);
+
 /// Checks bias count (none or `channels`) and the requantization's sizes and ranges.
 void check_bias_and_requant(const std::string& layer, const std::vector<int32_t>& bias,
                             const Requant& requant, int64_t channels);
