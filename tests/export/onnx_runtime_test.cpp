@@ -5,9 +5,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <string>
 
 #include "export/random_models.h"
 #include "lowbit/export/onnx/onnx_agreement.h"
@@ -26,6 +30,38 @@ using testing::random_mlp;
 using testing::random_two_branch;
 
 constexpr int64_t kSamples = 64;
+
+// ONNX Runtime's fused U8S8 kernels on x86 CPUs with AVX2 but without VNNI add pairs of u8 x s8
+// products in int16 (vpmaddubsw), which saturates once a weight exceeds 64 in magnitude
+// (2 x 255 x 64 < 32767); VNNI's vpdpbusd accumulates in int32. Linux's flags say which CPU this
+// is.
+bool cpu_saturates_u8s8() {
+#if defined(__x86_64__)
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    const auto has = [&](const std::string& flag) {
+      return (line + " ").find(" " + flag + " ") != std::string::npos;
+    };
+    return has("avx2") && !has("avx512_vnni") && !has("avx_vnni");
+  }
+#endif
+  return false;
+}
+
+// Whether a layer's weights reach the magnitude at which those kernels saturate.
+bool weights_can_saturate(const IntegerModel& model, const std::string& layer_name) {
+  for (const Layer& layer : model.layers) {
+    if (layer.name != layer_name) continue;
+    const std::vector<int8_t>* weights = nullptr;
+    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) weights = &fc->weights;
+    if (const auto* conv = std::get_if<Conv2d>(&layer.op)) weights = &conv->weights;
+    if (weights == nullptr) return false;
+    return std::any_of(weights->begin(), weights->end(), [](int8_t w) { return std::abs(w) > 64; });
+  }
+  return false;
+}
 
 #define SKIP_WITHOUT_ONNX_RUNTIME()                                          \
   do {                                                                       \
@@ -65,11 +101,20 @@ class OnnxRuntimeTest : public ::testing::Test {
   }
 
   // A layer's own differences (its inputs agreed) are rounding-boundary cases of at most one code,
-  // and rare: at most 1 in 1000 codes.
-  static void expect_agreement(const OnnxAgreement& a, const std::string& what) {
-    EXPECT_EQ(a.own_at_boundary(), a.own_mismatches()) << what << "\n" << a.describe();
-    EXPECT_LE(a.max_own_diff(), 1) << what;
+  // and rare: at most 1 in 1000 codes. With `saturating` set (ONNX Runtime's fused kernels on a CPU
+  // that saturates U8S8 sums), layers whose weights exceed 64 are left out; every other layer,
+  // including those after them wherever their inputs agreed, is held to the same rule.
+  static void expect_agreement(const OnnxAgreement& a, const std::string& what,
+                               const IntegerModel* saturating = nullptr) {
     for (const OnnxLayerAgreement& layer : a.layers) {
+      if (saturating != nullptr && weights_can_saturate(*saturating, layer.layer)) {
+        std::cout << what << " " << layer.layer
+                  << ": weights beyond +-64 on a CPU without VNNI, not compared\n";
+        continue;
+      }
+      EXPECT_EQ(layer.own_at_boundary, layer.own_mismatches) << what << " " << layer.layer << "\n"
+                                                             << a.describe();
+      EXPECT_LE(layer.max_own_diff, 1) << what << " " << layer.layer;
       EXPECT_LE(layer.own_mismatches * 1000, layer.values) << what << " " << layer.layer;
     }
   }
@@ -107,11 +152,24 @@ TEST_F(OnnxRuntimeTest, QdqUnoptimizedAgreesWithTheReference) {
 }
 
 // QDQ with every optimisation: ONNX Runtime fuses the QDQ groups into integer kernels (uint8
-// activations x int8 weights) with float requantization.
+// activations x int8 weights) with float requantization. Full-range 8-bit weights are exact there
+// only on CPUs with VNNI (docs/export.md, "ONNX Runtime"); every narrower format everywhere.
 TEST_F(OnnxRuntimeTest, QdqOptimizedAgreesWithTheReference) {
   SKIP_WITHOUT_ONNX_RUNTIME();
+  const bool saturates = cpu_saturates_u8s8();
+  std::cout << "CPU " << (saturates ? "without" : "with") << " exact U8S8 sums (VNNI or no AVX2)\n";
+  int64_t exempt = 0;
   for (const IntegerModel& model : models()) {
-    expect_agreement(agreement(model, OnnxFormat::kQdq, "all"), model.name);
+    if (saturates) {
+      for (const Layer& layer : model.layers) exempt += weights_can_saturate(model, layer.name);
+    }
+    expect_agreement(agreement(model, OnnxFormat::kQdq, "all"), model.name,
+                     saturates ? &model : nullptr);
+  }
+  // The int8 models' random weights span the full range, so on such a CPU some layers are exempt
+  // (and only theirs: the narrower formats never exceed 64).
+  if (saturates) {
+    EXPECT_GT(exempt, 0);
   }
 }
 
