@@ -223,6 +223,41 @@ TEST(Convert, DepthwiseCnnAgrees) {
   EXPECT_LE(c.max_abs_error, 4.0);
 }
 
+TEST(Convert, CnnMcuWithThirdStageAgrees) {
+  torch::manual_seed(12);
+  models::CnnMcu cnn(models::CnnMcuOptions()
+                         .image_size(8)
+                         .channels(4)
+                         .conv2_channels(6)
+                         .conv3_channels(8)
+                         .hidden({})
+                         .classes(4)
+                         .weight_quant("lsq:bits=4")
+                         .input_quant("lsq:bits=8,signed=1")
+                         .activation_quant("pact:bits=8,alpha=4"));
+  auto fc = cnn->named_children()["fc"]->as<nn::QLinearImpl>();
+  fc->set_output_quant("lsq:bits=8,signed=1");
+  const auto data = clusters(256, {1, 8, 8}, 4);
+  const torch::Tensor x = data.first;
+  const torch::Tensor labels = data.second;
+  train(
+      *cnn,
+      [&](const torch::Tensor& in) {
+        return torch::nn::functional::cross_entropy(cnn->forward(in), labels);
+      },
+      x, 30);
+  const IntegerModel model = lower_model(*cnn, Shape{1, 8, 8}, "cnn_mcu3");
+  std::vector<std::string> names;
+  for (const auto& layer : model.layers) names.push_back(layer.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1", "pool1", "conv2", "pool2", "conv3", "pool3",
+                                             "flatten", "fc"}));
+  EXPECT_EQ(std::get<Conv2d>(model.layers[4].op).groups, 1);
+  torch::NoGradGuard no_grad;
+  const Comparison c = compare(model, x, cnn->forward(x), "cnn3");
+  EXPECT_GE(c.top1_agreement, 0.97);
+  EXPECT_LE(c.max_abs_error, 4.0);
+}
+
 TEST(Convert, BatchNormFoldsIntoConv) {
   torch::manual_seed(9);
   torch::nn::Sequential net(

@@ -47,6 +47,29 @@ TEST(CnnMcu, FullConv2MixesChannelsAndSizesTheFc) {
   EXPECT_THROW(CnnMcu(CnnMcuOptions().conv2_channels(-1)), std::invalid_argument);
 }
 
+TEST(CnnMcu, ThirdStageShrinksTheFcInput) {
+  torch::manual_seed(3);
+  CnnMcu model(
+      CnnMcuOptions().channels(8).conv2_channels(16).conv3_channels(24).hidden({}).batch_norm(
+          true));
+  EXPECT_EQ(model->forward(torch::randn({2, 1, 16, 16})).sizes(), torch::IntArrayRef({2, 10}));
+  std::vector<std::string> names;
+  for (const auto& child : model->named_children()) names.push_back(child.key());
+  const std::vector<std::string> expected = {"input_act", "conv1", "bn1",   "act1",    "pool1",
+                                             "conv2",     "bn2",   "act2",  "pool2",   "conv3",
+                                             "bn3",       "act3",  "pool3", "flatten", "fc"};
+  EXPECT_EQ(names, expected);
+  // conv1 8*9+8, bn1 2*8, conv2 16*8*9+16, bn2 2*16, conv3 24*16*9+24, bn3 2*24, fc 24*2*2*10+10.
+  EXPECT_EQ(parameter_count(*model), 80 + 16 + 1168 + 32 + 3480 + 48 + 970);
+  // 8 x 8 images pool to 1 x 1 after three stages; 7 x 7 leave nothing.
+  EXPECT_EQ(CnnMcu(CnnMcuOptions().image_size(8).conv3_channels(4))
+                ->forward(torch::randn({1, 1, 8, 8}))
+                .sizes(),
+            torch::IntArrayRef({1, 10}));
+  EXPECT_THROW(CnnMcu(CnnMcuOptions().image_size(7).conv3_channels(4)), std::invalid_argument);
+  EXPECT_THROW(CnnMcu(CnnMcuOptions().conv3_channels(-1)), std::invalid_argument);
+}
+
 TEST(CnnMcu, LayerNamesInOrderAndDepthwise) {
   CnnMcu model(CnnMcuOptions().hidden({32, 16}));
   std::vector<std::string> names;

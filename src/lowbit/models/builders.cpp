@@ -88,6 +88,10 @@ torch::nn::AnyModule build_cnn_mcu(const lowbit::config::ConfigNode& node, int64
   if (node.has("conv2_channels")) {
     options.conv2_channels(positive(node, "conv2_channels", options.channels()));
   }
+  if (node.has("conv3_channels")) {
+    options.conv3_channels(positive(node, "conv3_channels", 1));
+    if (side < 8) node.fail("conv3_channels", "needs images of at least 8 x 8 (three 2x2 pools)");
+  }
   options.hidden(node.get<std::vector<int64_t>>("hidden", options.hidden()));
   for (int64_t w : options.hidden()) {
     if (w < 1) node.fail("hidden", "expected widths >= 1");

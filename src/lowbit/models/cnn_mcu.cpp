@@ -17,8 +17,10 @@ namespace lowbit::models {
 
 namespace {
 
-// Each of the two 2x2 max pools halves the side (floor).
-constexpr int64_t kPoolDivisor = 4;
+// Each 2x2 max pool halves the side (floor): two pools, or three with conv3.
+int64_t pool_divisor(const CnnMcuOptions& o) {
+  return o.conv3_channels() > 0 ? 8 : 4;
+}
 
 }  // namespace
 
@@ -28,10 +30,12 @@ CnnMcuImpl::CnnMcuImpl(const CnnMcuOptions& options_) : options(options_) {
 
 void CnnMcuImpl::reset() {
   const auto& o = options;
-  const int64_t side = o.image_size() / kPoolDivisor;
-  if (side < 1 || o.channels() < 1 || o.classes() < 1 || o.conv2_channels() < 0) {
+  const int64_t side = o.image_size() / pool_divisor(o);
+  if (side < 1 || o.channels() < 1 || o.classes() < 1 || o.conv2_channels() < 0 ||
+      o.conv3_channels() < 0) {
     throw std::invalid_argument(
-        "cnn_mcu: image_size must be >= 4, channels and classes >= 1, conv2_channels >= 0");
+        "cnn_mcu: image_size must be >= 4 (>= 8 with conv3), channels and classes >= 1, "
+        "conv2_channels and conv3_channels >= 0");
   }
   const bool depthwise = o.conv2_channels() == 0;
   const int64_t conv2_out = depthwise ? o.channels() : o.conv2_channels();
@@ -59,8 +63,16 @@ void CnnMcuImpl::reset() {
   if (o.batch_norm()) add("bn2", nn::FoldableBatchNorm(conv2_out));
   add("act2", relu());
   add("pool2", pool());
+  int64_t features = conv2_out;
+  if (o.conv3_channels() > 0) {
+    add("conv3", conv(conv2_out, o.conv3_channels(), 1));
+    if (o.batch_norm()) add("bn3", nn::FoldableBatchNorm(o.conv3_channels()));
+    add("act3", relu());
+    add("pool3", pool());
+    features = o.conv3_channels();
+  }
   add("flatten", torch::nn::Flatten());
-  int64_t width = conv2_out * side * side;
+  int64_t width = features * side * side;
   for (size_t i = 0; i < o.hidden().size(); ++i) {
     const std::string n = std::to_string(i + 1);
     add("fc" + n, nn::QLinear(nn::QLinearOptions(width, o.hidden()[i])

@@ -23,6 +23,10 @@ struct CnnMcuOptions {
   /// channels); N > 0 makes conv2 a full 3x3 convolution channels -> N, which costs 9 * channels
   /// weights per output channel but mixes channels before the FC.
   TORCH_ARG(int64_t, conv2_channels) = 0;
+  /// Output channels of an optional third stage (full 3x3 conv3, [bn3], relu, 2x2 max pool):
+  /// 0 leaves it out; N > 0 adds it, so the FC reads N * (side/8)^2 features instead of
+  /// conv2's * (side/4)^2, moving flash from the FC into channel mixing.
+  TORCH_ARG(int64_t, conv3_channels) = 0;
   /// Widths of the hidden fully connected layers fc1, fc2, ...
   TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{64};
   /// Number of classes (width of layer fc).
@@ -42,7 +46,8 @@ struct CnnMcuOptions {
 /// A chain (children in registration order, each applied to the previous one's output):
 /// input_act (none) -> conv1 1->C 3x3 pad 1, [bn1], act1 relu, pool1 max 2x2 -> conv2 depthwise C
 /// 3x3 pad 1 (groups C; or a full 3x3 C->conv2_channels), [bn2], act2 relu, pool2 max 2x2 ->
-/// flatten -> fc1, fc_act1 relu, ... -> fc (classes logits, no activation). bn1 and bn2 exist with
+/// [conv3 full 3x3 -> conv3_channels, [bn3], act3 relu, pool3 max 2x2] -> flatten -> fc1, fc_act1
+/// relu, ... -> fc (classes logits, no activation). bn1, bn2 (and bn3) exist with
 /// options.batch_norm().
 class CnnMcuImpl : public torch::nn::Cloneable<CnnMcuImpl> {
  public:

@@ -13,7 +13,9 @@ const std::vector<ModelType>& model_types() {
        "seeds 000/001 two-branch smart-pixel classifier: xz_dense1 22->32, yl_dense1 14->32, "
        "merged_dense1..3 128/64/32, output 1, sigmoid",
        build_smartpix_model2},
-      {"cnn_mcu", "BitNetMCU-style: conv1 3x3, depthwise 3x3, pooling, fully connected layers",
+      {"cnn_mcu",
+       "BitNetMCU-style: conv1 3x3, depthwise (or full) conv2 3x3, optional conv3, pooling, "
+       "fully connected layers",
        build_cnn_mcu},
       {"resnet20", "CIFAR ResNet-20 (16/32/64 channels, 1x1 projection shortcuts)", build_resnet20},
       {"resnet18", "CIFAR ResNet-18 (3x3 stem, 64/128/256/512 channels)", build_resnet18},
