@@ -10,7 +10,8 @@
 # Runs are shared with bench/latency.sh (bench/results/latency/) and trained only when missing.
 # Peers (BitNetMCU, CMSIS-NN) are measured by bench/mcu/peers.sh from their own checkouts.
 # The dynshift MLP (configs/fmnist_mcu_best_4bit.yaml, BitNetMCU's own network with a per-sample
-# shift) runs with them.
+# shift) and the 6.3 kB full-conv CNN (configs/fmnist_mcu_best_cnn_6k.yaml, its convolutions on
+# lowbit_mcu_conv) run with them.
 # Usage: [MODELS="fmnist_mcu_best_4bit ..."] bash bench/mcu/run.sh [BUILD_DIR] [TARGET...]
 set -euo pipefail
 build=${1:-build/release}
@@ -26,6 +27,7 @@ all_models=(
   "fmnist_mcu_4bit configs/fmnist_mcu_4bit.yaml fp w4a8"
   "fmnist_mcu_best_4bit configs/fmnist_mcu_best_4bit.yaml fp w4a8"
   "fmnist_cnn_mcu_bn configs/fmnist_cnn_mcu_bn.yaml fp w4a8"
+  "fmnist_mcu_best_cnn_6k configs/fmnist_mcu_best_cnn_6k.yaml fp w4a8"
   "smartpix_model2 configs/smartpix_model2.yaml fp w4i0"
 )
 models=()

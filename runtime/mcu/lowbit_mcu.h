@@ -131,6 +131,59 @@ void lowbit_mcu_requant_c16(const int32_t* sums, uint32_t n, const int16_t* c, i
 void lowbit_mcu_dynshift(int32_t* sums, uint32_t n, const int32_t* c, int32_t base_d,
                          uint32_t step_shift, int32_t code_max, uint32_t relu, int8_t* y);
 
+/** A sums kernel: lowbit_mcu_fc_sums_b1, _b2, _b4 or _b8 (what a layer's field width picks). */
+typedef int32_t (*lowbit_mcu_sums_fn)(const int8_t* x, uint32_t n_in, int32_t skip,
+                                      const uint8_t* w, uint32_t n_out, int32_t* sums,
+                                      uint32_t* work);
+
+/**
+ * A 2-D convolution (groups 1, int8 CHW) on the column kernels, optionally fused with the max
+ * pooling of its output. Each output position gathers its input patch, n_in = in_channels *
+ * kernel_h * kernel_w values in weight-row order ((c * kernel_h + ky) * kernel_w + kx), with the
+ * padding as in_zp; the patch is a fully connected layer's input: `columns` holds n_in rows of
+ * out_channels fields (the layout above), so
+ *     a_j = c_j + base * D + 2^step_shift * S_j = bias_j + sum_i (patch_i - in_zp) w_ij.
+ * With a pool, the largest a_j of each window is requantized (requantization never decreases, so
+ * this equals pooling the requantized outputs). Outputs are written CHW:
+ * y[(j * pooled_height + py) * pooled_width + px]. Without a pool: pool 1x1, stride 1, pad 0 and
+ * pooled = out sizes.
+ * Preconditions (checked by the exporter): skip <= in_zp and every input >= skip; the sums kernel's
+ * bounds (n_in rows) and |a_j| * m < 2^31; every pool window holds at least one conv output.
+ */
+typedef struct {
+  lowbit_mcu_sums_fn sums;  /**< Sums kernel of the field width. */
+  const uint8_t* columns;   /**< n_in rows of out_channels fields, 4-byte aligned. */
+  const int32_t* constants; /**< out_channels c_j (bias, zero points and skip folded in). */
+  const int32_t* m;         /**< Multipliers: out_channels when per_channel, else one. */
+  const uint8_t* r;         /**< Right shifts, as many as m. */
+  uint16_t in_channels, in_height, in_width, out_channels;
+  uint16_t out_height, out_width;       /**< The convolution's output. */
+  uint16_t pooled_height, pooled_width; /**< The stored output (out sizes without a pool). */
+  uint8_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+  uint8_t pool_h, pool_w, pool_stride_h, pool_stride_w, pool_pad_top, pool_pad_left;
+  uint8_t bits;        /**< Field width: 1, 2, 4 or 8. */
+  uint8_t step_shift;  /**< 0 or 1 (odd-grid formats step by 2). */
+  uint8_t per_channel; /**< 1: one m and r per output channel. */
+  int16_t base;        /**< Weight of field 0 (the format's smallest code). */
+  int16_t skip;        /**< The sums kernel's skip: at most in_zp and every input. */
+  int16_t in_zp;       /**< Input zero point: the padding value. */
+  int16_t zp, lo, hi;  /**< Output zero point and clamp. */
+} lowbit_mcu_conv_t;
+
+/** Scratch bytes lowbit_mcu_conv needs: alignment, sums, work, window maxima, outputs, patch. */
+#define LOWBIT_MCU_CONV_SCRATCH_BYTES(n_in, n_out, bits)                                 \
+  (3u +                                                                                  \
+   4u * (LOWBIT_MCU_FC_SUMS_WORDS(n_out, bits) + LOWBIT_MCU_FC_WORK_WORDS(n_out, bits) + \
+         (uint32_t)(n_out)) +                                                            \
+   (uint32_t)(n_out) + (uint32_t)(n_in))
+
+/**
+ * Runs the convolution `l` (see lowbit_mcu_conv_t) on x (in_channels x in_height x in_width) into
+ * y (out_channels x pooled_height x pooled_width), with LOWBIT_MCU_CONV_SCRATCH_BYTES(in_channels
+ * * kernel_h * kernel_w, out_channels, bits) bytes of scratch (any alignment).
+ */
+void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, void* scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include "lowbit/export/c/cross_build.h"
 #include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/mcu_fully_connected.h"
+#include "lowbit/export/memory_plan.h"
 #include "lowbit/export/reference_executor.h"
 #include "lowbit/export/target.h"
 #include "lowbit/util/atomic_file.h"
@@ -78,6 +79,8 @@ ModelMaker maker(const std::string& kind) {
          : kind == "demo_trained" ? &testing::trained_like_demo_mlp
          : kind == "demo_po2"     ? &po2_demo_mlp
          : kind == "dynshift"     ? &dynshift_demo_mlp
+         : kind == "mcu_cnn"      ? &testing::random_mcu_cnn
+         : kind == "residual"     ? &testing::random_residual
                                   : &testing::random_cnn;
 }
 
@@ -221,7 +224,8 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, McuExportOnHost,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn", "demo", "dynshift"),
+                                                              "cnn", "mcu_cnn", "residual", "demo",
+                                                              "dynshift"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 
@@ -280,11 +284,19 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(WeightFormat::kBinary, WeightFormat::kSym2,
                                          WeightFormat::kSym4, WeightFormat::kInt8)),
     target_param_name);
+// Convolutions: full ones on lowbit_mcu_conv (fused pools, padding, strides, every field width),
+// the depthwise one on the portable runtime.
 INSTANTIATE_TEST_SUITE_P(Cnn, McuExportOnTarget,
                          ::testing::Combine(::testing::Values("rv32e", "cortex-m0"),
-                                            ::testing::Values("cnn", "two_branch"),
+                                            ::testing::Values("cnn", "two_branch", "residual"),
                                             ::testing::Values(WeightFormat::kInt4)),
                          target_param_name);
+INSTANTIATE_TEST_SUITE_P(
+    McuConv, McuExportOnTarget,
+    ::testing::Combine(::testing::Values("rv32e", "cortex-m0"), ::testing::Values("mcu_cnn"),
+                       ::testing::Values(WeightFormat::kBinary, WeightFormat::kSym2,
+                                         WeightFormat::kSym4, WeightFormat::kInt8)),
+    target_param_name);
 
 // The whole RV32EC image of the demo's shape (4-bit BitNetMCU-style weights, the constants, the
 // kernels, a minimal main and start-up) must stay within BitNetMCU's own 13,888 bytes (issue 13).
@@ -329,6 +341,39 @@ TEST(McuDynshift, LayersRunOnTheColumnKernels) {
   EXPECT_NE(c.find("net_l0_constants"), std::string::npos);
   // model.json names the kernel of each of the four layers.
   EXPECT_EQ(count_in(json, "\"kernel\": \"mcu_column\""), 4u) << json.substr(0, 2000);
+  fs::remove_all(dir);
+}
+
+// On MCU targets every full convolution runs on lowbit_mcu_conv, pooling as it goes (the fused
+// pool emits nothing), and needs less scratch than the portable runtime's int16 planes; grouped
+// (depthwise) convolutions stay on the portable runtime. model.json names the implementation.
+TEST(McuConv, FullConvolutionsRunOnTheColumnKernels) {
+  const auto count_in = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const IntegerModel model = mcu_model("mcu_cnn", WeightFormat::kSym4);
+  const fs::path dir = fresh_dir("conv_kernels");
+  export_for(model, dir / "export", "rv32e");
+  const std::string c = util::read_file((dir / "export" / "model.c").string());
+  const std::string json = util::read_file((dir / "export" / "model.json").string());
+  EXPECT_EQ(count_in(c, "lowbit_mcu_conv(&"), 2u);
+  EXPECT_EQ(count_in(c, "lowbit_conv2d"), 0u);
+  EXPECT_EQ(count_in(c, "net_l1_params"), 0u) << "the fused pool needs no runtime parameters";
+  EXPECT_EQ(count_in(json, "\"implementation\": \"mcu_column\""), 2u) << json.substr(0, 2000);
+  const std::vector<Shape> shapes = validate(model);
+  const int64_t mcu_scratch =
+      plan_memory(model, shapes, target_named("rv32e")).kernel_scratch_bytes;
+  const int64_t portable_scratch =
+      plan_memory(model, shapes, target_named("portable")).kernel_scratch_bytes;
+  EXPECT_LT(mcu_scratch, portable_scratch);
+
+  const IntegerModel depthwise = mcu_model("cnn", WeightFormat::kSym4);
+  export_for(depthwise, dir / "depthwise", "rv32e");
+  const std::string dc = util::read_file((dir / "depthwise" / "model.c").string());
+  EXPECT_EQ(count_in(dc, "lowbit_conv2d_s8("), 1u) << "the depthwise conv";
+  EXPECT_EQ(count_in(dc, "lowbit_mcu_conv(&"), 1u) << "the pointwise conv and its pool";
   fs::remove_all(dir);
 }
 

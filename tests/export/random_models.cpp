@@ -430,6 +430,30 @@ IntegerModel random_residual(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+IntegerModel random_mcu_cnn(WeightFormat format, uint32_t seed) {
+  std::mt19937 rng(seed);
+  IntegerModel model;
+  model.name = "mcu_cnn";
+  model.input_shape = {2, 10, 9};
+  model.input_scale = 0.02;
+  model.input_zero_point = -7;
+  model.layers.push_back(conv_layer(model, "conv1", kModelInput, model.input_shape, 12, 3, 1,
+                                    format, Activation::kRelu, rng));  // 0: 12x10x9
+  Pool pool;
+  pool.channels = 12;
+  pool.in_height = 10;
+  pool.in_width = 9;
+  pool.kernel_h = pool.kernel_w = 3;
+  pool.stride_h = pool.stride_w = 2;
+  pool.pad_top = pool.pad_left = pool.pad_right = 1;
+  model.layers.push_back(same_quantization(model, "pool1", 0, pool));  // 1: 12x5x5, fused
+  model.layers.push_back(conv_layer(model, "conv2", 1, {12, 5, 5}, 10, 3, 2, format,
+                                    Activation::kRelu6, rng));  // 2: 10x3x3
+  model.layers.push_back(same_quantization(model, "flatten", 2, Flatten{}));
+  model.layers.push_back(fc_layer(model, "fc", 3, 90, 5, format, Activation::kNone, true, rng));
+  return model;
+}
+
 std::vector<int8_t> random_inputs(int64_t input_size, int64_t samples, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<int8_t> inputs(static_cast<size_t>(input_size * 2), -128);

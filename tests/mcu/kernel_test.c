@@ -4,7 +4,9 @@
  * nonzero inputs to pass every lane flush), and lowbit_mcu_requant / _c16 over edge and random
  * cases (ties, clamps, m == 1, per-channel, step 0 and 1, |a| * m up to 2^31 - 1), and
  * lowbit_mcu_dynshift (tiny sums that shift left, sums up to 2^31 - 1, relu beside large
- * negatives, ties, code_max 1..127, constants or none).
+ * negatives, ties, code_max 1..127, constants or none), and lowbit_mcu_conv (random geometry:
+ * kernels, strides, asymmetric padding, pools with their own stride and padding, every field
+ * width, padding values apart from skip) against the convolution written out.
  *
  * Freestanding: no C library. The platform gives lowbit_test_write (host: host_io.c; qemu-user:
  * the start-up file), so the same file runs on the build machine and on every MCU target.
@@ -437,6 +439,213 @@ static void dynshift_case(uint32_t number, uint32_t n) {
   tally(bad);
 }
 
+/* ---- convolution ---- */
+
+#define CONV_MAX_CH 16
+#define CONV_MAX_SIDE 9
+#define CONV_MAX_OUT 33
+#define CONV_MAX_IN (CONV_MAX_CH * 9)
+
+static int8_t conv_x[CONV_MAX_CH * CONV_MAX_SIDE * CONV_MAX_SIDE];
+static int8_t conv_y[CONV_MAX_OUT * CONV_MAX_SIDE * CONV_MAX_SIDE + GUARD];
+static int8_t conv_want[CONV_MAX_OUT * CONV_MAX_SIDE * CONV_MAX_SIDE];
+static int32_t conv_c[CONV_MAX_OUT];
+static int32_t conv_m[CONV_MAX_OUT];
+static uint8_t conv_r[CONV_MAX_OUT];
+static uint8_t conv_scratch[LOWBIT_MCU_CONV_SCRATCH_BYTES(CONV_MAX_IN, CONV_MAX_OUT, 1) + GUARD];
+static int64_t conv_best[CONV_MAX_OUT];
+
+static sums_fn sums_for(uint32_t bits) {
+  switch (bits) {
+    case 1u:
+      return lowbit_mcu_fc_sums_b1;
+    case 2u:
+      return lowbit_mcu_fc_sums_b2;
+    case 4u:
+      return lowbit_mcu_fc_sums_b4;
+    default:
+      return lowbit_mcu_fc_sums_b8;
+  }
+}
+
+/* a_j of conv output (cy, cx), straight from the definition: c_j + sum_i (v_i - skip) w_ij with
+ * v_i the input under tap i (in_zp outside) and w_ij = base + 2^step * f_ij. */
+static int64_t reference_conv_a(const lowbit_mcu_conv_t* l, uint32_t cy, uint32_t cx, uint32_t j) {
+  const uint32_t row = ((uint32_t)l->out_channels * l->bits + 7u) / 8u;
+  const uint32_t mask = (1u << l->bits) - 1u;
+  int64_t a = l->constants[j];
+  uint32_t c, ky, kx;
+  for (c = 0; c < l->in_channels; ++c) {
+    for (ky = 0; ky < l->kernel_h; ++ky) {
+      for (kx = 0; kx < l->kernel_w; ++kx) {
+        const int32_t iy = (int32_t)(cy * l->stride_h + ky) - (int32_t)l->pad_top;
+        const int32_t ix = (int32_t)(cx * l->stride_w + kx) - (int32_t)l->pad_left;
+        const uint32_t i = (c * l->kernel_h + ky) * l->kernel_w + kx;
+        const uint32_t bit = j * l->bits;
+        const int64_t f = (l->columns[i * row + bit / 8u] >> (bit % 8u)) & mask;
+        const int32_t v =
+            iy < 0 || iy >= (int32_t)l->in_height || ix < 0 || ix >= (int32_t)l->in_width
+                ? l->in_zp
+                : conv_x[(c * l->in_height + (uint32_t)iy) * l->in_width + (uint32_t)ix];
+        a += (int64_t)(v - l->skip) * (l->base + f * ((int64_t)1 << l->step_shift));
+      }
+    }
+  }
+  return a;
+}
+
+/* One dimension of a conv or pool window over `in` values: size 1..3, stride 1..2, padding 0..
+ * size - 1 before and after (more after where the input is shorter than one window), or the
+ * `fixed` {size, stride, before, after}. Returns the number of windows. */
+static uint16_t draw_window(uint32_t in, const uint8_t* fixed, uint8_t* size, uint8_t* stride,
+                            uint8_t* before) {
+  uint32_t after;
+  *size = (uint8_t)(fixed ? fixed[0] : 1u + below(3u));
+  *stride = (uint8_t)(fixed ? fixed[1] : 1u + below(2u));
+  *before = (uint8_t)(fixed ? fixed[2] : below(*size));
+  after = fixed ? fixed[3] : below(*size);
+  while (in + *before + after < *size) ++after;
+  return (uint16_t)((in + *before + after - *size) / *stride + 1u);
+}
+
+/* A random convolution: kernel 1..3, stride 1..2, asymmetric padding, a pool or none (with its
+ * own stride and padding), 1..CONV_MAX_OUT channels at every field width, half of the inputs at
+ * skip; `large` gives the 16 -> 32 channel 3x3 shape of the cnn_mcu recipes. */
+static void conv_case(uint32_t number, int large) {
+  lowbit_mcu_conv_t l;
+  const uint32_t bits = 1u << below(4u);
+  const uint32_t offset = below(2u);
+  uint32_t n_in, row, i, j, py, px, bad = 0, stored, scratch_bytes;
+  int64_t largest_w, largest_a;
+  l.in_channels = (uint16_t)(large ? 16u : 1u + below(5u));
+  l.in_height = (uint16_t)(large ? 8u : 1u + below(CONV_MAX_SIDE));
+  l.in_width = (uint16_t)(large ? 8u : 1u + below(CONV_MAX_SIDE));
+  l.out_channels = (uint16_t)(large ? 32u : 1u + below(CONV_MAX_OUT));
+  {
+    /* The recipes' shape: 3x3 conv, stride 1, padding 1; 2x2 pool, stride 2, none. */
+    static const uint8_t conv_3x3[4] = {3u, 1u, 1u, 1u};
+    static const uint8_t pool_2x2[4] = {2u, 2u, 0u, 0u};
+    l.out_height =
+        draw_window(l.in_height, large ? conv_3x3 : 0, &l.kernel_h, &l.stride_h, &l.pad_top);
+    l.out_width =
+        draw_window(l.in_width, large ? conv_3x3 : 0, &l.kernel_w, &l.stride_w, &l.pad_left);
+    if (large || below(2u) == 0u) {
+      l.pooled_height = draw_window(l.out_height, large ? pool_2x2 : 0, &l.pool_h, &l.pool_stride_h,
+                                    &l.pool_pad_top);
+      l.pooled_width = draw_window(l.out_width, large ? pool_2x2 : 0, &l.pool_w, &l.pool_stride_w,
+                                   &l.pool_pad_left);
+    } else {
+      l.pool_h = l.pool_w = l.pool_stride_h = l.pool_stride_w = 1u;
+      l.pool_pad_top = l.pool_pad_left = 0u;
+      l.pooled_height = l.out_height;
+      l.pooled_width = l.out_width;
+    }
+  }
+  l.bits = (uint8_t)bits;
+  l.sums = sums_for(bits);
+  l.step_shift = (uint8_t)below(2u);
+  l.base = (int16_t)(l.step_shift ? -(int32_t)((1u << bits) - 1u) : -(int32_t)(1u << (bits - 1u)));
+  l.per_channel = (uint8_t)below(2u);
+  l.skip = (int16_t)((int32_t)below(129u) - 128);
+  l.in_zp = (int16_t)(l.skip + (int32_t)below(100u));
+  l.zp = (int16_t)((int32_t)below(256u) - 128);
+  l.lo = (int16_t)((int32_t)below(128u) - 128);
+  l.hi = (int16_t)(l.lo + (int32_t)below((uint32_t)(128 - l.lo)));
+  n_in = (uint32_t)l.in_channels * l.kernel_h * l.kernel_w;
+  row = ((uint32_t)l.out_channels * bits + 7u) / 8u;
+  for (i = 0; i < n_in * row; ++i) {
+    const uint32_t used = (l.out_channels - (i % row) * (8u / bits)) * bits;
+    weights[offset + i] = (uint8_t)(used < 8u ? rng() & ((1u << used) - 1u) : rng() & 0xFFu);
+  }
+  l.columns = weights + offset;
+  for (i = 0; i < (uint32_t)l.in_channels * l.in_height * l.in_width; ++i) {
+    conv_x[i] = (int8_t)(below(2u) ? l.skip : l.skip + (int32_t)below((uint32_t)(128 - l.skip)));
+  }
+  /* Multipliers small enough for |a| * m < 2^31 at the largest reachable |a|. */
+  largest_w = l.step_shift ? (int64_t)(1u << bits) - 1 : (int64_t)(1u << (bits - 1u));
+  largest_a = 5000 + (int64_t)n_in * 255 * largest_w;
+  for (j = 0; j < l.out_channels; ++j) {
+    int64_t m = draw_m();
+    while (m > 1 && m * largest_a >= ((int64_t)1 << 31)) m >>= 1;
+    conv_c[j] = (int32_t)below(10001u) - 5000;
+    conv_m[j] = (int32_t)m;
+    conv_r[j] = (uint8_t)(4u + below(20u));
+  }
+  l.constants = conv_c;
+  l.m = conv_m;
+  l.r = conv_r;
+  stored = (uint32_t)l.pooled_height * l.pooled_width;
+  for (py = 0; py < l.pooled_height; ++py) {
+    for (px = 0; px < l.pooled_width; ++px) {
+      for (j = 0; j < l.out_channels; ++j) {
+        const uint32_t k = l.per_channel ? j : 0u;
+        int first = 1;
+        uint32_t wy, wx;
+        for (wy = 0; wy < l.pool_h; ++wy) {
+          for (wx = 0; wx < l.pool_w; ++wx) {
+            const int32_t cy = (int32_t)(py * l.pool_stride_h + wy) - (int32_t)l.pool_pad_top;
+            const int32_t cx = (int32_t)(px * l.pool_stride_w + wx) - (int32_t)l.pool_pad_left;
+            int64_t a;
+            if (cy < 0 || cy >= (int32_t)l.out_height || cx < 0 || cx >= (int32_t)l.out_width) {
+              continue;
+            }
+            a = reference_conv_a(&l, (uint32_t)cy, (uint32_t)cx, j);
+            if (first || a > conv_best[j]) conv_best[j] = a;
+            first = 0;
+          }
+        }
+        conv_want[j * stored + py * l.pooled_width + px] =
+            reference_requant(conv_best[j], conv_m[k], conv_r[k], l.zp, l.lo, l.hi);
+      }
+    }
+  }
+  for (i = 0; i < sizeof(conv_y); ++i) conv_y[i] = (int8_t)0x5A;
+  for (i = 0; i < sizeof(conv_scratch); ++i) conv_scratch[i] = 0x5Au;
+  scratch_bytes = LOWBIT_MCU_CONV_SCRATCH_BYTES(n_in, l.out_channels, bits);
+  lowbit_mcu_conv(&l, conv_x, conv_y, conv_scratch);
+  for (i = 0; i < l.out_channels * stored + GUARD; ++i) {
+    const int32_t want = i < l.out_channels * stored ? conv_want[i] : 0x5A;
+    if (conv_y[i] != want && bad < 8u) {
+      put("MISMATCH conv case ");
+      put_int(number);
+      put(" (bits ");
+      put_int(bits);
+      put(", ");
+      put_int(l.in_channels);
+      put("x");
+      put_int(l.in_height);
+      put("x");
+      put_int(l.in_width);
+      put(" -> ");
+      put_int(l.out_channels);
+      put("x");
+      put_int(l.pooled_height);
+      put("x");
+      put_int(l.pooled_width);
+      put(") output ");
+      put_int(i);
+      put(": expected ");
+      put_int(want);
+      put(", got ");
+      put_int(conv_y[i]);
+      put("\n");
+      ++bad;
+    }
+  }
+  for (i = scratch_bytes; i < sizeof(conv_scratch); ++i) {
+    if (conv_scratch[i] != 0x5Au) {
+      put("MISMATCH conv case ");
+      put_int(number);
+      put(": write past the scratch at byte ");
+      put_int(i);
+      put("\n");
+      ++bad;
+      break;
+    }
+  }
+  tally(bad);
+}
+
 int main(void) {
   uint32_t k;
   sums_kernel(lowbit_mcu_fc_sums_b1, 1u);
@@ -445,6 +654,7 @@ int main(void) {
   sums_kernel(lowbit_mcu_fc_sums_b8, 8u);
   for (k = 0; k < 400u; ++k) requant_case(k, 1u + below(MAX_OUT), (int)(k & 1u));
   for (k = 0; k < 400u; ++k) dynshift_case(k, 1u + below(MAX_OUT));
+  for (k = 0; k < 300u; ++k) conv_case(k, k % 50u == 0u);
   put_int(passed);
   put(" passed, ");
   put_int(failed);

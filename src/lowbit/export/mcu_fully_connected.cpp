@@ -85,12 +85,16 @@ McuFullyConnected mcu_fully_connected(const IntegerModel& model, size_t index) {
   McuFullyConnected mcu =
       mcu_columns(fc.format, fc.weights, fc.bias, fc.in_features, fc.out_features,
                   value_floor(model, layer.inputs[0]), input_zero_point_of(model, layer.inputs[0]));
-  for (size_t c = 0; c < fc.requant.multiplier.size(); ++c) {
-    const ShortMultiplier s = short_multiplier(fc.requant.multiplier[c], fc.requant.shift[c]);
+  add_short_multipliers(mcu, fc.requant);
+  return mcu;
+}
+
+void add_short_multipliers(McuFullyConnected& mcu, const Requant& requant) {
+  for (size_t c = 0; c < requant.multiplier.size(); ++c) {
+    const ShortMultiplier s = short_multiplier(requant.multiplier[c], requant.shift[c]);
     mcu.m.push_back(s.m);
     mcu.r.push_back(static_cast<uint8_t>(s.r));
   }
-  return mcu;
 }
 
 int64_t mcu_fc_scratch_bytes(WeightFormat format, int64_t out_features) {

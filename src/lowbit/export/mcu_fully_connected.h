@@ -39,6 +39,9 @@ McuFullyConnected mcu_columns(WeightFormat format, const std::vector<int8_t>& we
                               const std::vector<int32_t>& bias, int64_t in_features,
                               int64_t out_features, int32_t skip, int64_t zero_point);
 
+/// Appends the short (32-bit) forms of `requant`'s multipliers and shifts to mcu.m and mcu.r.
+void add_short_multipliers(McuFullyConnected& mcu, const Requant& requant);
+
 /// Whether layer `index` (a fully connected layer) runs on the MCU kernels: its sums stay exact
 /// in int32 and its requantization fits 32 bits (requant_fits_32bit). Other layers fall back to
 /// the runtime's lowbit_fully_connected_s8.

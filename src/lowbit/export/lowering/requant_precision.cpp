@@ -15,21 +15,36 @@ int64_t bound_for(const std::vector<int64_t>& bounds, size_t count, size_t c) {
   return *std::max_element(bounds.begin(), bounds.end());
 }
 
+// The requantization of a fully connected or conv2d layer (nullptr for other ops).
+Requant* requant_of(Op& op) {
+  if (auto* fc = std::get_if<FullyConnected>(&op)) return &fc->requant;
+  if (auto* conv = std::get_if<Conv2d>(&op)) return &conv->requant;
+  return nullptr;
+}
+
 }  // namespace
+
+DenseRows dense_rows(const Op& op) {
+  if (const auto* fc = std::get_if<FullyConnected>(&op)) {
+    return {fc->weights, fc->bias, fc->requant, fc->out_features, fc->in_features};
+  }
+  const auto& conv = std::get<Conv2d>(op);
+  return {conv.weights, conv.bias, conv.requant, conv.out_channels, conv.row_length()};
+}
 
 std::vector<int64_t> accumulator_bounds(const IntegerModel& model, size_t index) {
   const Layer& layer = model.layers[index];
-  const auto& fc = std::get<FullyConnected>(layer.op);
+  const DenseRows rows = dense_rows(layer.op);
   const int64_t zp = input_zero_point_of(model, layer.inputs[0]);
   const int64_t floor = value_floor(model, layer.inputs[0]);
   const int64_t reach = std::max(std::llabs(floor - zp), std::llabs(127 - zp));
-  std::vector<int64_t> bounds(static_cast<size_t>(fc.out_features));
-  for (int64_t o = 0; o < fc.out_features; ++o) {
+  std::vector<int64_t> bounds(static_cast<size_t>(rows.count));
+  for (int64_t o = 0; o < rows.count; ++o) {
     int64_t sum = 0;
-    for (int64_t i = 0; i < fc.in_features; ++i) {
-      sum += std::llabs(fc.weights[static_cast<size_t>(o * fc.in_features + i)]);
+    for (int64_t i = 0; i < rows.length; ++i) {
+      sum += std::llabs(rows.weights[static_cast<size_t>(o * rows.length + i)]);
     }
-    const int64_t bias = fc.bias.empty() ? 0 : std::llabs(fc.bias[static_cast<size_t>(o)]);
+    const int64_t bias = rows.bias.empty() ? 0 : std::llabs(rows.bias[static_cast<size_t>(o)]);
     bounds[static_cast<size_t>(o)] = bias + reach * sum;
   }
   return bounds;
@@ -47,10 +62,10 @@ ShortMultiplier short_multiplier(int32_t multiplier, int32_t shift) {
 
 void limit_requant_precision(IntegerModel& model) {
   for (size_t index = 0; index < model.layers.size(); ++index) {
-    auto* fc = std::get_if<FullyConnected>(&model.layers[index].op);
-    if (fc == nullptr) continue;
+    Requant* const requant = requant_of(model.layers[index].op);
+    if (requant == nullptr) continue;
     const std::vector<int64_t> bounds = accumulator_bounds(model, index);
-    Requant& rq = fc->requant;
+    Requant& rq = *requant;
     for (size_t c = 0; c < rq.multiplier.size(); ++c) {
       const int64_t bound = std::max<int64_t>(bound_for(bounds, rq.multiplier.size(), c), 1);
       const int64_t multiplier = rq.multiplier[c];
@@ -75,11 +90,11 @@ void limit_requant_precision(IntegerModel& model) {
 }
 
 bool requant_fits_32bit(const IntegerModel& model, size_t index) {
-  const auto& fc = std::get<FullyConnected>(model.layers[index].op);
+  const Requant& rq = dense_rows(model.layers[index].op).requant;
   const std::vector<int64_t> bounds = accumulator_bounds(model, index);
-  for (size_t c = 0; c < fc.requant.multiplier.size(); ++c) {
-    const ShortMultiplier s = short_multiplier(fc.requant.multiplier[c], fc.requant.shift[c]);
-    if (s.m * bound_for(bounds, fc.requant.multiplier.size(), c) >= kLimit32 || s.r > 31) {
+  for (size_t c = 0; c < rq.multiplier.size(); ++c) {
+    const ShortMultiplier s = short_multiplier(rq.multiplier[c], rq.shift[c]);
+    if (s.m * bound_for(bounds, rq.multiplier.size(), c) >= kLimit32 || s.r > 31) {
       return false;
     }
   }

@@ -10,8 +10,21 @@
 
 namespace lowbit::exporter {
 
-/// For each output of fully connected layer `index`: a bound of |bias + sum_i (x_i - zp) w_i|
-/// over all inputs x in [value_floor, 127] (exact in int64).
+/// The weight rows of a fully connected or conv2d layer (`op` must be one): `count` rows of
+/// `length` codes, the bias (may be empty) and the requantization.
+struct DenseRows {
+  const std::vector<int8_t>& weights;  ///< count * length codes, row-major.
+  const std::vector<int32_t>& bias;    ///< count values or empty.
+  const Requant& requant;              ///< The layer's requantization.
+  int64_t count;                       ///< Output features or channels.
+  int64_t length;                      ///< Inputs per output (a conv's row_length()).
+};
+
+/// The rows of `op`, a FullyConnected or a Conv2d.
+DenseRows dense_rows(const Op& op);
+
+/// For each output of fully connected or conv2d layer `index`: a bound of |bias + sum_i (x_i -
+/// zp) w_i| over all inputs x in [value_floor, 127] (exact in int64; a conv's padding adds 0).
 std::vector<int64_t> accumulator_bounds(const IntegerModel& model, size_t index);
 
 /// A Q31 multiplier and right shift as a 32-bit core computes them: y = round(acc * m / 2^r),
@@ -25,15 +38,15 @@ struct ShortMultiplier {
 /// The short form of a (multiplier, shift) pair (see ShortMultiplier).
 ShortMultiplier short_multiplier(int32_t multiplier, int32_t shift);
 
-/// Rounds the multipliers of every fully connected layer to the fewest low bits needed so that
-/// |accumulator| * m < 2^31 for every reachable accumulator (short_multiplier's m), when that
-/// takes at most the multiplier's full precision; the layer's real factor changes by less than
+/// Rounds the multipliers of every fully connected and conv2d layer to the fewest low bits needed
+/// so that |accumulator| * m < 2^31 for every reachable accumulator (short_multiplier's m), when
+/// that takes at most the multiplier's full precision; the layer's real factor changes by less than
 /// 2^-(significant bits) relatively. The model stays a valid integer model that the reference
 /// executor and every target compute bit for bit alike; 32-bit cores then need no 64-bit product.
 void limit_requant_precision(IntegerModel& model);
 
-/// Whether fully connected layer `index` requantizes in 32 bits: every |accumulator bound| * m <
-/// 2^31 for its short multipliers.
+/// Whether fully connected or conv2d layer `index` requantizes in 32 bits: every |accumulator
+/// bound| * m < 2^31 for its short multipliers.
 bool requant_fits_32bit(const IntegerModel& model, size_t index);
 
 }  // namespace lowbit::exporter

@@ -2,6 +2,7 @@
 
 #include "lowbit/export/c/c_text.h"
 #include "lowbit/export/export_folder.h"
+#include "lowbit/export/mcu_conv.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/export/ops/op_support.h"
 #include "lowbit/export/ops/pool.h"
@@ -129,8 +130,14 @@ void Traits::run(const RunContext& c, const Conv2d& conv) {
 }
 
 void Traits::cost(const CostContext& c, const Conv2d& conv, LayerCost& cost) {
-  ops::weighted_cost(cost, conv.format, conv.out_channels, conv.row_length(), conv.bias,
-                     conv.requant);
+  if (const auto mcu = mcu_conv_on(c.target, c.model, c.index)) {
+    cost.weight_bytes = static_cast<int64_t>(mcu->columns.columns.size());
+    cost.bias_bytes = 4 * static_cast<int64_t>(mcu->columns.constants.size());
+    cost.requant_bytes = 5 * static_cast<int64_t>(mcu->columns.m.size());
+  } else {
+    ops::weighted_cost(cost, conv.format, conv.out_channels, conv.row_length(), conv.bias,
+                       conv.requant);
+  }
   cost.macs = c.shapes[c.index].size() * conv.row_length();
   if (c.plan.fused_with_next[c.index]) cost.output_bytes = 0;  // pooled before it is stored
 }
@@ -148,8 +155,18 @@ bool Traits::emit_c(const CEmitContext& c, const Conv2d& conv) {
   c.data << "/* Layer " << c.index << " '" << c_comment_safe(layer.name) << "': conv "
          << conv.kernel_h << "x" << conv.kernel_w << ", " << conv.in_channels << " -> "
          << conv.out_channels << " channels, groups " << conv.groups << ", "
-         << format_name(conv.format) << ". */\n"
-         << c_text::layer_data(s, layer.name, conv.format, conv.weights, conv.out_channels,
+         << format_name(conv.format) << ". */\n";
+  if (const auto mcu = mcu_conv_on(c.target, c.model, c.index)) {
+    // The pool fused after it writes the output; lowbit_mcu_conv pools as it goes.
+    const std::string out = c.plan.fused_with_next[c.index]
+                                ? c_text::buffer_expr(c.plan.outputs[c.index + 1], c.index + 1)
+                                : c.output;
+    c.data << mcu_conv_data(s, conv, *mcu, c.input_zero_point, layer);
+    c.body << "  lowbit_mcu_conv(&" << s << "_mcu, " << c.input << ", " << out << ", arena + "
+           << c.plan.arena_bytes << ");\n\n";
+    return false;
+  }
+  c.data << c_text::layer_data(s, layer.name, conv.format, conv.weights, conv.out_channels,
                                conv.row_length(), conv.bias, conv.requant);
   c.data << "static const lowbit_conv2d_params_t " << s << "_params = {" << conv.in_channels << ", "
          << conv.in_height << ", " << conv.in_width << ", " << conv.out_channels << ", "
@@ -174,7 +191,11 @@ bool Traits::emit_c(const CEmitContext& c, const Conv2d& conv) {
   return true;
 }
 
-void Traits::describe(const JsonContext&, const Conv2d& conv, nlohmann::json& j) {
+void Traits::describe(const JsonContext& c, const Conv2d& conv, nlohmann::json& j) {
+  // "kernel" is the window here, so the code that runs the layer is "implementation".
+  const auto mcu = mcu_conv_on(c.target, c.model, c.index);
+  j["implementation"] = mcu ? "mcu_column" : "runtime";
+  if (mcu) j["skip"] = mcu->columns.skip;
   j["input_shape"] = ops::shape_json({conv.in_channels, conv.in_height, conv.in_width});
   j["kernel"] = {conv.kernel_h, conv.kernel_w};
   j["stride"] = {conv.stride_h, conv.stride_w};

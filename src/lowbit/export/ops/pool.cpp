@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lowbit/export/c/c_text.h"
+#include "lowbit/export/mcu_conv.h"
 #include "lowbit/export/model_cost.h"
 #include "lowbit/export/ops/op_support.h"
 
@@ -75,6 +76,11 @@ void Traits::cost(const CostContext&, const Pool&, LayerCost&) {}
 
 bool Traits::emit_c(const CEmitContext& c, const Pool& pool) {
   const std::string& s = c.symbol;
+  if (c.index > 0 && c.plan.fused_with_next[c.index - 1] &&
+      mcu_conv_on(c.target, c.model, c.index - 1)) {
+    c.body << "  /* Computed by layer " << c.index - 1 << "'s lowbit_mcu_conv. */\n\n";
+    return false;
+  }
   c.data << "static const lowbit_pool_params_t " << s << "_params = {" << pool.channels << ", "
          << pool.in_height << ", " << pool.in_width << ", " << pool.kernel_h << ", "
          << pool.kernel_w << ", " << pool.stride_h << ", " << pool.stride_w << ", " << pool.pad_top

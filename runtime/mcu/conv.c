@@ -1,0 +1,119 @@
+/* lowbit_mcu_conv: a 2-D convolution as one fully connected layer per output position.
+ *
+ * The portable runtime's convolution (runtime/src/conv2d.c) is laid out for vector units: int16
+ * planes of the whole input and a list of taps, about 10 instructions a multiply-add on RV32IM
+ * and several times that without a multiplier. On a microcontroller the column kernels do
+ * better: an output position's patch (in_channels * kernel_h * kernel_w inputs) is the input of
+ * a fully connected layer whose outputs are the channels, so the sums kernels' zero skipping,
+ * 16-bit lanes and product tables serve convolutions too, and the scratch is one patch and one
+ * row of sums instead of the input planes. */
+#include "lowbit_mcu.h"
+
+/* base * d for d >= 0 and |base| <= 128, by shifts and adds: no multiply call on cores without a
+ * multiplier, once per output position. */
+static int32_t lowbit_mcu_conv_scale(int32_t base, int32_t d) {
+  uint32_t magnitude = base < 0 ? (uint32_t)(-base) : (uint32_t)base;
+  uint32_t product = 0;
+  uint32_t term = (uint32_t)d;
+  while (magnitude != 0u) {
+    if ((magnitude & 1u) != 0u) product += term;
+    magnitude >>= 1;
+    term <<= 1;
+  }
+  return base < 0 ? -(int32_t)product : (int32_t)product;
+}
+
+/* The patch of conv output (cy, cx) in weight-row order; padding holds in_zp. Row offsets are
+ * formed once per kernel row (the same for every channel), so the copy loops only add. */
+static void lowbit_mcu_conv_patch(const lowbit_mcu_conv_t* l, const int8_t* x, uint32_t cy,
+                                  uint32_t cx, int8_t* patch) {
+  const uint32_t kh = l->kernel_h;
+  const uint32_t kw = l->kernel_w;
+  const uint32_t plane = (uint32_t)l->in_height * l->in_width;
+  const uint32_t per_channel = kh * kw;
+  const int32_t y0 = (int32_t)(cy * l->stride_h) - (int32_t)l->pad_top;
+  const int32_t x0 = (int32_t)(cx * l->stride_w) - (int32_t)l->pad_left;
+  const int interior = x0 >= 0 && x0 + (int32_t)kw <= (int32_t)l->in_width;
+  const int8_t pad = (int8_t)l->in_zp;
+  uint32_t ky;
+  for (ky = 0; ky < kh; ++ky) {
+    const int32_t iy = y0 + (int32_t)ky;
+    const int inside = iy >= 0 && iy < (int32_t)l->in_height;
+    const int8_t* src = x + (inside ? (uint32_t)iy * l->in_width : 0u);
+    int8_t* dst = patch + ky * kw;
+    uint32_t c;
+    for (c = 0; c < l->in_channels; ++c, src += plane, dst += per_channel) {
+      uint32_t kx;
+      if (!inside) {
+        for (kx = 0; kx < kw; ++kx) dst[kx] = pad;
+      } else if (interior && kw == 3u) { /* the usual 3x3 kernel: no loop */
+        const int8_t* const row = src + x0;
+        dst[0] = row[0];
+        dst[1] = row[1];
+        dst[2] = row[2];
+      } else if (interior) {
+        for (kx = 0; kx < kw; ++kx) dst[kx] = src[(uint32_t)x0 + kx];
+      } else {
+        for (kx = 0; kx < kw; ++kx) {
+          const int32_t ix = x0 + (int32_t)kx;
+          dst[kx] = ix >= 0 && ix < (int32_t)l->in_width ? src[ix] : pad;
+        }
+      }
+    }
+  }
+}
+
+/* best[j] = a_j (first position of a window) or max(best[j], a_j), a_j = base_d + 2^step * S_j.
+ * A function of its own so that its few values stay in registers. */
+static void lowbit_mcu_conv_window_max(int32_t* best, const int32_t* sums, uint32_t n,
+                                       int32_t base_d, uint32_t step, int first) {
+  const int32_t* const end = sums + n;
+  if (first) {
+    for (; sums != end; ++sums, ++best) *best = base_d + (int32_t)((uint32_t)*sums << step);
+    return;
+  }
+  for (; sums != end; ++sums, ++best) {
+    const int32_t a = base_d + (int32_t)((uint32_t)*sums << step);
+    if (a > *best) *best = a;
+  }
+}
+
+void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, void* scratch) {
+  const uint32_t n_out = l->out_channels;
+  const uint32_t n_in = (uint32_t)l->in_channels * l->kernel_h * l->kernel_w;
+  const uint32_t stored = (uint32_t)l->pooled_height * l->pooled_width;
+  int32_t* const sums = (int32_t*)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+  uint32_t* const work = (uint32_t*)(sums + LOWBIT_MCU_FC_SUMS_WORDS(n_out, l->bits));
+  int32_t* const best = (int32_t*)(work + LOWBIT_MCU_FC_WORK_WORDS(n_out, l->bits));
+  int8_t* const out = (int8_t*)(best + n_out);
+  int8_t* const patch = out + n_out;
+  uint32_t py, px, j;
+  int8_t* at = y;
+  for (py = 0; py < l->pooled_height; ++py) {
+    for (px = 0; px < l->pooled_width; ++px, ++at) {
+      const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
+      const int32_t left = (int32_t)(px * l->pool_stride_w) - (int32_t)l->pool_pad_left;
+      int first = 1;
+      int32_t cy;
+      for (cy = top; cy < top + (int32_t)l->pool_h; ++cy) {
+        int32_t cx;
+        if (cy < 0 || cy >= (int32_t)l->out_height) continue;
+        for (cx = left; cx < left + (int32_t)l->pool_w; ++cx) {
+          int32_t base_d;
+          if (cx < 0 || cx >= (int32_t)l->out_width) continue;
+          lowbit_mcu_conv_patch(l, x, (uint32_t)cy, (uint32_t)cx, patch);
+          base_d = lowbit_mcu_conv_scale(
+              l->base, l->sums(patch, n_in, l->skip, l->columns, n_out, sums, work));
+          lowbit_mcu_conv_window_max(best, sums, n_out, base_d, l->step_shift, first);
+          first = 0;
+        }
+      }
+      lowbit_mcu_requant(best, n_out, l->constants, 0, 0u, l->m, l->r, l->per_channel, l->zp, l->lo,
+                         l->hi, out);
+      {
+        int8_t* dst = at; /* stepped rather than indexed: no multiply per output */
+        for (j = 0; j < n_out; ++j, dst += stored) *dst = out[j];
+      }
+    }
+  }
+}
