@@ -224,8 +224,7 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, McuExportOnHost,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn", "mcu_cnn", "residual", "demo",
-                                                              "dynshift"),
+                                                              "cnn", "mcu_cnn", "demo", "dynshift"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 
