@@ -9,7 +9,7 @@
  * row of sums instead of the input planes. */
 #include "lowbit_mcu.h"
 
-/* base * d for d >= 0 and |base| <= 128, by shifts and adds: no multiply call on cores without a
+/* base * d for d >= 0 and |base| <= 255, by shifts and adds: no multiply call on cores without a
  * multiplier, once per output position. */
 static int32_t lowbit_mcu_conv_scale(int32_t base, int32_t d) {
   uint32_t magnitude = base < 0 ? (uint32_t)(-base) : (uint32_t)base;
@@ -113,6 +113,97 @@ void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, voi
       {
         int8_t* dst = at; /* stepped rather than indexed: no multiply per output */
         for (j = 0; j < n_out; ++j, dst += stored) *dst = out[j];
+      }
+    }
+  }
+}
+
+/* d * w for 0 <= d <= 255 and |w| <= 255: one multiply where the core has one, else shifts and
+ * adds (no libgcc call per multiply-add). */
+static int32_t lowbit_mcu_conv_product(int32_t w, int32_t d) {
+#if LOWBIT_MCU_TABLE_KERNELS
+  return lowbit_mcu_conv_scale(w, d);
+#else
+  return w * d;
+#endif
+}
+
+/* sum_t (v_t - skip) w_t for one channel at conv output (cy, cx): v_t is the input under tap t
+ * (in_zp outside), w the channel's unpacked weights; the channel's constant comes on top. */
+static int32_t lowbit_mcu_conv_dw_sum(const lowbit_mcu_conv_t* l, const int8_t* plane,
+                                      const int16_t* w, uint32_t cy, uint32_t cx) {
+  const int32_t y0 = (int32_t)(cy * l->stride_h) - (int32_t)l->pad_top;
+  const int32_t x0 = (int32_t)(cx * l->stride_w) - (int32_t)l->pad_left;
+  const int32_t pad_d = (int32_t)l->in_zp - l->skip;
+  const uint32_t kh = l->kernel_h;
+  const uint32_t kw = l->kernel_w;
+  int32_t a = 0;
+  uint32_t ky, kx;
+  if (y0 >= 0 && x0 >= 0 && y0 + (int32_t)kh <= (int32_t)l->in_height &&
+      x0 + (int32_t)kw <= (int32_t)l->in_width) {
+    /* The window inside the input (most positions): no padding tests per tap. */
+    const uint32_t width = l->in_width;
+    const int32_t skip = l->skip;
+    const int8_t* row = plane + (uint32_t)y0 * width + (uint32_t)x0;
+    for (ky = 0; ky < kh; ++ky, row += width, w += kw) {
+      for (kx = 0; kx < kw; ++kx) {
+        const int32_t d = (int32_t)row[kx] - skip;
+        if (d != 0) a += lowbit_mcu_conv_product(w[kx], d);
+      }
+    }
+    return a;
+  }
+  for (ky = 0; ky < kh; ++ky, w += kw) {
+    const int32_t iy = y0 + (int32_t)ky;
+    const int inside = iy >= 0 && iy < (int32_t)l->in_height;
+    const int8_t* const row = plane + (inside ? (uint32_t)iy * l->in_width : 0u);
+    for (kx = 0; kx < kw; ++kx) {
+      const int32_t ix = x0 + (int32_t)kx;
+      const int32_t d =
+          inside && ix >= 0 && ix < (int32_t)l->in_width ? (int32_t)row[ix] - l->skip : pad_d;
+      if (d != 0) a += lowbit_mcu_conv_product(w[kx], d);
+    }
+  }
+  return a;
+}
+
+void lowbit_mcu_conv_depthwise(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y,
+                               void* scratch) {
+  const uint32_t taps = (uint32_t)l->kernel_h * l->kernel_w;
+  const uint32_t row_bytes = ((uint32_t)l->out_channels * l->bits + 7u) / 8u;
+  const uint32_t mask = (1u << l->bits) - 1u;
+  const uint32_t plane_size = (uint32_t)l->in_height * l->in_width;
+  int16_t* const w = (int16_t*)(((uintptr_t)scratch + 1u) & ~(uintptr_t)1u);
+  const int8_t* plane = x;
+  int8_t* at = y;
+  uint32_t o, t, py, px;
+  for (o = 0; o < l->out_channels; ++o, plane += plane_size) {
+    const uint32_t bit = o * l->bits;
+    const uint32_t k = l->per_channel ? o : 0u;
+    /* The channel's fields, one per tap, as signed weights base + 2^step * f. */
+    for (t = 0; t < taps; ++t) {
+      const uint32_t f = ((uint32_t)l->columns[t * row_bytes + bit / 8u] >> (bit % 8u)) & mask;
+      w[t] = (int16_t)(l->base + (int32_t)(f << l->step_shift));
+    }
+    for (py = 0; py < l->pooled_height; ++py) {
+      for (px = 0; px < l->pooled_width; ++px, ++at) {
+        const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
+        const int32_t left = (int32_t)(px * l->pool_stride_w) - (int32_t)l->pool_pad_left;
+        int32_t best = 0;
+        int first = 1;
+        int32_t cy, cx;
+        for (cy = top; cy < top + (int32_t)l->pool_h; ++cy) {
+          if (cy < 0 || cy >= (int32_t)l->out_height) continue;
+          for (cx = left; cx < left + (int32_t)l->pool_w; ++cx) {
+            int32_t a;
+            if (cx < 0 || cx >= (int32_t)l->out_width) continue;
+            a = lowbit_mcu_conv_dw_sum(l, plane, w, (uint32_t)cy, (uint32_t)cx);
+            if (first || a > best) best = a;
+            first = 0;
+          }
+        }
+        lowbit_mcu_requant(&best, 1u, &l->constants[o], 0, 0u, &l->m[k], &l->r[k], 0u, l->zp, l->lo,
+                           l->hi, at);
       }
     }
   }

@@ -344,8 +344,9 @@ TEST(McuDynshift, LayersRunOnTheColumnKernels) {
 }
 
 // On MCU targets every full convolution runs on lowbit_mcu_conv, pooling as it goes (the fused
-// pool emits nothing), and needs less scratch than the portable runtime's int16 planes; grouped
-// (depthwise) convolutions stay on the portable runtime. model.json names the implementation.
+// pool emits nothing), every depthwise one on lowbit_mcu_conv_depthwise, and they need less
+// scratch than the portable runtime's int16 planes; other grouped convolutions (random_cnn's 3
+// groups of 2 outputs) stay on the portable runtime. model.json names the implementation.
 TEST(McuConv, FullConvolutionsRunOnTheColumnKernels) {
   const auto count_in = [](const std::string& text, const std::string& what) {
     size_t n = 0;
@@ -358,9 +359,10 @@ TEST(McuConv, FullConvolutionsRunOnTheColumnKernels) {
   const std::string c = util::read_file((dir / "export" / "model.c").string());
   const std::string json = util::read_file((dir / "export" / "model.json").string());
   EXPECT_EQ(count_in(c, "lowbit_mcu_conv(&"), 2u);
+  EXPECT_EQ(count_in(c, "lowbit_mcu_conv_depthwise(&"), 1u);
   EXPECT_EQ(count_in(c, "lowbit_conv2d"), 0u);
   EXPECT_EQ(count_in(c, "net_l1_params"), 0u) << "the fused pool needs no runtime parameters";
-  EXPECT_EQ(count_in(json, "\"implementation\": \"mcu_column\""), 2u) << json.substr(0, 2000);
+  EXPECT_EQ(count_in(json, "\"implementation\": \"mcu_column\""), 3u) << json.substr(0, 2000);
   const std::vector<Shape> shapes = validate(model);
   const int64_t mcu_scratch =
       plan_memory(model, shapes, target_named("rv32e")).kernel_scratch_bytes;

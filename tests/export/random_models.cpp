@@ -270,8 +270,9 @@ namespace {
 // A square `kernel` conv of `producer` (pad kernel / 2) with random codes and scales.
 Layer conv_layer(const IntegerModel& model, const std::string& name, int producer, const Shape& in,
                  int64_t out, int64_t kernel, int64_t stride, WeightFormat format,
-                 Activation activation, std::mt19937& rng) {
+                 Activation activation, std::mt19937& rng, int64_t groups = 1) {
   Conv2d conv;
+  conv.groups = groups;
   conv.in_channels = in.channels;
   conv.in_height = in.height;
   conv.in_width = in.width;
@@ -447,10 +448,12 @@ IntegerModel random_mcu_cnn(WeightFormat format, uint32_t seed) {
   pool.stride_h = pool.stride_w = 2;
   pool.pad_top = pool.pad_left = pool.pad_right = 1;
   model.layers.push_back(same_quantization(model, "pool1", 0, pool));  // 1: 12x5x5, fused
-  model.layers.push_back(conv_layer(model, "conv2", 1, {12, 5, 5}, 10, 3, 2, format,
-                                    Activation::kRelu6, rng));  // 2: 10x3x3
-  model.layers.push_back(same_quantization(model, "flatten", 2, Flatten{}));
-  model.layers.push_back(fc_layer(model, "fc", 3, 90, 5, format, Activation::kNone, true, rng));
+  model.layers.push_back(conv_layer(model, "depthwise", 1, {12, 5, 5}, 12, 3, 1, format,
+                                    Activation::kRelu, rng, 12));  // 2: 12x5x5
+  model.layers.push_back(conv_layer(model, "conv2", 2, {12, 5, 5}, 10, 3, 2, format,
+                                    Activation::kRelu6, rng));  // 3: 10x3x3
+  model.layers.push_back(same_quantization(model, "flatten", 3, Flatten{}));
+  model.layers.push_back(fc_layer(model, "fc", 4, 90, 5, format, Activation::kNone, true, rng));
   return model;
 }
 

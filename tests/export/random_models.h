@@ -33,8 +33,8 @@ IntegerModel random_cnn(WeightFormat format, uint32_t seed);
 IntegerModel random_residual(WeightFormat format, uint32_t seed);
 
 /// The cnn_mcu shape with padding everywhere: input 2x10x9 (zero point -7) -> conv 3x3 relu 12 ch
-/// -> max pool 3x3 stride 2 padding 1 (none below) (fused) -> conv 3x3 stride 2 relu6 10 ch,
-/// unpooled -> flatten -> FC 5.
+/// -> max pool 3x3 stride 2 padding 1 (none below) (fused) -> depthwise 3x3 relu -> conv 3x3
+/// stride 2 relu6 10 ch, unpooled -> flatten -> FC 5.
 IntegerModel random_mcu_cnn(WeightFormat format, uint32_t seed);
 
 /// A sequence model of 4 time steps on 2x9x11 frames: per step, spiking conv blocks (LIF with

@@ -6,7 +6,8 @@
  * lowbit_mcu_dynshift (tiny sums that shift left, sums up to 2^31 - 1, relu beside large
  * negatives, ties, code_max 1..127, constants or none), and lowbit_mcu_conv (random geometry:
  * kernels, strides, asymmetric padding, pools with their own stride and padding, every field
- * width, padding values apart from skip) against the convolution written out.
+ * width, padding values apart from skip) and lowbit_mcu_conv_depthwise against the convolution
+ * written out.
  *
  * Freestanding: no C library. The platform gives lowbit_test_write (host: host_io.c; qemu-user:
  * the start-up file), so the same file runs on the build machine and on every MCU target.
@@ -470,17 +471,19 @@ static sums_fn sums_for(uint32_t bits) {
 
 /* a_j of conv output (cy, cx), straight from the definition: c_j + sum_i (v_i - skip) w_ij with
  * v_i the input under tap i (in_zp outside) and w_ij = base + 2^step * f_ij. */
-static int64_t reference_conv_a(const lowbit_mcu_conv_t* l, uint32_t cy, uint32_t cx, uint32_t j) {
+static int64_t reference_conv_a(const lowbit_mcu_conv_t* l, int depthwise, uint32_t cy, uint32_t cx,
+                                uint32_t j) {
   const uint32_t row = ((uint32_t)l->out_channels * l->bits + 7u) / 8u;
   const uint32_t mask = (1u << l->bits) - 1u;
   int64_t a = l->constants[j];
   uint32_t c, ky, kx;
-  for (c = 0; c < l->in_channels; ++c) {
+  for (c = depthwise ? j : 0u; c < (depthwise ? j + 1u : l->in_channels); ++c) {
     for (ky = 0; ky < l->kernel_h; ++ky) {
       for (kx = 0; kx < l->kernel_w; ++kx) {
         const int32_t iy = (int32_t)(cy * l->stride_h + ky) - (int32_t)l->pad_top;
         const int32_t ix = (int32_t)(cx * l->stride_w + kx) - (int32_t)l->pad_left;
-        const uint32_t i = (c * l->kernel_h + ky) * l->kernel_w + kx;
+        /* A depthwise channel's rows are its taps alone. */
+        const uint32_t i = ((depthwise ? 0u : c) * l->kernel_h + ky) * l->kernel_w + kx;
         const uint32_t bit = j * l->bits;
         const int64_t f = (l->columns[i * row + bit / 8u] >> (bit % 8u)) & mask;
         const int32_t v =
@@ -511,16 +514,16 @@ static uint16_t draw_window(uint32_t in, const uint8_t* fixed, uint8_t* size, ui
 /* A random convolution: kernel 1..3, stride 1..2, asymmetric padding, a pool or none (with its
  * own stride and padding), 1..CONV_MAX_OUT channels at every field width, half of the inputs at
  * skip; `large` gives the 16 -> 32 channel 3x3 shape of the cnn_mcu recipes. */
-static void conv_case(uint32_t number, int large) {
+static void conv_case(uint32_t number, int large, int depthwise) {
   lowbit_mcu_conv_t l;
   const uint32_t bits = 1u << below(4u);
   const uint32_t offset = below(2u);
   uint32_t n_in, row, i, j, py, px, bad = 0, stored, scratch_bytes;
   int64_t largest_w, largest_a;
-  l.in_channels = (uint16_t)(large ? 16u : 1u + below(5u));
+  l.in_channels = (uint16_t)(large ? 16u : 1u + below(depthwise ? CONV_MAX_CH : 5u));
   l.in_height = (uint16_t)(large ? 8u : 1u + below(CONV_MAX_SIDE));
   l.in_width = (uint16_t)(large ? 8u : 1u + below(CONV_MAX_SIDE));
-  l.out_channels = (uint16_t)(large ? 32u : 1u + below(CONV_MAX_OUT));
+  l.out_channels = (uint16_t)(depthwise ? l.in_channels : large ? 32u : 1u + below(CONV_MAX_OUT));
   {
     /* The recipes' shape: 3x3 conv, stride 1, padding 1; 2x2 pool, stride 2, none. */
     static const uint8_t conv_3x3[4] = {3u, 1u, 1u, 1u};
@@ -551,7 +554,7 @@ static void conv_case(uint32_t number, int large) {
   l.zp = (int16_t)((int32_t)below(256u) - 128);
   l.lo = (int16_t)((int32_t)below(128u) - 128);
   l.hi = (int16_t)(l.lo + (int32_t)below((uint32_t)(128 - l.lo)));
-  n_in = (uint32_t)l.in_channels * l.kernel_h * l.kernel_w;
+  n_in = (depthwise ? 1u : (uint32_t)l.in_channels) * l.kernel_h * l.kernel_w;
   row = ((uint32_t)l.out_channels * bits + 7u) / 8u;
   for (i = 0; i < n_in * row; ++i) {
     const uint32_t used = (l.out_channels - (i % row) * (8u / bits)) * bits;
@@ -589,7 +592,7 @@ static void conv_case(uint32_t number, int large) {
             if (cy < 0 || cy >= (int32_t)l.out_height || cx < 0 || cx >= (int32_t)l.out_width) {
               continue;
             }
-            a = reference_conv_a(&l, (uint32_t)cy, (uint32_t)cx, j);
+            a = reference_conv_a(&l, depthwise, (uint32_t)cy, (uint32_t)cx, j);
             if (first || a > conv_best[j]) conv_best[j] = a;
             first = 0;
           }
@@ -601,12 +604,18 @@ static void conv_case(uint32_t number, int large) {
   }
   for (i = 0; i < sizeof(conv_y); ++i) conv_y[i] = (int8_t)0x5A;
   for (i = 0; i < sizeof(conv_scratch); ++i) conv_scratch[i] = 0x5Au;
-  scratch_bytes = LOWBIT_MCU_CONV_SCRATCH_BYTES(n_in, l.out_channels, bits);
-  lowbit_mcu_conv(&l, conv_x, conv_y, conv_scratch);
+  if (depthwise) {
+    scratch_bytes = LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(l.kernel_h, l.kernel_w);
+    l.sums = 0;
+    lowbit_mcu_conv_depthwise(&l, conv_x, conv_y, conv_scratch);
+  } else {
+    scratch_bytes = LOWBIT_MCU_CONV_SCRATCH_BYTES(n_in, l.out_channels, bits);
+    lowbit_mcu_conv(&l, conv_x, conv_y, conv_scratch);
+  }
   for (i = 0; i < l.out_channels * stored + GUARD; ++i) {
     const int32_t want = i < l.out_channels * stored ? conv_want[i] : 0x5A;
     if (conv_y[i] != want && bad < 8u) {
-      put("MISMATCH conv case ");
+      put(depthwise ? "MISMATCH depthwise conv case " : "MISMATCH conv case ");
       put_int(number);
       put(" (bits ");
       put_int(bits);
@@ -654,7 +663,8 @@ int main(void) {
   sums_kernel(lowbit_mcu_fc_sums_b8, 8u);
   for (k = 0; k < 400u; ++k) requant_case(k, 1u + below(MAX_OUT), (int)(k & 1u));
   for (k = 0; k < 400u; ++k) dynshift_case(k, 1u + below(MAX_OUT));
-  for (k = 0; k < 300u; ++k) conv_case(k, k % 50u == 0u);
+  for (k = 0; k < 300u; ++k) conv_case(k, k % 50u == 0u, 0);
+  for (k = 0; k < 200u; ++k) conv_case(300u + k, k % 50u == 0u, 1);
   put_int(passed);
   put(" passed, ");
   put_int(failed);

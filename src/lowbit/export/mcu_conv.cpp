@@ -40,10 +40,10 @@ std::optional<McuConv> mcu_conv_form(const IntegerModel& model, size_t index,
                                      const Pool* fused_pool) {
   const Layer& layer = model.layers[index];
   const auto* conv = std::get_if<Conv2d>(&layer.op);
-  // A grouped conv's patch per group is a few taps: the portable runtime serves it better.
-  if (conv == nullptr || conv->groups != 1 || !fits_descriptor(*conv, fused_pool)) {
-    return std::nullopt;
-  }
+  if (conv == nullptr || !fits_descriptor(*conv, fused_pool)) return std::nullopt;
+  const bool depthwise = conv->groups > 1 && conv->groups == conv->in_channels &&
+                         conv->out_channels == conv->in_channels;
+  if (conv->groups != 1 && !depthwise) return std::nullopt;
   if (!requant_fits_32bit(model, index)) return std::nullopt;
   int64_t constant = 0;
   for (const int64_t b : accumulator_bounds(model, index)) constant = std::max(constant, b);
@@ -55,6 +55,7 @@ std::optional<McuConv> mcu_conv_form(const IntegerModel& model, size_t index,
   mcu.columns = mcu_columns(conv->format, conv->weights, conv->bias, conv->row_length(),
                             conv->out_channels, skip, zp);
   add_short_multipliers(mcu.columns, conv->requant);
+  mcu.depthwise = depthwise;
   mcu.pool = fused_pool;
   return mcu;
 }
@@ -68,6 +69,10 @@ std::optional<McuConv> mcu_conv_on(const Target& target, const IntegerModel& mod
 }
 
 int64_t mcu_conv_scratch_bytes(const Conv2d& conv) {
+  if (conv.groups > 1) {
+    return static_cast<int64_t>(LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(
+        static_cast<uint32_t>(conv.kernel_h), static_cast<uint32_t>(conv.kernel_w)));
+  }
   return static_cast<int64_t>(LOWBIT_MCU_CONV_SCRATCH_BYTES(
       static_cast<uint32_t>(conv.row_length()), static_cast<uint32_t>(conv.out_channels),
       static_cast<uint32_t>(format_bits(conv.format))));
@@ -83,7 +88,9 @@ std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv, const M
       << c_text::c_array("int32_t", symbol + "_m", c.m, false)
       << c_text::c_array("uint8_t", symbol + "_r", c.r, false);
   // Field order of lowbit_mcu_conv_t (runtime/mcu/lowbit_mcu.h).
-  out << "static const lowbit_mcu_conv_t " << symbol << "_mcu = {lowbit_mcu_fc_sums_b" << c.bits
+  // A depthwise conv reads its fields itself: no sums kernel.
+  out << "static const lowbit_mcu_conv_t " << symbol << "_mcu = {"
+      << (mcu.depthwise ? std::string("NULL") : "lowbit_mcu_fc_sums_b" + std::to_string(c.bits))
       << ", " << symbol << "_columns, " << symbol << "_constants, " << symbol << "_m, " << symbol
       << "_r, " << conv.in_channels << ", " << conv.in_height << ", " << conv.in_width << ", "
       << conv.out_channels << ", " << conv.out_height() << ", " << conv.out_width() << ", "

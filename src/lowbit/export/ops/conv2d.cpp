@@ -162,8 +162,8 @@ bool Traits::emit_c(const CEmitContext& c, const Conv2d& conv) {
                                 ? c_text::buffer_expr(c.plan.outputs[c.index + 1], c.index + 1)
                                 : c.output;
     c.data << mcu_conv_data(s, conv, *mcu, c.input_zero_point, layer);
-    c.body << "  lowbit_mcu_conv(&" << s << "_mcu, " << c.input << ", " << out << ", arena + "
-           << c.plan.arena_bytes << ");\n\n";
+    c.body << (mcu->depthwise ? "  lowbit_mcu_conv_depthwise(&" : "  lowbit_mcu_conv(&") << s
+           << "_mcu, " << c.input << ", " << out << ", arena + " << c.plan.arena_bytes << ");\n\n";
     return false;
   }
   c.data << c_text::layer_data(s, layer.name, conv.format, conv.weights, conv.out_channels,
