@@ -128,63 +128,75 @@ static int32_t lowbit_mcu_conv_product(int32_t w, int32_t d) {
 #endif
 }
 
-/* sum_t (v_t - skip) w_t for one channel at conv output (cy, cx): v_t is the input under tap t
- * (in_zp outside), w the channel's unpacked weights; the channel's constant comes on top. */
-static int32_t lowbit_mcu_conv_dw_sum(const lowbit_mcu_conv_t* l, const int8_t* plane,
-                                      const int16_t* w, uint32_t cy, uint32_t cx) {
-  const int32_t y0 = (int32_t)(cy * l->stride_h) - (int32_t)l->pad_top;
-  const int32_t x0 = (int32_t)(cx * l->stride_w) - (int32_t)l->pad_left;
-  const int32_t pad_d = (int32_t)l->in_zp - l->skip;
-  const uint32_t kh = l->kernel_h;
-  const uint32_t kw = l->kernel_w;
-  int32_t a = 0;
-  uint32_t ky, kx;
-  if (y0 >= 0 && x0 >= 0 && y0 + (int32_t)kh <= (int32_t)l->in_height &&
-      x0 + (int32_t)kw <= (int32_t)l->in_width) {
-    /* The window inside the input (most positions): no padding tests per tap. */
-    const uint32_t width = l->in_width;
-    const int32_t skip = l->skip;
-    const int8_t* row = plane + (uint32_t)y0 * width + (uint32_t)x0;
-    for (ky = 0; ky < kh; ++ky, row += width, w += kw) {
-      for (kx = 0; kx < kw; ++kx) {
-        const int32_t d = (int32_t)row[kx] - skip;
-        if (d != 0) a += lowbit_mcu_conv_product(w[kx], d);
-      }
-    }
-    return a;
+/* acc[j] += w * d_j over one output row: d_j = src[j * stride] - skip for ox in [lo, hi), the
+ * padding's pad_d outside. The loop of a depthwise conv: one tap of one channel, a whole row of
+ * outputs at a time, so no per-output geometry. */
+static void lowbit_mcu_conv_dw_row(int32_t* acc, uint32_t count, uint32_t lo, uint32_t hi,
+                                   const int8_t* src, uint32_t stride, int32_t skip, int32_t w,
+                                   int32_t pad_term) {
+  uint32_t ox;
+  if (pad_term != 0) {
+    for (ox = 0; ox < lo; ++ox) acc[ox] += pad_term;
+    for (ox = hi; ox < count; ++ox) acc[ox] += pad_term;
   }
-  for (ky = 0; ky < kh; ++ky, w += kw) {
-    const int32_t iy = y0 + (int32_t)ky;
-    const int inside = iy >= 0 && iy < (int32_t)l->in_height;
-    const int8_t* const row = plane + (inside ? (uint32_t)iy * l->in_width : 0u);
-    for (kx = 0; kx < kw; ++kx) {
-      const int32_t ix = x0 + (int32_t)kx;
-      const int32_t d =
-          inside && ix >= 0 && ix < (int32_t)l->in_width ? (int32_t)row[ix] - l->skip : pad_d;
-      if (d != 0) a += lowbit_mcu_conv_product(w[kx], d);
-    }
+  for (ox = lo; ox < hi; ++ox, src += stride) {
+    const int32_t d = (int32_t)*src - skip;
+    if (d != 0) acc[ox] += lowbit_mcu_conv_product(w, d);
   }
-  return a;
 }
 
 void lowbit_mcu_conv_depthwise(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y,
                                void* scratch) {
-  const uint32_t taps = (uint32_t)l->kernel_h * l->kernel_w;
+  const uint32_t kh = l->kernel_h;
+  const uint32_t kw = l->kernel_w;
+  const uint32_t oh = l->out_height;
+  const uint32_t ow = l->out_width;
+  const uint32_t width = l->in_width;
   const uint32_t row_bytes = ((uint32_t)l->out_channels * l->bits + 7u) / 8u;
   const uint32_t mask = (1u << l->bits) - 1u;
-  const uint32_t plane_size = (uint32_t)l->in_height * l->in_width;
-  int16_t* const w = (int16_t*)(((uintptr_t)scratch + 1u) & ~(uintptr_t)1u);
+  const uint32_t plane_size = (uint32_t)l->in_height * width;
+  const int32_t row_step = (int32_t)(l->stride_h * width);
+  const int32_t pad_d = (int32_t)l->in_zp - l->skip;
+  int32_t* const acc = (int32_t*)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
+  int16_t* const w = (int16_t*)(acc + oh * ow);
   const int8_t* plane = x;
   int8_t* at = y;
-  uint32_t o, t, py, px;
+  uint32_t o, t, i, ky, kx, py, px;
   for (o = 0; o < l->out_channels; ++o, plane += plane_size) {
     const uint32_t bit = o * l->bits;
     const uint32_t k = l->per_channel ? o : 0u;
     /* The channel's fields, one per tap, as signed weights base + 2^step * f. */
-    for (t = 0; t < taps; ++t) {
+    for (t = 0; t < kh * kw; ++t) {
       const uint32_t f = ((uint32_t)l->columns[t * row_bytes + bit / 8u] >> (bit % 8u)) & mask;
       w[t] = (int16_t)(l->base + (int32_t)(f << l->step_shift));
     }
+    for (i = 0; i < oh * ow; ++i) acc[i] = 0;
+    /* Tap by tap over the whole output plane: sum_t (v_t - skip) w_t, v_t = in_zp outside. */
+    for (ky = 0, t = 0; ky < kh; ++ky) {
+      for (kx = 0; kx < kw; ++kx, ++t) {
+        const int32_t wt = w[t];
+        const int32_t pad_term = pad_d != 0 ? lowbit_mcu_conv_product(wt, pad_d) : 0;
+        /* Output columns whose input column ox * stride + kx - pad_left is inside: [lo, hi). */
+        uint32_t lo = 0, hi = ow;
+        int32_t iy = (int32_t)ky - (int32_t)l->pad_top;
+        int32_t row = iy * (int32_t)width;
+        int32_t* acc_row = acc;
+        uint32_t oy;
+        if (wt == 0) continue;
+        while (lo < ow && (int32_t)(lo * l->stride_w + kx) < (int32_t)l->pad_left) ++lo;
+        while (hi > lo && (hi - 1u) * l->stride_w + kx >= width + l->pad_left) --hi;
+        for (oy = 0; oy < oh; ++oy, iy += l->stride_h, row += row_step, acc_row += ow) {
+          if (iy < 0 || iy >= (int32_t)l->in_height || lo == hi) {
+            lowbit_mcu_conv_dw_row(acc_row, ow, ow, ow, plane, 0u, 0, 0, pad_term);
+          } else {
+            lowbit_mcu_conv_dw_row(acc_row, ow, lo, hi,
+                                   plane + row + (int32_t)(lo * l->stride_w + kx) - l->pad_left,
+                                   l->stride_w, l->skip, wt, pad_term);
+          }
+        }
+      }
+    }
+    /* The window maxima, requantized with the channel's constant. */
     for (py = 0; py < l->pooled_height; ++py) {
       for (px = 0; px < l->pooled_width; ++px, ++at) {
         const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
@@ -193,11 +205,11 @@ void lowbit_mcu_conv_depthwise(const lowbit_mcu_conv_t* l, const int8_t* x, int8
         int first = 1;
         int32_t cy, cx;
         for (cy = top; cy < top + (int32_t)l->pool_h; ++cy) {
-          if (cy < 0 || cy >= (int32_t)l->out_height) continue;
+          if (cy < 0 || cy >= (int32_t)oh) continue;
           for (cx = left; cx < left + (int32_t)l->pool_w; ++cx) {
             int32_t a;
-            if (cx < 0 || cx >= (int32_t)l->out_width) continue;
-            a = lowbit_mcu_conv_dw_sum(l, plane, w, (uint32_t)cy, (uint32_t)cx);
+            if (cx < 0 || cx >= (int32_t)ow) continue;
+            a = acc[(uint32_t)cy * ow + (uint32_t)cx];
             if (first || a > best) best = a;
             first = 0;
           }

@@ -184,10 +184,11 @@ typedef struct {
  */
 void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, void* scratch);
 
-/** Scratch bytes lowbit_mcu_conv_depthwise needs: one channel's kernel_h * kernel_w weights as
- * int16, and a byte to align them. */
-#define LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(kernel_h, kernel_w) \
-  (1u + 2u * (uint32_t)(kernel_h) * (uint32_t)(kernel_w))
+/** Scratch bytes lowbit_mcu_conv_depthwise needs: one channel's int32 accumulators (the
+ * convolution's out_height * out_width), its kernel_h * kernel_w weights as int16, alignment. */
+#define LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(kernel_h, kernel_w, out_height, out_width) \
+  (3u + 4u * (uint32_t)(out_height) * (uint32_t)(out_width) +                              \
+   2u * (uint32_t)(kernel_h) * (uint32_t)(kernel_w))
 
 /**
  * A depthwise convolution (groups = in_channels = out_channels), optionally with the max pool
@@ -195,8 +196,9 @@ void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, voi
  * out_channels fields, `sums` is unused (NULL). Output channel j reads input channel j only:
  *     a_j = c_j + sum_t (v_t - skip) (base + 2^step_shift * f_tj),
  * v_t the input under tap t (in_zp in the padding); pooling and requantization as in
- * lowbit_mcu_conv. Each channel's weights are unpacked once into scratch
- * (LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES); taps on inputs at skip cost only the test.
+ * lowbit_mcu_conv. Each channel is summed tap by tap over its whole output plane, int32 in
+ * scratch (LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES), so the loops see no per-output geometry;
+ * inputs at skip cost only the test.
  */
 void lowbit_mcu_conv_depthwise(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y,
                                void* scratch);

@@ -605,7 +605,8 @@ static void conv_case(uint32_t number, int large, int depthwise) {
   for (i = 0; i < sizeof(conv_y); ++i) conv_y[i] = (int8_t)0x5A;
   for (i = 0; i < sizeof(conv_scratch); ++i) conv_scratch[i] = 0x5Au;
   if (depthwise) {
-    scratch_bytes = LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(l.kernel_h, l.kernel_w);
+    scratch_bytes =
+        LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(l.kernel_h, l.kernel_w, l.out_height, l.out_width);
     l.sums = 0;
     lowbit_mcu_conv_depthwise(&l, conv_x, conv_y, conv_scratch);
   } else {

@@ -71,7 +71,8 @@ std::optional<McuConv> mcu_conv_on(const Target& target, const IntegerModel& mod
 int64_t mcu_conv_scratch_bytes(const Conv2d& conv) {
   if (conv.groups > 1) {
     return static_cast<int64_t>(LOWBIT_MCU_CONV_DEPTHWISE_SCRATCH_BYTES(
-        static_cast<uint32_t>(conv.kernel_h), static_cast<uint32_t>(conv.kernel_w)));
+        static_cast<uint32_t>(conv.kernel_h), static_cast<uint32_t>(conv.kernel_w),
+        static_cast<uint32_t>(conv.out_height()), static_cast<uint32_t>(conv.out_width())));
   }
   return static_cast<int64_t>(LOWBIT_MCU_CONV_SCRATCH_BYTES(
       static_cast<uint32_t>(conv.row_length()), static_cast<uint32_t>(conv.out_channels),
