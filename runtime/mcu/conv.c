@@ -6,11 +6,14 @@
  * better: an output position's patch (in_channels * kernel_h * kernel_w inputs) is the input of
  * a fully connected layer whose outputs are the channels, so the sums kernels' zero skipping,
  * 16-bit lanes and product tables serve convolutions too, and the scratch is one patch and one
- * row of sums instead of the input planes. */
+ * row of sums instead of the input planes.
+ *
+ * lowbit_mcu_conv_depthwise: a depthwise convolution has one input channel per output, so it has
+ * no patch to share; it adds each tap into the channel's int32 output plane a row at a time. */
 #include "lowbit_mcu.h"
 
-/* base * d for d >= 0 and |base| <= 255, by shifts and adds: no multiply call on cores without a
- * multiplier, once per output position. */
+/* base * d for d >= 0 and |base| <= 255, by shifts and adds: no libgcc multiply call on cores
+ * without a multiplier (once per output position of a full conv, per tap of a depthwise one). */
 static int32_t lowbit_mcu_conv_scale(int32_t base, int32_t d) {
   uint32_t magnitude = base < 0 ? (uint32_t)(-base) : (uint32_t)base;
   uint32_t product = 0;
@@ -128,9 +131,9 @@ static int32_t lowbit_mcu_conv_product(int32_t w, int32_t d) {
 #endif
 }
 
-/* acc[j] += w * d_j over one output row: d_j = src[j * stride] - skip for ox in [lo, hi), the
- * padding's pad_d outside. The loop of a depthwise conv: one tap of one channel, a whole row of
- * outputs at a time, so no per-output geometry. */
+/* acc[ox] += w * (src[(ox - lo) * stride] - skip) for ox in [lo, hi), and += pad_term (w times
+ * the padding's in_zp - skip) for the other ox of the row, whose input column is padding. The
+ * loop of a depthwise conv: one tap of one channel over a whole row of outputs. */
 static void lowbit_mcu_conv_dw_row(int32_t* acc, uint32_t count, uint32_t lo, uint32_t hi,
                                    const int8_t* src, uint32_t stride, int32_t skip, int32_t w,
                                    int32_t pad_term) {
