@@ -26,34 +26,54 @@ static int32_t lowbit_mcu_conv_scale(int32_t base, int32_t d) {
   return base < 0 ? -(int32_t)product : (int32_t)product;
 }
 
-/* The patch of conv output (cy, cx) in weight-row order; padding holds in_zp. Row offsets are
- * formed once per kernel row (the same for every channel), so the copy loops only add. */
+/* The conv outputs under pooled output (py, px): rows [y0, y1) and columns [x0, x1) of the pool
+ * window clipped to the conv output (without a pool: the one output (py, px)). */
+typedef struct {
+  uint32_t y0, y1, x0, x1;
+} lowbit_mcu_window_t;
+
+static lowbit_mcu_window_t lowbit_mcu_conv_window(const lowbit_mcu_conv_t* l, uint32_t py,
+                                                  uint32_t px) {
+  const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
+  const int32_t left = (int32_t)(px * l->pool_stride_w) - (int32_t)l->pool_pad_left;
+  const int32_t bottom = top + (int32_t)l->pool_h;
+  const int32_t right = left + (int32_t)l->pool_w;
+  lowbit_mcu_window_t w;
+  w.y0 = top < 0 ? 0u : (uint32_t)top;
+  w.x0 = left < 0 ? 0u : (uint32_t)left;
+  w.y1 = bottom > (int32_t)l->out_height ? l->out_height : (uint32_t)bottom;
+  w.x1 = right > (int32_t)l->out_width ? l->out_width : (uint32_t)right;
+  return w;
+}
+
+/* The patch of conv output (cy, cx) in weight-row order; padding holds in_zp. `plane` (input
+ * height * width) and `taps` (kernel_h * kernel_w) come from the caller, once per layer; row
+ * offsets are formed once per position, so the copy loops only add. */
 static void lowbit_mcu_conv_patch(const lowbit_mcu_conv_t* l, const int8_t* x, uint32_t cy,
-                                  uint32_t cx, int8_t* patch) {
+                                  uint32_t cx, uint32_t plane, uint32_t taps, int8_t* patch) {
   const uint32_t kh = l->kernel_h;
   const uint32_t kw = l->kernel_w;
-  const uint32_t plane = (uint32_t)l->in_height * l->in_width;
-  const uint32_t per_channel = kh * kw;
   const int32_t y0 = (int32_t)(cy * l->stride_h) - (int32_t)l->pad_top;
   const int32_t x0 = (int32_t)(cx * l->stride_w) - (int32_t)l->pad_left;
   const int interior = x0 >= 0 && x0 + (int32_t)kw <= (int32_t)l->in_width;
   const int8_t pad = (int8_t)l->in_zp;
+  int32_t row = y0 * (int32_t)l->in_width;
   uint32_t ky;
-  for (ky = 0; ky < kh; ++ky) {
+  for (ky = 0; ky < kh; ++ky, row += l->in_width) {
     const int32_t iy = y0 + (int32_t)ky;
     const int inside = iy >= 0 && iy < (int32_t)l->in_height;
-    const int8_t* src = x + (inside ? (uint32_t)iy * l->in_width : 0u);
+    const int8_t* src = x + (inside ? row : 0);
     int8_t* dst = patch + ky * kw;
     uint32_t c;
-    for (c = 0; c < l->in_channels; ++c, src += plane, dst += per_channel) {
+    for (c = 0; c < l->in_channels; ++c, src += plane, dst += taps) {
       uint32_t kx;
       if (!inside) {
         for (kx = 0; kx < kw; ++kx) dst[kx] = pad;
       } else if (interior && kw == 3u) { /* the usual 3x3 kernel: no loop */
-        const int8_t* const row = src + x0;
-        dst[0] = row[0];
-        dst[1] = row[1];
-        dst[2] = row[2];
+        const int8_t* const at = src + x0;
+        dst[0] = at[0];
+        dst[1] = at[1];
+        dst[2] = at[2];
       } else if (interior) {
         for (kx = 0; kx < kw; ++kx) dst[kx] = src[(uint32_t)x0 + kx];
       } else {
@@ -83,7 +103,9 @@ static void lowbit_mcu_conv_window_max(int32_t* best, const int32_t* sums, uint3
 
 void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, void* scratch) {
   const uint32_t n_out = l->out_channels;
-  const uint32_t n_in = (uint32_t)l->in_channels * l->kernel_h * l->kernel_w;
+  const uint32_t taps = (uint32_t)l->kernel_h * l->kernel_w;
+  const uint32_t n_in = l->in_channels * taps;
+  const uint32_t plane = (uint32_t)l->in_height * l->in_width;
   const uint32_t stored = (uint32_t)l->pooled_height * l->pooled_width;
   int32_t* const sums = (int32_t*)(((uintptr_t)scratch + 3u) & ~(uintptr_t)3u);
   uint32_t* const work = (uint32_t*)(sums + LOWBIT_MCU_FC_SUMS_WORDS(n_out, l->bits));
@@ -94,17 +116,13 @@ void lowbit_mcu_conv(const lowbit_mcu_conv_t* l, const int8_t* x, int8_t* y, voi
   int8_t* at = y;
   for (py = 0; py < l->pooled_height; ++py) {
     for (px = 0; px < l->pooled_width; ++px, ++at) {
-      const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
-      const int32_t left = (int32_t)(px * l->pool_stride_w) - (int32_t)l->pool_pad_left;
+      const lowbit_mcu_window_t w = lowbit_mcu_conv_window(l, py, px);
       int first = 1;
-      int32_t cy;
-      for (cy = top; cy < top + (int32_t)l->pool_h; ++cy) {
-        int32_t cx;
-        if (cy < 0 || cy >= (int32_t)l->out_height) continue;
-        for (cx = left; cx < left + (int32_t)l->pool_w; ++cx) {
+      uint32_t cy, cx;
+      for (cy = w.y0; cy < w.y1; ++cy) {
+        for (cx = w.x0; cx < w.x1; ++cx) {
           int32_t base_d;
-          if (cx < 0 || cx >= (int32_t)l->out_width) continue;
-          lowbit_mcu_conv_patch(l, x, (uint32_t)cy, (uint32_t)cx, patch);
+          lowbit_mcu_conv_patch(l, x, cy, cx, plane, taps, patch);
           base_d = lowbit_mcu_conv_scale(
               l->base, l->sums(patch, n_in, l->skip, l->columns, n_out, sums, work));
           lowbit_mcu_conv_window_max(best, sums, n_out, base_d, l->step_shift, first);
@@ -202,19 +220,13 @@ void lowbit_mcu_conv_depthwise(const lowbit_mcu_conv_t* l, const int8_t* x, int8
     /* The window maxima, requantized with the channel's constant. */
     for (py = 0; py < l->pooled_height; ++py) {
       for (px = 0; px < l->pooled_width; ++px, ++at) {
-        const int32_t top = (int32_t)(py * l->pool_stride_h) - (int32_t)l->pool_pad_top;
-        const int32_t left = (int32_t)(px * l->pool_stride_w) - (int32_t)l->pool_pad_left;
-        int32_t best = 0;
-        int first = 1;
-        int32_t cy, cx;
-        for (cy = top; cy < top + (int32_t)l->pool_h; ++cy) {
-          if (cy < 0 || cy >= (int32_t)oh) continue;
-          for (cx = left; cx < left + (int32_t)l->pool_w; ++cx) {
-            int32_t a;
-            if (cx < 0 || cx >= (int32_t)ow) continue;
-            a = acc[(uint32_t)cy * ow + (uint32_t)cx];
-            if (first || a > best) best = a;
-            first = 0;
+        const lowbit_mcu_window_t win = lowbit_mcu_conv_window(l, py, px);
+        int32_t best = acc[win.y0 * ow + win.x0];
+        uint32_t cy, cx;
+        for (cy = win.y0; cy < win.y1; ++cy) {
+          for (cx = win.x0; cx < win.x1; ++cx) {
+            const int32_t a = acc[cy * ow + cx];
+            if (a > best) best = a;
           }
         }
         lowbit_mcu_requant(&best, 1u, &l->constants[o], 0, 0u, &l->m[k], &l->r[k], 0u, l->zp, l->lo,

@@ -101,6 +101,13 @@ std::vector<int8_t> skipping_inputs(int64_t input_size, int64_t samples, uint32_
   return inputs;
 }
 
+// How often `what` occurs in `text`.
+size_t count_in(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 void export_for(const IntegerModel& model, const fs::path& folder, const std::string& target) {
   CodegenOptions options;
   options.prefix = "net";
@@ -327,11 +334,6 @@ TEST(McuDynshift, LayersRunOnTheColumnKernels) {
   export_for(model, dir / "export", "rv32e");
   const std::string c = util::read_file((dir / "export" / "model.c").string());
   const std::string json = util::read_file((dir / "export" / "model.json").string());
-  const auto count_in = [](const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
   const auto count = [&](const std::string& what) { return count_in(c, what); };
   EXPECT_EQ(count("lowbit_mcu_dynshift(sums"), 4u);
   EXPECT_EQ(count("lowbit_mcu_fc_sums_b4("), 4u);
@@ -348,11 +350,6 @@ TEST(McuDynshift, LayersRunOnTheColumnKernels) {
 // scratch than the portable runtime's int16 planes; other grouped convolutions (random_cnn's 3
 // groups of 2 outputs) stay on the portable runtime. model.json names the implementation.
 TEST(McuConv, FullConvolutionsRunOnTheColumnKernels) {
-  const auto count_in = [](const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
   const IntegerModel model = mcu_model("mcu_cnn", WeightFormat::kSym4);
   const fs::path dir = fresh_dir("conv_kernels");
   export_for(model, dir / "export", "rv32e");

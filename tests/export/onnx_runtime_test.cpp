@@ -14,6 +14,7 @@
 #include <string>
 
 #include "export/random_models.h"
+#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/onnx/onnx_agreement.h"
 #include "lowbit/export/onnx/onnx_export.h"
 #include "lowbit/export/reference_executor.h"
@@ -54,11 +55,12 @@ bool cpu_saturates_u8s8() {
 bool weights_can_saturate(const IntegerModel& model, const std::string& layer_name) {
   for (const Layer& layer : model.layers) {
     if (layer.name != layer_name) continue;
-    const std::vector<int8_t>* weights = nullptr;
-    if (const auto* fc = std::get_if<FullyConnected>(&layer.op)) weights = &fc->weights;
-    if (const auto* conv = std::get_if<Conv2d>(&layer.op)) weights = &conv->weights;
-    if (weights == nullptr) return false;
-    return std::any_of(weights->begin(), weights->end(), [](int8_t w) { return std::abs(w) > 64; });
+    if (!std::holds_alternative<FullyConnected>(layer.op) &&
+        !std::holds_alternative<Conv2d>(layer.op)) {
+      return false;
+    }
+    const std::vector<int8_t>& weights = dense_rows(layer.op).weights;
+    return std::any_of(weights.begin(), weights.end(), [](int8_t w) { return std::abs(w) > 64; });
   }
   return false;
 }

@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "lowbit/export/c/c_text.h"
-#include "lowbit/export/lowering/requant_precision.h"
 #include "lowbit/export/memory_plan.h"
 #include "lowbit_mcu.h"
 
@@ -36,36 +35,31 @@ bool fits_descriptor(const Conv2d& conv, const Pool* pool) {
 
 }  // namespace
 
-std::optional<McuConv> mcu_conv_form(const IntegerModel& model, size_t index,
-                                     const Pool* fused_pool) {
-  const Layer& layer = model.layers[index];
-  const auto* conv = std::get_if<Conv2d>(&layer.op);
-  if (conv == nullptr || !fits_descriptor(*conv, fused_pool)) return std::nullopt;
-  const bool depthwise = conv->groups > 1 && conv->groups == conv->in_channels &&
-                         conv->out_channels == conv->in_channels;
-  if (conv->groups != 1 && !depthwise) return std::nullopt;
-  if (!requant_fits_32bit(model, index)) return std::nullopt;
-  int64_t constant = 0;
-  for (const int64_t b : accumulator_bounds(model, index)) constant = std::max(constant, b);
-  if (!mcu_sums_fit_int32(conv->format, conv->row_length(), constant)) return std::nullopt;
-  const int32_t zp = input_zero_point_of(model, layer.inputs[0]);
-  // The padding (zp) is a patch value too, so the skipped value must not exceed it.
-  const int32_t skip = std::min(value_floor(model, layer.inputs[0]), zp);
-  McuConv mcu;
-  mcu.columns = mcu_columns(conv->format, conv->weights, conv->bias, conv->row_length(),
-                            conv->out_channels, skip, zp);
-  add_short_multipliers(mcu.columns, conv->requant);
-  mcu.depthwise = depthwise;
-  mcu.pool = fused_pool;
-  return mcu;
-}
-
-std::optional<McuConv> mcu_conv_on(const Target& target, const IntegerModel& model, size_t index) {
-  if (target.family != KernelFamily::kMcu) return std::nullopt;
-  if (!std::holds_alternative<Conv2d>(model.layers[index].op)) return std::nullopt;
+bool mcu_conv_supported(const Target& target, const IntegerModel& model, size_t index) {
+  if (target.family != KernelFamily::kMcu) return false;
+  const auto* conv = std::get_if<Conv2d>(&model.layers[index].op);
+  if (conv == nullptr) return false;
+  const bool depthwise =
+      conv->groups == conv->in_channels && conv->out_channels == conv->in_channels;
+  if (conv->groups != 1 && !depthwise) return false;
   const Pool* pool =
       fuses_with_next(model, index) ? &std::get<Pool>(model.layers[index + 1].op) : nullptr;
-  return mcu_conv_form(model, index, pool);
+  return fits_descriptor(*conv, pool) && mcu_dense_fits_32bit(model, index);
+}
+
+int32_t mcu_conv_skip(const IntegerModel& model, size_t index) {
+  const int producer = model.layers[index].inputs[0];
+  return std::min(value_floor(model, producer), input_zero_point_of(model, producer));
+}
+
+McuFullyConnected mcu_conv_columns(const IntegerModel& model, size_t index) {
+  const Layer& layer = model.layers[index];
+  const auto& conv = std::get<Conv2d>(layer.op);
+  McuFullyConnected mcu =
+      mcu_columns(conv.format, conv.weights, conv.bias, conv.row_length(), conv.out_channels,
+                  mcu_conv_skip(model, index), input_zero_point_of(model, layer.inputs[0]));
+  add_short_multipliers(mcu, conv.requant);
+  return mcu;
 }
 
 int64_t mcu_conv_scratch_bytes(const Conv2d& conv) {
@@ -79,10 +73,8 @@ int64_t mcu_conv_scratch_bytes(const Conv2d& conv) {
       static_cast<uint32_t>(format_bits(conv.format))));
 }
 
-std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv, const McuConv& mcu,
-                          int32_t input_zero_point, const Layer& layer) {
-  const McuFullyConnected& c = mcu.columns;
-  const Pool* pool = mcu.pool;
+std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv, const McuFullyConnected& c,
+                          const Pool* pool, int32_t input_zero_point, const Layer& layer) {
   std::ostringstream out;
   out << mcu_column_array(symbol + "_columns", c.columns)
       << c_text::c_array("int32_t", symbol + "_constants", c.constants, false)
@@ -91,7 +83,7 @@ std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv, const M
   // Field order of lowbit_mcu_conv_t (runtime/mcu/lowbit_mcu.h).
   // A depthwise conv reads its fields itself: no sums kernel.
   out << "static const lowbit_mcu_conv_t " << symbol << "_mcu = {"
-      << (mcu.depthwise ? std::string("NULL") : "lowbit_mcu_fc_sums_b" + std::to_string(c.bits))
+      << (conv.groups > 1 ? std::string("NULL") : "lowbit_mcu_fc_sums_b" + std::to_string(c.bits))
       << ", " << symbol << "_columns, " << symbol << "_constants, " << symbol << "_m, " << symbol
       << "_r, " << conv.in_channels << ", " << conv.in_height << ", " << conv.in_width << ", "
       << conv.out_channels << ", " << conv.out_height() << ", " << conv.out_width() << ", "

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "lowbit/export/integer_model.h"
@@ -14,30 +13,28 @@
 
 namespace lowbit::exporter {
 
-/// A conv2d layer (with the max pool fused after it, if any) in MCU form.
-struct McuConv {
-  McuFullyConnected columns;   ///< The patch-to-channels layer: fields, constants, m and r.
-  bool depthwise = false;      ///< groups = in = out channels: lowbit_mcu_conv_depthwise.
-  const Pool* pool = nullptr;  ///< The fused max pool, or none.
-};
+/// Whether conv2d layer `index` of an export for `target` runs on runtime/mcu (with the max pool
+/// the memory plan fuses after it): an MCU target, a full (groups 1) or depthwise (groups = in =
+/// out channels) conv, sizes within the descriptor's 8- and 16-bit fields, and sums and
+/// requantization exact in 32 bits (mcu_dense_fits_32bit). False for every other layer.
+bool mcu_conv_supported(const Target& target, const IntegerModel& model, size_t index);
 
-/// The MCU form of conv2d layer `index`, or nothing where it must stay on the portable runtime:
-/// grouped convolutions other than full (groups 1) and depthwise (groups = in = out channels),
-/// sizes past the descriptor's 8- and 16-bit fields, sums or requantization that do not fit 32
-/// bits. `fused_pool` is the max pool fused after it, if any.
-std::optional<McuConv> mcu_conv_form(const IntegerModel& model, size_t index,
-                                     const Pool* fused_pool);
+/// The value the kernels skip for conv2d layer `index`: the smaller of its input's floor and
+/// zero point, since the padding (the zero point) is a patch value too.
+int32_t mcu_conv_skip(const IntegerModel& model, size_t index);
 
-/// mcu_conv_form for layer `index` of an export for `target` (with the max pool the memory plan
-/// fuses after it); nothing for targets other than MCUs and for layers other than conv2d.
-std::optional<McuConv> mcu_conv_on(const Target& target, const IntegerModel& model, size_t index);
+/// The column form of conv2d layer `index` (one row per tap of a channel's kernel, all input
+/// channels for a full conv), its constants and short multipliers (mcu_conv_supported must hold).
+McuFullyConnected mcu_conv_columns(const IntegerModel& model, size_t index);
 
 /// Scratch bytes of lowbit_mcu_conv, or lowbit_mcu_conv_depthwise for a depthwise `conv`.
 int64_t mcu_conv_scratch_bytes(const Conv2d& conv);
 
 /// model.c's data for the layer: the columns, constants, multipliers and shifts, and the
-/// `<symbol>_mcu` descriptor that lowbit_mcu_conv reads.
-std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv, const McuConv& mcu,
+/// `<symbol>_mcu` descriptor that lowbit_mcu_conv(_depthwise) reads; `pool` is the max pool fused
+/// after it, or null.
+std::string mcu_conv_data(const std::string& symbol, const Conv2d& conv,
+                          const McuFullyConnected& columns, const Pool* pool,
                           int32_t input_zero_point, const Layer& layer);
 
 }  // namespace lowbit::exporter

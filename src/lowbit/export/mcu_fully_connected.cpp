@@ -41,12 +41,17 @@ bool mcu_sums_fit_int32(WeightFormat format, int64_t in_features, int64_t consta
   return sums + base_d + constant_bound < kLimit32;
 }
 
-bool mcu_fc_supported(const IntegerModel& model, size_t index) {
-  const auto* fc = std::get_if<FullyConnected>(&model.layers[index].op);
-  if (fc == nullptr || !requant_fits_32bit(model, index)) return false;
+bool mcu_dense_fits_32bit(const IntegerModel& model, size_t index) {
+  if (!requant_fits_32bit(model, index)) return false;
+  const DenseRows rows = dense_rows(model.layers[index].op);
   int64_t constant = 0;
   for (const int64_t b : accumulator_bounds(model, index)) constant = std::max(constant, b);
-  return mcu_sums_fit_int32(fc->format, fc->in_features, constant);
+  return mcu_sums_fit_int32(rows.format, rows.length, constant);
+}
+
+bool mcu_fc_supported(const IntegerModel& model, size_t index) {
+  return std::holds_alternative<FullyConnected>(model.layers[index].op) &&
+         mcu_dense_fits_32bit(model, index);
 }
 
 McuFullyConnected mcu_columns(WeightFormat format, const std::vector<int8_t>& weights,

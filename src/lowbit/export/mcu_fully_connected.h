@@ -42,6 +42,10 @@ McuFullyConnected mcu_columns(WeightFormat format, const std::vector<int8_t>& we
 /// Appends the short (32-bit) forms of `requant`'s multipliers and shifts to mcu.m and mcu.r.
 void add_short_multipliers(McuFullyConnected& mcu, const Requant& requant);
 
+/// Whether the column sums and the 32-bit requantization of fully connected or conv2d layer
+/// `index` stay exact (requant_fits_32bit and mcu_sums_fit_int32 at its accumulator bounds).
+bool mcu_dense_fits_32bit(const IntegerModel& model, size_t index);
+
 /// Whether layer `index` (a fully connected layer) runs on the MCU kernels: its sums stay exact
 /// in int32 and its requantization fits 32 bits (requant_fits_32bit). Other layers fall back to
 /// the runtime's lowbit_fully_connected_s8.

@@ -41,7 +41,9 @@ int64_t layer_scratch_bytes(const IntegerModel& model, size_t index, const Targe
     const auto& fc = std::get<DynamicShiftDense>(op);
     return mcu_fc_scratch_bytes(fc.format, fc.out_features);
   }
-  if (mcu_conv_on(target, model, index)) return mcu_conv_scratch_bytes(std::get<Conv2d>(op));
+  if (mcu_conv_supported(target, model, index)) {
+    return mcu_conv_scratch_bytes(std::get<Conv2d>(op));
+  }
   const bool fused = fuses_with_next(model, index);
   return op_scratch_bytes(op, fused ? &std::get<Pool>(model.layers[index + 1].op) : nullptr);
 }

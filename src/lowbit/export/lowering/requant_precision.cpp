@@ -26,10 +26,10 @@ Requant* requant_of(Op& op) {
 
 DenseRows dense_rows(const Op& op) {
   if (const auto* fc = std::get_if<FullyConnected>(&op)) {
-    return {fc->weights, fc->bias, fc->requant, fc->out_features, fc->in_features};
+    return {fc->weights, fc->bias, fc->requant, fc->out_features, fc->in_features, fc->format};
   }
   const auto& conv = std::get<Conv2d>(op);
-  return {conv.weights, conv.bias, conv.requant, conv.out_channels, conv.row_length()};
+  return {conv.weights, conv.bias, conv.requant, conv.out_channels, conv.row_length(), conv.format};
 }
 
 std::vector<int64_t> accumulator_bounds(const IntegerModel& model, size_t index) {

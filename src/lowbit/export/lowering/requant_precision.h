@@ -18,6 +18,7 @@ struct DenseRows {
   const Requant& requant;              ///< The layer's requantization.
   int64_t count;                       ///< Output features or channels.
   int64_t length;                      ///< Inputs per output (a conv's row_length()).
+  WeightFormat format;                 ///< Storage format of the weights.
 };
 
 /// The rows of `op`, a FullyConnected or a Conv2d.

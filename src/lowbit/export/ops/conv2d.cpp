@@ -130,10 +130,11 @@ void Traits::run(const RunContext& c, const Conv2d& conv) {
 }
 
 void Traits::cost(const CostContext& c, const Conv2d& conv, LayerCost& cost) {
-  if (const auto mcu = mcu_conv_on(c.target, c.model, c.index)) {
-    cost.weight_bytes = static_cast<int64_t>(mcu->columns.columns.size());
-    cost.bias_bytes = 4 * static_cast<int64_t>(mcu->columns.constants.size());
-    cost.requant_bytes = 5 * static_cast<int64_t>(mcu->columns.m.size());
+  if (mcu_conv_supported(c.target, c.model, c.index)) {
+    const McuFullyConnected mcu = mcu_conv_columns(c.model, c.index);
+    cost.weight_bytes = static_cast<int64_t>(mcu.columns.size());
+    cost.bias_bytes = 4 * static_cast<int64_t>(mcu.constants.size());  // int32 constants
+    cost.requant_bytes = 5 * static_cast<int64_t>(mcu.m.size());
   } else {
     ops::weighted_cost(cost, conv.format, conv.out_channels, conv.row_length(), conv.bias,
                        conv.requant);
@@ -156,13 +157,15 @@ bool Traits::emit_c(const CEmitContext& c, const Conv2d& conv) {
          << conv.kernel_h << "x" << conv.kernel_w << ", " << conv.in_channels << " -> "
          << conv.out_channels << " channels, groups " << conv.groups << ", "
          << format_name(conv.format) << ". */\n";
-  if (const auto mcu = mcu_conv_on(c.target, c.model, c.index)) {
+  if (mcu_conv_supported(c.target, c.model, c.index)) {
     // The pool fused after it writes the output; lowbit_mcu_conv pools as it goes.
-    const std::string out = c.plan.fused_with_next[c.index]
-                                ? c_text::buffer_expr(c.plan.outputs[c.index + 1], c.index + 1)
-                                : c.output;
-    c.data << mcu_conv_data(s, conv, *mcu, c.input_zero_point, layer);
-    c.body << (mcu->depthwise ? "  lowbit_mcu_conv_depthwise(&" : "  lowbit_mcu_conv(&") << s
+    const bool fused = c.plan.fused_with_next[c.index];
+    const std::string out =
+        fused ? c_text::buffer_expr(c.plan.outputs[c.index + 1], c.index + 1) : c.output;
+    c.data << mcu_conv_data(s, conv, mcu_conv_columns(c.model, c.index),
+                            fused ? &std::get<Pool>(c.model.layers[c.index + 1].op) : nullptr,
+                            c.input_zero_point, layer);
+    c.body << (conv.groups > 1 ? "  lowbit_mcu_conv_depthwise(&" : "  lowbit_mcu_conv(&") << s
            << "_mcu, " << c.input << ", " << out << ", arena + " << c.plan.arena_bytes << ");\n\n";
     return false;
   }
@@ -193,9 +196,9 @@ bool Traits::emit_c(const CEmitContext& c, const Conv2d& conv) {
 
 void Traits::describe(const JsonContext& c, const Conv2d& conv, nlohmann::json& j) {
   // "kernel" is the window here, so the code that runs the layer is "implementation".
-  const auto mcu = mcu_conv_on(c.target, c.model, c.index);
+  const bool mcu = mcu_conv_supported(c.target, c.model, c.index);
   j["implementation"] = mcu ? "mcu_column" : "runtime";
-  if (mcu) j["skip"] = mcu->columns.skip;
+  if (mcu) j["skip"] = mcu_conv_skip(c.model, c.index);
   j["input_shape"] = ops::shape_json({conv.in_channels, conv.in_height, conv.in_width});
   j["kernel"] = {conv.kernel_h, conv.kernel_w};
   j["stride"] = {conv.stride_h, conv.stride_w};

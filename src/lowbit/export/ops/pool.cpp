@@ -77,7 +77,7 @@ void Traits::cost(const CostContext&, const Pool&, LayerCost&) {}
 bool Traits::emit_c(const CEmitContext& c, const Pool& pool) {
   const std::string& s = c.symbol;
   if (c.index > 0 && c.plan.fused_with_next[c.index - 1] &&
-      mcu_conv_on(c.target, c.model, c.index - 1)) {
+      mcu_conv_supported(c.target, c.model, c.index - 1)) {
     c.body << "  /* Computed by layer " << c.index - 1 << "'s lowbit_mcu_conv. */\n\n";
     return false;
   }
