@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Latency benchmark (issue 4): trains the demo's Fashion-MNIST 4-bit MLP, the smart-pixel Model2
-# (stage w4i0) and the depthwise CNN with folded batch norm (stage w4a8), exports each quantized
-# stage, and times the exported C (cc -O2, batch 1; also -O3 -march=native) against LibTorch FP32
-# eager inference of the run's FP stage (batch 1, one thread) on 1000 test samples; median of 7
-# repetitions each.
+# Latency benchmark (issue 4): trains the requantized Fashion-MNIST 4-bit MLP
+# (configs/fmnist_mcu_4bit.yaml), the smart-pixel Model2 (stage w4i0) and the depthwise CNN with
+# folded batch norm (stage w4a8), exports each quantized stage, and times the exported C (cc -O2,
+# batch 1; also -O3 -march=native) against LibTorch FP32 eager inference of the run's FP stage
+# (batch 1, one thread) on 1000 test samples; median of 7 repetitions each.
 # Prints a Markdown table (docs/results.md, "Latency"). Runs are kept under bench/results/latency/
 # and reused when their stage was already trained.
 # Usage: bash bench/latency.sh [BUILD_DIR]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MCU benchmark (issue 13): the demo's Fashion-MNIST 4-bit MLP (configs/fmnist_mcu_4bit.yaml,
+# MCU benchmark (issue 13): the requantized Fashion-MNIST 4-bit MLP (configs/fmnist_mcu_4bit.yaml,
 # stage w4a8), the depthwise CNN with folded batch norm (configs/fmnist_cnn_mcu_bn.yaml, stage
 # w4a8) and the smart-pixel Model2 (configs/smartpix_model2.yaml, stage w4i0), each exported for
 # every MCU target and checked with `lowbit verify --target` under qemu-user on the whole test

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# ONNX export figures (issue 16): trains (if absent) the demo Fashion-MNIST 4-bit MLP (stage w4a8),
-# the depthwise CNN with folded batch norm (w4a8) and smart-pixel Model2 (w4i0) as bench/latency.sh
-# does, exports each quantized stage as QDQ and as QONNX (`lowbit export --format`), and runs each
-# file under ONNX Runtime on the whole test set with `lowbit verify` (output codes against the C++
-# integer reference, accuracy, and every layer on the first 1000 samples).
+# ONNX export figures (issue 16): trains (if absent) the requantized Fashion-MNIST 4-bit MLP
+# (configs/fmnist_mcu_4bit.yaml, stage w4a8), the depthwise CNN with folded batch norm (w4a8) and
+# smart-pixel Model2 (w4i0) as bench/latency.sh does, exports each quantized stage as QDQ and as
+# QONNX (`lowbit export --format`), and runs each file under ONNX Runtime on the whole test set with
+# `lowbit verify` (output codes against the C++ integer reference, accuracy, and every layer on the
+# first 1000 samples).
 # Prints a Markdown table (docs/results.md, "ONNX export"). Runs are kept under
 # bench/results/latency/ and reused; the exports and verify logs go to bench/results/onnx/.
 # Needs ONNX Runtime (scripts/setup.sh installs npm's onnxruntime-node into tools/onnx).
