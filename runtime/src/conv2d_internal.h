@@ -1,4 +1,5 @@
-/* The conv2d driver shared by conv2d.c and conv2d_max_pool.c; internal to the runtime. */
+/* The conv2d driver (conv2d.c), shared with conv2d_max_pool.c, and the pooling of its int32 sums
+ * (max_pool_sums.c) that it calls; internal to the runtime. */
 #ifndef LOWBIT_CONV2D_INTERNAL_H_
 #define LOWBIT_CONV2D_INTERNAL_H_
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/run_lowbit.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
 #include "lowbit/util/atomic_file.h"
 

@@ -12,7 +12,7 @@
 
 #include "cli/run_lowbit.h"
 #include "lowbit/config/config_reader.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/train/data_source.h"
 #include "lowbit/train/report/flow_color.h"
 #include "lowbit/train/run_config.h"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/run_lowbit.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/quant/registry.h"
 
 namespace lowbit::cli {

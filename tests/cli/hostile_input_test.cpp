@@ -16,7 +16,7 @@
 #include "cli/run_lowbit.h"
 #include "data/test_files.h"
 #include "data/zip_writer.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {

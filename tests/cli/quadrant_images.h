@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 
 namespace lowbit::cli::testing {
 

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "cli/run_lowbit.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::cli {

@@ -1,4 +1,4 @@
-#include "lowbit/data/cifar.h"
+#include "lowbit/data/files/cifar.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lowbit/data/csv.h"
+#include "lowbit/data/files/csv.h"
 
 #include <gtest/gtest.h>
 

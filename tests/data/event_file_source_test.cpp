@@ -5,9 +5,9 @@
 #include "data/event_files.h"
 #include "data/test_files.h"
 #include "data/zip_writer.h"
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/event_source.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/events/event_source.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {

@@ -1,4 +1,4 @@
-#include "lowbit/data/event_h5.h"
+#include "lowbit/data/events/event_h5.h"
 
 #include <gtest/gtest.h>
 

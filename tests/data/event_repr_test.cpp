@@ -1,8 +1,8 @@
-#include "lowbit/data/event_repr.h"
+#include "lowbit/data/events/event_repr.h"
 
 #include <gtest/gtest.h>
 
-#include "lowbit/data/event_flow.h"
+#include "lowbit/data/events/event_flow.h"
 #include "lowbit/data/rng.h"
 
 namespace lowbit::data {

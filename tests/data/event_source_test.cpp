@@ -1,4 +1,4 @@
-#include "lowbit/data/event_source.h"
+#include "lowbit/data/events/event_source.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-#include "lowbit/data/event_synth.h"
+#include "lowbit/data/events/event_synth.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/event_repr.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/events/event_repr.h"
 
 namespace lowbit::data {
 namespace {

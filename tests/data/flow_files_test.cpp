@@ -1,4 +1,4 @@
-#include "lowbit/data/flow_files.h"
+#include "lowbit/data/events/flow_files.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -9,9 +9,9 @@
 #include "data/event_files.h"
 #include "data/test_files.h"
 #include "data/zip_writer.h"
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/npy.h"
-#include "lowbit/data/png_file.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/files/npy.h"
+#include "lowbit/data/files/png_file.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {

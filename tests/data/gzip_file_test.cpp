@@ -1,4 +1,4 @@
-#include "lowbit/data/gzip_file.h"
+#include "lowbit/data/files/gzip_file.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lowbit/data/idx.h"
+#include "lowbit/data/files/idx.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lowbit/data/input_file.h"
+#include "lowbit/data/files/input_file.h"
 
 #include <gtest/gtest.h>
 

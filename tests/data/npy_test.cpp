@@ -1,4 +1,4 @@
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 
 #include <gtest/gtest.h>
 #include <torch/types.h>

@@ -1,4 +1,4 @@
-#include "lowbit/data/npz.h"
+#include "lowbit/data/files/npz.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -10,7 +10,7 @@
 
 #include "data/test_files.h"
 #include "data/zip_writer.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {

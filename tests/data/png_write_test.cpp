@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/test_files.h"
-#include "lowbit/data/png_file.h"
+#include "lowbit/data/files/png_file.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "lowbit/quant/lsq.h"
+#include "lowbit/quant/learned/lsq.h"
 #include "lowbit/quant/spec.h"
 
 namespace lowbit::nn {

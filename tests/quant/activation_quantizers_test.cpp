@@ -1,4 +1,4 @@
-#include "lowbit/quant/activation_quantizers.h"
+#include "lowbit/quant/affine/activation_quantizers.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/affine_grid.h"
+#include "lowbit/quant/affine/affine_grid.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/binary.h"
+#include "lowbit/quant/weight_grids/binary.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

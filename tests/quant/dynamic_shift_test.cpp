@@ -1,4 +1,4 @@
-#include "lowbit/quant/dynamic_shift.h"
+#include "lowbit/quant/affine/dynamic_shift.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

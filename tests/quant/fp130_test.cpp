@@ -1,4 +1,4 @@
-#include "lowbit/quant/fp130.h"
+#include "lowbit/quant/weight_grids/fp130.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/grid_base.h"
+#include "lowbit/quant/weight_grids/grid_base.h"
 
 #include <gtest/gtest.h>
 

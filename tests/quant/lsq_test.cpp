@@ -1,4 +1,4 @@
-#include "lowbit/quant/lsq.h"
+#include "lowbit/quant/learned/lsq.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/minifloat.h"
+#include "lowbit/quant/weight_grids/minifloat.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/nf4.h"
+#include "lowbit/quant/weight_grids/nf4.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/octav.h"
+#include "lowbit/quant/affine/octav.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/pact.h"
+#include "lowbit/quant/learned/pact.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

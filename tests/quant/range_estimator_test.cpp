@@ -1,4 +1,4 @@
-#include "lowbit/quant/range_estimator.h"
+#include "lowbit/quant/affine/range_estimator.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "lowbit/quant/affine_grid.h"
+#include "lowbit/quant/affine/affine_grid.h"
 
 namespace lowbit::quant {
 namespace {

@@ -1,4 +1,4 @@
-#include "lowbit/quant/self_compress.h"
+#include "lowbit/quant/learned/self_compress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lowbit/quant/sym.h"
+#include "lowbit/quant/weight_grids/sym.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "grid_test_util.h"
-#include "lowbit/quant/octav.h"
+#include "lowbit/quant/affine/octav.h"
 #include "lowbit/quant/registry.h"
 
 namespace lowbit::quant {

@@ -1,4 +1,4 @@
-#include "lowbit/quant/ternary.h"
+#include "lowbit/quant/weight_grids/ternary.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -1,4 +1,4 @@
-#include "lowbit/quant/uniform.h"
+#include "lowbit/quant/affine/uniform.h"
 
 #include <gtest/gtest.h>
 #include <torch/autograd.h>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/train/data_source.h"
 #include "train/train_fixtures.h"
 

@@ -5,7 +5,7 @@
 #include <torch/optim/sgd.h>
 
 #include "lowbit/nn/qlinear.h"
-#include "lowbit/quant/self_compress.h"
+#include "lowbit/quant/learned/self_compress.h"
 
 namespace lowbit::train {
 namespace {

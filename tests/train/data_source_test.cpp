@@ -10,8 +10,8 @@
 
 #include "data/test_files.h"
 #include "data/zip_writer.h"
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/data/smartpix.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/train_fixtures.h"

@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "lowbit/data/event_flow.h"
+#include "lowbit/data/events/event_flow.h"
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/train/checkpoint/best_metric_tracker.h"
 #include "lowbit/train/checkpoint/checkpoint.h"

@@ -14,8 +14,8 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/stage_list.h"
 #include "lowbit/cli/trained_stage.h"
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/png_file.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/files/png_file.h"
 #include "lowbit/train/report/csv_log.h"
 #include "lowbit/train/report/flow_color.h"
 

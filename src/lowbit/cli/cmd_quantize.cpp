@@ -9,7 +9,7 @@
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/one_shot.h"
 #include "lowbit/cli/output_files.h"
-#include "lowbit/data/npy.h"
+#include "lowbit/data/files/npy.h"
 #include "lowbit/quant/registry.h"
 #include "lowbit/util/atomic_file.h"
 

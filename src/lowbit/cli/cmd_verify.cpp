@@ -20,7 +20,7 @@
 
 #include "lowbit/cli/commands.h"
 #include "lowbit/cli/trained_stage.h"
-#include "lowbit/data/event_repr.h"
+#include "lowbit/data/events/event_repr.h"
 #include "lowbit/export/activity.h"
 #include "lowbit/export/c/c_build.h"
 #include "lowbit/export/c/cross_build.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "lowbit/data/png_file.h"
+#include "lowbit/data/files/png_file.h"
 #include "lowbit/report/svg.h"
 
 namespace lowbit::report {

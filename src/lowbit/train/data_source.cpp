@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include "lowbit/data/cifar.h"
-#include "lowbit/data/csv.h"
-#include "lowbit/data/event_flow.h"
-#include "lowbit/data/event_source.h"
-#include "lowbit/data/idx.h"
-#include "lowbit/data/npy.h"
-#include "lowbit/data/npz.h"
+#include "lowbit/data/events/event_flow.h"
+#include "lowbit/data/events/event_source.h"
+#include "lowbit/data/files/cifar.h"
+#include "lowbit/data/files/csv.h"
+#include "lowbit/data/files/idx.h"
+#include "lowbit/data/files/npy.h"
+#include "lowbit/data/files/npz.h"
 #include "lowbit/data/smartpix.h"
 #include "lowbit/data/transforms.h"
 #include "lowbit/train/augmentation.h"

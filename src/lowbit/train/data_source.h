@@ -30,7 +30,7 @@ void check_targets_for_loss(const data::Dataset& train, const LossConfig& loss,
 /// Features per sample: the product of the non-batch input dimensions.
 int64_t input_features(const data::Dataset& dataset);
 
-/// True for optical-flow targets: float [N, 3, H, W] = (u, v, valid) (data/event_flow.h).
+/// True for optical-flow targets: float [N, 3, H, W] = (u, v, valid) (data/events/event_flow.h).
 bool has_flow_targets(const data::Dataset& dataset);
 
 /// Outputs the model needs: num_classes for class targets, 2 (u, v) for flow targets, 1 for other

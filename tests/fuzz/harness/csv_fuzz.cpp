@@ -5,7 +5,7 @@
 #include <string>
 
 #include "fuzz_input.h"
-#include "lowbit/data/csv.h"
+#include "lowbit/data/files/csv.h"
 #include "lowbit/util/atomic_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "fuzz_input.h"
-#include "lowbit/data/npz.h"
+#include "lowbit/data/files/npz.h"
 #include "lowbit/util/atomic_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

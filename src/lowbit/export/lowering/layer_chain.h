@@ -17,7 +17,7 @@
 #include "lowbit/nn/qconv2d.h"
 #include "lowbit/nn/qconv_transpose2d.h"
 #include "lowbit/nn/qlinear.h"
-#include "lowbit/quant/dynamic_shift.h"
+#include "lowbit/quant/affine/dynamic_shift.h"
 
 namespace lowbit::exporter::lowering {
 

@@ -1,6 +1,6 @@
 #include "lowbit/train/regularizers/compression.h"
 
-#include "lowbit/quant/self_compress.h"
+#include "lowbit/quant/learned/self_compress.h"
 #include "lowbit/train/quantize/layer_weights.h"
 
 namespace lowbit::train {

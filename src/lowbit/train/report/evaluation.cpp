@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "lowbit/data/event_repr.h"
+#include "lowbit/data/events/event_repr.h"
 #include "lowbit/train/report/flow_metrics.h"
 #include "lowbit/train/report/metrics.h"
 

@@ -22,7 +22,7 @@ inline constexpr double kFlowOutlierPixels = 3.0;
 inline constexpr double kFlowOutlierRelative = 0.05;
 
 /// AEE and outlier share of `prediction` [N, 2, H, W] (u, v) against `target` [N, 3, H, W]
-/// (u, v, valid; data/event_flow.h) over the pixels where valid is non-zero and `event_mask`
+/// (u, v, valid; data/events/event_flow.h) over the pixels where valid is non-zero and `event_mask`
 /// [N, H, W] is non-zero (undefined: every valid pixel). Throws std::invalid_argument naming the
 /// shapes when they disagree.
 FlowMetrics compute_flow_metrics(const torch::Tensor& prediction, const torch::Tensor& target,

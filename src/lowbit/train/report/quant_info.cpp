@@ -8,8 +8,8 @@
 
 #include "lowbit/nn/leaky.h"
 #include "lowbit/nn/quantized_layer.h"
-#include "lowbit/quant/range_estimator.h"
-#include "lowbit/quant/uniform.h"
+#include "lowbit/quant/affine/range_estimator.h"
+#include "lowbit/quant/affine/uniform.h"
 
 namespace lowbit::train {
 namespace {

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "lowbit/nn/leaky.h"
-#include "lowbit/quant/range_estimator.h"
+#include "lowbit/quant/affine/range_estimator.h"
 #include "lowbit/train/quantize/quantize_model.h"
 #include "lowbit/train/report/csv_log.h"
 
