@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Accuracy per byte on Fashion-MNIST (issue 17): trains lowbit's best recipes at BitNetMCU's flash
-# budgets (configs/fmnist_mcu_best_{4bit,2bit,cnn_6k,cnn,cnn_28x28}.yaml) for several seeds,
+# budgets (configs/fmnist_mcu_best_{4bit,2bit,cnn_6k,cnn,cnn_28x28}.yaml, and BitNetMCU's own 4-bit
+# network as lowbit trains it, configs/fmnist_mcu_bitnetmcu_4bit.yaml) for several seeds,
 # exports each trained stage as C, verifies it (C vs the C++ integer reference on the whole test
 # set; any mismatch fails the bench) and writes a Pareto table of flash bytes (the whole exported
 # model: weights, biases, requantization constants) against the C model's test accuracy, mean ±
 # std over the seeds, next to BitNetMCU's figures measured with its own C engine. One thread per
 # run.
 # Usage: bash bench/accuracy_per_byte/run.sh [BUILD_DIR]
-#   SEEDS="1 2 3" (default) and CONFIGS="fmnist_mcu_best_4bit ..." (default all five) choose
+#   SEEDS="1 2 3" (default) and CONFIGS="fmnist_mcu_best_4bit ..." (default all six) choose
 #   what runs. Results: bench/results/accuracy_per_byte/ (runs, logs, table.md)
 set -euo pipefail
 build=${1:-build/release}
 seeds=${SEEDS:-1 2 3}
-configs=${CONFIGS:-fmnist_mcu_best_4bit fmnist_mcu_best_2bit fmnist_mcu_best_cnn_6k fmnist_mcu_best_cnn fmnist_mcu_best_cnn_28x28}
+configs=${CONFIGS:-fmnist_mcu_best_4bit fmnist_mcu_bitnetmcu_4bit fmnist_mcu_best_2bit fmnist_mcu_best_cnn_6k fmnist_mcu_best_cnn fmnist_mcu_best_cnn_28x28}
 out=bench/results/accuracy_per_byte
 mkdir -p "$out"
 export OMP_NUM_THREADS=1
@@ -20,9 +21,11 @@ export OMP_NUM_THREADS=1
 # The stage each config exports (its last one), its flash budget and the peer's figure there.
 stage_of() { sed -n 's/^ *- name: *\([A-Za-z0-9_]*\).*/\1/p' "configs/$1.yaml" | tail -1; }
 # Budgets: BitNetMCU's weight bytes (25,216 weights at 4 and 2 bits; its CNN's 11.3 kB).
-declare -A budget=([fmnist_mcu_best_4bit]=12608 [fmnist_mcu_best_2bit]=6304 [fmnist_mcu_best_cnn_6k]=6304
+declare -A budget=([fmnist_mcu_best_4bit]=12608 [fmnist_mcu_bitnetmcu_4bit]=12608
+                   [fmnist_mcu_best_2bit]=6304 [fmnist_mcu_best_cnn_6k]=6304
                    [fmnist_mcu_best_cnn]=11300 [fmnist_mcu_best_cnn_28x28]=11300)
 declare -A peer=([fmnist_mcu_best_4bit]="FC 64/64/64 4bitsym: 12.6 kB, 88.76%"
+                 [fmnist_mcu_bitnetmcu_4bit]="FC 64/64/64 4bitsym: 12.6 kB, 88.76%"
                  [fmnist_mcu_best_2bit]="FC 2bitsym: 6.3 kB, 87.75%"
                  [fmnist_mcu_best_cnn_6k]="FC 2bitsym: 6.3 kB, 87.75%"
                  [fmnist_mcu_best_cnn]="depthwise CNN (24 of 60 epochs): 11.3 kB, 90.10%"

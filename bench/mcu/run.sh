@@ -9,9 +9,10 @@
 # (data+bss+stack high-water mark). Prints a Markdown table (docs/results.md, "MCU targets").
 # Runs are shared with bench/latency.sh (bench/results/latency/) and trained only when missing.
 # Peers (BitNetMCU, CMSIS-NN) are measured by bench/mcu/peers.sh from their own checkouts.
-# The dynshift MLP (configs/fmnist_mcu_best_4bit.yaml, BitNetMCU's own network with a per-sample
-# shift) and the 6.3 kB full-conv CNN (configs/fmnist_mcu_best_cnn_6k.yaml, its convolutions on
-# lowbit_mcu_conv) run with them.
+# The dynshift MLPs (configs/fmnist_mcu_bitnetmcu_4bit.yaml, BitNetMCU's own network with a
+# per-sample shift, and configs/fmnist_mcu_best_4bit.yaml, lowbit's best at its flash: 20x20
+# input, a 2-bit first layer) and the 6.3 kB full-conv CNN (configs/fmnist_mcu_best_cnn_6k.yaml,
+# its convolutions on lowbit_mcu_conv) run with them.
 # Usage: [MODELS="fmnist_mcu_best_4bit ..."] bash bench/mcu/run.sh [BUILD_DIR] [TARGET...]
 set -euo pipefail
 build=${1:-build/release}
@@ -25,6 +26,7 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 # name config fp_stage quantized_stage; MODELS="name ..." picks some (default all).
 all_models=(
   "fmnist_mcu_4bit configs/fmnist_mcu_4bit.yaml fp w4a8"
+  "fmnist_mcu_bitnetmcu_4bit configs/fmnist_mcu_bitnetmcu_4bit.yaml fp w4a8"
   "fmnist_mcu_best_4bit configs/fmnist_mcu_best_4bit.yaml fp w4a8"
   "fmnist_cnn_mcu_bn configs/fmnist_cnn_mcu_bn.yaml fp w4a8"
   "fmnist_mcu_best_cnn_6k configs/fmnist_mcu_best_cnn_6k.yaml fp w4a8"

@@ -43,8 +43,9 @@ IntegerModel random_mcu_cnn(WeightFormat format, uint32_t seed);
 /// concat with a rate, a stride-3 transposed conv cropped to 9x11 and a 2-channel conv head.
 IntegerModel random_spiking(WeightFormat format, uint32_t seed);
 
-/// The demo's shape (configs/fmnist_mcu_best_4bit.yaml, fmnist_mcu_4bit.yaml): 256 -> 64 relu ->
-/// 64 relu -> 64 relu -> 10, per-layer scales, the input at zero point -20.
+/// BitNetMCU's MLP shape, the demo's until issue 17 (configs/fmnist_mcu_bitnetmcu_4bit.yaml,
+/// fmnist_mcu_4bit.yaml): 256 -> 64 relu -> 64 relu -> 64 relu -> 10, per-layer scales, the input
+/// at zero point -20.
 IntegerModel random_demo_mlp(WeightFormat format, uint32_t seed);
 
 /// The demo's shape with weights as training leaves them: codes from a centred binomial bell
