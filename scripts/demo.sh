@@ -5,9 +5,9 @@
 # then the quantized stage (8-bit activations) warm-started from it (60 epochs each, 158 s after
 # the build on one core of an idle 2-core machine), the results table, and the quantized stage
 # exported as integer-only C (12,400 bytes of flash, the weights alone), verified on the test set
-# (0 mismatches) and sized, then exported for an RV32EC microcontroller and verified under qemu-
-# riscv32 (instructions, flash, RAM), and last the run's HTML report (plots of every stage; `lowbit
-# train` writes it unless --no-report, here it is written once at the end).
+# (0 mismatches) and sized, then exported for an RV32EC microcontroller and verified under
+# qemu-riscv32 (instructions, flash, RAM), and last the run's HTML report (plots of every stage;
+# `lowbit train` writes it unless --no-report, here it is written once at the end).
 # Usage: scripts/demo.sh path/to/lowbit   (`make demo` builds it first and passes it)
 set -euo pipefail
 
