@@ -223,6 +223,26 @@ TEST(RunConfig, TamperedRunDirectoryConfigIsAnError) {
   std::filesystem::remove_all(dir);
 }
 
+// A stage may train its own model (a teacher of another architecture); a warm start copies
+// tensors by name, so it must come from a stage of the same model.
+TEST(RunConfig, StageModelOverridesTheRunsAndWarmStartsNeedTheSameModel) {
+  const std::string teacher = "stages.0.model={type: mlp, widths: [32, 16]}";
+  const RunConfig same = parse_run_config(
+      config::ConfigNode::parse(kBase, "run.yaml", {"stages.0.model={type: mlp, widths: [8]}"}));
+  EXPECT_EQ(same.model_of(same.stage("fp")).yaml()["widths"][0].as<int>(), 8);
+  EXPECT_EQ(same.model_of(same.stage("w4")).yaml()["widths"][0].as<int>(), 8);
+
+  const std::string error = error_of(kBase, {teacher});
+  EXPECT_NE(error.find("from"), std::string::npos) << error;
+  EXPECT_NE(error.find("stage 'fp' trains another model"), std::string::npos) << error;
+
+  const RunConfig run = parse_run_config(
+      config::ConfigNode::parse(kBase, "run.yaml", {teacher, "stages.1.from=\"\""}));
+  EXPECT_EQ(run.model_of(run.stage("fp")).yaml()["widths"].size(), 2u);
+  EXPECT_EQ(run.model_of(run.stage("w4")).yaml()["widths"].size(), 1u);
+  EXPECT_FALSE(run.stage("w4").model.has_value());
+}
+
 TEST(RunConfig, OverridesApplyToStages) {
   RunConfig run = parse_run_config(
       config::ConfigNode::parse(kBase, "run.yaml", {"stages.1.epochs=6", "seed=3"}));

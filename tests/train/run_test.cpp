@@ -227,6 +227,56 @@ stages:
   }
 }
 
+// A teacher of another architecture trained as a stage of the student's run (its own `model:`)
+// teaches the next stage; a later run distilling from that stage's checkpoint file builds the
+// teacher with the stage's section, not the run's.
+TEST_F(RunTest, TeacherStageWithItsOwnModelTeachesInTheSameRun) {
+  std::ofstream cfg(path("kd.yaml"));
+  cfg << "seed: 3\noutput: " << path("kd") << "\ndata: {source: csv, train: " << path("blobs.csv")
+      << R"(, label_column: label}
+model: {type: mlp, widths: [3]}
+stages:
+  - name: teacher
+    model: {type: mlp, widths: [16, 16]}
+    epochs: 2
+    batch_size: 32
+    optimizer: {type: adam, lr: 0.02}
+  - name: student
+    epochs: 2
+    batch_size: 32
+    optimizer: {type: adam, lr: 0.02}
+    methods: {distill: {teacher: teacher, alpha: 0.5, temperature: 2}}
+)";
+  cfg.close();
+  RunOptions options;
+  options.log = &log_;
+  const RunSummary summary = run_training(load_run_config(path("kd.yaml")), options);
+  ASSERT_EQ(summary.results.size(), 2u);
+  // 2 -> 16 -> 16 -> 2 against 2 -> 3 -> 2 (the blobs: 2 features, 2 classes).
+  EXPECT_EQ(summary.results[0].parameters, 2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2);
+  EXPECT_EQ(summary.results[1].parameters, 2 * 3 + 3 + 3 * 2 + 2);
+  EXPECT_NE(log_.str().find("distillation teacher: " + path("kd/teacher/best.pt")),
+            std::string::npos)
+      << log_.str();
+  // The size table is the deployed (last) stage's.
+  EXPECT_NE(summary.table.find("model size by bit width (17 parameters)"), std::string::npos)
+      << summary.table;
+
+  std::string student = util::read_file(path("kd.yaml"));
+  student.replace(student.find("teacher: teacher"), 16,
+                  "teacher: \"" + path("kd/teacher/best.pt") + "\"");
+  student.replace(student.find(path("kd") + "\n"), path("kd").size(), path("kd2"));
+  student = student.substr(0, student.find("  - name: teacher")) +
+            student.substr(student.find("  - name: student"));
+  util::write_text_atomically(path("kd2.yaml"), student);
+  log_.str("");
+  const RunSummary second = run_training(load_run_config(path("kd2.yaml")), options);
+  ASSERT_EQ(second.results.size(), 1u);
+  EXPECT_NE(log_.str().find("distillation teacher: " + path("kd/teacher/best.pt")),
+            std::string::npos)
+      << log_.str();
+}
+
 TEST(StageSizes, IntegerStagesShowTheirCostOthersFp32BytesAndTheRunsMacs) {
   StageResult fp;
   fp.stage = "fp";

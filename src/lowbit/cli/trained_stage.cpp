@@ -94,8 +94,9 @@ TrainedStage load_trained_stage(const std::string& path, const std::string& stag
   t.input_shape =
       exporter::sample_shape_of(t.data.train.inputs.sizes(), "data '" + t.data.train.name + "'");
   t.model = train::restore_stage_model(
-      *t.config.model, train::input_features(t.data.train), train::model_outputs(t.data.train),
-      train::stage_quantizers(stage_config), checkpoint, t.checkpoint, t.config.seed);
+      t.config.model_of(stage_config), train::input_features(t.data.train),
+      train::model_outputs(t.data.train), train::stage_quantizers(stage_config), checkpoint,
+      t.checkpoint, t.config.seed);
   return t;
 }
 

@@ -151,8 +151,9 @@ StageAnalysis analyse_stage(const std::string& run_dir, const train::RunConfig& 
   }
   const train::Checkpoint checkpoint = train::load_checkpoint(file);
   torch::nn::AnyModule model = train::restore_stage_model(
-      *config.model, train::input_features(data.train), train::model_outputs(data.train),
-      train::stage_quantizers(stage_config), checkpoint, file, config.seed);
+      config.model_of(stage_config), train::input_features(data.train),
+      train::model_outputs(data.train), train::stage_quantizers(stage_config), checkpoint, file,
+      config.seed);
   StageAnalysis a;
   a.stage = stage;
   a.layers = layer_weight_data(*model.ptr());

@@ -127,26 +127,32 @@ std::string size_table_title(int64_t parameters) {
 }
 
 // The `model:` section a teacher checkpoint file was trained with: its run's config.yaml (the
-// checkpoint is RUN/STAGE/best.pt or last.pt), so a teacher may be another model than the student
-// (a CNN teaching an MLP); the student's own section when the file is not in a run folder.
-config::ConfigNode teacher_model(const RunConfig& config, const std::string& path,
+// checkpoint is RUN/STAGE/best.pt or last.pt) and the section of the checkpoint's stage, so a
+// teacher may be another model than the student (a CNN teaching an MLP); the student's own
+// section when the file is not in a run folder.
+config::ConfigNode teacher_model(const StageConfig& student, const RunConfig& config,
+                                 const std::string& path, const Checkpoint& checkpoint,
                                  std::ostream& log) {
   const fs::path run_config = fs::path(path).parent_path().parent_path() / "config.yaml";
-  if (!fs::is_regular_file(run_config)) return *config.model;
+  if (!fs::is_regular_file(run_config)) return config.model_of(student);
   const RunConfig teacher_run = load_run_config(run_config.string());
+  log << "distillation teacher model: the model section of " << run_config.string() << "\n";
+  for (const StageConfig& stage : teacher_run.stages) {
+    if (stage.name == checkpoint.stage) return teacher_run.model_of(stage);
+  }
   if (!teacher_run.model) {
     throw CheckpointError("the distillation teacher's run config '" + run_config.string() +
                           "' has no model section");
   }
-  log << "distillation teacher model: the model section of " << run_config.string() << "\n";
   return *teacher_run.model;
 }
 
 // The teacher of `methods.distill`: an earlier stage's best.pt restored with that stage's
 // quantizers, or a checkpoint file (of any model: teacher_model) restored with the quantizers its
 // saved stage section names.
-torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& distill,
-                                  int64_t in_features, int64_t outputs, std::ostream& log) {
+torch::nn::AnyModule load_teacher(const RunConfig& config, const StageConfig& student,
+                                  const DistillConfig& distill, int64_t in_features,
+                                  int64_t outputs, std::ostream& log) {
   std::string path = distill.teacher;
   if (distill.teacher_stage) {
     path = (fs::path(stage_dir(config.output, distill.teacher)) / "best.pt").string();
@@ -159,8 +165,9 @@ torch::nn::AnyModule load_teacher(const RunConfig& config, const DistillConfig& 
   const StageQuantizers quantizers = distill.teacher_stage
                                          ? stage_quantizers(config.stage(distill.teacher))
                                          : saved_stage_quantizers(checkpoint, path);
-  const config::ConfigNode model =
-      distill.teacher_stage ? *config.model : teacher_model(config, path, log);
+  const config::ConfigNode model = distill.teacher_stage
+                                       ? config.model_of(config.stage(distill.teacher))
+                                       : teacher_model(student, config, path, checkpoint, log);
   torch::nn::AnyModule teacher =
       restore_stage_model(model, in_features, outputs, quantizers, checkpoint, path, config.seed);
   log << "distillation teacher: " << path << "\n";
@@ -300,8 +307,8 @@ TrainerOptions trainer_options(const RunConfig& config, const RunOptions& option
   trainer_options.stop_requested = options.stop_requested;
   trainer_options.comm = options.comm;
   if (stage.methods.distill) {
-    trainer_options.teacher = load_teacher(config, *stage.methods.distill, inputs.in_features,
-                                           inputs.outputs, *options.log);
+    trainer_options.teacher = load_teacher(config, stage, *stage.methods.distill,
+                                           inputs.in_features, inputs.outputs, *options.log);
     trainer_options.teacher.ptr()->to(inputs.device);
   }
   return trainer_options;
@@ -315,7 +322,7 @@ StageResult train_stage(const RunConfig& config, const RunOptions& options,
   log << "== stage '" << stage.name << "' ==\n";
   torch::manual_seed(config.seed);
   torch::nn::AnyModule model =
-      models::build_model(*config.model, inputs.in_features, inputs.outputs);
+      models::build_model(config.model_of(stage), inputs.in_features, inputs.outputs);
   QuantizationReport quantization = quantize_model(*model.ptr(), stage.quantization);
   if (!quantization.layers.empty()) log << "quantization:\n" << quantization.text();
   const std::string last = (fs::path(stage_dir(run_dir, stage.name)) / "last.pt").string();
@@ -393,8 +400,9 @@ void write_results(const RunConfig& config, const RunOptions& options, const Sta
   const nlohmann::json stages = stages_json(summary, sizes);
   ResultsTable table = results_table(summary.results, sizes);
   const std::string notes = export_notes(summary.not_exported);
-  // Seed 003's size table: every stage shares the architecture, so the first stage's parameters.
-  const int64_t parameters = summary.results.empty() ? 0 : summary.results.front().parameters;
+  // Seed 003's size table, of the deployed model: the last stage's parameters (a teacher stage
+  // before it may be another model).
+  const int64_t parameters = summary.results.empty() ? 0 : summary.results.back().parameters;
   const ResultsTable size_table = bit_width_size_table(parameters);
   nlohmann::json size_by_bits = nlohmann::json::object();
   for (int bits : kSizeTableBits) {

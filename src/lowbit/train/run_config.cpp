@@ -85,6 +85,12 @@ const StageConfig& RunConfig::stage(const std::string& name) const {
   throw config::ConfigError(file + ": no stage named '" + name + "'; stages: " + names);
 }
 
+const config::ConfigNode& RunConfig::model_of(const StageConfig& stage) const {
+  if (stage.model) return *stage.model;
+  if (!model) throw config::ConfigError(file + ": no model section");
+  return *model;
+}
+
 QuantizationConfig parse_quantization(const config::ConfigNode& node) {
   QuantizationConfig config;
   config.weights = read_spec(node, "weights", quant::Role::kWeight).value_or("");
@@ -180,6 +186,7 @@ StageConfig parse_stage(const config::ConfigNode& node, const std::vector<std::s
     }
   }
   stage.strict = node.get<bool>("strict", false);
+  stage.model = node.optional_child("model");  // checked by the model builder
   if (auto q = node.optional_child("quantization")) stage.quantization = parse_quantization(*q);
   stage.epochs = node.require_in_range<int64_t>("epochs", 1, kMaxEpochs);
   stage.batch_size = node.get_in_range<int64_t>("batch_size", 64, 1, kMaxBatchSize);
@@ -236,6 +243,18 @@ RunConfig parse_run_config(const config::ConfigNode& root) {
     names.push_back(run.stages.back().name);
   }
   if (run.stages.empty()) root.fail("stages", "expected a non-empty list of stages");
+  // A warm start copies tensors by name: from another architecture it would copy some and leave
+  // the rest at their initialisation.
+  for (size_t i = 0; i < run.stages.size(); ++i) {
+    const StageConfig& stage = run.stages[i];
+    if (!stage.from_stage) continue;
+    const StageConfig& source = run.stage(stage.from);
+    if (yaml_text(run.model_of(stage).yaml()) != yaml_text(run.model_of(source).yaml())) {
+      stages[i].fail("from", "stage '" + stage.from +
+                                 "' trains another model (its own `model:` section): a stage "
+                                 "warm-starts only from one of the same model");
+    }
+  }
   root.done();
   return run;
 }

@@ -119,6 +119,9 @@ struct StageConfig {
   bool from_stage = false;
   /// A warm start that cannot copy every non-quantizer tensor is an error.
   bool strict = false;
+  /// The stage's own `model:` section (a distillation teacher of another architecture than the
+  /// run's model); the run's `model:` when absent.
+  std::optional<config::ConfigNode> model;
   /// Quantizers of the stage.
   QuantizationConfig quantization;
   /// Epochs to train (>= 1).
@@ -174,6 +177,8 @@ struct RunConfig {
 
   /// The stage named `name`; throws config::ConfigError listing the stage names otherwise.
   const StageConfig& stage(const std::string& name) const;
+  /// The model section `stage` trains: its own `model:`, else the run's.
+  const config::ConfigNode& model_of(const StageConfig& stage) const;
 };
 
 /// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
