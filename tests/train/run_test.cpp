@@ -297,6 +297,11 @@ TEST(StageSizes, IntegerStagesShowTheirCostOthersFp32BytesAndTheRunsMacs) {
   EXPECT_EQ(sizes[2].flash_form, "fp32");
   // Without any integer stage the MACs are unknown.
   EXPECT_EQ(stage_sizes({fp}, {std::nullopt})[0].macs, "-");
+  // A stage of another model (a teacher) does not borrow the student's MACs.
+  const std::vector<StageSize> two_models = stage_sizes(
+      {fp, fp, q}, {std::nullopt, std::nullopt, StageCost{123, 40}}, {"cnn", "mlp", "mlp"});
+  EXPECT_EQ(two_models[0].macs, "-");
+  EXPECT_EQ(two_models[1].macs, "40");
   const std::string text = results_table({fp, q}, {sizes[0], sizes[1]}).to_text();
   EXPECT_NE(text.find("flash bytes"), std::string::npos) << text;
   EXPECT_NE(text.find("MACs"), std::string::npos) << text;

@@ -1,6 +1,7 @@
 #include "lowbit/train/run.h"
 
 #include <ATen/Parallel.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <filesystem>
@@ -52,11 +53,18 @@ std::string export_notes(const std::vector<std::pair<std::string, std::string>>&
 }  // namespace
 
 std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
-                                   const std::vector<std::optional<StageCost>>& costs) {
-  std::string architecture_macs = "-";
-  for (const auto& cost : costs) {
-    if (cost) architecture_macs = std::to_string(cost->macs);
-  }
+                                   const std::vector<std::optional<StageCost>>& costs,
+                                   const std::vector<std::string>& models) {
+  const auto model = [&](size_t i) { return i < models.size() ? models[i] : std::string(); };
+  // An FP stage has no integer model to count; its architecture's MACs are those of an integer
+  // stage of the same model (a teacher stage of another model has none).
+  const auto architecture_macs = [&](size_t i) {
+    std::string macs = "-";
+    for (size_t k = 0; k < costs.size(); ++k) {
+      if (costs[k] && model(k) == model(i)) macs = std::to_string(costs[k]->macs);
+    }
+    return macs;
+  };
   std::vector<StageSize> sizes;
   for (size_t i = 0; i < results.size(); ++i) {
     StageSize size;
@@ -72,7 +80,7 @@ std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
     } else {
       size.flash = std::to_string(4 * results[i].parameters);
       size.flash_form = "fp32";
-      size.macs = architecture_macs;
+      size.macs = architecture_macs(i);
     }
     sizes.push_back(size);
   }
@@ -396,7 +404,11 @@ void write_results(const RunConfig& config, const RunOptions& options, const Sta
                    RunSummary& summary) {
   const std::vector<std::optional<StageCost>> costs =
       collect_results(config, options, data, summary);
-  const std::vector<StageSize> sizes = stage_sizes(summary.results, costs);
+  std::vector<std::string> models;
+  for (const StageResult& r : summary.results) {
+    models.push_back(YAML::Dump(config.model_of(config.stage(r.stage)).yaml()));
+  }
+  const std::vector<StageSize> sizes = stage_sizes(summary.results, costs, models);
   const nlohmann::json stages = stages_json(summary, sizes);
   ResultsTable table = results_table(summary.results, sizes);
   const std::string notes = export_notes(summary.not_exported);

@@ -75,9 +75,11 @@ struct StageSize {
 };
 
 /// The size cells of `results` (in order) from `costs` (one per result, nullopt for no integer
-/// model).
+/// model); `models` names each result's architecture (its model section; empty: one for all), so
+/// that a stage without an integer model shows the MACs of an integer stage of its own model.
 std::vector<StageSize> stage_sizes(const std::vector<StageResult>& results,
-                                   const std::vector<std::optional<StageCost>>& costs);
+                                   const std::vector<std::optional<StageCost>>& costs,
+                                   const std::vector<std::string>& models = {});
 
 /// The results table: stage, bits, parameters, weight bytes, flash bytes, flash form, MACs,
 /// accuracy, auc, epochs, time and status.
