@@ -443,6 +443,11 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   if (root) prepare_run_dir(config, options);
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
   const RunInputs inputs = load_inputs(config, options);
+  // A stage's own model section is read when the stage starts: a mistake in a later stage's
+  // would surface only after the earlier ones trained, so every stage's model is built once now.
+  for (const StageConfig& stage : config.stages) {
+    if (stage.model) models::build_model(*stage.model, inputs.in_features, inputs.outputs);
+  }
 
   RunSummary summary;
   for (const StageConfig& stage : config.stages) {
