@@ -2,8 +2,8 @@
 # The demo: lowbit's best model at BitNetMCU's 4-bit budget (configs/fmnist_mcu_best_4bit.yaml,
 # issue 17): a Fashion-MNIST MLP 76/64/64 on 20x20 pixels with BitNetMCU's per-sample shift
 # normalisation, its first layer's weights at 2 bits and the rest at 4. A full-precision baseline,
-# then the quantized stage (8-bit activations) warm-started from it (60 epochs each, 158 s after
-# the build on one core of an idle 2-core machine), the results table, and the quantized stage
+# then the quantized stage (8-bit activations) warm-started from it (60 epochs each, 83-158 s
+# after the build on an idle 2-core machine, by CPU), the results table, and the quantized stage
 # exported as integer-only C (12,400 bytes of flash, the weights alone), verified on the test set
 # (0 mismatches) and sized, then exported for an RV32EC microcontroller and verified under
 # qemu-riscv32 (instructions, flash, RAM), and last the run's HTML report (plots of every stage;
