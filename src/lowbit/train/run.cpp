@@ -1,7 +1,6 @@
 #include "lowbit/train/run.h"
 
 #include <ATen/Parallel.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <filesystem>
@@ -148,11 +147,7 @@ config::ConfigNode teacher_model(const StageConfig& student, const RunConfig& co
   for (const StageConfig& stage : teacher_run.stages) {
     if (stage.name == checkpoint.stage) return teacher_run.model_of(stage);
   }
-  if (!teacher_run.model) {
-    throw CheckpointError("the distillation teacher's run config '" + run_config.string() +
-                          "' has no model section");
-  }
-  return *teacher_run.model;
+  return *teacher_run.model;  // parse_run_config requires the run's model section
 }
 
 // The teacher of `methods.distill`: an earlier stage's best.pt restored with that stage's
@@ -406,7 +401,7 @@ void write_results(const RunConfig& config, const RunOptions& options, const Sta
       collect_results(config, options, data, summary);
   std::vector<std::string> models;
   for (const StageResult& r : summary.results) {
-    models.push_back(YAML::Dump(config.model_of(config.stage(r.stage)).yaml()));
+    models.push_back(config.model_text(config.stage(r.stage)));
   }
   const std::vector<StageSize> sizes = stage_sizes(summary.results, costs, models);
   const nlohmann::json stages = stages_json(summary, sizes);

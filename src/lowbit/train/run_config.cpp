@@ -91,6 +91,10 @@ const config::ConfigNode& RunConfig::model_of(const StageConfig& stage) const {
   return *model;
 }
 
+std::string RunConfig::model_text(const StageConfig& stage) const {
+  return yaml_text(model_of(stage).yaml());
+}
+
 QuantizationConfig parse_quantization(const config::ConfigNode& node) {
   QuantizationConfig config;
   config.weights = read_spec(node, "weights", quant::Role::kWeight).value_or("");
@@ -249,7 +253,7 @@ RunConfig parse_run_config(const config::ConfigNode& root) {
     const StageConfig& stage = run.stages[i];
     if (!stage.from_stage) continue;
     const StageConfig& source = run.stage(stage.from);
-    if (yaml_text(run.model_of(stage).yaml()) != yaml_text(run.model_of(source).yaml())) {
+    if (run.model_text(stage) != run.model_text(source)) {
       stages[i].fail("from", "stage '" + stage.from +
                                  "' trains another model (its own `model:` section): a stage "
                                  "warm-starts only from one of the same model");

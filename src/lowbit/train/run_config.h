@@ -179,6 +179,8 @@ struct RunConfig {
   const StageConfig& stage(const std::string& name) const;
   /// The model section `stage` trains: its own `model:`, else the run's.
   const config::ConfigNode& model_of(const StageConfig& stage) const;
+  /// model_of(stage) as YAML text: two stages train the same architecture when these are equal.
+  std::string model_text(const StageConfig& stage) const;
 };
 
 /// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
