@@ -109,43 +109,74 @@ TEST_P(EndToEnd, TrainExportBuildRunHasZeroMismatches) {
   }
 }
 
-// BitNetMCU's recipe: a bias-free MLP normalised per sample by dynshift (hidden layers and
-// logits) exports as lowbit_fc_dynshift_s8 calls without requantization constants.
-TEST_F(EndToEnd, DynshiftMlpTrainsExportsAndVerifies) {
-  const std::string run = *dir_ / "mlp_dynshift";
-  util::write_text_atomically(
-      run + ".yaml",
-      "output: " + run + "\ndata: {source: csv, train: " + dir_->path() +
-          "/plane.csv, label_column: label}\n"
-          "model: {type: mlp, widths: [7, 3], bias: false}\n"
-          "stages:\n  - name: q\n    epochs: 2\n    batch_size: 16\n"
-          "    optimizer: {type: adam, lr: 0.01}\n    quantization:\n"
-          "      weights: \"sym:bits=4\"\n      activations: \"dynshift\"\n      layers:\n"
-          "        - {match: fc1, inputs: \"uniform:bits=8\"}\n"
-          "        - {match: fc3, outputs: \"dynshift:signed=1\"}\n");
+// Writes RUN.yaml (`output: RUN` and `config`), trains it and exports its stage q to RUN_export.
+void train_and_export(const std::string& run, const std::string& config) {
+  util::write_text_atomically(run + ".yaml", "output: " + run + "\n" + config);
   const auto t = run_lowbit("train '" + run + ".yaml'");
   ASSERT_EQ(t.code, 0) << t.err << t.out;
   const auto e = run_lowbit("export '" + run + "' --stage q --out '" + run + "_export'");
   ASSERT_EQ(e.code, 0) << e.err << e.out;
-  const std::string c = util::read_file(run + "_export/model.c");
-  EXPECT_EQ(c.find("lowbit_fully_connected_s8"), std::string::npos) << c;
+}
+
+// `lowbit verify RUN_export --run RUN` succeeds with 0 mismatches.
+void expect_verified(const std::string& run) {
+  const auto v = run_lowbit("verify '" + run + "_export' --run '" + run + "'");
+  ASSERT_EQ(v.code, 0) << v.err << v.out;
+  EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of "), std::string::npos) << v.out;
+}
+
+// How many lowbit_fc_dynshift_s8 calls generated C `c` makes.
+size_t dynshift_calls(const std::string& c) {
   size_t calls = 0;
   for (size_t at = c.find("lowbit_fc_dynshift_s8("); at != std::string::npos;
        at = c.find("lowbit_fc_dynshift_s8(", at + 1)) {
     ++calls;
   }
-  EXPECT_EQ(calls, 3u) << c;
+  return calls;
+}
+
+// BitNetMCU's recipe: a bias-free MLP normalised per sample by dynshift (hidden layers and
+// logits) exports as lowbit_fc_dynshift_s8 calls without requantization constants.
+TEST_F(EndToEnd, DynshiftMlpTrainsExportsAndVerifies) {
+  const std::string run = *dir_ / "mlp_dynshift";
+  ASSERT_NO_FATAL_FAILURE(train_and_export(
+      run, "data: {source: csv, train: " + dir_->path() +
+               "/plane.csv, label_column: label}\n"
+               "model: {type: mlp, widths: [7, 3], bias: false}\n"
+               "stages:\n  - name: q\n    epochs: 2\n    batch_size: 16\n"
+               "    optimizer: {type: adam, lr: 0.01}\n    quantization:\n"
+               "      weights: \"sym:bits=4\"\n      activations: \"dynshift\"\n      layers:\n"
+               "        - {match: fc1, inputs: \"uniform:bits=8\"}\n"
+               "        - {match: fc3, outputs: \"dynshift:signed=1\"}\n"));
+  const std::string c = util::read_file(run + "_export/model.c");
+  EXPECT_EQ(c.find("lowbit_fully_connected_s8"), std::string::npos) << c;
+  EXPECT_EQ(dynshift_calls(c), 3u) << c;
   const std::string json = util::read_file(run + "_export/model.json");
   EXPECT_NE(json.find("\"fc_dynshift\""), std::string::npos) << json;
-  const auto v = run_lowbit("verify '" + run + "_export' --run '" + run + "'");
-  ASSERT_EQ(v.code, 0) << v.err << v.out;
-  EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of "), std::string::npos) << v.out;
+  expect_verified(run);
   // ONNX has no per-sample shift: refused naming the layer, nothing written.
   const auto o = run_lowbit("export '" + run + "' --stage q --format qdq --out '" + run + "_onnx'");
   EXPECT_NE(o.code, 0) << o.out;
   EXPECT_NE(o.err.find("fc1"), std::string::npos) << o.err;
   EXPECT_NE(o.err.find("dynshift"), std::string::npos) << o.err;
   EXPECT_FALSE(std::filesystem::exists(run + "_onnx"));
+}
+
+// cnn_mcu with `fc_bias: false`: its fully connected layers normalised per sample like
+// BitNetMCU's MLP (the configs/fmnist_mcu_best_cnn_6k.yaml recipe) export as dynshift calls,
+// fc1 reading the convolutions' fixed-scale codes, fc the per-sample codes of fc_act1.
+TEST_F(EndToEnd, DynshiftClassifierAfterConvolutionsVerifies) {
+  const std::string run = *dir_ / "cnn_dynshift";
+  ASSERT_NO_FATAL_FAILURE(train_and_export(
+      run, "data: {source: npy, inputs: " + dir_->path() + "/images.npy, targets: " + dir_->path() +
+               "/labels.npy}\nmodel: {type: cnn_mcu, channels: 3, hidden: [5], fc_bias: false}\n"
+               "stages:\n  - name: q\n    epochs: 2\n    batch_size: 16\n"
+               "    optimizer: {type: adam, lr: 0.01}\n    quantization:\n"
+               "      weights: \"uniform:bits=4,narrow=1\"\n      activations: \"uniform:bits=8\"\n"
+               "      layers:\n        - {match: \"fc_act*\", activations: dynshift}\n"
+               "        - {match: fc, outputs: \"dynshift:signed=1\"}\n"));
+  EXPECT_EQ(dynshift_calls(util::read_file(run + "_export/model.c")), 2u);
+  expect_verified(run);
 }
 
 INSTANTIATE_TEST_SUITE_P(ModelsAndWidths, EndToEnd,

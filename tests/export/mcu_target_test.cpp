@@ -48,6 +48,23 @@ IntegerModel po2_demo_mlp(WeightFormat format, uint32_t seed) {
   return model;
 }
 
+// Layer `layer`'s fully connected op as a DynamicShiftDense with the same weights: codes up to
+// `code_max`, a ReLU when `relu`, the bias kept only when `keep_bias` (a layer whose input scale
+// follows the sample can have none).
+void make_dynshift(Layer& layer, bool keep_bias, int32_t code_max, bool relu) {
+  auto& fc = std::get<FullyConnected>(layer.op);
+  DynamicShiftDense op;
+  op.in_features = fc.in_features;
+  op.out_features = fc.out_features;
+  op.format = fc.format;
+  op.weights = fc.weights;
+  if (keep_bias) op.bias = fc.bias;
+  op.code_max = code_max;
+  op.relu = relu;
+  layer.op = std::move(op);
+  layer.output_zero_point = 0;
+}
+
 // The demo shape with every layer a DynamicShiftDense (BitNetMCU's ReLUNorm network): hidden
 // layers relu 0..127, the logits signed, a bias on the first layer only (the others have none:
 // their input scale follows the sample), so that the first layer stores constants and the
@@ -55,19 +72,18 @@ IntegerModel po2_demo_mlp(WeightFormat format, uint32_t seed) {
 IntegerModel dynshift_demo_mlp(WeightFormat format, uint32_t seed) {
   IntegerModel model = testing::trained_like_demo_mlp(format, seed);
   for (size_t i = 0; i < model.layers.size(); ++i) {
-    Layer& layer = model.layers[i];
-    auto& fc = std::get<FullyConnected>(layer.op);
-    DynamicShiftDense op;
-    op.in_features = fc.in_features;
-    op.out_features = fc.out_features;
-    op.format = fc.format;
-    op.weights = fc.weights;
-    if (i == 0) op.bias = fc.bias;
-    op.code_max = i + 1 < model.layers.size() ? 127 : 63;
-    op.relu = i + 1 < model.layers.size();
-    layer.op = std::move(op);
-    layer.output_zero_point = 0;
+    const bool hidden = i + 1 < model.layers.size();
+    make_dynshift(model.layers[i], i == 0, hidden ? 127 : 63, hidden);
   }
+  return model;
+}
+
+// The MCU CNN with its classifier normalised per sample (a bias-free cnn_mcu with `dynshift`
+// logits): the layer reads the flattened convolutions' codes, whose scale and zero point are
+// fixed, so it stores constants (bias and zero point folded) like the dynshift MLP's first layer.
+IntegerModel dynshift_mcu_cnn(WeightFormat format, uint32_t seed) {
+  IntegerModel model = testing::random_mcu_cnn(format, seed);
+  make_dynshift(model.layers.back(), true, 63, false);
   return model;
 }
 
@@ -80,6 +96,7 @@ ModelMaker maker(const std::string& kind) {
          : kind == "demo_po2"     ? &po2_demo_mlp
          : kind == "dynshift"     ? &dynshift_demo_mlp
          : kind == "mcu_cnn"      ? &testing::random_mcu_cnn
+         : kind == "mcu_cnn_dyn"  ? &dynshift_mcu_cnn
          : kind == "residual"     ? &testing::random_residual
                                   : &testing::random_cnn;
 }
@@ -231,7 +248,8 @@ std::string param_name(
 
 INSTANTIATE_TEST_SUITE_P(AllModelsAllFormats, McuExportOnHost,
                          ::testing::Combine(::testing::Values("mlp", "wide_mlp", "two_branch",
-                                                              "cnn", "mcu_cnn", "demo", "dynshift"),
+                                                              "cnn", "mcu_cnn", "mcu_cnn_dyn",
+                                                              "demo", "dynshift"),
                                             ::testing::ValuesIn(kAllWeightFormats)),
                          param_name);
 
@@ -302,6 +320,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values("rv32e", "cortex-m0"), ::testing::Values("mcu_cnn"),
                        ::testing::Values(WeightFormat::kBinary, WeightFormat::kSym2,
                                          WeightFormat::kSym4, WeightFormat::kInt8)),
+    target_param_name);
+// A per-sample shift classifier after convolutions (cnn_mcu with `fc_bias: false`), at the
+// trained CNNs' 4-bit format and a 2-bit one.
+INSTANTIATE_TEST_SUITE_P(
+    CnnDynshift, McuExportOnTarget,
+    ::testing::Combine(::testing::Values("rv32e", "cortex-m0"), ::testing::Values("mcu_cnn_dyn"),
+                       ::testing::Values(WeightFormat::kInt4, WeightFormat::kSym2)),
     target_param_name);
 
 // The whole RV32EC image of BitNetMCU's MLP shape, the demo's until issue 17 (4-bit BitNetMCU-style

@@ -70,6 +70,19 @@ TEST(CnnMcu, ThirdStageShrinksTheFcInput) {
   EXPECT_THROW(CnnMcu(CnnMcuOptions().conv3_channels(-1)), std::invalid_argument);
 }
 
+TEST(CnnMcu, FcBiasFalseDropsOnlyTheFullyConnectedBiases) {
+  torch::manual_seed(4);
+  CnnMcu model(CnnMcuOptions().channels(8).hidden({28}).fc_bias(false));
+  EXPECT_EQ(model->forward(torch::randn({2, 1, 16, 16})).sizes(), torch::IntArrayRef({2, 10}));
+  auto params = model->named_parameters();
+  EXPECT_TRUE(params.contains("conv1.bias"));
+  EXPECT_TRUE(params.contains("conv2.bias"));
+  EXPECT_FALSE(params.contains("fc1.bias"));
+  EXPECT_FALSE(params.contains("fc.bias"));
+  // conv1 8*9+8, depthwise conv2 8*9+8, fc1 8*4*4*28, fc 28*10: no fc biases.
+  EXPECT_EQ(parameter_count(*model), 80 + 80 + 3584 + 280);
+}
+
 TEST(CnnMcu, LayerNamesInOrderAndDepthwise) {
   CnnMcu model(CnnMcuOptions().hidden({32, 16}));
   std::vector<std::string> names;

@@ -97,6 +97,7 @@ torch::nn::AnyModule build_cnn_mcu(const lowbit::config::ConfigNode& node, int64
     if (w < 1) node.fail("hidden", "expected widths >= 1");
   }
   options.batch_norm(node.get<bool>("batch_norm", false));
+  options.fc_bias(node.get<bool>("fc_bias", options.fc_bias()));
   node.done();
   return torch::nn::AnyModule(CnnMcu(options));
 }

@@ -76,12 +76,14 @@ void CnnMcuImpl::reset() {
   for (size_t i = 0; i < o.hidden().size(); ++i) {
     const std::string n = std::to_string(i + 1);
     add("fc" + n, nn::QLinear(nn::QLinearOptions(width, o.hidden()[i])
+                                  .bias(o.fc_bias())
                                   .weight_quant(o.weight_quant())
                                   .bias_quant(o.bias_quant())));
     add("fc_act" + n, relu());
     width = o.hidden()[i];
   }
   add("fc", nn::QLinear(nn::QLinearOptions(width, o.classes())
+                            .bias(o.fc_bias())
                             .weight_quant(o.weight_quant())
                             .bias_quant(o.bias_quant())));
 }

@@ -33,6 +33,9 @@ struct CnnMcuOptions {
   TORCH_ARG(int64_t, classes) = 10;
   /// Batch norm (bn1, bn2) after conv1 and conv2, foldable by the `fold_batchnorm` event.
   TORCH_ARG(bool, batch_norm) = false;
+  /// Whether fc1, ... and fc learn biases; false lets a per-sample shift (`dynshift`) feed them,
+  /// since a bias's integer value needs its input's fixed scale (the convs keep theirs).
+  TORCH_ARG(bool, fc_bias) = true;
   /// SPEC of every conv and fc weight quantizer.
   TORCH_ARG(std::string, weight_quant) = "";
   /// SPEC of every conv and fc bias quantizer.
