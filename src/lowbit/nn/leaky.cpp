@@ -23,6 +23,22 @@ std::string number(double value) {
   return text.str();
 }
 
+// The membrane after one step when the previous step's spikes `pending` reset it only now
+// (snnTorch's order): decay `b`, the reset by `mechanism`, the input current `x`.
+torch::Tensor delayed_reset_charge(ResetMechanism mechanism, const torch::Tensor& b,
+                                   const torch::Tensor& membrane, const torch::Tensor& pending,
+                                   const torch::Tensor& x, const torch::Tensor& thr) {
+  switch (mechanism) {
+    case ResetMechanism::kSubtract:
+      return b * membrane + x - pending * thr;
+    case ResetMechanism::kZero:
+      return b * ((1.0 - pending) * membrane) + x;
+    case ResetMechanism::kNone:
+      break;
+  }
+  return b * membrane + x;
+}
+
 }  // namespace
 
 const std::vector<std::string>& reset_mechanism_names() {
@@ -155,18 +171,7 @@ torch::Tensor LeakyImpl::step(const torch::Tensor& x) {
   torch::Tensor s;
   if (options.reset_delay()) {
     // snnTorch: the reset of a spike lands at the next step.
-    switch (mechanism_) {
-      case ResetMechanism::kSubtract:
-        u = b * membrane_ + x - pending_reset_ * thr;
-        break;
-      case ResetMechanism::kZero:
-        u = b * ((1.0 - pending_reset_) * membrane_) + x;
-        break;
-      case ResetMechanism::kNone:
-        u = b * membrane_ + x;
-        break;
-    }
-    u = quantize_state(u);
+    u = quantize_state(delayed_reset_charge(mechanism_, b, membrane_, pending_reset_, x, thr));
     s = spike(u - thr, grad);
     pending_reset_ = options.reset_detach() ? s.detach() : s;
   } else {
@@ -216,17 +221,7 @@ torch::Tensor LeakyImpl::step_integer(const torch::Tensor& x, const torch::Tenso
   torch::Tensor u;
   torch::Tensor s;
   if (options.reset_delay()) {
-    switch (mechanism_) {
-      case ResetMechanism::kSubtract:
-        u = b * membrane_ + x - pending_reset_ * thr;
-        break;
-      case ResetMechanism::kZero:
-        u = b * ((1.0 - pending_reset_) * membrane_) + x;
-        break;
-      case ResetMechanism::kNone:
-        u = b * membrane_ + x;
-        break;
-    }
+    u = delayed_reset_charge(mechanism_, b, membrane_, pending_reset_, x, thr);
     s = quant::straight_through(spike(u - thr, grad), spikes_int);
     pending_reset_ = options.reset_detach() ? s.detach() : s;
   } else {

@@ -29,16 +29,9 @@ void QConv2dImpl::reset() {
   const auto& k = *options.kernel_size();
   weight = register_parameter(
       "weight", torch::empty({options.out_channels(), options.in_channels() / groups, k[0], k[1]}));
-  if (options.bias()) {
-    bias = register_parameter("bias", torch::empty(options.out_channels()));
-  } else {
-    bias = register_parameter("bias", {}, /*requires_grad=*/false);
-  }
+  bias = register_optional_bias(options.bias(), options.out_channels());
   reset_parameters();
-  set_weight_quant(options.weight_quant());
-  set_bias_quant(options.bias_quant());
-  set_input_quant(options.input_quant());
-  set_output_quant(options.output_quant());
+  set_four_quantizers(options);
 }
 
 void QConv2dImpl::reset_parameters() {
@@ -61,10 +54,7 @@ void QConv2dImpl::pretty_print(std::ostream& stream) const {
 }
 
 void QConv2dImpl::add_bias(const torch::Tensor& initial) {
-  if (bias.defined()) throw std::logic_error("QConv2d::add_bias: the layer already has a bias");
-  // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
-  parameters_["bias"] = initial.detach().clone().set_requires_grad(true);
-  bias = parameters_["bias"];
+  bias = adopt_bias(bias, initial);
   options.bias(true);
 }
 

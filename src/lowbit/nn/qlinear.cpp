@@ -25,16 +25,9 @@ void QLinearImpl::reset() {
   }
   weight =
       register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
-  if (options.bias()) {
-    bias = register_parameter("bias", torch::empty(options.out_features()));
-  } else {
-    bias = register_parameter("bias", {}, /*requires_grad=*/false);
-  }
+  bias = register_optional_bias(options.bias(), options.out_features());
   reset_parameters();
-  set_weight_quant(options.weight_quant());
-  set_bias_quant(options.bias_quant());
-  set_input_quant(options.input_quant());
-  set_output_quant(options.output_quant());
+  set_four_quantizers(options);
 }
 
 void QLinearImpl::reset_parameters() {
@@ -52,10 +45,7 @@ void QLinearImpl::pretty_print(std::ostream& stream) const {
 }
 
 void QLinearImpl::add_bias(const torch::Tensor& initial) {
-  if (bias.defined()) throw std::logic_error("QLinear::add_bias: the layer already has a bias");
-  // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
-  parameters_["bias"] = initial.detach().clone().set_requires_grad(true);
-  bias = parameters_["bias"];
+  bias = adopt_bias(bias, initial);
   options.bias(true);
 }
 

@@ -35,6 +35,21 @@ void QuantizedLayer::add_bias(const torch::Tensor&) {
   throw std::logic_error(std::string(kind()) + "::add_bias: the layer has no weights");
 }
 
+torch::Tensor QuantizedLayer::register_optional_bias(bool with_bias, int64_t size) {
+  if (with_bias) return register_parameter("bias", torch::empty(size));
+  return register_parameter("bias", {}, /*requires_grad=*/false);
+}
+
+torch::Tensor QuantizedLayer::adopt_bias(const torch::Tensor& current,
+                                         const torch::Tensor& initial) {
+  if (current.defined()) {
+    throw std::logic_error(std::string(kind()) + "::add_bias: the layer already has a bias");
+  }
+  // register_parameter refuses a name twice; the slot made for the undefined bias is reused.
+  parameters_["bias"] = initial.detach().clone().set_requires_grad(true);
+  return parameters_["bias"];
+}
+
 void QuantizedLayer::set_quantizer(QuantSlot slot, const std::string& spec) {
   const size_t index = static_cast<size_t>(slot);
   bool has_slot = false;

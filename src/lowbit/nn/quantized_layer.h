@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,24 @@ class QuantizedLayer : public virtual torch::nn::Module {
  protected:
   /// Records `spec` as the SPEC of `slot` in the kind's options.
   virtual void record_spec(QuantSlot slot, const std::string& spec) = 0;
+
+  /// Registers parameter "bias" of `size` values when `with_bias`, else an undefined "bias" (the
+  /// slot that adopt_bias fills later); returns it.
+  torch::Tensor register_optional_bias(bool with_bias, int64_t size);
+  /// Places a copy of `initial` in the undefined "bias" of register_optional_bias and returns it;
+  /// `current`, the layer's bias, defined is std::logic_error naming the kind.
+  torch::Tensor adopt_bias(const torch::Tensor& current, const torch::Tensor& initial);
+  /// (Re)builds the four quantizers of a layer with a weight from the SPECs in its `options`.
+  template <typename Options>
+  void set_four_quantizers(const Options& options) {
+    // Copies: set_quantizer records each SPEC back into the same options.
+    const std::string weights = options.weight_quant(), biases = options.bias_quant();
+    const std::string inputs = options.input_quant(), outputs = options.output_quant();
+    set_weight_quant(weights);
+    set_bias_quant(biases);
+    set_input_quant(inputs);
+    set_output_quant(outputs);
+  }
 
  private:
   std::array<quant::Quantizer, 4> quantizers_;

@@ -156,6 +156,23 @@ std::string OnnxGraphBuilder::add_int64(const std::string& name, const std::vect
   return unique_name;
 }
 
+std::string OnnxGraphBuilder::add_flatten(const std::string& input) {
+  const std::string output = unique(input + "_flat");
+  add_node("Flatten", input + "_flatten", {input}, {output}, {attr_int("axis", 1)});
+  return output;
+}
+
+std::string OnnxGraphBuilder::add_reshape_to_image(const std::string& input,
+                                                   const std::vector<int64_t>& dims) {
+  const std::string output = unique(input + "_image");
+  std::vector<int64_t> shape{-1};
+  shape.insert(shape.end(), dims.begin(), dims.end());
+  const std::string shape_name =
+      add_int64(input + "_image_shape", {static_cast<int64_t>(shape.size())}, shape);
+  add_node("Reshape", input + "_reshape", {input, shape_name}, {output});
+  return output;
+}
+
 ::onnx::NodeProto& OnnxGraphBuilder::add_node(const std::string& op_type, const std::string& name,
                                               const std::vector<std::string>& inputs,
                                               const std::vector<std::string>& outputs,

@@ -77,6 +77,13 @@ class OnnxGraphBuilder {
                               const std::vector<OnnxAttribute>& attributes = {},
                               const std::string& domain = "");
 
+  /// A Flatten (axis 1) of `input` to [N, rest]: no arithmetic, exact; returns the output's
+  /// name (`input`_flat made unique).
+  std::string add_flatten(const std::string& input);
+  /// A Reshape of `input` to [N, dims...] (the batch as -1); returns the output's name
+  /// (`input`_image made unique).
+  std::string add_reshape_to_image(const std::string& input, const std::vector<int64_t>& dims);
+
   /// A graph input of element type `elem_type` and shape {N, dims...}.
   void add_input(const std::string& name, int32_t elem_type, const std::vector<int64_t>& dims);
   /// A graph output of element type `elem_type` and shape {N, dims...}.

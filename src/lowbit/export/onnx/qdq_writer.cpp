@@ -104,9 +104,7 @@ class QdqWriter {
     if (value.rank == 2) return value;
     QValue flat = value;
     flat.rank = 2;
-    flat.name = g_.unique(value.name + "_flat");
-    g_.add_node("Flatten", value.name + "_flatten", {value.name}, {flat.name},
-                {attr_int("axis", 1)});
+    flat.name = g_.add_flatten(value.name);
     return flat;
   }
 
@@ -116,10 +114,7 @@ class QdqWriter {
     QValue image = value;
     image.rank = 4;
     image.shape = shape;
-    image.name = g_.unique(value.name + "_image");
-    const std::string dims = g_.add_int64(value.name + "_image_shape", {4},
-                                          {-1, shape.channels, shape.height, shape.width});
-    g_.add_node("Reshape", value.name + "_reshape", {value.name, dims}, {image.name});
+    image.name = g_.add_reshape_to_image(value.name, {shape.channels, shape.height, shape.width});
     return image;
   }
 
