@@ -4,6 +4,7 @@
 
 #include "lowbit/export/onnx/onnx_graph.h"
 #include "lowbit/export/onnx/onnx_lowering.h"
+#include "lowbit/export/onnx/onnx_value_views.h"
 
 namespace lowbit::exporter {
 
@@ -97,25 +98,6 @@ class QdqWriter {
     const std::string output = g_.unique(value.name + "_dq");
     dequantize_into(value, output, value.name + "_dequantize");
     return output;
-  }
-
-  // The value as [N, C*H*W] (a Flatten of the codes: no arithmetic, exact).
-  QValue as_rank2(const QValue& value) {
-    if (value.rank == 2) return value;
-    QValue flat = value;
-    flat.rank = 2;
-    flat.name = g_.add_flatten(value.name);
-    return flat;
-  }
-
-  // The value as [N, C, H, W] of `shape` (a Reshape of the codes).
-  QValue as_rank4(const QValue& value, const Shape& shape) {
-    if (value.rank == 4) return value;
-    QValue image = value;
-    image.rank = 4;
-    image.shape = shape;
-    image.name = g_.add_reshape_to_image(value.name, {shape.channels, shape.height, shape.width});
-    return image;
   }
 
   // Requantization of a float accumulator (already in real units) into the layer's output: the
@@ -258,7 +240,7 @@ class QdqWriter {
         OpVisitor{
             [&](const FullyConnected& fc) {
               const std::vector<double> scales = onnx_weight_scales(model_, index);
-              const std::string a = dequantize(as_rank2(x));
+              const std::string a = dequantize(as_rank2(g_, x));
               const std::string w =
                   weights(layer, fc.format, fc.weights, {fc.out_features, fc.in_features}, scales);
               const std::string b = bias(layer, fc.bias, x.scale, scales);
@@ -269,7 +251,7 @@ class QdqWriter {
             [&](const Conv2d& conv) {
               const std::vector<double> scales = onnx_weight_scales(model_, index);
               const Shape in_shape{conv.in_channels, conv.in_height, conv.in_width};
-              const std::string a = dequantize(as_rank4(x, in_shape));
+              const std::string a = dequantize(as_rank4(g_, x, in_shape));
               const std::string w = weights(
                   layer, conv.format, conv.weights,
                   {conv.out_channels, conv.in_channels / conv.groups, conv.kernel_h, conv.kernel_w},
@@ -286,7 +268,7 @@ class QdqWriter {
             },
             [&](const Pool& pool) {
               const Shape in_shape{pool.channels, pool.in_height, pool.in_width};
-              const QValue image = as_rank4(x, in_shape);
+              const QValue image = as_rank4(g_, x, in_shape);
               const std::vector<OnnxAttribute> window = {
                   attr_ints("kernel_shape", {pool.kernel_h, pool.kernel_w}),
                   attr_ints("strides", {pool.stride_h, pool.stride_w}),
@@ -308,11 +290,11 @@ class QdqWriter {
               quantize(mean, out, layer.name + "_quantize");
             },
             [&](const Flatten&) {
-              const QValue flat = as_rank2(x);
+              const QValue flat = as_rank2(g_, x);
               out.name = flat.name;
             },
             [&](const Slice& slice) {
-              const QValue flat = as_rank2(x);
+              const QValue flat = as_rank2(g_, x);
               g_.add_node("Slice", layer.name,
                           {flat.name, g_.add_int64(layer.name + "_starts", {1}, {slice.offset}),
                            g_.add_int64(layer.name + "_ends", {1}, {slice.offset + slice.length}),
@@ -323,7 +305,7 @@ class QdqWriter {
               std::vector<std::string> parts;
               for (int p : layer.inputs) {
                 const QValue& part = producer(p, input, values);
-                parts.push_back(dequantize(out.rank == 4 ? part : as_rank2(part)));
+                parts.push_back(dequantize(out.rank == 4 ? part : as_rank2(g_, part)));
               }
               const std::string joined = g_.unique(layer.name + "_joined");
               g_.add_node("Concat", layer.name, parts, {joined}, {attr_int("axis", 1)});

@@ -5,6 +5,7 @@
 
 #include "lowbit/export/onnx/onnx_graph.h"
 #include "lowbit/export/onnx/onnx_lowering.h"
+#include "lowbit/export/onnx/onnx_value_views.h"
 
 namespace lowbit::exporter {
 
@@ -166,23 +167,6 @@ class QonnxWriter {
                 kQonnxDomain);
   }
 
-  FValue as_rank2(const FValue& value) {
-    if (value.rank == 2) return value;
-    FValue flat = value;
-    flat.rank = 2;
-    flat.name = g_.add_flatten(value.name);
-    return flat;
-  }
-
-  FValue as_rank4(const FValue& value, const Shape& shape) {
-    if (value.rank == 4) return value;
-    FValue image = value;
-    image.rank = 4;
-    image.shape = shape;
-    image.name = g_.add_reshape_to_image(value.name, {shape.channels, shape.height, shape.width});
-    return image;
-  }
-
   // The quantized weights: a float initializer of the real values code * scale (dims `dims`,
   // codes given [out][rest] and written transposed to [rest][out] for MatMul) through Quant
   // (scale shaped `scale_dims` to broadcast over output channels) or BipolarQuant.
@@ -270,7 +254,7 @@ class QonnxWriter {
         OpVisitor{
             [&](const FullyConnected& fc) {
               const std::vector<double> scales = onnx_weight_scales(model_, index);
-              const FValue a = as_rank2(x);
+              const FValue a = as_rank2(g_, x);
               const std::string w =
                   weights(layer, fc.format, fc.weights, fc.out_features, true,
                           {fc.in_features, fc.out_features}, {1, fc.out_features}, scales);
@@ -286,7 +270,7 @@ class QonnxWriter {
             },
             [&](const Conv2d& conv) {
               const std::vector<double> scales = onnx_weight_scales(model_, index);
-              const FValue a = as_rank4(x, {conv.in_channels, conv.in_height, conv.in_width});
+              const FValue a = as_rank4(g_, x, {conv.in_channels, conv.in_height, conv.in_width});
               const std::string w = weights(
                   layer, conv.format, conv.weights, conv.out_channels, false,
                   {conv.out_channels, conv.in_channels / conv.groups, conv.kernel_h, conv.kernel_w},
@@ -303,7 +287,7 @@ class QonnxWriter {
               activate(acc, layer, conv.requant, conv.activation, out);
             },
             [&](const Pool& pool) {
-              const FValue a = as_rank4(x, {pool.channels, pool.in_height, pool.in_width});
+              const FValue a = as_rank4(g_, x, {pool.channels, pool.in_height, pool.in_width});
               std::vector<OnnxAttribute> attributes = {
                   attr_ints("kernel_shape", {pool.kernel_h, pool.kernel_w}),
                   attr_ints("strides", {pool.stride_h, pool.stride_w}),
@@ -328,7 +312,7 @@ class QonnxWriter {
               g_.add_node("Flatten", layer.name, {x.name}, {out.name}, {attr_int("axis", 1)});
             },
             [&](const Slice& slice) {
-              const FValue a = as_rank2(x);
+              const FValue a = as_rank2(g_, x);
               g_.add_node("Slice", layer.name,
                           {a.name, g_.add_int64(layer.name + "_starts", {1}, {slice.offset}),
                            g_.add_int64(layer.name + "_ends", {1}, {slice.offset + slice.length}),
@@ -339,7 +323,7 @@ class QonnxWriter {
               std::vector<std::string> parts;
               for (int p : layer.inputs) {
                 const FValue& part = producer(p, input, values);
-                parts.push_back(out.rank == 4 ? part.name : as_rank2(part).name);
+                parts.push_back(out.rank == 4 ? part.name : as_rank2(g_, part).name);
               }
               const std::string joined = g_.unique(layer.name + "_joined");
               g_.add_node("Concat", layer.name, parts, {joined}, {attr_int("axis", 1)});
