@@ -250,12 +250,15 @@ stages:
   cfg.close();
   RunOptions options;
   options.log = &log_;
-  // A mistake in a later stage's model section fails before the first stage trains.
+  // A mistake in a later stage's model section, or in the run's that a later stage trains,
+  // fails before the first stage trains and before the run directory is written.
   EXPECT_THROW(
       run_training(load_run_config(path("kd.yaml"), {"stages.1.model={type: mlp, widthz: [2]}"}),
                    options),
       config::ConfigError);
-  EXPECT_FALSE(std::filesystem::exists(path("kd/teacher/best.pt")));
+  EXPECT_THROW(run_training(load_run_config(path("kd.yaml"), {"model.widthz=[2]"}), options),
+               config::ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(path("kd")));
   const RunSummary summary = run_training(load_run_config(path("kd.yaml")), options);
   ASSERT_EQ(summary.results.size(), 2u);
   // 2 -> 16 -> 16 -> 2 against 2 -> 3 -> 2 (the blobs: 2 features, 2 classes).

@@ -435,14 +435,18 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   at::set_num_threads(config.threads);
   // In a data-parallel job rank 0 alone writes; the others read only what it wrote before.
   const bool root = options.comm == nullptr || options.comm->is_root();
-  if (root) prepare_run_dir(config, options);
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
   const RunInputs inputs = load_inputs(config, options);
-  // A stage's own model section is read when the stage starts: a mistake in a later stage's
-  // would surface only after the earlier ones trained, so every stage's model is built once now.
+  // A model section is read when a stage starts: a mistake in it (or in a later stage's own)
+  // would surface only after the run directory was written and earlier stages trained, so every
+  // model is built once now, before anything is written.
+  bool run_model_built = false;
   for (const StageConfig& stage : config.stages) {
-    if (stage.model) models::build_model(*stage.model, inputs.in_features, inputs.outputs);
+    if (!stage.model && run_model_built) continue;
+    models::build_model(config.model_of(stage), inputs.in_features, inputs.outputs);
+    run_model_built = run_model_built || !stage.model;
   }
+  if (root) prepare_run_dir(config, options);
 
   RunSummary summary;
   for (const StageConfig& stage : config.stages) {
