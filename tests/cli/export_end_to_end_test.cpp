@@ -14,6 +14,7 @@
 #include "cli/quadrant_images.h"
 #include "cli/run_lowbit.h"
 #include "lowbit/util/atomic_file.h"
+#include "text_count.h"
 
 namespace lowbit::cli {
 namespace {
@@ -85,35 +86,14 @@ std::string run_config(const std::string& model, int bits, const std::string& di
          "        - {match: fc, outputs: \"uniform:bits=8\"}\n";
 }
 
-TEST_P(EndToEnd, TrainExportBuildRunHasZeroMismatches) {
-  const auto& [model, bits] = GetParam();
-  const std::string name = model + "_w" + std::to_string(bits);
-  const std::string run = *dir_ / name;
-  util::write_text_atomically(run + ".yaml",
-                              "output: " + run + "\n" + run_config(model, bits, dir_->path()));
-  const auto t = run_lowbit("train '" + run + ".yaml'");
-  ASSERT_EQ(t.code, 0) << t.err << t.out;
-  const auto e = run_lowbit("export '" + run + "' --stage q --out '" + run + "_export'");
-  ASSERT_EQ(e.code, 0) << e.err << e.out;
-  const std::string json = util::read_file(run + "_export/model.json");
-  const std::string format = bits == 1   ? "\"binary\""
-                             : bits == 2 ? "\"int2\""
-                             : bits == 4 ? "\"int4\""
-                                         : "\"int8\"";
-  EXPECT_NE(json.find(format), std::string::npos) << name << " has no " << format << " layer";
-  const auto v = run_lowbit("verify '" + run + "_export' --run '" + run + "'");
-  ASSERT_EQ(v.code, 0) << v.err << v.out;
-  EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of "), std::string::npos) << v.out;
-  if (model == "cnn_mcu" && (bits == 1 || bits == 4)) {
-    EXPECT_NE(t.out.find("folded 2 batch norm(s)"), std::string::npos) << t.out;
-  }
-}
-
-// Writes RUN.yaml (`output: RUN` and `config`), trains it and exports its stage q to RUN_export.
-void train_and_export(const std::string& run, const std::string& config) {
+// Writes RUN.yaml (`output: RUN` and `config`), trains it and exports its stage q to RUN_export;
+// `train_log`, when given, receives `lowbit train`'s standard output.
+void train_and_export(const std::string& run, const std::string& config,
+                      std::string* train_log = nullptr) {
   util::write_text_atomically(run + ".yaml", "output: " + run + "\n" + config);
   const auto t = run_lowbit("train '" + run + ".yaml'");
   ASSERT_EQ(t.code, 0) << t.err << t.out;
+  if (train_log != nullptr) *train_log = t.out;
   const auto e = run_lowbit("export '" + run + "' --stage q --out '" + run + "_export'");
   ASSERT_EQ(e.code, 0) << e.err << e.out;
 }
@@ -125,14 +105,27 @@ void expect_verified(const std::string& run) {
   EXPECT_NE(v.out.find("mismatches (C vs C++ reference): 0 of "), std::string::npos) << v.out;
 }
 
+TEST_P(EndToEnd, TrainExportBuildRunHasZeroMismatches) {
+  const auto& [model, bits] = GetParam();
+  const std::string name = model + "_w" + std::to_string(bits);
+  const std::string run = *dir_ / name;
+  std::string train_log;
+  ASSERT_NO_FATAL_FAILURE(train_and_export(run, run_config(model, bits, dir_->path()), &train_log));
+  const std::string json = util::read_file(run + "_export/model.json");
+  const std::string format = bits == 1   ? "\"binary\""
+                             : bits == 2 ? "\"int2\""
+                             : bits == 4 ? "\"int4\""
+                                         : "\"int8\"";
+  EXPECT_NE(json.find(format), std::string::npos) << name << " has no " << format << " layer";
+  expect_verified(run);
+  if (model == "cnn_mcu" && (bits == 1 || bits == 4)) {
+    EXPECT_NE(train_log.find("folded 2 batch norm(s)"), std::string::npos) << train_log;
+  }
+}
+
 // How many lowbit_fc_dynshift_s8 calls generated C `c` makes.
 size_t dynshift_calls(const std::string& c) {
-  size_t calls = 0;
-  for (size_t at = c.find("lowbit_fc_dynshift_s8("); at != std::string::npos;
-       at = c.find("lowbit_fc_dynshift_s8(", at + 1)) {
-    ++calls;
-  }
-  return calls;
+  return lowbit::testing::count_in(c, "lowbit_fc_dynshift_s8(");
 }
 
 // BitNetMCU's recipe: a bias-free MLP normalised per sample by dynshift (hidden layers and

@@ -20,6 +20,7 @@
 #include "lowbit/export/target.h"
 #include "lowbit/util/atomic_file.h"
 #include "lowbit_runtime.h"
+#include "text_count.h"
 
 namespace lowbit::exporter {
 namespace {
@@ -118,12 +119,7 @@ std::vector<int8_t> skipping_inputs(int64_t input_size, int64_t samples, uint32_
   return inputs;
 }
 
-// How often `what` occurs in `text`.
-size_t count_in(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
+using lowbit::testing::count_in;
 
 void export_for(const IntegerModel& model, const fs::path& folder, const std::string& target) {
   CodegenOptions options;

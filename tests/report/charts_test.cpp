@@ -12,14 +12,14 @@
 #include "lowbit/report/scatter_chart.h"
 #include "lowbit/report/svg.h"
 #include "lowbit/train/report/metrics.h"
+#include "text_count.h"
 
 namespace lowbit::report {
 namespace {
 
+// count_in as an int, for comparisons with int literals.
 int count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
+  return static_cast<int>(lowbit::testing::count_in(text, what));
 }
 
 // The number of points of the first polyline carrying `marker`.

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "lowbit/models/model.h"
 #include "lowbit/train/checkpoint/checkpoint.h"
@@ -440,11 +442,10 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   // A model section is read when a stage starts: a mistake in it (or in a later stage's own)
   // would surface only after the run directory was written and earlier stages trained, so every
   // model is built once now, before anything is written.
-  bool run_model_built = false;
+  std::set<std::string> checked;
   for (const StageConfig& stage : config.stages) {
-    if (!stage.model && run_model_built) continue;
+    if (!checked.insert(config.model_text(stage)).second) continue;  // the same section again
     models::build_model(config.model_of(stage), inputs.in_features, inputs.outputs);
-    run_model_built = run_model_built || !stage.model;
   }
   if (root) prepare_run_dir(config, options);
 
