@@ -154,6 +154,25 @@ TEST_F(RunTest, MissingFromStageCheckpointIsAClearError) {
   EXPECT_THROW(run({}, bad), config::ConfigError);
 }
 
+TEST_F(RunTest, RunFolderPathThroughAFileIsAClearErrorThatLeavesTheFileAlone) {
+  {
+    std::ofstream file(path("notes.txt"));
+    file << "my notes\n";
+  }
+  for (const std::string& out : {path("notes.txt"), path("notes.txt") + "/run"}) {
+    try {
+      run({"output=" + out});
+      FAIL() << "expected an error for " << out;
+    } catch (const std::runtime_error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("'" + path("notes.txt") + "' is a file, not a folder"), std::string::npos)
+          << what;
+    }
+  }
+  EXPECT_EQ(util::read_file(path("notes.txt")), "my notes\n");
+  EXPECT_EQ(log_.str().find("data:"), std::string::npos) << "refused before loading the data";
+}
+
 TEST_F(RunTest, DistillationFromAnEarlierStageWithBinRegularization) {
   std::ofstream extra(path("run.yaml"), std::ios::app);
   extra << R"(    regularizers: [{type: bin, lambda: 0.1}]

@@ -242,6 +242,19 @@ void log_removed(const std::vector<std::string>& removed, std::ostream& log) {
 
 // Rank 0's run directory: created, cleared of an interrupted save's temporaries when resuming,
 // and holding the config that `lowbit export` rebuilds the model and reloads the data from.
+// Refuses a run folder that cannot be made: the path, or the nearest part of it that exists, is a
+// file. Checked before the data are loaded, so the mistake costs no time and writes nothing.
+void check_run_dir_path(const std::string& output) {
+  std::error_code ec;
+  for (fs::path part = fs::path(output); !part.empty(); part = part.parent_path()) {
+    const fs::file_status status = fs::status(part, ec);
+    if (!fs::exists(status)) continue;
+    if (fs::is_directory(status)) return;
+    throw std::runtime_error("run folder '" + output + "': '" + part.string() +
+                             "' is a file, not a folder (give --out a new path or a folder)");
+  }
+}
+
 void prepare_run_dir(const RunConfig& config, const RunOptions& options) {
   fs::create_directories(config.output);
   if (options.resume) log_removed(util::remove_stale_temp_files(config.output), *options.log);
@@ -438,6 +451,7 @@ RunSummary run_training(const RunConfig& config, const RunOptions& options) {
   // In a data-parallel job rank 0 alone writes; the others read only what it wrote before.
   const bool root = options.comm == nullptr || options.comm->is_root();
   if (!options.only_stage.empty()) config.stage(options.only_stage);  // throws for a bad name
+  if (root) check_run_dir_path(config.output);
   const RunInputs inputs = load_inputs(config, options);
   // A model section is read when a stage starts: a mistake in it (or in a later stage's own)
   // would surface only after the run directory was written and earlier stages trained, so every
