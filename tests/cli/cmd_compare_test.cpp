@@ -19,6 +19,7 @@
 namespace lowbit::cli {
 namespace {
 
+using testing::csv_run_config;
 using testing::exists;
 using testing::run_lowbit;
 using testing::TempDir;
@@ -54,8 +55,7 @@ class CompareCommandTest : public ::testing::Test {
     dir_ = std::make_unique<TempDir>();
     write_three_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
-                                "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
-                                    (*dir_ / "data.csv") + ", label_column: label}\n" + R"(
+                                csv_run_config(*dir_ / "run", *dir_ / "data.csv", R"(
 model: {type: mlp, widths: [8]}
 stages:
   - name: fp
@@ -77,7 +77,7 @@ stages:
     epochs: 1
     optimizer: {type: adam, lr: 0.01}
     quantization: {weights: "uniform:bits=2"}
-)");
+)"));
     fp_ = run_lowbit("train '" + (*dir_ / "run.yaml") + "' --stage fp");
     w4_ = run_lowbit("train '" + (*dir_ / "run.yaml") + "' --stage w4a8");
   }

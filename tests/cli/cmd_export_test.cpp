@@ -13,6 +13,7 @@
 namespace lowbit::cli {
 namespace {
 
+using testing::csv_run_config;
 using testing::exists;
 using testing::run_lowbit;
 using testing::TempDir;
@@ -25,8 +26,7 @@ class ExportCommandTest : public ::testing::Test {
     // Three classes in the plane, written without randomness.
     write_three_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
-                                "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
-                                    (*dir_ / "data.csv") + ", label_column: label}\n" + R"(
+                                csv_run_config(*dir_ / "run", *dir_ / "data.csv", R"(
 model: {type: mlp, widths: [8]}
 stages:
   - name: fp
@@ -44,7 +44,7 @@ stages:
       layers:
         - {match: fc1, inputs: "uniform:bits=8"}
         - {match: fc2, outputs: "uniform:bits=8"}
-)");
+)"));
     train_ = run_lowbit("train '" + (*dir_ / "run.yaml") + "'");
   }
   static void TearDownTestSuite() { dir_.reset(); }

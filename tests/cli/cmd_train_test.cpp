@@ -21,9 +21,8 @@ class TrainCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::write_two_class_csv(dir_ / "data.csv");
-    write("run.yaml", "output: " + (dir_ / "out") +
-                          "\ndata: {source: csv, train: " + (dir_ / "data.csv") +
-                          ", label_column: label}\n" + R"(model: {type: mlp, widths: [4]}
+    write("run.yaml", testing::csv_run_config(dir_ / "out", dir_ / "data.csv",
+                                              R"(model: {type: mlp, widths: [4]}
 stages:
   - name: fp
     epochs: 2
@@ -35,7 +34,7 @@ stages:
     batch_size: 16
     optimizer: {type: adam, lr: 0.01}
     quantization: {weights: "uniform:bits=2"}
-)");
+)"));
   }
   void write(const std::string& name, const std::string& text) {
     util::write_text_atomically(dir_ / name, text);

@@ -114,10 +114,8 @@ class InterruptedRunTest : public ::testing::Test {
   // fp, then a quantized stage `w2` with sym weights (one of the grids whose --resume used to
   // fail) of `epochs` epochs; its integer model exports, so `lowbit size` can load it afterwards.
   void write_config(int epochs) {
-    util::write_text_atomically(dir_ / "run.yaml", "output: " + out() +
-                                                       "\ndata: {source: csv, train: " +
-                                                       (dir_ / "data.csv") +
-                                                       ", label_column: label}\n" + R"(
+    util::write_text_atomically(dir_ / "run.yaml",
+                                testing::csv_run_config(out(), dir_ / "data.csv", R"(
 model: {type: mlp, widths: [4]}
 stages:
   - name: fp
@@ -135,7 +133,7 @@ stages:
       layers:
         - {match: fc1, inputs: "uniform:bits=8"}
         - {match: fc2, outputs: "uniform:bits=8"}
-)");
+)"));
   }
   std::string out() const { return dir_ / "out"; }
   std::string config() const { return dir_ / "run.yaml"; }

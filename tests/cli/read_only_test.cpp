@@ -52,8 +52,7 @@ class ReadOnlyTest : public ::testing::Test {
     fs::permissions(dir_->path(), fs::perms(0755));  // readable by nobody
     testing::write_two_class_csv(*dir_ / "data.csv");
     util::write_text_atomically(*dir_ / "run.yaml",
-                                "output: " + (*dir_ / "run") + "\ndata: {source: csv, train: " +
-                                    (*dir_ / "data.csv") + ", label_column: label}\n" + R"(
+                                testing::csv_run_config(*dir_ / "run", *dir_ / "data.csv", R"(
 model: {type: mlp, widths: [4]}
 stages:
   - name: w4
@@ -66,7 +65,7 @@ stages:
       layers:
         - {match: fc1, inputs: "uniform:bits=8"}
         - {match: fc2, outputs: "uniform:bits=8"}
-)");
+)"));
     data::write_npy(*dir_ / "w.npy", torch::tensor({0.5f, -1.0f, 0.25f}));
     // The run and an earlier export in it are written while the folder is still writable.
     trained_ = testing::run_lowbit("train " + q(*dir_ / "run.yaml"));

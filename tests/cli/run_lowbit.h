@@ -110,6 +110,14 @@ inline void write_two_class_csv(const std::string& path, int rows = 120) {
   }
 }
 
+/// The head of a run config on a CSV file: `output: OUT` and a `data:` section that trains on
+/// CSV (its `label` column the class); the model and stages follow in `rest`.
+inline std::string csv_run_config(const std::string& out, const std::string& csv,
+                                  const std::string& rest) {
+  return "output: " + out + "\ndata: {source: csv, train: " + csv + ", label_column: label}\n" +
+         rest;
+}
+
 /// The config of a small spiking optical-flow run (snn_flow on synthetic events, one FP stage of
 /// two epochs) into run directory `out`; more stages may be appended to the text.
 inline std::string small_flow_run_config(const std::string& out) {

@@ -33,17 +33,15 @@ class DistTrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
     write_two_class_csv(dir_ / "data.csv", 200);
-    util::write_text_atomically(dir_ / "run.yaml",
-                                "output: " + (dir_ / "out") +
-                                    "\ndata: {source: csv, train: " + (dir_ / "data.csv") +
-                                    ", label_column: label}\n" + R"(model: {type: mlp, widths: [8]}
+    util::write_text_atomically(dir_ / "run.yaml", csv_run_config(dir_ / "out", dir_ / "data.csv",
+                                                                  R"(model: {type: mlp, widths: [8]}
 stages:
   - name: w4
     epochs: 2
     batch_size: 8
     optimizer: {type: sgd, lr: 0.05, momentum: 0.9}
     quantization: {weights: "lsq:bits=4", activations: "uniform:bits=8,scale=ema"}
-)");
+)"));
   }
   TempDir dir_;
 };
