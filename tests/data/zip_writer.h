@@ -1,4 +1,5 @@
-// A tiny ZIP writer for tests of the .npz reader: stored and raw-deflate members.
+// A tiny ZIP writer for tests of the .npz reader: stored and raw-deflate members, optionally with
+// zip64 records throughout (as archives over 4 GiB or 65535 members need) and an archive comment.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -36,6 +37,21 @@ inline void put32(std::string& out, uint32_t v) {
   put16(out, v >> 16);
 }
 
+/// Appends `v` as little-endian uint64.
+inline void put64(std::string& out, uint64_t v) {
+  put32(out, static_cast<uint32_t>(v & 0xFFFFFFFF));
+  put32(out, static_cast<uint32_t>(v >> 32));
+}
+
+/// How zip_bytes() writes the archive's records.
+struct ZipLayout {
+  /// Central directory entries and end records in their zip64 form: the 32-bit fields hold the
+  /// marker 0xFFFFFFFF (0xFFFF for counts) and the values stand in zip64 extra fields and records.
+  bool zip64 = false;
+  /// The archive comment after the end record.
+  std::string comment = {};
+};
+
 /// Raw deflate (no zlib header) of `data`.
 inline std::string deflate_raw(const std::string& data) {
   z_stream s{};
@@ -52,7 +68,7 @@ inline std::string deflate_raw(const std::string& data) {
 }
 
 /// A minimal ZIP archive: local headers, data, central directory, end record.
-inline std::string zip_bytes(const std::vector<Member>& members) {
+inline std::string zip_bytes(const std::vector<Member>& members, const ZipLayout& layout = {}) {
   std::string out;
   std::string dir;
   for (const Member& m : members) {
@@ -80,28 +96,53 @@ inline std::string zip_bytes(const std::vector<Member>& members) {
     put16(dir, m.method);
     put32(dir, 0);
     put32(dir, crc);
-    put32(dir, static_cast<uint32_t>(packed.size()));
-    put32(dir, size);
+    std::string extra;  // zip64: uncompressed size, compressed size, local header offset
+    if (layout.zip64) {
+      put16(extra, 0x0001);
+      put16(extra, 24);
+      put64(extra, size);
+      put64(extra, packed.size());
+      put64(extra, offset);
+    }
+    put32(dir, layout.zip64 ? 0xFFFFFFFF : static_cast<uint32_t>(packed.size()));
+    put32(dir, layout.zip64 ? 0xFFFFFFFF : size);
     put16(dir, static_cast<uint32_t>(m.name.size()));
-    put16(dir, 0);
+    put16(dir, static_cast<uint32_t>(extra.size()));
     put16(dir, 0);
     put16(dir, 0);
     put16(dir, 0);
     put32(dir, 0);
-    put32(dir, offset);
-    dir += m.name;
+    put32(dir, layout.zip64 ? 0xFFFFFFFF : offset);
+    dir += m.name + extra;
   }
   const uint32_t dir_at = static_cast<uint32_t>(out.size());
   out += dir;
+  if (layout.zip64) {
+    const uint64_t record = out.size();
+    put32(out, 0x06064b50);  // zip64 end record: its size after this field, versions, disks
+    put64(out, 44);
+    put16(out, 45);
+    put16(out, 45);
+    put32(out, 0);
+    put32(out, 0);
+    put64(out, members.size());
+    put64(out, members.size());
+    put64(out, dir.size());
+    put64(out, dir_at);
+    put32(out, 0x07064b50);  // zip64 locator: disk, the record's offset, disks
+    put32(out, 0);
+    put64(out, record);
+    put32(out, 1);
+  }
   put32(out, 0x06054b50);
   put16(out, 0);
   put16(out, 0);
-  put16(out, static_cast<uint32_t>(members.size()));
-  put16(out, static_cast<uint32_t>(members.size()));
-  put32(out, static_cast<uint32_t>(dir.size()));
-  put32(out, dir_at);
-  put16(out, 0);
-  return out;
+  put16(out, layout.zip64 ? 0xFFFF : static_cast<uint32_t>(members.size()));
+  put16(out, layout.zip64 ? 0xFFFF : static_cast<uint32_t>(members.size()));
+  put32(out, layout.zip64 ? 0xFFFFFFFF : static_cast<uint32_t>(dir.size()));
+  put32(out, layout.zip64 ? 0xFFFFFFFF : dir_at);
+  put16(out, static_cast<uint32_t>(layout.comment.size()));
+  return out + layout.comment;
 }
 
 }  // namespace lowbit::data::testing

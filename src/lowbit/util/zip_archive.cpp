@@ -1,14 +1,12 @@
-#include "lowbit/train/checkpoint/checkpoint_zip.h"
+#include "lowbit/util/zip_archive.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
-#include <stdexcept>
-#include <string>
+#include <functional>
 
-namespace lowbit::train {
+namespace lowbit::util {
 namespace {
 
 constexpr uint32_t kLocalSignature = 0x04034b50;
@@ -17,18 +15,21 @@ constexpr uint32_t kEndSignature = 0x06054b50;
 constexpr uint32_t kZip64EndSignature = 0x06064b50;
 constexpr uint32_t kZip64LocatorSignature = 0x07064b50;
 constexpr uint64_t kEndBytes = 22;
+constexpr uint64_t kMaxCommentBytes = 0xffff;
 constexpr uint64_t kZip64LocatorBytes = 20;
 constexpr uint64_t kZip64EndBytes = 56;
 constexpr uint64_t kCentralBytes = 46;
 constexpr uint64_t kLocalBytes = 30;
 constexpr uint32_t kMarker32 = 0xffffffffu;  // "the value is in the zip64 extra field"
 constexpr uint16_t kMarker16 = 0xffffu;
-// LibTorch stores tensors uncompressed and deflates only its small code files, so a checkpoint
-// inflates to little more than its own size; far more is a damaged size or a decompression bomb.
-constexpr uint64_t kMaxInflationFactor = 16;
+constexpr uint16_t kStored = 0;
+constexpr uint16_t kDeflate = 8;
+// Deflate's largest expansion: a member whose recorded size exceeds this many times its packed
+// bytes is damaged, whatever its data.
+constexpr uint64_t kMaxDeflateRatio = 1032;
 
 [[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what);
+  throw ZipError(what);
 }
 
 // Little-endian reads that fail, instead of reading past the end, on a record cut short.
@@ -38,7 +39,8 @@ class Bytes {
   uint64_t size() const { return bytes_.size(); }
   std::string_view span(uint64_t at, uint64_t count, const char* what) const {
     if (at > bytes_.size() || count > bytes_.size() - at) {
-      fail(std::string(what) + " at byte " + std::to_string(at) + " runs past the end of the file");
+      fail(std::string(what) + " at byte " + std::to_string(at) +
+           " runs past the end of the file (truncated archive)");
     }
     return bytes_.substr(static_cast<size_t>(at), static_cast<size_t>(count));
   }
@@ -71,17 +73,18 @@ uint32_t crc_of(std::string_view data, uLong crc = crc32(0L, Z_NULL, 0)) {
   return static_cast<uint32_t>(crc);
 }
 
-// Inflates raw deflate data in fixed-size pieces (nothing allocated for the size it claims) and
-// returns the CRC-32 of the output, which must be exactly `size` bytes and use up `data`.
-uint32_t inflated_crc(std::string_view data, uint64_t size, const std::string& member) {
+// Inflates a member's raw deflate data in fixed-size pieces, handing each to `sink`; the output
+// must be exactly the recorded size and use up the data. Nothing is allocated for the size the
+// member claims.
+void inflate_member(std::string_view data, const ZipMember& member,
+                    const std::function<void(const unsigned char*, size_t)>& sink) {
   z_stream stream{};
-  if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) fail("zlib cannot start inflating " + member);
+  if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) fail("zlib cannot start inflating " + member.name);
   struct End {
     z_stream* stream;
     ~End() { inflateEnd(stream); }
   } end{&stream};
   std::array<unsigned char, 1 << 16> out{};
-  uLong crc = crc32(0L, Z_NULL, 0);
   uint64_t produced = 0;
   int status = Z_OK;
   while (status != Z_STREAM_END) {
@@ -94,25 +97,43 @@ uint32_t inflated_crc(std::string_view data, uint64_t size, const std::string& m
     stream.next_out = out.data();
     stream.avail_out = static_cast<uInt>(out.size());
     status = inflate(&stream, Z_NO_FLUSH);
-    if (status != Z_OK && status != Z_STREAM_END) {
-      fail("member '" + member + "' has corrupt or truncated deflate data");
-    }
     const size_t got = out.size() - stream.avail_out;
     produced += got;
-    if (produced > size) {
-      fail("member '" + member + "' inflates to more than its recorded " + std::to_string(size) +
-           " bytes");
+    if (status != Z_OK && status != Z_STREAM_END) {
+      fail("member '" + member.name + "' has corrupt or truncated deflate data (" +
+           std::to_string(produced) + " of " + std::to_string(member.uncompressed) +
+           " bytes inflated)");
     }
-    crc = crc32(crc, out.data(), static_cast<uInt>(got));
+    if (produced > member.uncompressed) {
+      fail("member '" + member.name + "' inflates to more than its recorded " +
+           std::to_string(member.uncompressed) + " bytes");
+    }
+    sink(out.data(), got);
   }
-  if (produced != size) {
-    fail("member '" + member + "' inflates to " + std::to_string(produced) + " bytes, not its " +
-         "recorded " + std::to_string(size));
+  if (produced != member.uncompressed) {
+    fail("member '" + member.name + "' inflates to " + std::to_string(produced) +
+         " bytes, not its recorded " + std::to_string(member.uncompressed));
   }
   if (stream.avail_in != 0 || !data.empty()) {
-    fail("member '" + member + "' has data after the end of its deflate stream");
+    fail("member '" + member.name + "' has data after the end of its deflate stream");
   }
-  return static_cast<uint32_t>(crc);
+}
+
+// Where the end record starts: at the very end, or followed by exactly its comment when comments
+// are allowed (searching backwards finds the real record even when a comment holds its
+// signature).
+uint64_t find_end_record(const Bytes& bytes, const ZipOptions& options) {
+  if (bytes.size() < kEndBytes) fail("the file is too short to be a zip archive");
+  const uint64_t last = bytes.size() - kEndBytes;
+  uint64_t lowest = last;
+  if (options.allow_comment) lowest = last > kMaxCommentBytes ? last - kMaxCommentBytes : 0;
+  for (uint64_t at = last + 1; at-- > lowest;) {
+    if (bytes.u32(at, "the end record") == kEndSignature &&
+        at + kEndBytes + bytes.u16(at + 20, "the end record") == bytes.size()) {
+      return at;
+    }
+  }
+  fail("no zip end record at the end of the file (truncated archive, or data after it)");
 }
 
 // The zip end records: where the central directory is and how many members it lists.
@@ -122,23 +143,16 @@ struct Directory {
   uint64_t size = 0;
 };
 
-Directory read_end_records(const Bytes& bytes) {
-  if (bytes.size() < kEndBytes) fail("it is too short to be a zip archive");
-  const uint64_t end = bytes.size() - kEndBytes;
-  if (bytes.u32(end, "the end record") != kEndSignature) {
-    fail("it does not end with a zip end record (truncated, or data after the archive)");
-  }
-  if (bytes.u16(end + 20, "the end record") != 0) {
-    fail("its end record announces a comment that is not there");
-  }
+Directory read_end_records(const Bytes& bytes, const ZipOptions& options) {
+  const uint64_t end = find_end_record(bytes, options);
   if (bytes.u16(end + 4, "the end record") != 0 || bytes.u16(end + 6, "the end record") != 0) {
-    fail("its end record names another disk");
+    fail("the end record names another disk (spanned archives are not read)");
   }
   const uint16_t entries_here = bytes.u16(end + 8, "the end record");
   const uint16_t entries = bytes.u16(end + 10, "the end record");
   Directory directory{entries, bytes.u32(end + 16, "the end record"),
                       bytes.u32(end + 12, "the end record")};
-  if (entries_here != entries) fail("its end record disagrees on the number of members");
+  if (entries_here != entries) fail("the end record disagrees with itself on the member count");
   uint64_t directory_end = end;
   const bool has_zip64 =
       end >= kZip64LocatorBytes &&
@@ -148,16 +162,16 @@ Directory read_end_records(const Bytes& bytes) {
     const uint64_t record = bytes.u64(locator + 8, "the zip64 locator");
     if (bytes.u32(locator + 4, "the zip64 locator") != 0 ||
         bytes.u32(locator + 16, "the zip64 locator") != 1) {
-      fail("its zip64 locator names another disk");
+      fail("the zip64 locator names another disk (spanned archives are not read)");
     }
     if (record > locator || locator - record < kZip64EndBytes ||
         bytes.u32(record, "the zip64 end record") != kZip64EndSignature ||
         bytes.u64(record + 4, "the zip64 end record") != locator - record - 12) {
-      fail("its zip64 end record is not where its locator says");
+      fail("the zip64 end record is not where the zip64 locator says");
     }
     if (bytes.u32(record + 16, "the zip64 end record") != 0 ||
         bytes.u32(record + 20, "the zip64 end record") != 0) {
-      fail("its zip64 end record names another disk");
+      fail("the zip64 end record names another disk (spanned archives are not read)");
     }
     const Directory wide{bytes.u64(record + 32, "the zip64 end record"),
                          bytes.u64(record + 48, "the zip64 end record"),
@@ -166,41 +180,38 @@ Directory read_end_records(const Bytes& bytes) {
         (entries != kMarker16 && entries != wide.entries) ||
         (directory.offset != kMarker32 && directory.offset != wide.offset) ||
         (directory.size != kMarker32 && directory.size != wide.size)) {
-      fail("its zip64 end record disagrees with its end record");
+      fail("the zip64 end record disagrees with the end record");
     }
     directory = wide;
     directory_end = record;
   } else if (entries == kMarker16 || directory.offset == kMarker32 || directory.size == kMarker32) {
-    fail("its end record points to zip64 records that are missing");
+    fail("the end record points to zip64 records that are missing");
   }
   if (directory.offset > directory_end || directory_end - directory.offset != directory.size) {
-    fail("its central directory does not end where its end records begin");
+    fail("the central directory is not where the end record says (truncated or damaged archive)");
   }
-  if (directory.entries == 0) fail("it has no members");
+  if (directory.entries == 0) fail("the archive has no members");
   if (directory.entries > directory.size / kCentralBytes) {
-    fail("its central directory is too small for the " + std::to_string(directory.entries) +
+    fail("the central directory is too small for the " + std::to_string(directory.entries) +
          " members it claims");
   }
   return directory;
 }
 
-// One member as the central directory describes it.
-struct Member {
-  std::string name;
+// A central directory entry's fields that its local header must repeat.
+struct CentralEntry {
+  ZipMember member;
   uint16_t flags = 0;
-  uint16_t method = 0;
-  uint32_t crc = 0;
-  uint64_t compressed = 0;
-  uint64_t uncompressed = 0;
   uint64_t local_header = 0;
 };
 
 // Reads the central directory entry at `at` and returns the offset of the next one.
-uint64_t read_central_entry(const Bytes& bytes, uint64_t at, Member& member) {
+uint64_t read_central_entry(const Bytes& bytes, uint64_t at, CentralEntry& entry) {
+  ZipMember& member = entry.member;
   if (bytes.u32(at, "a central directory entry") != kCentralSignature) {
-    fail("its central directory has a damaged entry at byte " + std::to_string(at));
+    fail("the central directory has a damaged entry at byte " + std::to_string(at));
   }
-  member.flags = bytes.u16(at + 8, "a central directory entry");
+  entry.flags = bytes.u16(at + 8, "a central directory entry");
   member.method = bytes.u16(at + 10, "a central directory entry");
   member.crc = bytes.u32(at + 16, "a central directory entry");
   member.compressed = bytes.u32(at + 20, "a central directory entry");
@@ -209,7 +220,7 @@ uint64_t read_central_entry(const Bytes& bytes, uint64_t at, Member& member) {
   const uint16_t extra_bytes = bytes.u16(at + 30, "a central directory entry");
   const uint16_t comment_bytes = bytes.u16(at + 32, "a central directory entry");
   uint64_t disk = bytes.u16(at + 34, "a central directory entry");
-  member.local_header = bytes.u32(at + 42, "a central directory entry");
+  entry.local_header = bytes.u32(at + 42, "a central directory entry");
   member.name = std::string(bytes.span(at + kCentralBytes, name_bytes, "a member name"));
   if (member.name.empty()) fail("a member at byte " + std::to_string(at) + " has no name");
   const std::string_view extra =
@@ -225,7 +236,7 @@ uint64_t read_central_entry(const Bytes& bytes, uint64_t at, Member& member) {
     const Bytes data(blocks.span(pos + 4, length, "an extra field"));
     if (id == 1) {
       uint64_t field = 0;
-      for (uint64_t* value : {&member.uncompressed, &member.compressed, &member.local_header}) {
+      for (uint64_t* value : {&member.uncompressed, &member.compressed, &entry.local_header}) {
         if (*value != kMarker32) continue;
         *value = data.u64(field, "a zip64 extra field");
         field += 8;
@@ -234,23 +245,34 @@ uint64_t read_central_entry(const Bytes& bytes, uint64_t at, Member& member) {
     }
     pos += 4 + uint64_t{length};
   }
+  if (member.uncompressed == kMarker32 || member.compressed == kMarker32 ||
+      entry.local_header == kMarker32) {
+    fail("member '" + member.name + "' marks a size or offset as zip64 but has no zip64 field");
+  }
   if (disk != 0) fail("member '" + member.name + "' is on another disk");
   return at + kCentralBytes + name_bytes + extra_bytes + comment_bytes;
 }
 
-// Checks the member's local header against the central directory and its data against the
-// recorded size and CRC-32.
-void check_member(const Bytes& bytes, const Member& member, uint64_t directory_offset) {
+// Checks what the member records and its local header against the central directory, and sets
+// where its data start.
+void check_member(const Bytes& bytes, CentralEntry& entry, uint64_t directory_offset) {
+  ZipMember& member = entry.member;
   const std::string& name = member.name;
-  if ((member.flags & 1) != 0) fail("member '" + name + "' is encrypted");
-  if (member.method != 0 && member.method != 8) {
+  if ((entry.flags & 1) != 0) fail("member '" + name + "' is encrypted");
+  if (member.method != kStored && member.method != kDeflate) {
     fail("member '" + name + "' uses compression method " + std::to_string(member.method) +
-         " (LibTorch writes 0 or 8)");
+         " (lowbit reads 0, stored, and 8, deflate)");
   }
-  if (member.method == 0 && member.compressed != member.uncompressed) {
+  if (member.method == kStored && member.compressed != member.uncompressed) {
     fail("stored member '" + name + "' has different compressed and uncompressed sizes");
   }
-  const uint64_t at = member.local_header;
+  if (member.method == kDeflate && member.uncompressed / kMaxDeflateRatio > member.compressed) {
+    fail("member '" + name + "' declares " + std::to_string(member.uncompressed) +
+         " bytes, more than its " + std::to_string(member.compressed) +
+         " bytes of deflate data can hold (deflate expands at most " +
+         std::to_string(kMaxDeflateRatio) + " times)");
+  }
+  const uint64_t at = entry.local_header;
   if (at > directory_offset || directory_offset - at < kLocalBytes ||
       bytes.u32(at, "a local header") != kLocalSignature) {
     fail("member '" + name + "' has no local header at byte " + std::to_string(at));
@@ -272,44 +294,80 @@ void check_member(const Bytes& bytes, const Member& member, uint64_t directory_o
        (local_uncompressed != kMarker32 && local_uncompressed != member.uncompressed))) {
     fail("the local header of member '" + name + "' disagrees with the central directory");
   }
-  const uint64_t data_at = at + kLocalBytes + name_bytes + extra_bytes;
-  if (data_at > directory_offset || directory_offset - data_at < member.compressed) {
-    fail("the data of member '" + name + "' runs into the central directory");
+  member.data_offset = at + kLocalBytes + name_bytes + extra_bytes;
+  if (member.data_offset > directory_offset ||
+      directory_offset - member.data_offset < member.compressed) {
+    fail("the data of member '" + name + "' run into the central directory (truncated archive)");
   }
-  const std::string_view data = bytes.span(data_at, member.compressed, "member data");
-  const uint32_t crc =
-      member.method == 0 ? crc_of(data) : inflated_crc(data, member.uncompressed, name);
+}
+
+void check_crc(const ZipMember& member, uint32_t crc) {
   if (crc != member.crc) {
-    fail("member '" + name + "' fails its CRC-32 check (the file is damaged)");
+    fail("member '" + member.name + "' fails its CRC-32 check (the file is damaged)");
   }
 }
 
 }  // namespace
 
-void check_zip_archive(std::string_view archive) {
+std::vector<ZipMember> zip_members(std::string_view archive, const ZipOptions& options) {
   const Bytes bytes(archive);
-  const Directory directory = read_end_records(bytes);
-  const uint64_t inflation_limit = kMaxInflationFactor * std::max<uint64_t>(bytes.size(), 4096);
+  const Directory directory = read_end_records(bytes, options);
+  const uint64_t inflation_limit =
+      options.max_inflation_factor * std::max<uint64_t>(bytes.size(), 4096);
   uint64_t inflated = 0;
+  std::vector<ZipMember> members;
   uint64_t at = directory.offset;
   for (uint64_t i = 0; i < directory.entries; ++i) {
-    Member member;
-    at = read_central_entry(bytes, at, member);
+    CentralEntry entry;
+    at = read_central_entry(bytes, at, entry);
     if (at > directory.offset + directory.size) {
-      fail("its central directory entries run past the directory's recorded size");
+      fail("the central directory's entries run past its recorded size");
     }
-    if (member.uncompressed > inflation_limit - inflated) {
-      fail("its members claim more than " + std::to_string(inflation_limit) +
-           " uncompressed bytes, " + std::to_string(kMaxInflationFactor) +
-           " times the file's size");
+    check_member(bytes, entry, directory.offset);
+    if (entry.member.uncompressed > inflation_limit - inflated) {
+      fail("member '" + entry.member.name + "' takes the members over " +
+           std::to_string(inflation_limit) + " uncompressed bytes, " +
+           std::to_string(options.max_inflation_factor) + " times the file's size");
     }
-    inflated += member.uncompressed;
-    check_member(bytes, member, directory.offset);
+    inflated += entry.member.uncompressed;
+    members.push_back(std::move(entry.member));
   }
   if (at != directory.offset + directory.size) {
-    fail("its central directory is larger than its " + std::to_string(directory.entries) +
+    fail("the central directory is larger than its " + std::to_string(directory.entries) +
          " entries");
+  }
+  return members;
+}
+
+std::string zip_member_bytes(std::string_view archive, const ZipMember& member) {
+  const std::string_view data =
+      Bytes(archive).span(member.data_offset, member.compressed, "member data");
+  std::string out;
+  if (member.method == kStored) {
+    out = std::string(data);
+  } else {
+    inflate_member(data, member, [&out](const unsigned char* piece, size_t count) {
+      out.append(reinterpret_cast<const char*>(piece), count);
+    });
+  }
+  check_crc(member, crc_of(out));
+  return out;
+}
+
+void check_zip_archive(std::string_view archive, const ZipOptions& options) {
+  for (const ZipMember& member : zip_members(archive, options)) {
+    const std::string_view data =
+        Bytes(archive).span(member.data_offset, member.compressed, "member data");
+    if (member.method == kStored) {
+      check_crc(member, crc_of(data));
+      continue;
+    }
+    uLong crc = crc32(0L, Z_NULL, 0);
+    inflate_member(data, member, [&crc](const unsigned char* piece, size_t count) {
+      crc = crc32(crc, piece, static_cast<uInt>(count));
+    });
+    check_crc(member, static_cast<uint32_t>(crc));
   }
 }
 
-}  // namespace lowbit::train
+}  // namespace lowbit::util
