@@ -1,17 +1,16 @@
 #include "lowbit/train/checkpoint/checkpoint.h"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <torch/optim/adam.h>
 #include <torch/serialize/output-archive.h>
 #include <unistd.h>
 
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "file_size_limit.h"
 #include "lowbit/util/atomic_file.h"
 #include "train/test_models.h"
 
@@ -143,28 +142,7 @@ TEST_F(CheckpointTest, WriterDyingMidwayLeavesTheOldCheckpointIntact) {
   EXPECT_EQ(files, 1);  // no temporary file left behind
 }
 
-/// Lowers RLIMIT_FSIZE with SIGXFSZ ignored, so writes past `bytes` fail with EFBIG as on a full
-/// disk; restores both when it goes out of scope.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lowered = old_;
-    lowered.rlim_cur = bytes;
-    ok_ = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int) = nullptr;
-  bool ok_ = false;
-};
+using lowbit::testing::FileSizeLimit;
 
 TEST_F(CheckpointTest, FullDiskIsACheckpointErrorNamingTheFile) {
   testing::TwoLayer model(3, 256, 4, true);

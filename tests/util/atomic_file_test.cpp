@@ -1,14 +1,14 @@
 #include "lowbit/util/atomic_file.h"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+
+#include "file_size_limit.h"
 
 namespace lowbit::util {
 namespace {
@@ -53,28 +53,7 @@ TEST(AtomicFile, ErrorsNameThePath) {
   EXPECT_THROW(write_text_atomically("/nonexistent/dir/out.txt", "x"), FileError);
 }
 
-/// Lowers this process's file size limit (RLIMIT_FSIZE) with SIGXFSZ ignored, so a write past
-/// `bytes` fails with EFBIG as on a full disk; restores both when it goes out of scope.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lowered = old_;
-    lowered.rlim_cur = bytes;
-    ok_ = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int) = nullptr;
-  bool ok_ = false;
-};
+using lowbit::testing::FileSizeLimit;
 
 TEST(AtomicFile, FullDiskIsAFileErrorAndKeepsTheOldFile) {
   const std::string path = temp_path("full.bin");
