@@ -8,6 +8,7 @@
 namespace lowbit::data {
 namespace {
 
+using testing::file_error_of;
 using testing::TempDir;
 
 // Record i: label i % 10, channel c pixel k = (i + c + k) % 256.
@@ -20,15 +21,6 @@ std::string records(int first, int count) {
     }
   }
   return s;
-}
-
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Cifar, ReadsRecordsInChwOrder) {
@@ -60,18 +52,18 @@ TEST(Cifar, TruncatedBadLabelEmptyAndMissingNameTheFile) {
   std::string cut = records(0, 2);
   cut.resize(cut.size() - 100);
   testing::write_bytes(dir.file("cut.bin"), cut);
-  std::string message = error_of([&] { read_cifar10_batch(dir.file("cut.bin")); });
+  std::string message = file_error_of([&] { read_cifar10_batch(dir.file("cut.bin")); });
   EXPECT_NE(message.find(dir.file("cut.bin")), std::string::npos) << message;
   EXPECT_NE(message.find("truncated record 1"), std::string::npos) << message;
   std::string bad = records(0, 1);
   bad[0] = 12;
   testing::write_bytes(dir.file("bad.bin"), bad);
-  message = error_of([&] { read_cifar10_batch(dir.file("bad.bin")); });
+  message = file_error_of([&] { read_cifar10_batch(dir.file("bad.bin")); });
   EXPECT_NE(message.find("label 12"), std::string::npos) << message;
   testing::write_bytes(dir.file("empty.bin"), "");
-  message = error_of([&] { read_cifar10_batch(dir.file("empty.bin")); });
+  message = file_error_of([&] { read_cifar10_batch(dir.file("empty.bin")); });
   EXPECT_NE(message.find("empty"), std::string::npos) << message;
-  message = error_of([&] { load_cifar10(dir.path(), "test"); });
+  message = file_error_of([&] { load_cifar10(dir.path(), "test"); });
   EXPECT_NE(message.find(dir.file("test_batch.bin")), std::string::npos) << message;
 }
 

@@ -11,12 +11,7 @@ namespace {
 using testing::TempDir;
 
 std::string error_of(const std::string& path, const CsvOptions& options) {
-  try {
-    read_csv(path, options);
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::file_error_of([&] { read_csv(path, options); });
 }
 
 TEST(Csv, ReadsChosenColumnsAndLabels) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "data/test_files.h"
 #include "lowbit/util/atomic_file.h"
 
 namespace lowbit::data {
@@ -90,17 +91,7 @@ TEST(Dataset, SplitRejectsBadFraction) {
   EXPECT_THROW(split_validation(f, 0.5, 0, true), std::invalid_argument);
 }
 
-// The message of the util::FileError that `call` throws; fails the test when it throws nothing.
-template <class F>
-std::string file_error_of(F call) {
-  try {
-    call();
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no FileError";
-  return "";
-}
+using testing::file_error_of;
 
 TEST(Dataset, CountClassesBoundsTheIds) {
   EXPECT_EQ(count_classes(torch::tensor({0, 3, 1}, torch::kInt64), "y.npy"), 4);

@@ -12,24 +12,10 @@
 namespace lowbit::data {
 namespace {
 
+using testing::file_error_of;
 using testing::H5Writer;
+using testing::mentions;
 using testing::TempDir;
-
-// The message of the util::FileError `read` throws; fails the test when it throws nothing.
-template <class F>
-std::string file_error(F&& read) {
-  try {
-    read();
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a util::FileError";
-  return "";
-}
-
-bool mentions(const std::string& message, const std::string& part) {
-  return message.find(part) != std::string::npos;
-}
 
 // MVSEC rows (x, y, t, p) for n events: x = i % 7, y = i % 5, t = 100 + i / 100 s, p = +-1.
 std::vector<double> mvsec_rows(int n) {
@@ -74,7 +60,7 @@ TEST(MvsecEvents, WrongLayoutsNameTheFileAndDataset) {
     H5Writer w(missing);
     w.write("davis/right/events", {2, 4}, H5T_IEEE_F64LE, mvsec_rows(2));
   }
-  std::string e = file_error([&] { MvsecEventFile f(missing); });
+  std::string e = file_error_of([&] { MvsecEventFile f(missing); });
   EXPECT_TRUE(mentions(e, missing) && mentions(e, "davis/left/events") &&
               mentions(e, "'davis/left'"))
       << e;
@@ -84,7 +70,7 @@ TEST(MvsecEvents, WrongLayoutsNameTheFileAndDataset) {
     H5Writer w(shape);
     w.write("davis/left/events", {2, 3}, H5T_IEEE_F64LE, std::vector<double>(6, 0.0));
   }
-  e = file_error([&] { MvsecEventFile f(shape); });
+  e = file_error_of([&] { MvsecEventFile f(shape); });
   EXPECT_TRUE(mentions(e, shape) && mentions(e, "float64 [2, 3]") && mentions(e, "[N, 4]")) << e;
 
   const std::string dtype = dir.file("dtype.hdf5");
@@ -92,7 +78,7 @@ TEST(MvsecEvents, WrongLayoutsNameTheFileAndDataset) {
     H5Writer w(dtype);
     w.write("davis/left/events", {2, 4}, H5T_STD_I32LE, std::vector<int32_t>(8, 0));
   }
-  e = file_error([&] { MvsecEventFile f(dtype); });
+  e = file_error_of([&] { MvsecEventFile f(dtype); });
   EXPECT_TRUE(mentions(e, dtype) && mentions(e, "int32 [2, 4]")) << e;
 }
 
@@ -108,13 +94,13 @@ TEST(MvsecEvents, OutOfRangeEventsNameTheEvent) {
   }
   const MvsecEventFile file(path);
   EXPECT_EQ(file.read(0, 6).size(), 6);
-  std::string e = file_error([&] { file.read(0, 10); });
+  std::string e = file_error_of([&] { file.read(0, 10); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "davis/left/events") && mentions(e, "event 6") &&
               mentions(e, "x = 400"))
       << e;
-  e = file_error([&] { file.read(7, 10); });
+  e = file_error_of([&] { file.read(7, 10); });
   EXPECT_TRUE(mentions(e, "event 8") && mentions(e, "p = 2")) << e;
-  e = file_error([&] { file.read(5, 11); });
+  e = file_error_of([&] { file.read(5, 11); });
   EXPECT_TRUE(mentions(e, "rows 5..11")) << e;
 }
 
@@ -126,16 +112,16 @@ TEST(Hdf5File, TruncatedAndForeignFilesAreClearErrors) {
     w.write("davis/left/events", {4000, 4}, H5T_IEEE_F64LE, mvsec_rows(4000));
   }
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
-  std::string e = file_error([&] { MvsecEventFile f(path); });
+  std::string e = file_error_of([&] { MvsecEventFile f(path); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "truncated")) << e;
 
   const std::string text = dir.file("text.hdf5");
   testing::write_bytes(text, "not an HDF5 file at all");
-  e = file_error([&] { H5File f(text); });
+  e = file_error_of([&] { H5File f(text); });
   EXPECT_TRUE(mentions(e, text) && mentions(e, "not a readable HDF5 file")) << e;
-  e = file_error([&] { H5File f(dir.file("absent.h5")); });
+  e = file_error_of([&] { H5File f(dir.file("absent.h5")); });
   EXPECT_TRUE(mentions(e, "no such file")) << e;
-  e = file_error([&] { H5File f(dir.path()); });
+  e = file_error_of([&] { H5File f(dir.path()); });
   EXPECT_TRUE(mentions(e, "is a folder")) << e;
 }
 
@@ -150,7 +136,7 @@ TEST(Hdf5File, DeclaredSizeBeyondTheStoredBytesIsRefusedBeforeAllocating) {
   const MvsecEventFile file(path);
   EXPECT_EQ(file.size(), int64_t{1} << 30);
   const long before = testing::peak_rss_mib();
-  const std::string e = file_error([&] { file.read(0, file.size()); });
+  const std::string e = file_error_of([&] { file.read(0, file.size()); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "davis/left/events") && mentions(e, "declares"))
       << e;
   EXPECT_LT(testing::peak_rss_mib() - before, 256) << "memory grew with the declared size";
@@ -213,7 +199,7 @@ TEST(DsecEvents, WrongLayoutsNameTheFileAndDataset) {
     w.write("events/t", {3}, H5T_STD_U32LE, std::vector<int64_t>{1, 2, 3});
     w.write("events/p", {3}, H5T_STD_U8LE, std::vector<int64_t>{0, 1, 0});
   }
-  std::string e = file_error([&] { DsecEventFile f(path); });
+  std::string e = file_error_of([&] { DsecEventFile f(path); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "events/y") && mentions(e, "2 events")) << e;
 
   const std::string no_offset = dir.file("no_offset.h5");
@@ -223,7 +209,7 @@ TEST(DsecEvents, WrongLayoutsNameTheFileAndDataset) {
       w.write(name, {2}, H5T_STD_U16LE, std::vector<int64_t>{0, 1});
     }
   }
-  e = file_error([&] { DsecEventFile f(no_offset); });
+  e = file_error_of([&] { DsecEventFile f(no_offset); });
   EXPECT_TRUE(mentions(e, no_offset) && mentions(e, "t_offset")) << e;
 
   const std::string floats = dir.file("floats.h5");
@@ -231,7 +217,7 @@ TEST(DsecEvents, WrongLayoutsNameTheFileAndDataset) {
     H5Writer w(floats);
     w.write("events/x", {2}, H5T_IEEE_F32LE, std::vector<double>{0, 1});
   }
-  e = file_error([&] { DsecEventFile f(floats); });
+  e = file_error_of([&] { DsecEventFile f(floats); });
   EXPECT_TRUE(mentions(e, "events/x") && mentions(e, "float32 [2]")) << e;
 }
 
@@ -240,7 +226,7 @@ TEST(DsecEvents, OutOfRangeEventsNameTheDataset) {
   const std::string path = dir.file("events.h5");
   write_dsec(path, 50, 0);
   const DsecEventFile small(path, 480, 20);  // x goes up to 49
-  std::string e = file_error([&] { small.read(0, 50); });
+  std::string e = file_error_of([&] { small.read(0, 50); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "events/x") && mentions(e, "event 20") &&
               mentions(e, "x = 20"))
       << e;

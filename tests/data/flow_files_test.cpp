@@ -17,22 +17,9 @@
 namespace lowbit::data {
 namespace {
 
+using testing::file_error_of;
+using testing::mentions;
 using testing::TempDir;
-
-template <class F>
-std::string file_error(F&& read) {
-  try {
-    read();
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a util::FileError";
-  return "";
-}
-
-bool mentions(const std::string& message, const std::string& part) {
-  return message.find(part) != std::string::npos;
-}
 
 // Writes an .npz archive of `arrays` (stored members).
 void write_npz(const std::string& path,
@@ -72,12 +59,12 @@ TEST(DsecFlowPng, BadFilesAreClearErrors) {
   TempDir dir("dsec_png_bad");
   const std::string eight = dir.file("eight.png");
   testing::write_png(eight, 2, 2, 8, 3, std::vector<uint16_t>(12, 7));
-  std::string e = file_error([&] { read_dsec_flow_png(eight); });
+  std::string e = file_error_of([&] { read_dsec_flow_png(eight); });
   EXPECT_TRUE(mentions(e, eight) && mentions(e, "8-bit") && mentions(e, "expected 16-bit RGB"))
       << e;
   const std::string rgba = dir.file("rgba.png");
   testing::write_png(rgba, 2, 2, 16, 4, std::vector<uint16_t>(16, 7));
-  e = file_error([&] { read_dsec_flow_png(rgba); });
+  e = file_error_of([&] { read_dsec_flow_png(rgba); });
   EXPECT_TRUE(mentions(e, "colour type 6")) << e;
 
   const std::string good = dir.file("good.png");
@@ -87,7 +74,7 @@ TEST(DsecFlowPng, BadFilesAreClearErrors) {
   const std::string bytes = util::read_file(good);
   const std::string cut = dir.file("cut.png");
   testing::write_bytes(cut, bytes.substr(0, bytes.size() / 2));
-  e = file_error([&] { read_dsec_flow_png(cut); });
+  e = file_error_of([&] { read_dsec_flow_png(cut); });
   EXPECT_TRUE(mentions(e, cut) && mentions(e, "unreadable PNG")) << e;
 
   // A header declaring 60000 x 60000 pixels (21.6 GB) in a file of a few KiB.
@@ -101,13 +88,13 @@ TEST(DsecFlowPng, BadFilesAreClearErrors) {
   const std::string bomb_path = dir.file("bomb.png");
   testing::write_bytes(bomb_path, bomb);
   const long before = testing::peak_rss_mib();
-  e = file_error([&] { read_dsec_flow_png(bomb_path); });
+  e = file_error_of([&] { read_dsec_flow_png(bomb_path); });
   EXPECT_TRUE(mentions(e, bomb_path) && mentions(e, "declares 60000 x 60000")) << e;
   EXPECT_LT(testing::peak_rss_mib() - before, 256);
 
   const std::string text = dir.file("text.png");
   testing::write_bytes(text, "GIF89a....");
-  e = file_error([&] { read_dsec_flow_png(text); });
+  e = file_error_of([&] { read_dsec_flow_png(text); });
   EXPECT_TRUE(mentions(e, "not a PNG file")) << e;
 }
 
@@ -120,10 +107,10 @@ TEST(DsecFlowTimestamps, ParsesWindowsAndNamesBadLines) {
   EXPECT_EQ(t[1][0].item<int64_t>(), 300);
   EXPECT_EQ(t[1][1].item<int64_t>(), 400);
   testing::write_bytes(path, "# header\n100, 200\n300; 400\n");
-  std::string e = file_error([&] { read_dsec_flow_timestamps(path); });
+  std::string e = file_error_of([&] { read_dsec_flow_timestamps(path); });
   EXPECT_TRUE(mentions(e, path + ":3")) << e;
   testing::write_bytes(path, "100, 50\n");
-  e = file_error([&] { read_dsec_flow_timestamps(path); });
+  e = file_error_of([&] { read_dsec_flow_timestamps(path); });
   EXPECT_TRUE(mentions(e, path + ":1") && mentions(e, "before it starts")) << e;
 }
 
@@ -150,17 +137,17 @@ TEST(MvsecFlow, ReadsFlowAndMarksZerosInvalid) {
 
   write_npz(path, {{"timestamps", torch::tensor({10.0, 10.05, 10.1}, torch::kFloat64)},
                    {"x_flow_dist", u}});
-  std::string e = file_error([&] { read_mvsec_flow(path); });
+  std::string e = file_error_of([&] { read_mvsec_flow(path); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "'y_flow_dist'")) << e;
   write_npz(path, {{"timestamps", torch::tensor({10.0, 10.05, 10.1}, torch::kFloat64)},
                    {"x_flow_dist", u},
                    {"y_flow_dist", v.slice(2, 0, 4)}});
-  e = file_error([&] { read_mvsec_flow(path); });
+  e = file_error_of([&] { read_mvsec_flow(path); });
   EXPECT_TRUE(mentions(e, "'y_flow_dist'") && mentions(e, "[3, 4, 4]")) << e;
   write_npz(path, {{"timestamps", torch::tensor({10.0, 10.2, 10.1}, torch::kFloat64)},
                    {"x_flow_dist", u},
                    {"y_flow_dist", v}});
-  e = file_error([&] { read_mvsec_flow(path); });
+  e = file_error_of([&] { read_mvsec_flow(path); });
   EXPECT_TRUE(mentions(e, "'timestamps' element 2")) << e;
 }
 
@@ -199,19 +186,19 @@ TEST(EventFlowNpz, ReadsARecordingAndBuildsAFlowDataSet) {
                    {"p", p.slice(0, 0, 2)},
                    {"flow", flow},
                    {"windows", windows}});
-  std::string e = file_error([&] { read_event_flow_npz(path); });
+  std::string e = file_error_of([&] { read_event_flow_npz(path); });
   EXPECT_TRUE(mentions(e, path) && mentions(e, "'x' event 1") && mentions(e, "0..3")) << e;
   write_npz(path,
             {{"x", x}, {"y", y}, {"t", t.flip(0)}, {"p", p}, {"flow", flow}, {"windows", windows}});
-  e = file_error([&] { read_event_flow_npz(path); });
+  e = file_error_of([&] { read_event_flow_npz(path); });
   EXPECT_TRUE(mentions(e, "'t' event 1")) << e;
   write_npz(
       path,
       {{"x", x}, {"y", y}, {"t", t}, {"p", p}, {"flow", flow.select(1, 0)}, {"windows", windows}});
-  e = file_error([&] { read_event_flow_npz(path); });
+  e = file_error_of([&] { read_event_flow_npz(path); });
   EXPECT_TRUE(mentions(e, "'flow'") && mentions(e, "[M, 2, H, W]")) << e;
   write_npz(path, {{"x", x}, {"y", y}, {"t", t}, {"flow", flow}, {"windows", windows}});
-  e = file_error([&] { read_event_flow_npz(path); });
+  e = file_error_of([&] { read_event_flow_npz(path); });
   EXPECT_TRUE(mentions(e, "no array 'p'")) << e;
 }
 

@@ -1,6 +1,7 @@
 // Helpers for data tests: a private temporary folder and small file writers.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <zlib.h>
 
@@ -10,7 +11,26 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/util/atomic_file.h"
+
 namespace lowbit::data::testing {
+
+/// The message of the util::FileError that `call` throws; adds a test failure when it throws none.
+template <class F>
+std::string file_error_of(F&& call) {
+  try {
+    call();
+  } catch (const util::FileError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a util::FileError";
+  return "";
+}
+
+/// Whether the error `message` contains `part`.
+inline bool mentions(const std::string& message, const std::string& part) {
+  return message.find(part) != std::string::npos;
+}
 
 /// A fresh folder under the system temp folder, removed with its content on destruction.
 class TempDir {

@@ -186,17 +186,7 @@ TEST_F(DataSourceTest, RealSmartpixClustersUseTheGeneratorsFeatureCode) {
   }
 }
 
-// The message of the util::FileError that `call` throws; fails the test when it throws nothing.
-template <class F>
-std::string file_error_of(F call) {
-  try {
-    call();
-  } catch (const util::FileError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no FileError";
-  return "";
-}
+using data::testing::file_error_of;
 
 TEST_F(DataSourceTest, SmartpixClustersWithInfinityNameTheFile) {
   torch::Tensor charge = torch::ones({20, 13, 21});
