@@ -24,6 +24,21 @@ template <class T>
 constexpr bool kHasWeights = std::is_same_v<T, FullyConnected> || std::is_same_v<T, Conv2d> ||
                              std::is_same_v<T, ConvTranspose2d>;
 
+// The fields a convolution and a transposed convolution take alike from their layer's options
+// and input shape: channels, input size, kernel and stride. Padding differs (a transposed
+// convolution's crops its output), so each sets its own.
+template <class Op, class Options>
+void set_window(Op& c, const Options& o, const Shape& input) {
+  c.in_channels = o.in_channels();
+  c.in_height = input.height;
+  c.in_width = input.width;
+  c.out_channels = o.out_channels();
+  c.kernel_h = (*o.kernel_size())[0];
+  c.kernel_w = (*o.kernel_size())[1];
+  c.stride_h = (*o.stride())[0];
+  c.stride_w = (*o.stride())[1];
+}
+
 }  // namespace
 
 // Where the next layer reads from.
@@ -261,14 +276,7 @@ void LayerChain::add_conv(const std::string& name, nn::QConv2dImpl& conv) {
   const auto& o = conv.options;
   start_convolution(name, conv.input_quant(), o.dilation(), o.in_channels());
   Conv2d c;
-  c.in_channels = o.in_channels();
-  c.in_height = shape_.height;
-  c.in_width = shape_.width;
-  c.out_channels = o.out_channels();
-  c.kernel_h = (*o.kernel_size())[0];
-  c.kernel_w = (*o.kernel_size())[1];
-  c.stride_h = (*o.stride())[0];
-  c.stride_w = (*o.stride())[1];
+  set_window(c, o, shape_);
   c.pad_top = c.pad_bottom = (*o.padding())[0];
   c.pad_left = c.pad_right = (*o.padding())[1];
   c.groups = o.groups();
@@ -286,14 +294,7 @@ void LayerChain::add_conv_transpose(const std::string& name, nn::QConvTranspose2
     fail(name, "output_padding is not supported (crop the output instead)");
   }
   ConvTranspose2d c;
-  c.in_channels = o.in_channels();
-  c.in_height = shape_.height;
-  c.in_width = shape_.width;
-  c.out_channels = o.out_channels();
-  c.kernel_h = (*o.kernel_size())[0];
-  c.kernel_w = (*o.kernel_size())[1];
-  c.stride_h = (*o.stride())[0];
-  c.stride_w = (*o.stride())[1];
+  set_window(c, o, shape_);
   c.pad_top = (*o.padding())[0];
   c.pad_left = (*o.padding())[1];
   c.out_height = c.full_height();
