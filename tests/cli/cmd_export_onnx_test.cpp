@@ -19,13 +19,10 @@ namespace lowbit::cli {
 namespace {
 
 using testing::exists;
+using testing::quoted;
 using testing::run_lowbit;
 using testing::TempDir;
 using testing::write_three_class_csv;
-
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
 
 class ExportOnnxCommandTest : public ::testing::Test {
  protected:
@@ -54,7 +51,7 @@ class ExportOnnxCommandTest : public ::testing::Test {
             "  - name: w4a8" + quantized_stage + "      weights: \"sym:bits=4\"\n" +
             "  - name: nf4" + quantized_stage + "      weights: \"nf4\"\n" + "  - name: e2m1" +
             quantized_stage + "      weights: \"fp:e=2,m=1\"\n");
-    train_ = run_lowbit("train " + q(*dir_ / "run.yaml"));
+    train_ = run_lowbit("train " + quoted(*dir_ / "run.yaml"));
   }
   static void TearDownTestSuite() { dir_.reset(); }
 
@@ -72,8 +69,8 @@ testing::RunResult ExportOnnxCommandTest::train_;
 TEST_F(ExportOnnxCommandTest, QdqAndQonnxAreWrittenAndAgreeUnderOnnxRuntime) {
   for (const std::string format : {"qdq", "qonnx"}) {
     const std::string out = *dir_ / ("export_" + format);
-    const auto e =
-        run_lowbit("export " + q(run()) + " --stage w4a8 --format " + format + " --out " + q(out));
+    const auto e = run_lowbit("export " + quoted(run()) + " --stage w4a8 --format " + format +
+                              " --out " + quoted(out));
     ASSERT_EQ(e.code, 0) << e.err << e.out;
     EXPECT_NE(e.out.find("as " + format + " (opset 13)"), std::string::npos) << e.out;
     EXPECT_NE(e.out.find("ONNX checker: passed"), std::string::npos) << e.out;
@@ -88,7 +85,7 @@ TEST_F(ExportOnnxCommandTest, QdqAndQonnxAreWrittenAndAgreeUnderOnnxRuntime) {
     EXPECT_EQ(json.at("layers").size(), 3u);
 
     // `lowbit size` of an ONNX export: the integer model's table and the file's size.
-    const auto s = run_lowbit("size " + q(out));
+    const auto s = run_lowbit("size " + quoted(out));
     ASSERT_EQ(s.code, 0) << s.err;
     EXPECT_NE(s.out.find("ONNX file " + out + "/model.onnx (" + format + ", opset 13): "),
               std::string::npos)
@@ -99,7 +96,7 @@ TEST_F(ExportOnnxCommandTest, QdqAndQonnxAreWrittenAndAgreeUnderOnnxRuntime) {
       std::cout << "ONNX Runtime not available, " << format << " not run: " << why << "\n";
       continue;
     }
-    const auto v = run_lowbit("verify " + q(out) + " --run " + q(run()));
+    const auto v = run_lowbit("verify " + quoted(out) + " --run " + quoted(run()));
     ASSERT_EQ(v.code, 0) << v.err << v.out;
     // 150 test samples x 3 outputs; the verify run asserts every own difference is a rounding
     // tie of at most one code, and this small model has none.
@@ -119,23 +116,25 @@ TEST_F(ExportOnnxCommandTest, QdqAndQonnxAreWrittenAndAgreeUnderOnnxRuntime) {
   }
   // The QONNX file with its functions is run as written.
   const std::string out = *dir_ / "export_qonnx_runnable";
-  const auto e = run_lowbit("export " + q(run()) +
-                            " --stage w4a8 --format qonnx --runnable-functions --out " + q(out));
+  const auto e =
+      run_lowbit("export " + quoted(run()) +
+                 " --stage w4a8 --format qonnx --runnable-functions --out " + quoted(out));
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(nlohmann::json::parse(util::read_file(out + "/model.json")).at("runnable_functions"),
             true);
   if (!exporter::onnx_runtime_unavailable_reason().empty()) {
     GTEST_SKIP() << "ONNX Runtime not available: " << exporter::onnx_runtime_unavailable_reason();
   }
-  const auto v = run_lowbit("verify " + q(out) + " --run " + q(run()));
+  const auto v = run_lowbit("verify " + quoted(out) + " --run " + quoted(run()));
   ASSERT_EQ(v.code, 0) << v.err << v.out;
   EXPECT_EQ(v.out.find("FunctionProtos added"), std::string::npos) << v.out;
 }
 
 TEST_F(ExportOnnxCommandTest, Int4QdqAtOpset21IsWrittenUnchecked) {
   const std::string out = *dir_ / "export_int4";
-  const auto e = run_lowbit("export " + q(run()) +
-                            " --stage w4a8 --format qdq --opset 21 --int4-weights --out " + q(out));
+  const auto e =
+      run_lowbit("export " + quoted(run()) +
+                 " --stage w4a8 --format qdq --opset 21 --int4-weights --out " + quoted(out));
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_NE(e.out.find("ONNX checker: not run"), std::string::npos) << e.out;
   const nlohmann::json json = nlohmann::json::parse(util::read_file(out + "/model.json"));
@@ -169,7 +168,7 @@ TEST_F(ExportOnnxCommandTest, BadRequestsNameTheLayerAndFormatAndWriteNothing) {
   };
   const std::string out = *dir_ / "refused";
   for (const Case& c : cases) {
-    const auto r = run_lowbit("export " + q(run()) + " " + c.args + " --out " + q(out));
+    const auto r = run_lowbit("export " + quoted(run()) + " " + c.args + " --out " + quoted(out));
     EXPECT_EQ(r.code, 1) << c.args << "\n" << r.err;
     EXPECT_EQ(r.err.rfind("lowbit: error: ", 0), 0u) << c.args << "\n" << r.err;
     for (const std::string& text : c.expected) {
@@ -179,16 +178,18 @@ TEST_F(ExportOnnxCommandTest, BadRequestsNameTheLayerAndFormatAndWriteNothing) {
     EXPECT_FALSE(exists(out)) << c.args;
   }
   const auto unknown =
-      run_lowbit("export " + q(run()) + " --stage w4a8 --format onnx --out " + q(out));
+      run_lowbit("export " + quoted(run()) + " --stage w4a8 --format onnx --out " + quoted(out));
   EXPECT_EQ(unknown.code, 2) << unknown.err;
   EXPECT_NE(unknown.err.find("qonnx"), std::string::npos) << unknown.err;
   EXPECT_FALSE(exists(out));
 
   // verify of an ONNX export takes no --target.
   const std::string good = *dir_ / "export_for_verify";
-  ASSERT_EQ(run_lowbit("export " + q(run()) + " --stage w4a8 --format qdq --out " + q(good)).code,
-            0);
-  const auto v = run_lowbit("verify " + q(good) + " --run " + q(run()) + " --target x86");
+  ASSERT_EQ(
+      run_lowbit("export " + quoted(run()) + " --stage w4a8 --format qdq --out " + quoted(good))
+          .code,
+      0);
+  const auto v = run_lowbit("verify " + quoted(good) + " --run " + quoted(run()) + " --target x86");
   EXPECT_EQ(v.code, 1);
   EXPECT_NE(v.err.find("is a qdq (ONNX) export; --target applies to C exports"), std::string::npos)
       << v.err;

@@ -15,6 +15,7 @@ namespace {
 
 using testing::csv_run_config;
 using testing::exists;
+using testing::quoted;
 using testing::run_lowbit;
 using testing::TempDir;
 using testing::write_three_class_csv;
@@ -148,16 +149,12 @@ TEST_F(ExportCommandTest, BadInputsFailWithMessages) {
   EXPECT_NE(no_export.err.find("model.json' does not exist"), std::string::npos) << no_export.err;
 }
 
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
-
 TEST_F(ExportCommandTest, OutNeverReplacesTheRunOrForeignData) {
   const std::string run = *dir_ / "run";
-  const std::string export_run = "export " + q(run) + " --stage w4a8 --out ";
+  const std::string export_run = "export " + quoted(run) + " --stage w4a8 --out ";
   for (const std::string& out : {run, run + "/", run + "/w4a8", dir_->path()}) {
     for (const char* force : {"", " --force"}) {
-      const auto r = run_lowbit(export_run + q(out) + force);
+      const auto r = run_lowbit(export_run + quoted(out) + force);
       EXPECT_EQ(r.code, 1) << out << force;
       EXPECT_NE(r.err.find("refusing to replace"), std::string::npos) << r.err;
     }
@@ -166,28 +163,28 @@ TEST_F(ExportCommandTest, OutNeverReplacesTheRunOrForeignData) {
   EXPECT_TRUE(exists(run + "/config.yaml"));
   // The same through a checkpoint file as the source.
   const auto from_checkpoint =
-      run_lowbit("export " + q(run + "/w4a8/best.pt") + " --out " + q(run) + " --force");
+      run_lowbit("export " + quoted(run + "/w4a8/best.pt") + " --out " + quoted(run) + " --force");
   EXPECT_EQ(from_checkpoint.code, 1);
   EXPECT_TRUE(exists(run + "/w4a8/best.pt"));
 
   util::write_text_atomically(*dir_ / "file.txt", "keep me");
-  auto r = run_lowbit(export_run + q(*dir_ / "file.txt") + " --force");
+  auto r = run_lowbit(export_run + quoted(*dir_ / "file.txt") + " --force");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("it is a file"), std::string::npos) << r.err;
   EXPECT_EQ(util::read_file(*dir_ / "file.txt"), "keep me");
 
   std::filesystem::create_directories(*dir_ / "mine");
   util::write_text_atomically(*dir_ / "mine/notes.txt", "mine");
-  r = run_lowbit(export_run + q(*dir_ / "mine"));
+  r = run_lowbit(export_run + quoted(*dir_ / "mine"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("pass --force"), std::string::npos) << r.err;
   EXPECT_EQ(util::read_file(*dir_ / "mine/notes.txt"), "mine");
-  r = run_lowbit(export_run + q(*dir_ / "mine") + " --force");
+  r = run_lowbit(export_run + quoted(*dir_ / "mine") + " --force");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(exists(*dir_ / "mine/notes.txt"));
   EXPECT_TRUE(exists(*dir_ / "mine/.lowbit-export"));
   // An earlier export is replaced without --force.
-  r = run_lowbit(export_run + q(*dir_ / "mine") + " --prefix again");
+  r = run_lowbit(export_run + quoted(*dir_ / "mine") + " --prefix again");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(util::read_file(*dir_ / "mine/model.h").find("again_predict"), std::string::npos);
 
@@ -218,14 +215,17 @@ TEST_F(ExportCommandTest, DamagedCheckpointFailsExportAndVerify) {
   for (size_t i = 3; i < 16; i += 4) bytes[at + i] ^= static_cast<char>(0x80);
   std::ofstream(best, std::ios::binary | std::ios::trunc) << bytes;
 
-  const auto e = run_lowbit("export " + q(copy) + " --stage w4a8 --out " + q(*dir_ / "damaged"));
+  const auto e =
+      run_lowbit("export " + quoted(copy) + " --stage w4a8 --out " + quoted(*dir_ / "damaged"));
   EXPECT_EQ(e.code, 1);
   EXPECT_NE(e.err.find("checkpoint '" + best + "' fails its integrity check"), std::string::npos)
       << e.err;
   EXPECT_FALSE(exists(*dir_ / "damaged"));
 
-  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(*dir_ / "good")).code, 0);
-  const auto v = run_lowbit("verify " + q(*dir_ / "good") + " --run " + q(copy));
+  ASSERT_EQ(
+      run_lowbit("export " + quoted(run) + " --stage w4a8 --out " + quoted(*dir_ / "good")).code,
+      0);
+  const auto v = run_lowbit("verify " + quoted(*dir_ / "good") + " --run " + quoted(copy));
   EXPECT_EQ(v.code, 1);
   EXPECT_NE(v.err.find("fails its integrity check"), std::string::npos) << v.err;
 }
@@ -233,7 +233,7 @@ TEST_F(ExportCommandTest, DamagedCheckpointFailsExportAndVerify) {
 TEST_F(ExportCommandTest, BrokenModelJsonIsAnErrorNamingIt) {
   const std::string run = *dir_ / "run";
   const std::string out = *dir_ / "json_export";
-  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(out)).code, 0);
+  ASSERT_EQ(run_lowbit("export " + quoted(run) + " --stage w4a8 --out " + quoted(out)).code, 0);
   const std::string json_path = out + "/model.json";
   const std::string good = util::read_file(json_path);
   const auto replaced = [&](const std::string& from, const std::string& to) {
@@ -250,7 +250,8 @@ TEST_F(ExportCommandTest, BrokenModelJsonIsAnErrorNamingIt) {
            {replaced("\"stage\": \"w4a8\"", "\"stage\": 4"), "'provenance.stage', got 4"},
        }) {
     util::write_text_atomically(json_path, text);
-    for (const std::string& command : {"verify " + q(out) + " --run " + q(run), "size " + q(out)}) {
+    for (const std::string& command :
+         {"verify " + quoted(out) + " --run " + quoted(run), "size " + quoted(out)}) {
       const auto r = run_lowbit(command);
       EXPECT_EQ(r.code, 1) << command;
       EXPECT_EQ(r.err.rfind("lowbit: error: '" + json_path + "': ", 0), 0u) << r.err;
@@ -262,12 +263,11 @@ TEST_F(ExportCommandTest, BrokenModelJsonIsAnErrorNamingIt) {
 // An export copied away from its run: `lowbit size` reads the figures its model.json records, and
 // warns when the run it can reach lowers to another size than the export recorded.
 TEST_F(ExportCommandTest, SizeOfAnExportReadsItsModelJsonWhenTheRunIsGone) {
-  const auto q = [](const std::string& path) { return "'" + path + "'"; };
   const std::string run = *dir_ / "run_to_remove";
   std::filesystem::copy(*dir_ / "run", run, std::filesystem::copy_options::recursive);
   const std::string out = *dir_ / "export_kept";
-  ASSERT_EQ(run_lowbit("export " + q(run) + " --stage w4a8 --out " + q(out)).code, 0);
-  const auto with_run = run_lowbit("size " + q(out));
+  ASSERT_EQ(run_lowbit("export " + quoted(run) + " --stage w4a8 --out " + quoted(out)).code, 0);
+  const auto with_run = run_lowbit("size " + quoted(out));
   ASSERT_EQ(with_run.code, 0) << with_run.err;
   const auto total = [](const std::string& text) {
     const size_t line = text.find("total: ");
@@ -285,14 +285,14 @@ TEST_F(ExportCommandTest, SizeOfAnExportReadsItsModelJsonWhenTheRunIsGone) {
   const std::string stale =
       json.substr(0, last + recorded.size()) + "1" + json.substr(last + recorded.size());
   util::write_text_atomically(out + "/model.json", stale);
-  const auto warned = run_lowbit("size " + q(out));
+  const auto warned = run_lowbit("size " + quoted(out));
   ASSERT_EQ(warned.code, 0) << warned.err;
   EXPECT_NE(warned.out.find("the export is older than the run's checkpoint"), std::string::npos)
       << warned.out;
   util::write_text_atomically(out + "/model.json", json);
 
   std::filesystem::remove_all(run);
-  const auto without_run = run_lowbit("size " + q(out));
+  const auto without_run = run_lowbit("size " + quoted(out));
   ASSERT_EQ(without_run.code, 0) << without_run.err << without_run.out;
   EXPECT_NE(without_run.out.find("from its model.json"), std::string::npos) << without_run.out;
   // The same totals as computed from the run, and the same per-layer rows' flash.
@@ -304,7 +304,7 @@ TEST_F(ExportCommandTest, SizeOfAnExportReadsItsModelJsonWhenTheRunIsGone) {
   const size_t key = json.find("\"macs\": ");
   util::write_text_atomically(
       out + "/model.json", json.substr(0, key) + "\"macs\": -5, \"was\": " + json.substr(key + 8));
-  const auto damaged = run_lowbit("size " + q(out));
+  const auto damaged = run_lowbit("size " + quoted(out));
   EXPECT_NE(damaged.code, 0);
   EXPECT_NE(damaged.err.find("model.json"), std::string::npos) << damaged.err;
   EXPECT_NE(damaged.err.find("macs"), std::string::npos) << damaged.err;

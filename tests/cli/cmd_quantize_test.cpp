@@ -14,6 +14,7 @@ namespace {
 
 using testing::count_entries;
 using testing::exists;
+using testing::quoted;
 using testing::run_lowbit;
 using testing::TempDir;
 using testing::weight_type_with;
@@ -37,10 +38,6 @@ Expected library_result(const quant::QuantSpec& spec, const torch::Tensor& x) {
   return e;
 }
 
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
-
 class QuantizeTest : public ::testing::Test {
  protected:
   void SetUp() override { torch::manual_seed(11); }
@@ -52,9 +49,10 @@ TEST_F(QuantizeTest, OutputCodesAndScaleMatchTheLibrary) {
   if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
   const torch::Tensor x = torch::randn({4, 5}) * 2;
   data::write_npy(dir_ / "x.npy", x);
-  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
-                            " --out " + q(dir_ / "y.npy") + " --ints " + q(dir_ / "q.npy") +
-                            " --scale " + q(dir_ / "s.npy") + " --zero-point " + q(dir_ / "z.npy"));
+  const auto r =
+      run_lowbit("quantize --spec " + type->name + " --in " + quoted(dir_ / "x.npy") + " --out " +
+                 quoted(dir_ / "y.npy") + " --ints " + quoted(dir_ / "q.npy") + " --scale " +
+                 quoted(dir_ / "s.npy") + " --zero-point " + quoted(dir_ / "z.npy"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
 
@@ -90,8 +88,8 @@ TEST_F(QuantizeTest, Float64InputIsQuantizedAsFloat32) {
   if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
   const torch::Tensor x = torch::randn({3, 7}, torch::kFloat64);
   data::write_npy(dir_ / "x.npy", x);
-  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
-                            " --out " + q(dir_ / "y.npy"));
+  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + quoted(dir_ / "x.npy") +
+                            " --out " + quoted(dir_ / "y.npy"));
   ASSERT_EQ(r.code, 0) << r.err;
   const Expected e = library_result(quant::QuantSpec(type->name), x.to(torch::kFloat32));
   EXPECT_TRUE(torch::equal(data::read_npy(dir_ / "y.npy"), e.y));
@@ -103,9 +101,10 @@ TEST_F(QuantizeTest, PerChannelGivesOneScalePerSliceOfAxisZero) {
   const torch::Tensor x =
       torch::randn({3, 4, 2}) * torch::tensor({0.1f, 1.0f, 10.0f}).view({3, 1, 1});
   data::write_npy(dir_ / "x.npy", x);
-  const auto r = run_lowbit("quantize --per-channel --spec " + type->name + " --in " +
-                            q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy") + " --scale " +
-                            q(dir_ / "s.npy") + " --ints " + q(dir_ / "q.npy"));
+  const auto r =
+      run_lowbit("quantize --per-channel --spec " + type->name + " --in " + quoted(dir_ / "x.npy") +
+                 " --out " + quoted(dir_ / "y.npy") + " --scale " + quoted(dir_ / "s.npy") +
+                 " --ints " + quoted(dir_ / "q.npy"));
   ASSERT_EQ(r.code, 0) << r.err;
   const torch::Tensor scale = data::read_npy(dir_ / "s.npy");
   ASSERT_EQ(scale.sizes(), torch::IntArrayRef({3}));
@@ -123,8 +122,8 @@ TEST_F(QuantizeTest, NonFiniteInputNamesFileAndFirstIndex) {
   x[1][2] = std::numeric_limits<float>::quiet_NaN();
   x[1][0] = std::numeric_limits<float>::quiet_NaN();
   data::write_npy(dir_ / "nan.npy", x);
-  auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "nan.npy") + " --out " +
-                      q(dir_ / "y.npy"));
+  auto r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "nan.npy") + " --out " +
+                      quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err.rfind("lowbit: error: '" + (dir_ / "nan.npy") + "'", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("element (1, 0) is nan"), std::string::npos) << r.err;
@@ -133,14 +132,14 @@ TEST_F(QuantizeTest, NonFiniteInputNamesFileAndFirstIndex) {
   torch::Tensor y = torch::zeros({4});
   y[3] = -std::numeric_limits<float>::infinity();
   data::write_npy(dir_ / "inf.npy", y);
-  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "inf.npy") + " --out " +
-                 q(dir_ / "y.npy"));
+  r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "inf.npy") + " --out " +
+                 quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("element (3) is -inf"), std::string::npos) << r.err;
 
   data::write_npy(dir_ / "big.npy", torch::tensor({1.0, 1e300}, torch::kFloat64));
-  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "big.npy") + " --out " +
-                 q(dir_ / "y.npy"));
+  r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "big.npy") + " --out " +
+                 quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("element (1) is inf as float32"), std::string::npos) << r.err;
   EXPECT_FALSE(exists(dir_ / "y.npy"));
@@ -148,8 +147,8 @@ TEST_F(QuantizeTest, NonFiniteInputNamesFileAndFirstIndex) {
 
 TEST_F(QuantizeTest, EmptyArrayIsAnErrorNamingTheFile) {
   data::write_npy(dir_ / "empty.npy", torch::zeros({0, 16}));
-  const auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "empty.npy") + " --out " +
-                            q(dir_ / "y.npy"));
+  const auto r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "empty.npy") +
+                            " --out " + quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("'" + (dir_ / "empty.npy") + "': the array has no elements (shape (0, 16))"),
             std::string::npos)
@@ -161,8 +160,9 @@ TEST_F(QuantizeTest, EmptyArrayIsAnErrorNamingTheFile) {
 TEST_F(QuantizeTest, NonFiniteResultsAreAnErrorNamingFileAndSpec) {
   data::write_npy(dir_ / "big.npy", torch::tensor({3e38f, -3e38f, 1.0f, 2e38f}));
   for (const std::string spec : {"binary", "sym:bits=4", "uniform:signed=0"}) {
-    const auto r = run_lowbit("quantize --spec " + spec + " --in " + q(dir_ / "big.npy") +
-                              " --out " + q(dir_ / "y.npy") + " --scale " + q(dir_ / "s.npy"));
+    const auto r =
+        run_lowbit("quantize --spec " + spec + " --in " + quoted(dir_ / "big.npy") + " --out " +
+                   quoted(dir_ / "y.npy") + " --scale " + quoted(dir_ / "s.npy"));
     EXPECT_EQ(r.code, 1) << spec;
     EXPECT_NE(r.err.find("'" + (dir_ / "big.npy") + "' quantized with SPEC '" + spec),
               std::string::npos)
@@ -179,8 +179,9 @@ TEST_F(QuantizeTest, NonFiniteResultsAreAnErrorNamingFileAndSpec) {
 TEST_F(QuantizeTest, TinyQuantscaleIsAnErrorNotANonFiniteOutput) {
   data::write_npy(dir_ / "x.npy", torch::tensor({1e30f, -2e30f, 5e29f, 3e30f}));
   for (const std::string spec : {"sym:quantscale=1.2e-38", "fp130:quantscale=1.2e-38"}) {
-    const auto r = run_lowbit("quantize --spec " + spec + " --in " + q(dir_ / "x.npy") + " --out " +
-                              q(dir_ / "y.npy") + " --scale " + q(dir_ / "s.npy"));
+    const auto r =
+        run_lowbit("quantize --spec " + spec + " --in " + quoted(dir_ / "x.npy") + " --out " +
+                   quoted(dir_ / "y.npy") + " --scale " + quoted(dir_ / "s.npy"));
     EXPECT_EQ(r.code, 1) << spec;
     EXPECT_NE(r.err.find("'" + (dir_ / "x.npy") + "' quantized with SPEC '" + spec),
               std::string::npos)
@@ -190,7 +191,7 @@ TEST_F(QuantizeTest, TinyQuantscaleIsAnErrorNotANonFiniteOutput) {
     EXPECT_FALSE(exists(dir_ / "s.npy"));
   }
   const auto subnormal = run_lowbit("quantize --spec sym:quantscale=1e-45 --in " +
-                                    q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy"));
+                                    quoted(dir_ / "x.npy") + " --out " + quoted(dir_ / "y.npy"));
   EXPECT_EQ(subnormal.code, 1);
   EXPECT_NE(subnormal.err.find("parameter 'quantscale' = '1e-45'"), std::string::npos)
       << subnormal.err;
@@ -199,22 +200,22 @@ TEST_F(QuantizeTest, TinyQuantscaleIsAnErrorNotANonFiniteOutput) {
 }
 
 TEST_F(QuantizeTest, InputErrorsNameTheFile) {
-  auto r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "absent.npy") + " --out " +
-                      q(dir_ / "y.npy"));
+  auto r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "absent.npy") + " --out " +
+                      quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find((dir_ / "absent.npy") + ": no such file"), std::string::npos) << r.err;
 
   data::write_npy(dir_ / "ints.npy", torch::ones({3}, torch::kInt32));
-  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "ints.npy") + " --out " +
-                 q(dir_ / "y.npy"));
+  r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "ints.npy") + " --out " +
+                 quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("'" + (dir_ / "ints.npy") + "': expected a float32 or float64 array"),
             std::string::npos)
       << r.err;
 
   util::write_text_atomically(dir_ / "text.npy", "not numpy at all");
-  r = run_lowbit("quantize --spec uniform --in " + q(dir_ / "text.npy") + " --out " +
-                 q(dir_ / "y.npy"));
+  r = run_lowbit("quantize --spec uniform --in " + quoted(dir_ / "text.npy") + " --out " +
+                 quoted(dir_ / "y.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("'" + (dir_ / "text.npy") + "': not a .npy file"), std::string::npos)
       << r.err;
@@ -223,7 +224,7 @@ TEST_F(QuantizeTest, InputErrorsNameTheFile) {
 
 TEST_F(QuantizeTest, SpecErrorsNameTheTypeOrKey) {
   data::write_npy(dir_ / "x.npy", torch::randn({4}));
-  const std::string io = " --in " + q(dir_ / "x.npy") + " --out " + q(dir_ / "y.npy");
+  const std::string io = " --in " + quoted(dir_ / "x.npy") + " --out " + quoted(dir_ / "y.npy");
   auto r = run_lowbit("quantize --spec no_such_type" + io);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("unknown quantizer type 'no_such_type'"), std::string::npos) << r.err;
@@ -246,17 +247,19 @@ TEST_F(QuantizeTest, FailedWriteLeavesEveryOutputAsItWas) {
   if (!type) GTEST_SKIP() << "no quantizer type for weights is registered in this build";
   data::write_npy(dir_ / "x.npy", torch::randn({6}));
   util::write_text_atomically(dir_ / "y.npy", "old content");
-  const auto r = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
-                            " --out " + q(dir_ / "y.npy") + " --ints " + q(dir_ / "q.npy") +
-                            " --scale " + q(dir_ / "no/such/dir/s.npy"));
+  const auto r =
+      run_lowbit("quantize --spec " + type->name + " --in " + quoted(dir_ / "x.npy") + " --out " +
+                 quoted(dir_ / "y.npy") + " --ints " + quoted(dir_ / "q.npy") + " --scale " +
+                 quoted(dir_ / "no/such/dir/s.npy"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find(dir_ / "no/such/dir/s.npy"), std::string::npos) << r.err;
   EXPECT_EQ(util::read_file(dir_ / "y.npy"), "old content");
   EXPECT_FALSE(exists(dir_ / "q.npy"));
   EXPECT_EQ(count_entries(dir_.path()), 2) << "staged files were left behind";
 
-  const auto same = run_lowbit("quantize --spec " + type->name + " --in " + q(dir_ / "x.npy") +
-                               " --out " + q(dir_ / "y.npy") + " --scale " + q(dir_ / "y.npy"));
+  const auto same =
+      run_lowbit("quantize --spec " + type->name + " --in " + quoted(dir_ / "x.npy") + " --out " +
+                 quoted(dir_ / "y.npy") + " --scale " + quoted(dir_ / "y.npy"));
   EXPECT_EQ(same.code, 1);
   EXPECT_NE(same.err.find("named for two different outputs"), std::string::npos) << same.err;
   EXPECT_EQ(util::read_file(dir_ / "y.npy"), "old content");

@@ -24,12 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using data::testing::be32;
+using testing::quoted;
 using testing::run_lowbit;
 using testing::TempDir;
-
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
 
 // An IDX image file of n images of h x w bytes (n may be 0: a header only).
 std::string idx_images(uint32_t n, uint32_t h, uint32_t w) {
@@ -99,14 +96,14 @@ TEST_F(HostileInputTest, IdxFoldersWithoutSamplesOtherImageSizesOrABombAreRefuse
   write("mn/t10k-images-idx3-ubyte", idx_images(10, 3, 3));
   write("mn/t10k-labels-idx1-ubyte", idx_labels(10));
   expect_refused(
-      "train " + q(config("shape.yaml", "{source: mnist_like, dir: " + (dir_ / "mn") + "}")),
+      "train " + quoted(config("shape.yaml", "{source: mnist_like, dir: " + (dir_ / "mn") + "}")),
       {"training data '" + (dir_ / "mn") + ":train' has samples of shape [40, 1, 4, 4]",
        "test data '" + (dir_ / "mn") + ":test' has [10, 1, 3, 3]"});
 
   write("mn0/train-images-idx3-ubyte", idx_images(0, 4, 4));
   write("mn0/train-labels-idx1-ubyte", idx_labels(0));
   expect_refused(
-      "train " + q(config("empty.yaml", "{source: mnist_like, dir: " + (dir_ / "mn0") + "}")),
+      "train " + quoted(config("empty.yaml", "{source: mnist_like, dir: " + (dir_ / "mn0") + "}")),
       {dir_ / "mn0/train-images-idx3-ubyte", "no data"});
 
   // A header that promises 60000 28x28 images in a gzip file of a few dozen bytes.
@@ -117,28 +114,28 @@ TEST_F(HostileInputTest, IdxFoldersWithoutSamplesOtherImageSizesOrABombAreRefuse
   data::testing::write_gzip(gz, liar);
   write("gz/train-labels-idx1-ubyte", idx_labels(60000));
   expect_refused(
-      "train " + q(config("gz.yaml", "{source: mnist_like, dir: " + (dir_ / "gz") + "}")),
+      "train " + quoted(config("gz.yaml", "{source: mnist_like, dir: " + (dir_ / "gz") + "}")),
       {gz, "more than this gzip file"});
 }
 
 // Defects 7, 9, 10, 13 and 17 through the `csv` source.
 TEST_F(HostileInputTest, CsvFilesWithBadValuesOrTooFewRowsAreRefused) {
   write("tiny.csv", csv(4));
-  expect_refused("train " + q(config("tiny.yaml", csv_data("tiny.csv", ", stratify: false"))),
+  expect_refused("train " + quoted(config("tiny.yaml", csv_data("tiny.csv", ", stratify: false"))),
                  {dir_ / "tiny.csv", "the validation split is empty"});
   write("wide.csv", csv(30, "1e39,0\n"));
-  expect_refused("train " + q(config("wide.yaml", csv_data("wide.csv"))),
+  expect_refused("train " + quoted(config("wide.yaml", csv_data("wide.csv"))),
                  {dir_ / "wide.csv:32: column 'a'", "float32 range"});
   write("classes.csv", csv(30, "1,1e12\n"));
-  expect_refused("train " + q(config("classes.yaml", csv_data("classes.csv"))),
+  expect_refused("train " + quoted(config("classes.yaml", csv_data("classes.csv"))),
                  {dir_ / "classes.csv:32: column 'label'", "0..65535"});
   write("floats.csv", "a,label\n" + std::string("1,0.5\n2,0\n3,1\n4,0.25\n5,0\n6,1\n7,0\n"));
   expect_refused(
-      "train " + q(config("floats.yaml", csv_data("floats.csv", ", integer_labels: false"),
-                          "    loss: {type: cross_entropy}\n")),
+      "train " + quoted(config("floats.yaml", csv_data("floats.csv", ", integer_labels: false"),
+                               "    loss: {type: cross_entropy}\n")),
       {"stage 'fp'", "cross_entropy", dir_ / "floats.csv", "float targets"});
   write("fat.csv", "a,label\n" + std::string(5000000, '7') + "z,0\n");
-  expect_refused("train " + q(config("fat.yaml", csv_data("fat.csv"))),
+  expect_refused("train " + quoted(config("fat.yaml", csv_data("fat.csv"))),
                  {dir_ / "fat.csv:2: column 'a'", "(5000001 bytes)"});
 }
 
@@ -148,22 +145,24 @@ TEST_F(HostileInputTest, NpyAndNpzInputsWithNanABombOrAFolderAreRefused) {
   x[6][2] = std::numeric_limits<float>::quiet_NaN();
   data::write_npy(dir_ / "nan.npy", x);
   data::write_npy(dir_ / "y.npy", torch::arange(20, torch::kInt64) % 2);
-  expect_refused("train " + q(config("nan.yaml", "{source: npy, inputs: " + (dir_ / "nan.npy") +
-                                                     ", targets: " + (dir_ / "y.npy") + "}")),
-                 {dir_ / "nan.npy", "NaN at sample 6, element 2"});
+  expect_refused(
+      "train " + quoted(config("nan.yaml", "{source: npy, inputs: " + (dir_ / "nan.npy") +
+                                               ", targets: " + (dir_ / "y.npy") + "}")),
+      {dir_ / "nan.npy", "NaN at sample 6, element 2"});
 
   // 116 packed bytes that declare 1.2 GB once inflated.
   data::testing::Member bomb{"x.npy", data::npy_bytes(torch::ones({20, 3}), "x"), 8};
   bomb.declared_size = 1200000000;
   write("bomb.npz", data::testing::zip_bytes({bomb}));
-  expect_refused("train " + q(config("bomb.yaml", "{source: npy, inputs: " + (dir_ / "bomb.npz") +
-                                                      ":x, targets: " + (dir_ / "y.npy") + "}")),
-                 {dir_ / "bomb.npz", "x.npy", "declares 1200000000 bytes"});
+  expect_refused(
+      "train " + quoted(config("bomb.yaml", "{source: npy, inputs: " + (dir_ / "bomb.npz") +
+                                                ":x, targets: " + (dir_ / "y.npy") + "}")),
+      {dir_ / "bomb.npz", "x.npy", "declares 1200000000 bytes"});
 
   fs::create_directories(dir_ / "folder.npz");
   expect_refused(
-      "train " + q(config("folder.yaml", "{source: npy, inputs: " + (dir_ / "folder.npz") +
-                                             ":x, targets: " + (dir_ / "y.npy") + "}")),
+      "train " + quoted(config("folder.yaml", "{source: npy, inputs: " + (dir_ / "folder.npz") +
+                                                  ":x, targets: " + (dir_ / "y.npy") + "}")),
       {dir_ / "folder.npz: is a folder"});
 }
 
@@ -172,7 +171,7 @@ TEST_F(HostileInputTest, HostileConfigsAreRefusedWithFileAndLine) {
   write("ok.csv", csv(40));
   const std::string data = csv_data("ok.csv");
   const std::string alias = config("alias.yaml", data, "", "extra: &e [*e]\n");
-  expect_refused("train " + q(alias), {alias + ":9:8", "recursive alias"});
+  expect_refused("train " + quoted(alias), {alias + ":9:8", "recursive alias"});
 
   std::string laughs = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
   for (int i = 1; i <= 9; ++i) {
@@ -181,25 +180,25 @@ TEST_F(HostileInputTest, HostileConfigsAreRefusedWithFileAndLine) {
     laughs += "]\n";
   }
   write("laughs.yaml", laughs);
-  expect_refused("train " + q(dir_ / "laughs.yaml"),
+  expect_refused("train " + quoted(dir_ / "laughs.yaml"),
                  {dir_ / "laughs.yaml: more than 200000 values with every alias expanded"});
 
   const std::string repeated = config("repeated.yaml", data, "", "seed: 1\nseed: 2\n");
-  expect_refused("train " + q(repeated),
+  expect_refused("train " + quoted(repeated),
                  {repeated + ":10:1: `seed`: repeated key (first at " + repeated + ":9:1)"});
 
   std::string items;
   while (items.size() < 10u * 1000 * 1000) items += "- 123456789\n";
   write("big.yaml", items);
-  expect_refused("train " + q(dir_ / "big.yaml"),
+  expect_refused("train " + quoted(dir_ / "big.yaml"),
                  {dir_ / "big.yaml: the config file is larger than the limit of 1048576 bytes"});
 
   const std::string plain = config("plain.yaml", data);
-  expect_refused("train " + q(plain) + " --set stages.0.name=..",
+  expect_refused("train " + quoted(plain) + " --set stages.0.name=..",
                  {"--set stages[0].name: `stages[0].name`: expected 1 to 64 letters"});
-  expect_refused("train " + q(plain) + " --set stages.0.name=a/b", {"`stages[0].name`"});
+  expect_refused("train " + quoted(plain) + " --set stages.0.name=a/b", {"`stages[0].name`"});
   expect_refused(
-      "train " + q(plain) + " --set stages.0.epochs=9223372036854775807",
+      "train " + quoted(plain) + " --set stages.0.epochs=9223372036854775807",
       {"--set stages[0].epochs: `stages[0].epochs`: expected an integer in [1, 1000000], got "
        "9223372036854775807"});
 
@@ -207,10 +206,11 @@ TEST_F(HostileInputTest, HostileConfigsAreRefusedWithFileAndLine) {
   write("run/config.yaml", "seed: 1\nstages: &s [{name: fp}, *s]\n");
   fs::create_directories(dir_ / "run/fp");
   const std::string saved = dir_ / "run/config.yaml";
-  expect_refused("size " + q(dir_ / "run") + " --stage fp", {saved + ":2:9", "recursive alias"});
-  expect_refused("export " + q(dir_ / "run") + " --stage fp --out " + q(dir_ / "export"),
+  expect_refused("size " + quoted(dir_ / "run") + " --stage fp",
                  {saved + ":2:9", "recursive alias"});
-  expect_refused("train " + q(saved) + " --resume", {saved + ":2:9", "recursive alias"});
+  expect_refused("export " + quoted(dir_ / "run") + " --stage fp --out " + quoted(dir_ / "export"),
+                 {saved + ":2:9", "recursive alias"});
+  expect_refused("train " + quoted(saved) + " --resume", {saved + ":2:9", "recursive alias"});
   EXPECT_FALSE(testing::exists(dir_ / "export"));
 }
 

@@ -28,12 +28,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::exists;
 using testing::lowbit_bin;
+using testing::quoted;
 using testing::run_lowbit;
 using testing::TempDir;
-
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
 
 /// `lowbit ARGS` started in the background with stdout and stderr in files, so that the test can
 /// signal it by its pid; killed with SIGKILL if the test ends before waiting for it.
@@ -147,7 +144,7 @@ stages:
     EXPECT_NE(result.find("\"completed\": true"), std::string::npos) << result;
     EXPECT_NE(result.find("\"epochs\": " + std::to_string(w2_epochs)), std::string::npos) << result;
     // `lowbit size` rebuilds the stage from best.pt, whose SHA-256 it checks.
-    const auto size = run_lowbit("size " + q(out()) + " --stage w2");
+    const auto size = run_lowbit("size " + quoted(out()) + " --stage w2");
     EXPECT_EQ(size.code, 0) << size.err;
   }
   TempDir dir_;
@@ -155,17 +152,17 @@ stages:
 
 TEST_F(InterruptedRunTest, ASignalInsideACheckpointWriteLeavesATemporaryThatResumeRemoves) {
   write_config(3);
-  ASSERT_EQ(run_lowbit("train " + q(config()) + " --stage fp").code, 0);
+  ASSERT_EQ(run_lowbit("train " + quoted(config()) + " --stage fp").code, 0);
   const std::string fp_best = util::read_file(out() + "/fp/best.pt");
   const std::string fp_last = util::read_file(out() + "/fp/last.pt");
 
   // A file size limit of 3 x 512 bytes with SIGXFSZ left at its default action: the kernel ends
   // the process inside the write of w2's first checkpoint, where no handler or destructor runs,
   // as with kill -9 at that moment (exec keeps the pid, so the status is lowbit's own).
-  const int status =
-      std::system(("ulimit -c 0; ulimit -f 3; exec " + q(lowbit_bin()) + " train " + q(config()) +
-                   " --resume >" + q(dir_ / "stdout") + " 2>" + q(dir_ / "stderr"))
-                      .c_str());
+  const int status = std::system(("ulimit -c 0; ulimit -f 3; exec " + quoted(lowbit_bin()) +
+                                  " train " + quoted(config()) + " --resume >" +
+                                  quoted(dir_ / "stdout") + " 2>" + quoted(dir_ / "stderr"))
+                                     .c_str());
   ASSERT_TRUE(WIFSIGNALED(status))
       << "status " << status << ": " << util::read_file(dir_ / "stderr");
   EXPECT_EQ(WTERMSIG(status), SIGXFSZ);
@@ -177,7 +174,7 @@ TEST_F(InterruptedRunTest, ASignalInsideACheckpointWriteLeavesATemporaryThatResu
   EXPECT_EQ(util::read_file(out() + "/fp/best.pt"), fp_best);
   EXPECT_EQ(util::read_file(out() + "/fp/last.pt"), fp_last);
 
-  const auto resumed = run_lowbit("train " + q(config()) + " --resume");
+  const auto resumed = run_lowbit("train " + quoted(config()) + " --resume");
   EXPECT_NE(resumed.out.find("removed '" + left[0] + "', left by an interrupted save"),
             std::string::npos)
       << resumed.out;
@@ -198,7 +195,7 @@ TEST_F(InterruptedRunTest, KillNineInTheMiddleOfAStageThenResumeFinishesIt) {
       << "the run ended before it was killed: status " << status;
   EXPECT_FALSE(exists(out() + "/w2/result.json"));
 
-  const auto resumed = run_lowbit("train " + q(config()) + " --resume");
+  const auto resumed = run_lowbit("train " + quoted(config()) + " --resume");
   std::smatch match;
   ASSERT_TRUE(std::regex_search(resumed.out, match,
                                 std::regex("stage 'w2': resuming after epoch ([0-9]+)")))
@@ -227,7 +224,7 @@ TEST_F(InterruptedRunTest, CtrlCSavesTheEpochAndResumeContinuesTheQuantizedStage
   const std::string saved = match[1];
   EXPECT_TRUE(temporaries(dir_.path()).empty());
 
-  const auto resumed = run_lowbit("train " + q(config()) + " --resume");
+  const auto resumed = run_lowbit("train " + quoted(config()) + " --resume");
   EXPECT_NE(resumed.out.find("stage 'w2': resuming after epoch " + saved + " from "),
             std::string::npos)
       << resumed.err << resumed.out;

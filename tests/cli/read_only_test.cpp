@@ -23,12 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::exists;
 using testing::lowbit_bin;
+using testing::quoted;
 using testing::RunResult;
 using testing::TempDir;
-
-std::string q(const std::string& path) {
-  return "'" + path + "'";
-}
 
 // What runs a command without privileges: "" for an ordinary user, setpriv as nobody for root.
 std::string unprivileged() {
@@ -68,14 +65,14 @@ stages:
 )"));
     data::write_npy(*dir_ / "w.npy", torch::tensor({0.5f, -1.0f, 0.25f}));
     // The run and an earlier export in it are written while the folder is still writable.
-    trained_ = testing::run_lowbit("train " + q(*dir_ / "run.yaml"));
-    exported_ = testing::run_lowbit("export " + q(*dir_ / "run") + " --stage w4 --out " +
-                                    q(*dir_ / "run/export"));
+    trained_ = testing::run_lowbit("train " + quoted(*dir_ / "run.yaml"));
+    exported_ = testing::run_lowbit("export " + quoted(*dir_ / "run") + " --stage w4 --out " +
+                                    quoted(*dir_ / "run/export"));
     before_ = snapshot(*dir_ / "run");
-    std::system(("chmod -R a-w " + q(*dir_ / "run")).c_str());
+    std::system(("chmod -R a-w " + quoted(*dir_ / "run")).c_str());
   }
   static void TearDownTestSuite() {
-    std::system(("chmod -R u+w " + q(*dir_ / "run")).c_str());
+    std::system(("chmod -R u+w " + quoted(*dir_ / "run")).c_str());
     dir_.reset();
   }
   void SetUp() override {
@@ -87,7 +84,7 @@ stages:
     }
     // Permissions must bind whoever runs the commands (not so with CAP_DAC_OVERRIDE).
     const std::string probe = *dir_ / "run/probe";
-    if (std::system((unprivileged() + "touch " + q(probe) + " 2>/dev/null").c_str()) == 0) {
+    if (std::system((unprivileged() + "touch " + quoted(probe) + " 2>/dev/null").c_str()) == 0) {
       std::remove(probe.c_str());
       GTEST_SKIP() << "this user can write into a folder without write permission";
     }
@@ -95,8 +92,8 @@ stages:
   // `lowbit ARGS` run without privileges; its output goes to files outside the run.
   static RunResult run_unprivileged(const std::string& args) {
     TempDir io;
-    const std::string command = unprivileged() + q(lowbit_bin()) + " " + args + " >" +
-                                q(io / "out") + " 2>" + q(io / "err");
+    const std::string command = unprivileged() + quoted(lowbit_bin()) + " " + args + " >" +
+                                quoted(io / "out") + " 2>" + quoted(io / "err");
     const int status = std::system(command.c_str());
     RunResult r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -127,33 +124,36 @@ std::map<std::string, std::string> ReadOnlyTest::before_;
 
 TEST_F(ReadOnlyTest, TrainingIntoTheRunOrBelowItIsRefused) {
   const std::string run = *dir_ / "run";
-  expect_refused("train " + q(*dir_ / "run.yaml") + " --resume", run + "/config.yaml");
-  expect_refused("train " + q(*dir_ / "run.yaml"), run + "/config.yaml");
-  expect_refused("train " + q(*dir_ / "run.yaml") + " --out " + q(run + "/again"), run + "/again");
+  expect_refused("train " + quoted(*dir_ / "run.yaml") + " --resume", run + "/config.yaml");
+  expect_refused("train " + quoted(*dir_ / "run.yaml"), run + "/config.yaml");
+  expect_refused("train " + quoted(*dir_ / "run.yaml") + " --out " + quoted(run + "/again"),
+                 run + "/again");
   EXPECT_FALSE(exists(run + "/again"));
 }
 
 TEST_F(ReadOnlyTest, ExportIntoTheRunIsRefusedAndTheEarlierExportKept) {
   const std::string run = *dir_ / "run";
-  expect_refused("export " + q(run) + " --stage w4 --out " + q(run + "/export2"), run);
-  expect_refused("export " + q(run) + " --stage w4 --out " + q(run + "/export") + " --prefix other",
-                 run);
+  expect_refused("export " + quoted(run) + " --stage w4 --out " + quoted(run + "/export2"), run);
+  expect_refused(
+      "export " + quoted(run) + " --stage w4 --out " + quoted(run + "/export") + " --prefix other",
+      run);
   EXPECT_NE(util::read_file(run + "/export/model.h").find("model_predict"), std::string::npos);
 }
 
 TEST_F(ReadOnlyTest, QuantizeIntoTheRunIsRefused) {
   const std::string run = *dir_ / "run";
-  expect_refused(
-      "quantize --spec sym:bits=2 --in " + q(*dir_ / "w.npy") + " --out " + q(run + "/w_q.npy"),
-      run + "/w_q.npy");
+  expect_refused("quantize --spec sym:bits=2 --in " + quoted(*dir_ / "w.npy") + " --out " +
+                     quoted(run + "/w_q.npy"),
+                 run + "/w_q.npy");
 }
 
 TEST_F(ReadOnlyTest, ReadingCommandsStillWork) {
   const std::string run = *dir_ / "run";
-  const RunResult size = run_unprivileged("size " + q(run) + " --stage w4");
+  const RunResult size = run_unprivileged("size " + quoted(run) + " --stage w4");
   EXPECT_EQ(size.code, 0) << size.err;
   EXPECT_NE(size.out.find("total: 22 parameters"), std::string::npos) << size.out;
-  const RunResult verify = run_unprivileged("verify " + q(run + "/export") + " --run " + q(run));
+  const RunResult verify =
+      run_unprivileged("verify " + quoted(run + "/export") + " --run " + quoted(run));
   EXPECT_EQ(verify.code, 0) << verify.err;
   EXPECT_NE(verify.out.find("mismatches (C vs C++ reference): 0 of"), std::string::npos)
       << verify.out;

@@ -57,6 +57,11 @@ class TempDir {
   std::string path_;
 };
 
+/// `path` in single quotes, for the shell text of run_lowbit() (test paths hold no quote).
+inline std::string quoted(const std::string& path) {
+  return "'" + path + "'";
+}
+
 /// Runs `lowbit ARGS` (ARGS is shell text) and captures its output and exit status.
 inline RunResult run_lowbit(const std::string& args) {
   TempDir dir;
