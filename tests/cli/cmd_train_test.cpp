@@ -49,6 +49,17 @@ TEST_F(TrainCommandTest, RunsEveryStageAndWritesResults) {
   EXPECT_EQ(r.out.find('\r'), std::string::npos);
   EXPECT_NE(r.out.find("Copied: 4  Skipped: 0"), std::string::npos) << r.out;
   EXPECT_TRUE(exists(dir_ / "out/results.md"));
+  // Under the table, why a stage has no integer model: the FP stage by design, the quantized one
+  // with what it lacks (its input grid).
+  const std::string md = util::read_file(dir_ / "out/results.md");
+  EXPECT_NE(md.find("no integer model for stage 'fp': it trains in full precision (no "
+                    "quantizers)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("no integer model for stage 'w2': export: layer 'fc1' (the first layer) of "
+                    "stage 'w2' has no input quantizer"),
+            std::string::npos)
+      << md;
   EXPECT_TRUE(exists(dir_ / "out/results.json"));
   EXPECT_TRUE(exists(dir_ / "out/metrics.csv"));
   EXPECT_TRUE(exists(dir_ / "out/w2/best.pt"));

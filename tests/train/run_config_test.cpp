@@ -90,6 +90,22 @@ TEST(RunConfig, ReadsEveryStageSetting) {
   EXPECT_THROW(run.stage("nope"), config::ConfigError);
 }
 
+TEST(RunConfig, FullPrecisionIsAStageWithoutQuantizersOrAnEventThatSwitchesOneIn) {
+  const auto stage = [](const std::vector<std::string>& overrides) {
+    return parse_run_config(config::ConfigNode::parse(kBase, "run.yaml", overrides)).stages[0];
+  };
+  EXPECT_TRUE(trains_full_precision(stage({})));
+  EXPECT_TRUE(trains_full_precision(stage({"stages.0.events=[{at: 1, action: set_lr, lr: 0.1}]"})));
+  EXPECT_FALSE(trains_full_precision(stage({"stages.0.quantization={weights: \"sym:bits=4\"}"})));
+  EXPECT_FALSE(trains_full_precision(
+      stage({"stages.0.quantization={layers: [{match: fc1, inputs: \"uniform:bits=8\"}]}"})));
+  EXPECT_FALSE(trains_full_precision(
+      stage({"stages.0.events=[{at: 1, action: switch_quantizer, spec: \"uniform:bits=4\", role: "
+             "weights}]"})));
+  EXPECT_FALSE(trains_full_precision(
+      parse_run_config(config::ConfigNode::parse(kBase, "run.yaml")).stages[1]));
+}
+
 TEST(RunConfig, UnknownKeyNamesKeyFileAndLine) {
   std::string text = kBase;
   text.replace(text.find("    batch_size: 16"), 0, "    batch_sise: 16\n");

@@ -372,6 +372,11 @@ std::vector<std::optional<StageCost>> collect_results(const RunConfig& config,
     const bool trained = fs::exists(fs::path(stage_dir(run_dir, stage.name)) / "best.pt");
     costs.push_back(std::nullopt);
     if (!options.stage_cost || !trained) continue;
+    if (trains_full_precision(stage)) {
+      // Not a failure to report with a fix: an FP stage is not meant to export.
+      summary.not_exported.emplace_back(stage.name, "it trains in full precision (no quantizers)");
+      continue;
+    }
     try {
       costs.back() = options.stage_cost(run_dir, stage.name, data);
     } catch (const std::exception& e) {

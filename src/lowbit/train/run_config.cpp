@@ -76,6 +76,17 @@ const std::vector<std::string>& event_role_names() {
   return names;
 }
 
+bool trains_full_precision(const StageConfig& stage) {
+  const QuantizationConfig& q = stage.quantization;
+  const bool specs = !q.weights.empty() || !q.biases.empty() || !q.inputs.empty() ||
+                     !q.outputs.empty() || !q.activations.empty() || q.state != 0 ||
+                     !q.layers.empty();
+  const bool switches = std::any_of(
+      stage.events.begin(), stage.events.end(),
+      [](const EpochEvent& event) { return event.action == EventAction::kSwitchQuantizer; });
+  return !specs && !switches;
+}
+
 const StageConfig& RunConfig::stage(const std::string& name) const {
   std::string names;
   for (const auto& s : stages) {

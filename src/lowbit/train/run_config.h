@@ -183,6 +183,10 @@ struct RunConfig {
   std::string model_text(const StageConfig& stage) const;
 };
 
+/// Whether `stage` trains without any quantizer: its `quantization:` sets none and no event
+/// switches one in. Such a stage has no integer model by design.
+bool trains_full_precision(const StageConfig& stage);
+
 /// Reads a quantization section (`weights`, `biases`, `inputs`, `outputs`, `activations`,
 /// `state` (membrane bits, 0..16), `layers: [{match, ...}]`); every SPEC is checked with the
 /// quantizer registry.
