@@ -40,8 +40,11 @@ class LayerChain {
   void set_cursor(int producer, const Grid& grid, const Shape& shape);
   /// The shape the model input has, before any layer.
   void set_input_shape(const Shape& shape) { shape_ = shape; }
+  /// The value the next layer reads: a layer's index, or kModelInput.
   int producer() const { return producer_; }
+  /// The quantization grid of that value.
   const Grid& grid() const { return grid_; }
+  /// The shape of that value.
   const Shape& shape() const { return shape_; }
   /// Whether the model input's grid is known (a quantizer on the input has been seen).
   bool has_input() const { return has_input_; }

@@ -118,9 +118,9 @@ class EmaEstimatorImpl : public RangeEstimatorImpl {
   void observe(const torch::Tensor& x, int64_t axis) override;
   /// "ema".
   std::string name() const override { return "ema"; }
-  /// Whether a batch has been observed (or loaded).
   /// Static once the first batch has been observed.
   bool is_static() const override { return initialized(); }
+  /// Whether a batch has been observed (or loaded).
   bool initialized() const;
   /// The running minimum ({} or {C}); meaningless before initialization.
   const torch::Tensor& running_min() const { return min_val_; }
