@@ -240,8 +240,6 @@ void log_removed(const std::vector<std::string>& removed, std::ostream& log) {
   }
 }
 
-// Rank 0's run directory: created, cleared of an interrupted save's temporaries when resuming,
-// and holding the config that `lowbit export` rebuilds the model and reloads the data from.
 // Refuses a run folder that cannot be made: the path, or the nearest part of it that exists, is a
 // file. Checked before the data are loaded, so the mistake costs no time and writes nothing.
 void check_run_dir_path(const std::string& output) {
@@ -255,6 +253,8 @@ void check_run_dir_path(const std::string& output) {
   }
 }
 
+// Rank 0's run directory: created, cleared of an interrupted save's temporaries when resuming,
+// and holding the config that `lowbit export` rebuilds the model and reloads the data from.
 void prepare_run_dir(const RunConfig& config, const RunOptions& options) {
   fs::create_directories(config.output);
   if (options.resume) log_removed(util::remove_stale_temp_files(config.output), *options.log);
